@@ -1,0 +1,40 @@
+//! [`ResultsCache`]: a versioned cache of poll results.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{PollId, Results};
+use crate::error::Result;
+
+/// A cache of each poll's latest [`Results`].
+///
+/// Used read-through by [`CacheLayer`](crate::layer::CacheLayer). Errors
+/// never fail a vote: the layer logs them and falls back to the store.
+#[async_trait]
+pub trait ResultsCache: Send + Sync + 'static {
+    /// The cached results of `poll`, if any.
+    async fn get(&self, poll: PollId) -> Result<Option<Results>>;
+
+    /// Caches `results` unless the cache already holds a version at least as
+    /// high for that poll, even when several writers race.
+    async fn put(&self, results: &Results) -> Result<()>;
+
+    /// Forgets the poll (after it is deleted).
+    async fn invalidate(&self, poll: PollId) -> Result<()>;
+}
+
+#[async_trait]
+impl<T: ResultsCache + ?Sized> ResultsCache for Arc<T> {
+    async fn get(&self, poll: PollId) -> Result<Option<Results>> {
+        (**self).get(poll).await
+    }
+
+    async fn put(&self, results: &Results) -> Result<()> {
+        (**self).put(results).await
+    }
+
+    async fn invalidate(&self, poll: PollId) -> Result<()> {
+        (**self).invalidate(poll).await
+    }
+}

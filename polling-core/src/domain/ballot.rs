@@ -1,0 +1,100 @@
+//! [`Ballot`]: one voter's choices in one poll.
+
+use super::limits::MAX_OPTIONS;
+use super::{OptionId, PollId, VoterId};
+use crate::error::{PollError, Result};
+
+/// One voter's choices in one poll.
+///
+/// A ballot always chooses at least one option and never the same option
+/// twice; its choices are kept sorted, so two ballots with the same choices in
+/// a different order are equal. Whether the choices exist in the poll is
+/// checked by the store, with [`Poll::check_ballot`](crate::Poll::check_ballot).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ballot {
+    poll_id: PollId,
+    voter: VoterId,
+    choices: Vec<OptionId>,
+}
+
+impl Ballot {
+    /// A ballot by `voter` in poll `poll_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::InvalidChoice`] when `choices` is empty, names an option
+    /// twice, or names more options than any poll has.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use polling_core::{Ballot, OptionId, PollId, VoterId};
+    ///
+    /// let poll = PollId::generate();
+    /// let voter = VoterId::generate();
+    /// let a = Ballot::new(poll, voter.clone(), vec![OptionId::new(2), OptionId::new(0)])?;
+    /// let b = Ballot::new(poll, voter, vec![OptionId::new(0), OptionId::new(2)])?;
+    /// assert_eq!(a, b);
+    /// # Ok::<(), polling_core::PollError>(())
+    /// ```
+    pub fn new(poll_id: PollId, voter: VoterId, mut choices: Vec<OptionId>) -> Result<Self> {
+        if choices.is_empty() {
+            return Err(PollError::invalid_choice("choose at least one option"));
+        }
+        if choices.len() > MAX_OPTIONS {
+            return Err(PollError::invalid_choice(format!(
+                "a ballot names at most {MAX_OPTIONS} options"
+            )));
+        }
+        choices.sort_unstable();
+        if let Some(pair) = choices.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(PollError::invalid_choice(format!(
+                "option {} is chosen more than once",
+                pair[0]
+            )));
+        }
+        Ok(Self {
+            poll_id,
+            voter,
+            choices,
+        })
+    }
+
+    /// The poll this ballot is for.
+    pub fn poll_id(&self) -> PollId {
+        self.poll_id
+    }
+
+    /// Who cast it.
+    pub fn voter(&self) -> &VoterId {
+        &self.voter
+    }
+
+    /// The chosen options, sorted, without repeats.
+    pub fn choices(&self) -> &[OptionId] {
+        &self.choices
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(raw: &[u32]) -> Vec<OptionId> {
+        raw.iter().copied().map(OptionId::new).collect()
+    }
+
+    #[test]
+    fn empty_and_repeated_choices_are_refused() {
+        let (poll, voter) = (PollId::generate(), VoterId::generate());
+        assert!(Ballot::new(poll, voter.clone(), vec![]).is_err());
+        assert!(Ballot::new(poll, voter.clone(), ids(&[1, 0, 1])).is_err());
+        assert!(Ballot::new(poll, voter, ids(&(0..21).collect::<Vec<_>>())).is_err());
+    }
+
+    #[test]
+    fn choices_are_sorted() {
+        let ballot = Ballot::new(PollId::generate(), VoterId::generate(), ids(&[3, 1, 2])).unwrap();
+        assert_eq!(ballot.choices(), ids(&[1, 2, 3]));
+    }
+}

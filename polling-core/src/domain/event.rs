@@ -1,0 +1,34 @@
+//! [`ResultsEvent`]: what broadcasters carry.
+
+use serde::{Deserialize, Serialize};
+
+use super::{PollId, Results};
+
+/// A message about a poll's results, as published and received by a
+/// [`Broadcaster`](crate::Broadcaster).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ResultsEvent {
+    /// New results after a vote.
+    Updated {
+        /// The results; keep them only if newer than what you hold.
+        results: Results,
+    },
+    /// Events may have been missed (a lagging receiver, a lost connection):
+    /// fetch a fresh snapshot of the poll's results.
+    Resync {
+        /// The poll to resync.
+        poll_id: PollId,
+    },
+}
+
+impl ResultsEvent {
+    /// The poll this event is about.
+    pub fn poll_id(&self) -> PollId {
+        match self {
+            Self::Updated { results } => results.poll_id,
+            Self::Resync { poll_id } => *poll_id,
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The domain: polls, ballots, receipts and results.
+//!
+//! Everything here validates at construction: a [`NewPoll`] or a [`Ballot`]
+//! that exists obeys the limits below, so stores and services never re-check.
+//!
+//! | rule | limit |
+//! |---|---|
+//! | question | 1 to [`MAX_QUESTION_CHARS`] characters after trimming, no control characters |
+//! | options | [`MIN_OPTIONS`] to [`MAX_OPTIONS`], each 1 to [`MAX_OPTION_CHARS`] characters, no duplicates after trimming (case-insensitive) |
+//! | choices | single choice: exactly one; multiple: 1 to `max_choices`, no option twice |
+//! | `closes_at` | in the future when the poll is created |
+
+mod ballot;
+mod event;
+pub(crate) mod ids;
+mod limits;
+mod new_poll;
+mod poll;
+mod receipt;
+mod results;
+pub(crate) mod token;
+
+pub use ballot::Ballot;
+pub use event::ResultsEvent;
+pub use ids::{OptionId, ParseIdError, PollId, VoterId};
+pub use limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
+pub use new_poll::{NewPoll, PollDraft};
+pub use poll::{Poll, PollOption};
+pub use receipt::{CastOutcome, VoteReceipt};
+pub use results::{OptionCount, Results};
+pub use token::{ManageToken, TokenHash};
+
+use time::OffsetDateTime;
+
+/// The current time, truncated to whole microseconds.
+///
+/// Every timestamp the domain makes goes through here, so a poll read back from
+/// a store with microsecond precision (PostgreSQL) equals the one written.
+pub fn now() -> OffsetDateTime {
+    truncate_to_micros(OffsetDateTime::now_utc())
+}
+
+pub(crate) fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
+    let nanos = t.nanosecond();
+    t.replace_nanosecond(nanos - nanos % 1_000)
+        .expect("a smaller nanosecond is always valid")
+}

@@ -1,0 +1,181 @@
+//! [`Poll`]: a question with its options, as stored.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Ballot, NewPoll, OptionId, PollId, TokenHash};
+use crate::error::{PollError, Result};
+
+/// One answer voters can choose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollOption {
+    /// Its position in the poll, starting at 0.
+    pub id: OptionId,
+    /// What voters read.
+    pub text: String,
+}
+
+/// A poll as stores keep it.
+///
+/// Fields are public so that stores can build one from their rows; new polls
+/// come from [`Poll::open`], which takes a validated [`NewPoll`]. The
+/// `manage_token_hash` is part of the record: don't serialize a `Poll` to a
+/// client, map it to a view (as `polling-server` does).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    /// Time-ordered id.
+    pub id: PollId,
+    /// The question, trimmed.
+    pub question: String,
+    /// The options, in display order; `options[i].id == OptionId::new(i)`.
+    pub options: Vec<PollOption>,
+    /// Whether a ballot may choose more than one option.
+    pub multiple: bool,
+    /// The most options one ballot may choose (1 for single choice).
+    pub max_choices: u32,
+    /// When voting ends by itself, if ever.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closes_at: Option<OffsetDateTime>,
+    /// When the owner closed it, if they did.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The hash of the owner's manage token; the token itself is never stored.
+    pub manage_token_hash: TokenHash,
+}
+
+impl Poll {
+    /// Opens `new` as a poll with a fresh id, created `now`, owned by whoever
+    /// holds the token behind `manage_token_hash`.
+    pub fn open(new: NewPoll, manage_token_hash: TokenHash, now: OffsetDateTime) -> Self {
+        let options = new
+            .options()
+            .iter()
+            .enumerate()
+            .map(|(i, text)| PollOption {
+                id: OptionId::new(u32::try_from(i).expect("at most MAX_OPTIONS")),
+                text: text.clone(),
+            })
+            .collect();
+        Self {
+            id: PollId::generate(),
+            question: new.question().to_owned(),
+            options,
+            multiple: new.multiple(),
+            max_choices: new.max_choices(),
+            closes_at: new.closes_at(),
+            closed_at: None,
+            created_at: super::truncate_to_micros(now),
+            manage_token_hash,
+        }
+    }
+
+    /// Whether voting has ended as of `now`: closed by the owner, or past `closes_at`.
+    pub fn is_closed_at(&self, now: OffsetDateTime) -> bool {
+        self.closed_at.is_some() || self.closes_at.is_some_and(|t| t <= now)
+    }
+
+    /// Checks `ballot` against this poll's options and choice rule.
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::InvalidChoice`] for an unknown option or too many choices.
+    pub fn check_ballot(&self, ballot: &Ballot) -> Result<()> {
+        if let Some(unknown) = ballot
+            .choices()
+            .iter()
+            .find(|c| c.index() >= self.options.len())
+        {
+            return Err(PollError::invalid_choice(format!(
+                "option {unknown} does not exist in this poll"
+            )));
+        }
+        let chosen = ballot.choices().len();
+        if chosen > self.max_choices as usize {
+            return Err(PollError::invalid_choice(if self.multiple {
+                format!(
+                    "at most {} options may be chosen, not {chosen}",
+                    self.max_choices
+                )
+            } else {
+                format!("this poll takes one choice, not {chosen}")
+            }));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+
+    use super::*;
+    use crate::{ManageToken, PollDraft, VoterId};
+
+    fn poll(multiple: bool, max_choices: Option<u32>) -> Poll {
+        let draft = PollDraft {
+            question: "Q".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            multiple,
+            max_choices,
+            closes_at: None,
+        };
+        let now = crate::now();
+        Poll::open(
+            NewPoll::new(draft, now).unwrap(),
+            ManageToken::generate().hash(),
+            now,
+        )
+    }
+
+    fn ballot(poll: &Poll, choices: &[u32]) -> Ballot {
+        let choices = choices.iter().copied().map(OptionId::new).collect();
+        Ballot::new(poll.id, VoterId::generate(), choices).unwrap()
+    }
+
+    #[test]
+    fn options_are_numbered_in_order() {
+        let p = poll(false, None);
+        let ids: Vec<u32> = p.options.iter().map(|o| o.id.get()).collect();
+        assert_eq!(ids, [0, 1, 2]);
+    }
+
+    #[test]
+    fn single_choice_polls_take_one_known_option() {
+        let p = poll(false, None);
+        assert!(p.check_ballot(&ballot(&p, &[2])).is_ok());
+        assert!(matches!(
+            p.check_ballot(&ballot(&p, &[3])),
+            Err(PollError::InvalidChoice(_))
+        ));
+        assert!(matches!(
+            p.check_ballot(&ballot(&p, &[0, 1])),
+            Err(PollError::InvalidChoice(_))
+        ));
+    }
+
+    #[test]
+    fn multiple_choice_polls_respect_max_choices() {
+        let p = poll(true, Some(2));
+        assert!(p.check_ballot(&ballot(&p, &[0, 2])).is_ok());
+        assert!(matches!(
+            p.check_ballot(&ballot(&p, &[0, 1, 2])),
+            Err(PollError::InvalidChoice(_))
+        ));
+    }
+
+    #[test]
+    fn a_poll_is_closed_by_its_owner_or_by_its_clock() {
+        let mut p = poll(false, None);
+        let now = crate::now();
+        assert!(!p.is_closed_at(now));
+        p.closes_at = Some(now + Duration::seconds(1));
+        assert!(!p.is_closed_at(now));
+        assert!(p.is_closed_at(now + Duration::seconds(1)));
+        p.closes_at = None;
+        p.closed_at = Some(now);
+        assert!(p.is_closed_at(now));
+    }
+}

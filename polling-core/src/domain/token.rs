@@ -1,0 +1,113 @@
+//! The poll owner's secret: [`ManageToken`] and the only form stores keep, [`TokenHash`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// `N` random bytes from the operating system, as lowercase hex.
+pub(crate) fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    // The OS random source failing is not a state a server can go on from.
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
+/// The secret that lets a poll's creator close or delete it.
+///
+/// It is shown once, when the poll is created; stores keep only its
+/// [`TokenHash`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct ManageToken(String);
+
+impl ManageToken {
+    /// A new random token (256 bits).
+    pub fn generate() -> Self {
+        Self(random_hex::<32>())
+    }
+
+    /// Wraps a token presented by a client (for checking against a hash).
+    pub fn from_presented(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token's text, to hand to the creator.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash stores keep instead of the token.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(hex(&Sha256::digest(self.0.as_bytes())))
+    }
+}
+
+impl fmt::Debug for ManageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ManageToken(..)")
+    }
+}
+
+/// The SHA-256 of a [`ManageToken`], as lowercase hex.
+///
+/// A token has 256 random bits, so a plain hash (no salt, no key stretching)
+/// is enough: nobody can guess a preimage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// Wraps a hash read back from storage.
+    pub fn from_stored(hash: impl Into<String>) -> Self {
+        Self(hash.into())
+    }
+
+    /// The hex text, for storage.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `token` is the one this hash was made from.
+    pub fn verifies(&self, token: &ManageToken) -> bool {
+        // Comparing digests leaks nothing useful through timing: learning a
+        // prefix of the digest does not help to find a token that hashes to it.
+        token.hash() == *self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_verifies_against_its_own_hash_only() {
+        let token = ManageToken::generate();
+        let other = ManageToken::generate();
+        assert!(token.hash().verifies(&token));
+        assert!(!token.hash().verifies(&other));
+        assert_ne!(token, other);
+        assert_eq!(token.as_str().len(), 64);
+        assert_eq!(token.hash().as_str().len(), 64);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let token = ManageToken::generate();
+        assert!(!format!("{token:?}").contains(token.as_str()));
+    }
+
+    #[test]
+    fn hex_encodes_every_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+}

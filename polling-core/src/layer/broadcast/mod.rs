@@ -1,0 +1,29 @@
+//! Publishing the results of every recorded vote.
+//!
+//! On a [`Ballot`](crate::Ballot) that was recorded, [`Broadcast`] publishes
+//! the results the store returned as a
+//! [`ResultsEvent::Updated`](crate::ResultsEvent::Updated), after the commit
+//! and before answering. A failed publish is logged and never fails the vote:
+//! the next vote's event (or a subscriber's snapshot) carries a higher
+//! version. Results requests pass through untouched.
+//!
+//! # Example
+//!
+//! ```
+//! use polling_core::layer::BroadcastLayer;
+//! use polling_core::memory::{LocalBroadcaster, MemoryStore};
+//! use polling_core::service::PollService;
+//! use tower::ServiceBuilder;
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(BroadcastLayer::new(LocalBroadcaster::new()))
+//!     .service(PollService::new(MemoryStore::new()));
+//! # let _ = service;
+//! ```
+
+mod layer;
+mod service;
+
+pub use super::future::ResponseFuture;
+pub use layer::BroadcastLayer;
+pub use service::Broadcast;

@@ -1,0 +1,106 @@
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tower::Service;
+
+use super::ResponseFuture;
+use crate::broadcaster::Broadcaster;
+use crate::domain::{Ballot, CastOutcome, Results, ResultsEvent};
+use crate::service::ResultsRequest;
+
+/// Publishes the results of every recorded vote. See the [module docs](super).
+pub struct Broadcast<S, B: ?Sized> {
+    /// The service that records ballots.
+    inner: S,
+    /// Where results events go.
+    broadcaster: Arc<B>,
+}
+
+impl<S, B: Broadcaster> Broadcast<S, B> {
+    /// Publishes what `inner` records through `broadcaster`.
+    pub fn new(inner: S, broadcaster: B) -> Self {
+        Self::from_arc(inner, Arc::new(broadcaster))
+    }
+}
+
+impl<S, B: ?Sized> Broadcast<S, B> {
+    /// Publishes what `inner` records through a shared broadcaster.
+    pub fn from_arc(inner: S, broadcaster: Arc<B>) -> Self {
+        Self { inner, broadcaster }
+    }
+
+    define_inner_service_accessors!();
+}
+
+impl<S: Clone, B: ?Sized> Clone for Broadcast<S, B> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            broadcaster: Arc::clone(&self.broadcaster),
+        }
+    }
+}
+
+impl<S: fmt::Debug, B: ?Sized> fmt::Debug for Broadcast<S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Broadcast")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Ballot> for Broadcast<S, B>
+where
+    S: Service<Ballot, Response = CastOutcome>,
+    S::Future: Send + 'static,
+    B: Broadcaster + ?Sized,
+{
+    type Response = CastOutcome;
+    type Error = S::Error;
+    type Future = ResponseFuture<CastOutcome, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, ballot: Ballot) -> Self::Future {
+        let cast = self.inner.call(ballot);
+        let broadcaster = Arc::clone(&self.broadcaster);
+        ResponseFuture::new(async move {
+            let outcome = cast.await?;
+            if outcome.is_new {
+                let event = ResultsEvent::Updated {
+                    results: outcome.results.clone(),
+                };
+                if let Err(error) = broadcaster.publish(&event).await {
+                    tracing::warn!(
+                        poll_id = %outcome.results.poll_id,
+                        version = outcome.results.version,
+                        error = ?error,
+                        "results publish failed; the next vote heals it"
+                    );
+                }
+            }
+            Ok(outcome)
+        })
+    }
+}
+
+impl<S, B> Service<ResultsRequest> for Broadcast<S, B>
+where
+    S: Service<ResultsRequest, Response = Results>,
+    B: ?Sized,
+{
+    type Response = Results;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: ResultsRequest) -> Self::Future {
+        self.inner.call(request)
+    }
+}

@@ -1,0 +1,29 @@
+//! Read-through results caching, kept fresh by every vote.
+//!
+//! On a [`ResultsRequest`](crate::service::ResultsRequest), [`Cache`] answers
+//! from the [`ResultsCache`](crate::ResultsCache) when it can, and otherwise
+//! asks the inner service and caches what it returns. On a
+//! [`Ballot`](crate::Ballot) that was recorded, it puts the results the store
+//! returned, so the next read sees this vote. Cache failures are logged and
+//! never fail the request: reads fall through to the inner service.
+//!
+//! # Example
+//!
+//! ```
+//! use polling_core::layer::CacheLayer;
+//! use polling_core::memory::{MemoryCache, MemoryStore};
+//! use polling_core::service::PollService;
+//! use tower::ServiceBuilder;
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(CacheLayer::new(MemoryCache::new()))
+//!     .service(PollService::new(MemoryStore::new()));
+//! # let _ = service;
+//! ```
+
+mod layer;
+mod service;
+
+pub use super::future::ResponseFuture;
+pub use layer::CacheLayer;
+pub use service::Cache;

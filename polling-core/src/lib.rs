@@ -1,0 +1,40 @@
+//! The core of **polling**: the domain of polls and votes, the traits every
+//! backend implements, the vote and results paths as [`tower`] services with
+//! their layers, and in-process implementations.
+//!
+//! | piece | what |
+//! |---|---|
+//! | [`domain`] | [`Poll`], [`Ballot`], [`Results`], [`VoteReceipt`], ids, validation |
+//! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
+//! | [`service`] | [`PollService`](service::PollService): ballots and results requests over a store |
+//! | [`layer`] | [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
+//! | [`memory`] | [`MemoryStore`](memory::MemoryStore), [`MemoryCache`](memory::MemoryCache), [`LocalBroadcaster`](memory::LocalBroadcaster) |
+//! | `testing` (feature) | the conformance suite every backend runs |
+//!
+//! This crate depends on no database and no HTTP framework; backends and the
+//! server depend on it. See the [`service`] module for a composed stack.
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[macro_use]
+mod macros;
+
+mod broadcaster;
+mod cache;
+pub mod domain;
+mod error;
+pub mod layer;
+pub mod memory;
+pub mod service;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use broadcaster::{Broadcaster, EventStream};
+pub use cache::ResultsCache;
+pub use domain::{
+    now, Ballot, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError, Poll,
+    PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, VoteReceipt, VoterId,
+};
+pub use error::{BoxError, PollError, Result};
+pub use store::{Page, PollStore};

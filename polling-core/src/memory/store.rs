@@ -1,0 +1,169 @@
+//! [`MemoryStore`]: polls and ballots in process memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::domain::{Ballot, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
+use crate::error::{PollError, Result};
+use crate::store::{Page, PollStore};
+
+/// A [`PollStore`] in process memory: fast, correct under concurrency, gone
+/// when the process exits.
+///
+/// Clones share the same data.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    /// Every poll by id; a `BTreeMap` because time-ordered ids make it the
+    /// newest-first index too. The outer lock is held only to find or insert
+    /// an entry, so votes on different polls never wait for each other.
+    polls: Arc<RwLock<BTreeMap<PollId, Arc<Mutex<Entry>>>>>,
+}
+
+/// One poll with everything counted for it, behind one lock so that a ballot
+/// and its counts change together.
+#[derive(Debug)]
+struct Entry {
+    poll: Poll,
+    results: Results,
+    /// The receipt of each voter's ballot, for idempotent replays.
+    ballots: HashMap<VoterId, VoteReceipt>,
+    /// Set by `delete` under this lock, so a cast that found the entry just
+    /// before it was removed does not count a vote into a deleted poll.
+    deleted: bool,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entry(&self, id: PollId) -> Result<Arc<Mutex<Entry>>> {
+        read(&self.polls)
+            .get(&id)
+            .cloned()
+            .ok_or(PollError::NotFound)
+    }
+
+    /// Runs `f` on the live entry of poll `id`.
+    fn with_entry<T>(&self, id: PollId, f: impl FnOnce(&mut Entry) -> Result<T>) -> Result<T> {
+        let entry = self.entry(id)?;
+        let mut entry = lock(&entry);
+        if entry.deleted {
+            return Err(PollError::NotFound);
+        }
+        f(&mut entry)
+    }
+}
+
+// A panic while holding one of these locks cannot leave an entry half-updated
+// (every update is computed before it is written), so a poisoned lock is still
+// consistent and is used as is.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[async_trait]
+impl PollStore for MemoryStore {
+    async fn create(&self, poll: &Poll) -> Result<()> {
+        let entry = Entry {
+            poll: poll.clone(),
+            results: Results::empty(poll),
+            ballots: HashMap::new(),
+            deleted: false,
+        };
+        write(&self.polls).insert(poll.id, Arc::new(Mutex::new(entry)));
+        Ok(())
+    }
+
+    async fn get(&self, id: PollId) -> Result<Poll> {
+        self.with_entry(id, |entry| Ok(entry.poll.clone()))
+    }
+
+    async fn list(&self, limit: usize, before: Option<PollId>) -> Result<Page> {
+        let polls = read(&self.polls);
+        let upper = before.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut page: Vec<Poll> = polls
+            .range((Bound::Unbounded, upper))
+            .rev()
+            .take(limit.saturating_add(1))
+            .map(|(_, entry)| lock(entry).poll.clone())
+            .collect();
+        let next_cursor = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|p| p.id)
+        } else {
+            None
+        };
+        Ok(Page {
+            polls: page,
+            next_cursor,
+        })
+    }
+
+    async fn close(&self, id: PollId, at: OffsetDateTime) -> Result<Poll> {
+        self.with_entry(id, |entry| {
+            entry.poll.closed_at.get_or_insert(at);
+            Ok(entry.poll.clone())
+        })
+    }
+
+    async fn delete(&self, id: PollId) -> Result<()> {
+        let entry = write(&self.polls).remove(&id).ok_or(PollError::NotFound)?;
+        lock(&entry).deleted = true;
+        Ok(())
+    }
+
+    async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        let now = crate::now();
+        self.with_entry(ballot.poll_id(), |entry| {
+            if let Some(receipt) = entry.ballots.get(ballot.voter()) {
+                return if receipt.choices == ballot.choices() {
+                    Ok(CastOutcome {
+                        receipt: receipt.clone(),
+                        results: entry.results.clone(),
+                        is_new: false,
+                    })
+                } else {
+                    Err(PollError::AlreadyVoted)
+                };
+            }
+            if entry.poll.is_closed_at(now) {
+                return Err(PollError::PollClosed);
+            }
+            entry.poll.check_ballot(ballot)?;
+
+            entry.results.record(ballot.choices());
+            let receipt = VoteReceipt {
+                poll_id: ballot.poll_id(),
+                choices: ballot.choices().to_vec(),
+                cast_at: now,
+                version: entry.results.version,
+            };
+            entry
+                .ballots
+                .insert(ballot.voter().clone(), receipt.clone());
+            Ok(CastOutcome {
+                receipt,
+                results: entry.results.clone(),
+                is_new: true,
+            })
+        })
+    }
+
+    async fn results(&self, id: PollId) -> Result<Results> {
+        self.with_entry(id, |entry| Ok(entry.results.clone()))
+    }
+}
