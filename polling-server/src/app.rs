@@ -1,0 +1,111 @@
+//! [`App`]: the backends and settings every route shares.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer};
+use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
+use futures_util::future::BoxFuture;
+use polling_core::service::{PollService, ResultsRequest};
+use polling_core::{
+    Ballot, Broadcaster, CastOutcome, PollId, PollStore, Result, Results, ResultsCache,
+};
+use tower::{ServiceBuilder, ServiceExt};
+
+/// The tower stack of the vote and results paths, outermost first:
+/// cache, broadcast, store.
+pub type Stack = Cache<Broadcast<PollService<dyn PollStore>, dyn Broadcaster>, dyn ResultsCache>;
+
+/// The body limit when none is configured: 16 KiB.
+pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
+
+/// The backends and settings of one server. Cheap to clone.
+///
+/// # Example
+///
+/// ```
+/// use polling_server::App;
+///
+/// // The embedded default: memory store, memory cache, local broadcaster.
+/// let app = App::in_process().with_body_limit(8 * 1024);
+/// # let _ = app;
+/// ```
+#[derive(Clone)]
+pub struct App {
+    /// Where polls and ballots live (create, get, list, close, delete).
+    pub(crate) store: Arc<dyn PollStore>,
+    /// The results cache (invalidated when a poll is deleted).
+    pub(crate) cache: Arc<dyn ResultsCache>,
+    /// The vote and results paths with their layers.
+    pub(crate) stack: Stack,
+    /// The most bytes a request body may have.
+    pub(crate) body_limit: u64,
+    /// The browser app served at `/`, if any.
+    pub(crate) frontend_dir: Option<PathBuf>,
+}
+
+impl App {
+    /// An app over the given backends.
+    pub fn new(
+        store: Arc<dyn PollStore>,
+        cache: Arc<dyn ResultsCache>,
+        broadcaster: Arc<dyn Broadcaster>,
+    ) -> Self {
+        let stack = ServiceBuilder::new()
+            .layer(CacheLayer::from_arc(Arc::clone(&cache)))
+            .layer(BroadcastLayer::from_arc(broadcaster))
+            .service(PollService::from_arc(Arc::clone(&store)));
+        Self {
+            store,
+            cache,
+            stack,
+            body_limit: DEFAULT_BODY_LIMIT,
+            frontend_dir: None,
+        }
+    }
+
+    /// The embedded default: everything in process memory.
+    pub fn in_process() -> Self {
+        Self::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryCache::new()),
+            Arc::new(LocalBroadcaster::new()),
+        )
+    }
+
+    /// Sets the most bytes a request body may have.
+    pub fn with_body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Serves the browser app from `dir` at `/`.
+    pub fn with_frontend_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.frontend_dir = dir;
+        self
+    }
+}
+
+impl App {
+    /// Casts `ballot` through the stack.
+    pub(crate) fn cast(&self, ballot: Ballot) -> BoxFuture<'static, Result<CastOutcome>> {
+        // Boxed here, where the future's `Send` is provable; warp's
+        // higher-ranked filter bounds cannot see through the stack's types.
+        Box::pin(self.stack.clone().oneshot(ballot))
+    }
+
+    /// Reads the results of `poll_id` through the stack.
+    pub(crate) fn results(&self, poll_id: PollId) -> BoxFuture<'static, Result<Results>> {
+        Box::pin(self.stack.clone().oneshot(ResultsRequest::new(poll_id)))
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("body_limit", &self.body_limit)
+            .field("frontend_dir", &self.frontend_dir)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,188 @@
+//! [`ApiError`]: every refusal the API makes, as a warp rejection, and the one
+//! [`recover`] handler that turns rejections into JSON error bodies.
+//!
+//! Domain errors map to HTTP in exactly one place, [`ApiError::status`].
+//! Internal causes are logged here and never put in a body.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use polling_core::PollError;
+use serde::Serialize;
+use warp::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use warp::http::{HeaderValue, Method, StatusCode};
+use warp::reply::Response;
+use warp::{Rejection, Reply};
+
+/// What went wrong with a request, and how to say so.
+#[derive(Clone, Debug)]
+pub(crate) enum ApiError {
+    /// A domain refusal or a backend failure.
+    Poll(Arc<PollError>),
+    /// The body is not well-formed JSON (or not UTF-8).
+    MalformedJson(String),
+    /// The JSON is well-formed but a field has the wrong type, is missing or unknown.
+    InvalidField(String),
+    /// A query parameter is out of range or unparseable.
+    InvalidQuery(String),
+    /// The body is larger than the configured limit.
+    PayloadTooLarge(u64),
+    /// The request body is not `application/json`.
+    UnsupportedMediaType,
+    /// No `Authorization: Bearer` manage token.
+    Unauthorized,
+    /// No route has this path.
+    RouteNotFound,
+    /// The path exists, but not with this method.
+    MethodNotAllowed(Vec<Method>),
+    /// A request warp itself refused (bad header, ...).
+    BadRequest(String),
+}
+
+impl warp::reject::Reject for ApiError {}
+
+impl From<PollError> for ApiError {
+    fn from(error: PollError) -> Self {
+        Self::Poll(Arc::new(error))
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    /// The one mapping from errors to HTTP statuses.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::Poll(error) => match **error {
+                PollError::NotFound => StatusCode::NOT_FOUND,
+                PollError::PollClosed | PollError::AlreadyVoted => StatusCode::CONFLICT,
+                PollError::InvalidChoice(_) | PollError::InvalidPoll { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                PollError::Forbidden => StatusCode::FORBIDDEN,
+                PollError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidField(_) | Self::InvalidQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// The machine code of the error body.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::Poll(error) => error.code(),
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidField(_) => "invalid_field",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Unauthorized => "unauthorized",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::BadRequest(_) => "bad_request",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            // Backend causes stay in the log.
+            Self::Poll(error) if matches!(**error, PollError::Unavailable(_)) => {
+                "the service is temporarily unavailable; try again shortly".to_owned()
+            }
+            Self::Poll(error) => error.to_string(),
+            Self::MalformedJson(detail) => format!("the body is not valid JSON: {detail}"),
+            Self::InvalidField(detail) => format!("the body does not fit the schema: {detail}"),
+            Self::InvalidQuery(detail) | Self::BadRequest(detail) => detail.clone(),
+            Self::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
+            Self::UnsupportedMediaType => "send the body as Content-Type: application/json".to_owned(),
+            Self::Unauthorized => {
+                "this needs the poll's manage token as Authorization: Bearer <token>".to_owned()
+            }
+            Self::RouteNotFound => "no such route".to_owned(),
+            Self::MethodNotAllowed(allowed) => format!(
+                "method not allowed here; allowed: {}",
+                allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Poll(error) => match **error {
+                PollError::InvalidPoll { field, .. } => Some(field),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl Reply for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), error = ?self, "request failed");
+        }
+        let body = Envelope {
+            error: Body {
+                code: self.code(),
+                message: self.message(),
+                field: self.field(),
+            },
+        };
+        let mut response = warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::Poll(error) if matches!(**error, PollError::Unavailable(_)) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::Unauthorized => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::MethodNotAllowed(allowed) => {
+                let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    headers.insert(ALLOW, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Turns every rejection into a JSON error body; the one `recover` of the server.
+pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    let error = if let Some(error) = rejection.find::<ApiError>() {
+        return Ok(error.clone().into_response());
+    } else if rejection.is_not_found() {
+        ApiError::RouteNotFound
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::MethodNotAllowed(Vec::new())
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::PayloadTooLarge(0)
+    } else if rejection.find::<warp::reject::UnsupportedMediaType>().is_some() {
+        ApiError::UnsupportedMediaType
+    } else {
+        tracing::debug!(?rejection, "request refused by warp");
+        ApiError::BadRequest("the request could not be understood".to_owned())
+    };
+    Ok(error.into_response())
+}

@@ -1,0 +1,132 @@
+//! A JSON body: checked media type, bounded size, precise errors.
+
+use bytes::{Buf, BytesMut};
+use futures_util::TryStreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use warp::http::HeaderMap;
+use warp::{Filter, Rejection};
+
+use crate::error::ApiError;
+
+/// Reads the body as JSON into `T`, refusing with:
+///
+/// * 415 when the `Content-Type` is not `application/json`;
+/// * 413 when the body is over `limit` bytes (checked against
+///   `Content-Length` first, then while reading, so chunked bodies are bounded too);
+/// * 400 when it is not well-formed JSON or not UTF-8;
+/// * 422 when it is well-formed but does not fit `T` (wrong type, missing or unknown field).
+pub(crate) fn json_body<T: DeserializeOwned + Send + 'static>(
+    limit: u64,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::header::headers_cloned()
+        .and(warp::body::stream())
+        .and_then(move |headers: HeaderMap, body| async move {
+            check_media_type(&headers)?;
+            let declared = headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|len| len > limit) {
+                return Err(ApiError::PayloadTooLarge(limit).into());
+            }
+            let bytes = read_bounded(body, limit).await?;
+            parse(&bytes).map_err(Rejection::from)
+        })
+}
+
+fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+async fn read_bounded<S, B>(body: S, limit: u64) -> Result<BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send,
+    B: Buf,
+{
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    futures_util::pin_mut!(body);
+    let mut bytes = BytesMut::new();
+    while let Some(mut chunk) = body
+        .try_next()
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?
+    {
+        if bytes.len().saturating_add(chunk.remaining()) > limit_usize {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            bytes.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(bytes)
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        Category::Data => ApiError::InvalidField(e.to_string()),
+        Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(e.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Probe {
+        #[allow(dead_code)]
+        n: u32,
+    }
+
+    fn filter() -> impl Filter<Extract = (Probe,), Error = Rejection> + Clone {
+        json_body::<Probe>(16)
+    }
+
+    async fn refusal(request: warp::test::RequestBuilder) -> &'static str {
+        let rejection = request.filter(&filter()).await.unwrap_err();
+        rejection.find::<ApiError>().expect("an ApiError").code()
+    }
+
+    fn post(body: &'static [u8]) -> warp::test::RequestBuilder {
+        warp::test::request()
+            .method("POST")
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body)
+    }
+
+    #[tokio::test]
+    async fn well_formed_bodies_parse() {
+        assert!(post(br#"{"n": 3}"#).filter(&filter()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn each_fault_gets_its_own_code() {
+        assert_eq!(refusal(post(b"{")).await, "malformed_json");
+        assert_eq!(refusal(post(b"")).await, "malformed_json");
+        assert_eq!(refusal(post(b"{\"n\": \"\xff\"}")).await, "malformed_json");
+        assert_eq!(refusal(post(br#"{"n": -1}"#)).await, "invalid_field");
+        assert_eq!(refusal(post(br#"{"n": 1, "m": 2}"#)).await, "invalid_field");
+        assert_eq!(refusal(post(br#"{"n": 1,      "x": 22}"#)).await, "payload_too_large");
+        let text = warp::test::request().method("POST").header("content-type", "text/plain").body("{}");
+        assert_eq!(refusal(text).await, "unsupported_media_type");
+        let none = warp::test::request().method("POST").body("{}");
+        assert_eq!(refusal(none).await, "unsupported_media_type");
+    }
+}

@@ -1,0 +1,49 @@
+//! The reference server of **polling**: the REST API of DESIGN §4 over warp,
+//! composed from `polling-core`'s store, cache, broadcaster and layers.
+//!
+//! The binary (`polling-server`) only parses [`Config`], binds and calls
+//! [`run`]; an application can do the same with its own [`App`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! use polling_server::{run, App};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! run(listener, App::in_process(), async {
+//!     tokio::signal::ctrl_c().await.ok();
+//! })
+//! .await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod app;
+mod config;
+mod error;
+mod extract;
+mod routes;
+mod views;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use app::{App, Stack, DEFAULT_BODY_LIMIT};
+pub use config::{Config, LogFormat};
+pub use routes::{routes, Route, ROUTES};
+
+/// The OpenAPI 3 document served at `GET /api/openapi.json`.
+pub const OPENAPI_DOCUMENT: &str = routes::OPENAPI;
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops
+/// accepting and waits for requests in flight to finish.
+pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output = ()> + Send + 'static) {
+    warp::serve(routes(app))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+}

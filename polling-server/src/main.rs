@@ -1,0 +1,83 @@
+//! `polling-server`: parse the config, bind, serve until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use polling_server::{run, App, Config, LogFormat};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    init_tracing(config.log_format);
+    match serve(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("polling-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let frontend_dir = config.frontend_dir()?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("--listen (POLLING_LISTEN): cannot bind {}: {e}", config.listen))?;
+    let app = App::in_process()
+        .with_body_limit(config.body_limit)
+        .with_frontend_dir(frontend_dir.clone());
+    tracing::info!(
+        address = %config.listen,
+        frontend = ?frontend_dir,
+        store = "memory",
+        "polling-server listening"
+    );
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, app, async {
+        stopped.await.ok();
+    }));
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    stop.send(()).ok();
+    match tokio::time::timeout(config.shutdown_grace(), server).await {
+        Ok(_) => tracing::info!("stopped"),
+        Err(_) => tracing::warn!("requests still in flight after the grace period; stopping anyway"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

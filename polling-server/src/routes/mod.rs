@@ -1,0 +1,121 @@
+//! The HTTP API (DESIGN §4) as warp filters, built by [`routes`].
+
+mod fallback;
+pub(crate) mod meta;
+mod polls;
+mod results;
+mod votes;
+
+use std::convert::Infallible;
+
+use polling_core::PollId;
+use serde::Serialize;
+use warp::filters::BoxedFilter;
+use warp::http::header::{HeaderName, HeaderValue};
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use crate::app::App;
+use crate::error::{self, ApiError};
+
+pub(crate) use meta::OPENAPI;
+
+/// One route of the API: a method and a path template (`{id}` is a poll id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template, as in the OpenAPI document.
+    pub path: &'static str,
+}
+
+const fn route(method: &'static str, path: &'static str) -> Route {
+    Route { method, path }
+}
+
+/// Every route the server answers besides the browser app's files. The
+/// OpenAPI document lists exactly these (a test holds them together), and
+/// requests that match none are answered 404 `route_not_found`, or 405
+/// `method_not_allowed` with an `Allow` header when only the method is wrong.
+pub const ROUTES: &[Route] = &[
+    route("GET", "/api/polls"),
+    route("POST", "/api/polls"),
+    route("GET", "/api/polls/{id}"),
+    route("DELETE", "/api/polls/{id}"),
+    route("POST", "/api/polls/{id}/close"),
+    route("POST", "/api/polls/{id}/votes"),
+    route("GET", "/api/polls/{id}/results"),
+    route("GET", "/api/openapi.json"),
+    route("GET", "/healthz"),
+    route("GET", "/readyz"),
+];
+
+/// The whole server as one filter: the API, the browser app (if configured),
+/// JSON errors for everything refused, and security headers on every response.
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let api = polls::routes(&app)
+        .or(votes::routes(&app))
+        .unify()
+        .or(results::routes(&app))
+        .unify()
+        .or(meta::routes(&app))
+        .unify();
+    let frontend = match app.frontend_dir.clone() {
+        Some(dir) => warp::fs::dir(dir).map(Reply::into_response).boxed(),
+        None => warp::any()
+            .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+            .boxed(),
+    };
+    api.or(frontend)
+        .unify()
+        .or(fallback::unmatched())
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .with(warp::reply::with::headers(security_headers()))
+        .map(Reply::into_response)
+        .boxed()
+}
+
+/// Headers for every response: a strict Content-Security-Policy (the browser
+/// app has no inline script or style), no sniffing, no framing.
+fn security_headers() -> HeaderMap {
+    let pairs = [
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            )
+        })
+        .collect()
+}
+
+/// A filter handing each request a clone of the app.
+fn with_app(app: &App) -> impl Filter<Extract = (App,), Error = Infallible> + Clone {
+    let app = app.clone();
+    warp::any().map(move || app.clone())
+}
+
+/// A poll id from a path segment; anything else names no poll (404).
+fn parse_poll_id(raw: &str) -> Result<PollId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::from(polling_core::PollError::NotFound))
+}
+
+/// `value` as a JSON response with `status`.
+fn json<T: Serialize>(value: &T, status: StatusCode) -> Response {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}

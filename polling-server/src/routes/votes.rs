@@ -1,0 +1,37 @@
+//! Casting a ballot.
+
+use polling_core::Ballot;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{json, parse_poll_id, with_app};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::extract::{json_body, voter, Voter};
+use crate::views::{VoteRequest, VoteView};
+
+pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "polls" / String / "votes")
+        .and(warp::post())
+        .and(with_app(app))
+        .and(voter())
+        .and(json_body::<VoteRequest>(app.body_limit))
+        .and_then(cast)
+        .boxed()
+}
+
+/// 201 with the receipt and results for a new ballot; 200 with the original
+/// receipt when the same voter sends the same ballot again.
+async fn cast(raw_id: String, app: App, voter: Voter, body: VoteRequest) -> Result<Response, Rejection> {
+    let poll_id = parse_poll_id(&raw_id)?;
+    let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
+    let outcome = app.cast(ballot).await.map_err(ApiError::from)?;
+    let status = if outcome.is_new { StatusCode::CREATED } else { StatusCode::OK };
+    let view = VoteView {
+        receipt: &outcome.receipt,
+        results: &outcome.results,
+    };
+    Ok(voter.attach(json(&view, status)))
+}
