@@ -47,7 +47,7 @@ impl FromStr for PollId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         // Only the canonical hyphenated form: one poll, one URL.
-        if s.len() != 36 {
+        if s.len() != 36 || s.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(ParseIdError);
         }
         Uuid::try_parse(s).map(Self).map_err(|_| ParseIdError)
@@ -162,6 +162,9 @@ mod tests {
         let id = PollId::generate();
         let simple = id.as_uuid().simple().to_string();
         assert_eq!(simple.parse::<PollId>(), Err(ParseIdError));
+        let upper = "01A211A8-C7F3-7273-8FC5-C9BE1BB93985";
+        assert!(upper.to_lowercase().parse::<PollId>().is_ok());
+        assert_eq!(upper.parse::<PollId>(), Err(ParseIdError));
         assert_eq!("not-an-id".parse::<PollId>(), Err(ParseIdError));
         assert_eq!("".parse::<PollId>(), Err(ParseIdError));
     }

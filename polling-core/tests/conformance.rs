@@ -1,0 +1,20 @@
+//! The conformance suites on the in-process implementations, the reference
+//! every other backend is held to.
+
+mod store {
+    polling_core::store_conformance_tests!(
+        #[tokio::test(flavor = "multi_thread")] => polling_core::memory::MemoryStore::new()
+    );
+}
+
+mod cache {
+    polling_core::cache_conformance_tests!(
+        #[tokio::test(flavor = "multi_thread")] => polling_core::memory::MemoryCache::new()
+    );
+}
+
+mod broadcaster {
+    polling_core::broadcaster_conformance_tests!(
+        #[tokio::test(flavor = "multi_thread")] => polling_core::memory::LocalBroadcaster::new()
+    );
+}

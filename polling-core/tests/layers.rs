@@ -1,0 +1,334 @@
+//! The layers stacked as the server stacks them — cache, then broadcast, then
+//! the store — over the in-process backends and the test doubles.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer};
+use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
+use polling_core::service::{PollService, ResultsRequest};
+use polling_core::testing::{
+    ballot, results_at, sample_poll, CountingCache, FailingBroadcaster, FailingCache,
+};
+use polling_core::{
+    Broadcaster, EventStream, Poll, PollError, PollStore, ResultsCache, ResultsEvent, VoterId,
+};
+use tower::{ServiceBuilder, ServiceExt};
+
+type Stack<C, B> = Cache<Broadcast<PollService<MemoryStore>, B>, C>;
+
+fn stack<C: ResultsCache, B: Broadcaster>(
+    store: &MemoryStore,
+    cache: C,
+    broadcaster: B,
+) -> Stack<C, B> {
+    ServiceBuilder::new()
+        .layer(CacheLayer::new(cache))
+        .layer(BroadcastLayer::new(broadcaster))
+        .service(PollService::new(store.clone()))
+}
+
+async fn store_with_poll() -> (MemoryStore, Poll) {
+    let store = MemoryStore::new();
+    let poll = sample_poll(3, false, None);
+    store.create(&poll).await.unwrap();
+    (store, poll)
+}
+
+async fn next_event(events: &mut EventStream) -> ResultsEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("no event within 5 s")
+        .expect("the event stream ended")
+}
+
+#[tokio::test]
+async fn a_second_results_read_is_a_cache_hit() {
+    let (store, poll) = store_with_poll().await;
+    let cache = CountingCache::new(MemoryCache::new());
+    let service = stack(&store, cache.clone(), LocalBroadcaster::new());
+
+    let first = service
+        .clone()
+        .oneshot(ResultsRequest::new(poll.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (cache.hits(), cache.misses(), cache.puts()),
+        (0, 1, 1),
+        "a miss, then the store's results cached"
+    );
+    let second = service.oneshot(ResultsRequest::new(poll.id)).await.unwrap();
+    assert_eq!(
+        (cache.hits(), cache.misses(), cache.puts()),
+        (1, 1, 1),
+        "the second read hits the cache"
+    );
+    assert_eq!(first, second);
+    assert_eq!(second, store.results(poll.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_cached_entry_is_served_without_asking_the_store() {
+    let (store, poll) = store_with_poll().await;
+    let cache = MemoryCache::new();
+    let sentinel = results_at(poll.id, 99);
+    cache.put(&sentinel).await.unwrap();
+    let service = stack(&store, cache, LocalBroadcaster::new());
+
+    let read = service.oneshot(ResultsRequest::new(poll.id)).await.unwrap();
+    assert_eq!(
+        read, sentinel,
+        "the cached entry, not the store's version 0"
+    );
+}
+
+#[tokio::test]
+async fn a_vote_puts_the_new_results_in_the_cache() {
+    let (store, poll) = store_with_poll().await;
+    let cache = CountingCache::new(MemoryCache::new());
+    let service = stack(&store, cache.clone(), LocalBroadcaster::new());
+
+    let before = service
+        .clone()
+        .oneshot(ResultsRequest::new(poll.id))
+        .await
+        .unwrap();
+    assert_eq!(before.version, 0);
+
+    let outcome = service
+        .clone()
+        .oneshot(ballot(&poll, &VoterId::generate(), &[1]))
+        .await
+        .unwrap();
+    assert_eq!(outcome.results.version, 1);
+    assert_eq!(
+        cache.get_ref().get(poll.id).await.unwrap(),
+        Some(outcome.results.clone()),
+        "the vote's results are cached"
+    );
+
+    let after = service.oneshot(ResultsRequest::new(poll.id)).await.unwrap();
+    assert_eq!(after, outcome.results, "the next read sees the vote");
+    assert_eq!(cache.hits(), 1, "and comes from the cache");
+}
+
+#[tokio::test]
+async fn a_vote_publishes_an_updated_event() {
+    let (store, poll) = store_with_poll().await;
+    let broadcaster = LocalBroadcaster::new();
+    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
+    let service = stack(&store, MemoryCache::new(), broadcaster);
+
+    let outcome = service
+        .oneshot(ballot(&poll, &VoterId::generate(), &[2]))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut events).await,
+        ResultsEvent::Updated {
+            results: outcome.results
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_ballot_is_neither_republished_nor_recached() {
+    let (store, poll) = store_with_poll().await;
+    let broadcaster = LocalBroadcaster::new();
+    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
+    let cache = CountingCache::new(MemoryCache::new());
+    let service = stack(&store, cache.clone(), broadcaster);
+    let voter = VoterId::generate();
+
+    let first = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[0]))
+        .await
+        .unwrap();
+    let replay = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[0]))
+        .await
+        .unwrap();
+    assert!(!replay.is_new);
+    assert_eq!(replay.receipt, first.receipt);
+    assert_eq!(cache.puts(), 1, "a replay puts nothing");
+
+    // A later vote is the marker: the event after version 1 must be version 2.
+    let second = service
+        .oneshot(ballot(&poll, &VoterId::generate(), &[1]))
+        .await
+        .unwrap();
+    let received = [next_event(&mut events).await, next_event(&mut events).await];
+    assert_eq!(
+        received,
+        [
+            ResultsEvent::Updated {
+                results: first.results
+            },
+            ResultsEvent::Updated {
+                results: second.results
+            },
+        ],
+        "the replay published nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_cache_fails_no_vote_and_reads_fall_back_to_the_store() {
+    let (store, poll) = store_with_poll().await;
+    let broadcaster = LocalBroadcaster::new();
+    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
+    let service = stack(&store, FailingCache, broadcaster);
+
+    let outcome = service
+        .clone()
+        .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
+        .await
+        .expect("a cache failure must not fail the vote");
+    assert!(outcome.is_new);
+    assert_eq!(
+        next_event(&mut events).await,
+        ResultsEvent::Updated {
+            results: outcome.results.clone()
+        },
+        "the vote is still published"
+    );
+
+    let read = service
+        .oneshot(ResultsRequest::new(poll.id))
+        .await
+        .expect("a cache failure must not fail a read");
+    assert_eq!(read, outcome.results);
+    assert_eq!(read, store.results(poll.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_failing_broadcaster_fails_no_vote() {
+    let (store, poll) = store_with_poll().await;
+    let cache = CountingCache::new(MemoryCache::new());
+    let service = stack(&store, cache.clone(), FailingBroadcaster);
+
+    let outcome = service
+        .clone()
+        .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
+        .await
+        .expect("a broadcast failure must not fail the vote");
+    assert!(outcome.is_new);
+    assert_eq!(cache.puts(), 1, "the vote is still cached");
+
+    let read = service.oneshot(ResultsRequest::new(poll.id)).await.unwrap();
+    assert_eq!(read, outcome.results);
+    assert_eq!(read, store.results(poll.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn failing_cache_and_broadcaster_together_leave_the_store_path_working() {
+    let (store, poll) = store_with_poll().await;
+    let service = stack(&store, FailingCache, FailingBroadcaster);
+
+    for i in 1..=3 {
+        let outcome = service
+            .clone()
+            .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
+            .await
+            .expect("the vote commits whatever the cache and broadcaster do");
+        assert_eq!(outcome.results.version, i);
+        let read = service
+            .clone()
+            .oneshot(ResultsRequest::new(poll.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            store.results(poll.id).await.unwrap(),
+            "reads come from the store"
+        );
+        assert_eq!(read.version, i);
+    }
+}
+
+#[tokio::test]
+async fn store_errors_pass_through_the_layers_unchanged() {
+    let (store, poll) = store_with_poll().await;
+    let broadcaster = LocalBroadcaster::new();
+    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
+    let cache = CountingCache::new(MemoryCache::new());
+    let service = stack(&store, cache.clone(), broadcaster);
+    let voter = VoterId::generate();
+    let first = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[0]))
+        .await
+        .unwrap();
+
+    let unknown = sample_poll(2, false, None);
+    let err = service
+        .clone()
+        .oneshot(ballot(&unknown, &VoterId::generate(), &[0]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PollError::NotFound),
+        "a ballot in an unknown poll: {err:?}"
+    );
+    let err = service
+        .clone()
+        .oneshot(ResultsRequest::new(unknown.id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PollError::NotFound),
+        "results of an unknown poll: {err:?}"
+    );
+    let err = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[1]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PollError::AlreadyVoted),
+        "a changed ballot: {err:?}"
+    );
+    let err = service
+        .clone()
+        .oneshot(ballot(&poll, &VoterId::generate(), &[5]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PollError::InvalidChoice(_)),
+        "an unknown option: {err:?}"
+    );
+    assert_eq!(
+        cache.puts(),
+        1,
+        "refused ballots and failed reads put nothing"
+    );
+
+    // The marker: the next event after the first vote's is the next vote's.
+    let second = service
+        .clone()
+        .oneshot(ballot(&poll, &VoterId::generate(), &[2]))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut events).await.poll_id(), poll.id);
+    assert_eq!(
+        next_event(&mut events).await,
+        ResultsEvent::Updated {
+            results: second.results
+        },
+        "refused ballots published nothing"
+    );
+    assert_eq!(first.results.version, 1);
+
+    store.close(poll.id, polling_core::now()).await.unwrap();
+    let err = service
+        .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PollError::PollClosed),
+        "a ballot after close: {err:?}"
+    );
+}
