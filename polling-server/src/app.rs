@@ -4,9 +4,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
-use futures_util::future::BoxFuture;
 use polling_core::service::{PollService, ResultsRequest};
 use polling_core::{
     Ballot, Broadcaster, CastOutcome, PollId, PollStore, Result, Results, ResultsCache,

@@ -18,10 +18,19 @@ pub enum LogFormat {
 /// The server's settings: each flag falls back to an environment variable,
 /// so a compose file can configure it with environment alone.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "polling-server", version, about = "The polling reference server")]
+#[command(
+    name = "polling-server",
+    version,
+    about = "The polling reference server"
+)]
 pub struct Config {
     /// The address to listen on.
-    #[arg(long, env = "POLLING_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "POLLING_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
     pub listen: SocketAddr,
 
     /// The browser app's directory, served at `/` [default: `frontend` in the
@@ -38,7 +47,12 @@ pub struct Config {
     pub body_limit: u64,
 
     /// Seconds to let requests in flight finish after SIGINT/SIGTERM.
-    #[arg(long, env = "POLLING_SHUTDOWN_GRACE", default_value_t = 10, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "POLLING_SHUTDOWN_GRACE",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
     pub shutdown_grace: u64,
 }
 
@@ -91,7 +105,11 @@ mod tests {
     #[test]
     fn a_missing_frontend_dir_is_an_error_naming_the_setting() {
         let config =
-            Config::try_parse_from(["polling-server", "--frontend-dir", "/definitely/not/here"]).unwrap();
-        assert!(config.frontend_dir().unwrap_err().contains("--frontend-dir"));
+            Config::try_parse_from(["polling-server", "--frontend-dir", "/definitely/not/here"])
+                .unwrap();
+        assert!(config
+            .frontend_dir()
+            .unwrap_err()
+            .contains("--frontend-dir"));
     }
 }

@@ -111,14 +111,20 @@ impl ApiError {
             Self::InvalidField(detail) => format!("the body does not fit the schema: {detail}"),
             Self::InvalidQuery(detail) | Self::BadRequest(detail) => detail.clone(),
             Self::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
-            Self::UnsupportedMediaType => "send the body as Content-Type: application/json".to_owned(),
+            Self::UnsupportedMediaType => {
+                "send the body as Content-Type: application/json".to_owned()
+            }
             Self::Unauthorized => {
                 "this needs the poll's manage token as Authorization: Bearer <token>".to_owned()
             }
             Self::RouteNotFound => "no such route".to_owned(),
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed here; allowed: {}",
-                allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -147,7 +153,8 @@ impl Reply for ApiError {
                 field: self.field(),
             },
         };
-        let mut response = warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), status).into_response();
         let headers = response.headers_mut();
         match &self {
             Self::Poll(error) if matches!(**error, PollError::Unavailable(_)) => {
@@ -157,7 +164,11 @@ impl Reply for ApiError {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::MethodNotAllowed(allowed) => {
-                let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+                let allow = allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if let Ok(value) = HeaderValue::from_str(&allow) {
                     headers.insert(ALLOW, value);
                 }
@@ -178,7 +189,10 @@ pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible
         ApiError::MethodNotAllowed(Vec::new())
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         ApiError::PayloadTooLarge(0)
-    } else if rejection.find::<warp::reject::UnsupportedMediaType>().is_some() {
+    } else if rejection
+        .find::<warp::reject::UnsupportedMediaType>()
+        .is_some()
+    {
         ApiError::UnsupportedMediaType
     } else {
         tracing::debug!(?rejection, "request refused by warp");

@@ -40,7 +40,11 @@ pub const OPENAPI_DOCUMENT: &str = routes::OPENAPI;
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops
 /// accepting and waits for requests in flight to finish.
-pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     warp::serve(routes(app))
         .incoming(listener)
         .graceful(shutdown)

@@ -22,9 +22,12 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), String> {
     let frontend_dir = config.frontend_dir()?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("--listen (POLLING_LISTEN): cannot bind {}: {e}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+        format!(
+            "--listen (POLLING_LISTEN): cannot bind {}: {e}",
+            config.listen
+        )
+    })?;
     let app = App::in_process()
         .with_body_limit(config.body_limit)
         .with_frontend_dir(frontend_dir.clone());
@@ -44,7 +47,9 @@ async fn serve(config: Config) -> Result<(), String> {
     stop.send(()).ok();
     match tokio::time::timeout(config.shutdown_grace(), server).await {
         Ok(_) => tracing::info!("stopped"),
-        Err(_) => tracing::warn!("requests still in flight after the grace period; stopping anyway"),
+        Err(_) => {
+            tracing::warn!("requests still in flight after the grace period; stopping anyway")
+        }
     }
     Ok(())
 }

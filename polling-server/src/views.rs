@@ -36,7 +36,11 @@ impl<'a> PollView<'a> {
             closes_at: poll.closes_at,
             closed_at: poll.closed_at,
             created_at: poll.created_at,
-            status: if poll.is_closed_at(now) { "closed" } else { "open" },
+            status: if poll.is_closed_at(now) {
+                "closed"
+            } else {
+                "open"
+            },
         }
     }
 }

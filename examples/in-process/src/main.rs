@@ -109,7 +109,11 @@ async fn main() -> Result<(), PollError> {
     println!("live subscriber saw up to version {}", summary.live_version);
     println!(
         "a second ballot from one voter was {}",
-        if summary.second_ballot_refused { "refused" } else { "accepted (bug!)" }
+        if summary.second_ballot_refused {
+            "refused"
+        } else {
+            "accepted (bug!)"
+        }
     );
     Ok(())
 }

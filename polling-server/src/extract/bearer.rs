@@ -21,7 +21,8 @@ fn parse(headers: &HeaderMap) -> Option<ManageToken> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    let ok = scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= MAX_TOKEN_LEN;
+    let ok =
+        scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= MAX_TOKEN_LEN;
     ok.then(|| ManageToken::from_presented(token))
 }
 

@@ -123,8 +123,14 @@ mod tests {
         assert_eq!(refusal(post(b"{\"n\": \"\xff\"}")).await, "malformed_json");
         assert_eq!(refusal(post(br#"{"n": -1}"#)).await, "invalid_field");
         assert_eq!(refusal(post(br#"{"n": 1, "m": 2}"#)).await, "invalid_field");
-        assert_eq!(refusal(post(br#"{"n": 1,      "x": 22}"#)).await, "payload_too_large");
-        let text = warp::test::request().method("POST").header("content-type", "text/plain").body("{}");
+        assert_eq!(
+            refusal(post(br#"{"n": 1,      "x": 22}"#)).await,
+            "payload_too_large"
+        );
+        let text = warp::test::request()
+            .method("POST")
+            .header("content-type", "text/plain")
+            .body("{}");
         assert_eq!(refusal(text).await, "unsupported_media_type");
         let none = warp::test::request().method("POST").body("{}");
         assert_eq!(refusal(none).await, "unsupported_media_type");

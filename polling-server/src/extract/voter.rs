@@ -87,12 +87,22 @@ mod tests {
 
     #[test]
     fn only_new_voters_get_a_cookie() {
-        let new = Voter { id: VoterId::generate(), issued: true };
+        let new = Voter {
+            id: VoterId::generate(),
+            issued: true,
+        };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
         assert!(cookie.starts_with(&format!("polling_voter={}", new.id)));
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
-        let known = Voter { id: VoterId::generate(), issued: false };
-        assert!(known.attach(Response::default()).headers().get(SET_COOKIE).is_none());
+        let known = Voter {
+            id: VoterId::generate(),
+            issued: false,
+        };
+        assert!(known
+            .attach(Response::default())
+            .headers()
+            .get(SET_COOKIE)
+            .is_none());
     }
 }

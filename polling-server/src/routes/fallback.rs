@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn an_unknown_path_is_404() {
         let rejection = refusal(&Method::GET, "/api/nope");
-        assert!(matches!(rejection.find::<ApiError>(), Some(ApiError::RouteNotFound)));
+        assert!(matches!(
+            rejection.find::<ApiError>(),
+            Some(ApiError::RouteNotFound)
+        ));
     }
 
     #[test]

@@ -19,13 +19,15 @@ pub(crate) const OPENAPI: &str = include_str!("../../openapi.json");
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let openapi = warp::path!("api" / "openapi.json").and(warp::get()).map(|| {
-        let mut response = Response::new(OPENAPI.into());
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
-    });
+    let openapi = warp::path!("api" / "openapi.json")
+        .and(warp::get())
+        .map(|| {
+            let mut response = Response::new(OPENAPI.into());
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        });
     let healthz = warp::path!("healthz")
         .and(warp::get())
         .map(|| json(&json!({ "status": "ok" }), StatusCode::OK));
@@ -52,6 +54,10 @@ async fn readyz(app: App) -> Response {
         "status": if ready { "ready" } else { "unavailable" },
         "checks": { "store": store },
     });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     json(&body, status).into_response()
 }

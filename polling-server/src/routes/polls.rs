@@ -79,7 +79,11 @@ async fn create(app: App, voter: Voter, draft: PollDraft) -> Result<Response, Re
 
 async fn list(app: App, query: Vec<(String, String)>) -> Result<Response, Rejection> {
     let (limit, before) = page_query(&query)?;
-    let page = app.store.list(limit, before).await.map_err(ApiError::from)?;
+    let page = app
+        .store
+        .list(limit, before)
+        .await
+        .map_err(ApiError::from)?;
     let now = polling_core::now();
     let body = PollPage {
         polls: page.polls.iter().map(|p| PollView::new(p, now)).collect(),
@@ -93,7 +97,9 @@ fn page_query(query: &[(String, String)]) -> Result<(usize, Option<PollId>), Api
     let mut params: HashMap<&str, &str> = HashMap::new();
     for (name, value) in query {
         if params.insert(name, value).is_some() {
-            return Err(ApiError::InvalidQuery(format!("`{name}` is given more than once")));
+            return Err(ApiError::InvalidQuery(format!(
+                "`{name}` is given more than once"
+            )));
         }
     }
     if let Some(unknown) = params.keys().find(|k| !matches!(**k, "limit" | "cursor")) {
@@ -108,14 +114,18 @@ fn page_query(query: &[(String, String)]) -> Result<(usize, Option<PollId>), Api
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::InvalidQuery(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"))
+                ApiError::InvalidQuery(format!(
+                    "`limit` must be a whole number from 1 to {MAX_LIMIT}"
+                ))
             })?,
     };
     let cursor = params
         .get("cursor")
         .map(|raw| {
             raw.parse::<PollId>().map_err(|_| {
-                ApiError::InvalidQuery("`cursor` must be a `next_cursor` from an earlier page".to_owned())
+                ApiError::InvalidQuery(
+                    "`cursor` must be a `next_cursor` from an earlier page".to_owned(),
+                )
             })
         })
         .transpose()?;
@@ -143,7 +153,11 @@ async fn authorize(app: &App, raw_id: &str, token: &ManageToken) -> Result<Poll,
 async fn close(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
     let poll = authorize(&app, &raw_id, &token).await?;
     let now = polling_core::now();
-    let closed = app.store.close(poll.id, now).await.map_err(ApiError::from)?;
+    let closed = app
+        .store
+        .close(poll.id, now)
+        .await
+        .map_err(ApiError::from)?;
     Ok(json(&PollView::new(&closed, now), StatusCode::OK))
 }
 
@@ -163,7 +177,10 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -171,14 +188,22 @@ mod tests {
         assert_eq!(page_query(&[]).unwrap(), (DEFAULT_LIMIT, None));
         assert_eq!(page_query(&query(&[("limit", "100")])).unwrap().0, 100);
         for bad in ["0", "101", "-1", "x", "1e3", ""] {
-            assert!(page_query(&query(&[("limit", bad)])).is_err(), "limit={bad}");
+            assert!(
+                page_query(&query(&[("limit", bad)])).is_err(),
+                "limit={bad}"
+            );
         }
     }
 
     #[test]
     fn page_queries_refuse_bad_cursors_and_unknown_parameters() {
         let id = PollId::generate();
-        assert_eq!(page_query(&query(&[("cursor", &id.to_string())])).unwrap().1, Some(id));
+        assert_eq!(
+            page_query(&query(&[("cursor", &id.to_string())]))
+                .unwrap()
+                .1,
+            Some(id)
+        );
         assert!(page_query(&query(&[("cursor", "nope")])).is_err());
         assert!(page_query(&query(&[("page", "2")])).is_err());
         assert!(page_query(&query(&[("limit", "2"), ("limit", "3")])).is_err());

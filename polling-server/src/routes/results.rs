@@ -23,7 +23,12 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 
 /// 200 with the results and `ETag: "<version>"`, or 304 when the client's
 /// `If-None-Match` already names that version.
-async fn results(raw_id: String, app: App, voter: Voter, headers: HeaderMap) -> Result<Response, Rejection> {
+async fn results(
+    raw_id: String,
+    app: App,
+    voter: Voter,
+    headers: HeaderMap,
+) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
     let results = app.results(poll_id).await.map_err(ApiError::from)?;
     let etag = format!("\"{}\"", results.version);

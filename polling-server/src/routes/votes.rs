@@ -24,11 +24,20 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 
 /// 201 with the receipt and results for a new ballot; 200 with the original
 /// receipt when the same voter sends the same ballot again.
-async fn cast(raw_id: String, app: App, voter: Voter, body: VoteRequest) -> Result<Response, Rejection> {
+async fn cast(
+    raw_id: String,
+    app: App,
+    voter: Voter,
+    body: VoteRequest,
+) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
     let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
     let outcome = app.cast(ballot).await.map_err(ApiError::from)?;
-    let status = if outcome.is_new { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if outcome.is_new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let view = VoteView {
         receipt: &outcome.receipt,
         results: &outcome.results,
