@@ -182,19 +182,12 @@ impl Reply for ApiError {
 /// Turns every rejection into a JSON error body; the one `recover` of the server.
 pub(crate) async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     let error = if let Some(error) = rejection.find::<ApiError>() {
-        return Ok(error.clone().into_response());
+        error.clone()
     } else if rejection.is_not_found() {
         ApiError::RouteNotFound
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        ApiError::MethodNotAllowed(Vec::new())
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::PayloadTooLarge(0)
-    } else if rejection
-        .find::<warp::reject::UnsupportedMediaType>()
-        .is_some()
-    {
-        ApiError::UnsupportedMediaType
     } else {
+        // Routing refusals come as ApiError from the fallback, and bodies are
+        // read by our own filter: only header-level refusals reach here.
         tracing::debug!(?rejection, "request refused by warp");
         ApiError::BadRequest("the request could not be understood".to_owned())
     };

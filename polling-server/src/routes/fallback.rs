@@ -37,6 +37,11 @@ fn refusal(method: &Method, path: &str) -> Rejection {
 /// Whether `path` fits `template`, where a `{name}` segment fits any one
 /// non-empty segment.
 fn template_matches(template: &str, path: &str) -> bool {
+    // warp's routes take a trailing slash as the same path.
+    let path = match path.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => trimmed,
+        _ => path,
+    };
     let mut template = template.split('/');
     let mut path = path.split('/');
     loop {
@@ -57,9 +62,11 @@ mod tests {
     fn templates_match_one_segment_per_parameter() {
         assert!(template_matches("/api/polls/{id}", "/api/polls/abc"));
         assert!(!template_matches("/api/polls/{id}", "/api/polls/"));
+        assert!(template_matches("/api/polls/{id}", "/api/polls/abc/"));
         assert!(!template_matches("/api/polls/{id}", "/api/polls/abc/votes"));
         assert!(template_matches("/api/polls", "/api/polls"));
-        assert!(!template_matches("/api/polls", "/api/polls/"));
+        assert!(template_matches("/api/polls", "/api/polls/"));
+        assert!(!template_matches("/api/polls", "/api/polls//"));
     }
 
     #[test]

@@ -1,0 +1,869 @@
+//! The OpenAPI document (`openapi.json`, served at `GET /api/openapi.json`)
+//! against the routes it describes: the same operations, every status each
+//! route contracts to answer (DESIGN §4), and real requests to every operation
+//! answered as documented, bodies and headers included.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polling_core::PollId;
+use polling_server::{routes, App, DEFAULT_BODY_LIMIT, OPENAPI_DOCUMENT, ROUTES};
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use warp::filters::BoxedFilter;
+use warp::http::header::{
+    ALLOW, AUTHORIZATION, CONTENT_TYPE, COOKIE, ETAG, IF_NONE_MATCH, SET_COOKIE,
+};
+use warp::http::HeaderMap;
+use warp::reply::Response;
+
+/// The statuses each route must be able to answer with (DESIGN §4): the
+/// document has to list at least these for the operation.
+const CONTRACT: &[(&str, &str, &[u16])] = &[
+    ("POST", "/api/polls", &[201, 400, 413, 415, 422, 503]),
+    ("GET", "/api/polls", &[200, 422, 503]),
+    ("GET", "/api/polls/{id}", &[200, 404, 503]),
+    (
+        "POST",
+        "/api/polls/{id}/votes",
+        &[200, 201, 400, 404, 409, 413, 415, 422, 503],
+    ),
+    ("GET", "/api/polls/{id}/results", &[200, 304, 404, 503]),
+    ("POST", "/api/polls/{id}/close", &[200, 401, 403, 404, 503]),
+    ("DELETE", "/api/polls/{id}", &[204, 401, 403, 404, 503]),
+    ("GET", "/api/openapi.json", &[200]),
+    ("GET", "/healthz", &[200]),
+    ("GET", "/readyz", &[200, 503]),
+];
+
+/// Error responses whose body is not the `Error` envelope: (method, path,
+/// status, schema).
+const NON_ERROR_BODIES: &[(&str, &str, &str, &str)] = &[("GET", "/readyz", "503", "Readiness")];
+
+/// The keys of an OpenAPI path item that are operations.
+const OPERATION_KEYS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Methods tried against every documented path.
+const PROBED_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Headers every response may carry without the document naming them.
+const COMMON_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+];
+
+const ERROR_SCHEMA: &str = "#/components/schemas/Error";
+
+type Server = BoxedFilter<(Response,)>;
+
+fn server() -> Server {
+    routes(App::in_process())
+}
+
+fn document() -> Value {
+    serde_json::from_str(OPENAPI_DOCUMENT).expect("openapi.json is JSON")
+}
+
+/// Follows local `$ref`s until a value without one.
+fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        let Some(target) = value.get("$ref").and_then(Value::as_str) else {
+            return value;
+        };
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("non-local $ref {target}"));
+        value = doc
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("$ref {target} resolves to nothing"));
+    }
+    panic!("$ref cycle at {value}");
+}
+
+/// One operation of the document.
+struct Operation<'a> {
+    method: String,
+    path: &'a str,
+    item: &'a Value,
+    op: &'a Value,
+}
+
+impl<'a> Operation<'a> {
+    fn name(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    fn statuses(&self) -> BTreeSet<String> {
+        self.op["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn documents(&self, status: u16) -> bool {
+        self.statuses().contains(&status.to_string())
+    }
+
+    fn response(&self, doc: &'a Value, status: u16) -> Option<&'a Value> {
+        self.op["responses"]
+            .get(status.to_string())
+            .map(|r| resolve(doc, r))
+    }
+
+    /// Path-item and operation parameters, resolved.
+    fn parameters(&self, doc: &'a Value) -> Vec<&'a Value> {
+        [self.item, self.op]
+            .into_iter()
+            .filter_map(|v| v.get("parameters").and_then(Value::as_array))
+            .flatten()
+            .map(|p| resolve(doc, p))
+            .collect()
+    }
+
+    fn has_security(&self, doc: &Value) -> bool {
+        let security = self.op.get("security").or_else(|| doc.get("security"));
+        security
+            .and_then(Value::as_array)
+            .is_some_and(|s| !s.is_empty())
+    }
+
+    fn request_example(&self, doc: &Value) -> Option<Value> {
+        let body = resolve(doc, self.op.get("requestBody")?);
+        let example = body["content"]["application/json"]["example"].clone();
+        assert!(
+            !example.is_null(),
+            "{}: the request body has no JSON example",
+            self.name()
+        );
+        Some(example)
+    }
+
+    /// A request to this operation that should succeed, against `poll`.
+    fn call(&self, doc: &'a Value, poll: &Created) -> Call {
+        let mut path = self.path.replace("{id}", &poll.id);
+        let query: Vec<String> = self
+            .parameters(doc)
+            .into_iter()
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| {
+                Some(format!(
+                    "{}={}",
+                    p["name"].as_str()?,
+                    scalar(p.get("example")?)
+                ))
+            })
+            .collect();
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        let mut call = Call::new(&self.method, &path);
+        if self.has_security(doc) {
+            call = call.header(AUTHORIZATION.as_str(), &format!("Bearer {}", poll.token));
+        }
+        if let Some(example) = self.request_example(doc) {
+            call = call
+                .header(CONTENT_TYPE.as_str(), "application/json")
+                .body(example.to_string().into_bytes());
+        }
+        call
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+fn operations(doc: &Value) -> Vec<Operation<'_>> {
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut ops = Vec::new();
+    for (path, item) in paths {
+        let item_map = item.as_object().expect("a path item is an object");
+        for (key, op) in item_map {
+            if OPERATION_KEYS.contains(&key.as_str()) {
+                ops.push(Operation {
+                    method: key.to_uppercase(),
+                    path,
+                    item,
+                    op,
+                });
+            }
+        }
+    }
+    ops
+}
+
+fn documented_methods(doc: &Value, path: &str) -> BTreeSet<String> {
+    operations(doc)
+        .into_iter()
+        .filter(|op| op.path == path)
+        .map(|op| op.method)
+        .collect()
+}
+
+/// A request to send through the server filter.
+#[derive(Clone, Debug)]
+struct Call {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Call {
+    fn new(method: &str, path: &str) -> Self {
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn without_header(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    fn body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    fn path(mut self, path: String) -> Self {
+        self.path = path;
+        self
+    }
+
+    async fn send(&self, server: &Server) -> Answer {
+        let mut request = warp::test::request().method(&self.method).path(&self.path);
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.body(self.body.clone()).reply(server).await;
+        let body = response.body().to_vec();
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            json: serde_json::from_slice(&body).ok(),
+            body,
+        }
+    }
+}
+
+/// What the server answered.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    json: Option<Value>,
+}
+
+impl Answer {
+    fn header(&self, name: impl warp::http::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn error_code(&self) -> Option<&str> {
+        self.json.as_ref()?.pointer("/error/code")?.as_str()
+    }
+}
+
+/// A poll made through the server: its id and manage token.
+struct Created {
+    id: String,
+    token: String,
+}
+
+async fn create_poll(server: &Server) -> Created {
+    let answer = Call::new("POST", "/api/polls")
+        .header(CONTENT_TYPE.as_str(), "application/json")
+        .body(
+            json!({"question": "Tabs or spaces?", "options": ["Tabs", "Spaces"]})
+                .to_string()
+                .into_bytes(),
+        )
+        .send(server)
+        .await;
+    assert_eq!(answer.status, 201, "creating a poll: {answer:?}");
+    let body = answer.json.expect("a JSON body");
+    Created {
+        id: body["id"].as_str().expect("an id").to_owned(),
+        token: body["manage_token"]
+            .as_str()
+            .expect("a manage token")
+            .to_owned(),
+    }
+}
+
+/// `schema` with its `allOf` branches merged into one object schema.
+fn flatten(doc: &Value, schema: &Value) -> Value {
+    let schema = resolve(doc, schema);
+    let Some(branches) = schema.get("allOf").and_then(Value::as_array) else {
+        return schema.clone();
+    };
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for branch in branches {
+        let branch = flatten(doc, branch);
+        if let Some(props) = branch["properties"].as_object() {
+            properties.extend(props.clone());
+        }
+        if let Some(req) = branch["required"].as_array() {
+            required.extend(req.iter().cloned());
+        }
+    }
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+/// Checks `value` against `schema` (the subset of JSON Schema the document
+/// uses), strictly: an object may only have the properties its schema names.
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+    let schema = flatten(doc, schema);
+    if value.is_null() {
+        if schema["nullable"] != true {
+            problems.push(format!("{at}: null, but not nullable"));
+        }
+        return;
+    }
+    if let Some(options) = schema["enum"].as_array() {
+        if !options.contains(value) {
+            problems.push(format!("{at}: {value} is not one of {options:?}"));
+        }
+    }
+    let number = |key: &str| schema.get(key).and_then(Value::as_f64);
+    let count = |key: &str| {
+        schema
+            .get(key)
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+    };
+    match schema["type"].as_str() {
+        Some("object") => {
+            let Some(object) = value.as_object() else {
+                problems.push(format!("{at}: {value} is not an object"));
+                return;
+            };
+            for name in schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !object.contains_key(name) {
+                    problems.push(format!("{at}: required property `{name}` is missing"));
+                }
+            }
+            let Some(properties) = schema["properties"].as_object() else {
+                return; // a free-form object
+            };
+            for (name, item) in object {
+                match properties.get(name) {
+                    Some(property) => check(doc, property, item, &format!("{at}.{name}"), problems),
+                    None => problems.push(format!("{at}: property `{name}` is not documented")),
+                }
+            }
+        }
+        Some("array") => {
+            let Some(items) = value.as_array() else {
+                problems.push(format!("{at}: {value} is not an array"));
+                return;
+            };
+            if count("minItems").is_some_and(|min| items.len() < min)
+                || count("maxItems").is_some_and(|max| items.len() > max)
+            {
+                problems.push(format!("{at}: {} items is out of bounds", items.len()));
+            }
+            for (i, item) in items.iter().enumerate() {
+                check(doc, &schema["items"], item, &format!("{at}[{i}]"), problems);
+            }
+        }
+        Some("string") => {
+            let Some(text) = value.as_str() else {
+                problems.push(format!("{at}: {value} is not a string"));
+                return;
+            };
+            let chars = text.chars().count();
+            if count("minLength").is_some_and(|min| chars < min)
+                || count("maxLength").is_some_and(|max| chars > max)
+            {
+                problems.push(format!("{at}: {chars} characters is out of bounds"));
+            }
+            let well_formed = match schema["format"].as_str() {
+                Some("date-time") => OffsetDateTime::parse(text, &Rfc3339).is_ok(),
+                Some("uuid") => text.parse::<PollId>().is_ok(),
+                _ => true,
+            };
+            if !well_formed {
+                problems.push(format!("{at}: {text:?} is not a {}", schema["format"]));
+            }
+        }
+        Some("integer") => {
+            if !(value.is_i64() || value.is_u64()) {
+                problems.push(format!("{at}: {value} is not an integer"));
+                return;
+            }
+            let n = value.as_f64().unwrap_or_default();
+            if number("minimum").is_some_and(|min| n < min)
+                || number("maximum").is_some_and(|max| n > max)
+            {
+                problems.push(format!("{at}: {n} is out of bounds"));
+            }
+        }
+        Some("boolean") if !value.is_boolean() => {
+            problems.push(format!("{at}: {value} is not a boolean"))
+        }
+        Some("number") if !value.is_number() => {
+            problems.push(format!("{at}: {value} is not a number"))
+        }
+        _ => {}
+    }
+}
+
+/// What is wrong with `answer` as an instance of the documented `response`:
+/// its body, and its headers (required ones present, no undocumented ones).
+fn mismatches(doc: &Value, response: &Value, answer: &Answer, what: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    match response["content"]["application/json"].get("schema") {
+        Some(schema) => {
+            let content_type = answer.header(CONTENT_TYPE).unwrap_or_default();
+            if !content_type.starts_with("application/json") {
+                problems.push(format!(
+                    "{what}: content-type {content_type:?}, documented application/json"
+                ));
+            }
+            match &answer.json {
+                Some(body) => check(doc, schema, body, &format!("{what} body"), &mut problems),
+                None => problems.push(format!("{what}: the body is not JSON")),
+            }
+        }
+        None if !answer.body.is_empty() => {
+            problems.push(format!("{what}: a body, but none is documented"))
+        }
+        None => {}
+    }
+    let documented: BTreeMap<String, &Value> = response["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, header)| (name.to_ascii_lowercase(), resolve(doc, header)))
+        .collect();
+    for (name, header) in &documented {
+        if header["required"] == true && !answer.headers.contains_key(name.as_str()) {
+            problems.push(format!("{what}: required header {name} is missing"));
+        }
+    }
+    for name in answer.headers.keys() {
+        let name = name.as_str();
+        if !COMMON_HEADERS.contains(&name) && !documented.contains_key(name) {
+            problems.push(format!("{what}: header {name} is sent but not documented"));
+        }
+    }
+    problems
+}
+
+/// Checks that `op` documents `answer`'s status and that `answer` fits it.
+fn verify<'a>(doc: &'a Value, op: &Operation<'a>, answer: &Answer, what: &str) -> Vec<String> {
+    let what = format!("{} ({what}) answered {}", op.name(), answer.status);
+    if let Some(code @ ("route_not_found" | "method_not_allowed")) = answer.error_code() {
+        return vec![format!("{what}: no route took it ({code})")];
+    }
+    match op.response(doc, answer.status) {
+        Some(response) => mismatches(doc, response, answer, &what),
+        None => vec![format!(
+            "{what}: status not documented; documented: {:?}",
+            op.statuses()
+        )],
+    }
+}
+
+fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "the document and the server disagree:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_routes_the_server_serves() {
+    let doc = document();
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|op| (op.method, op.path.to_owned()))
+        .collect();
+    let served: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(served.len(), ROUTES.len(), "ROUTES lists a route twice");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the document: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented operations no route serves: {unserved:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_with_unique_operation_ids_and_resolvable_references() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut ids = BTreeSet::new();
+    for op in operations(&doc) {
+        let id = op.op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} has no operationId", op.name()));
+        assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+        let summary = op.op["summary"].as_str().unwrap_or_default();
+        assert!(
+            !summary.is_empty() && !summary.contains('\n'),
+            "{} needs a one-line summary",
+            op.name()
+        );
+        for param in op.parameters(&doc) {
+            if param["in"] == "path" {
+                let name = param["name"].as_str().unwrap_or_default();
+                assert!(
+                    op.path.contains(&format!("{{{name}}}")),
+                    "{}: path parameter {name} is not in the path",
+                    op.name()
+                );
+            }
+        }
+    }
+    fn walk(doc: &Value, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(target) = map.get("$ref") {
+                    resolve(doc, value);
+                    assert!(target.is_string(), "$ref {target} is not a string");
+                }
+                map.values().for_each(|v| walk(doc, v));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(doc, v)),
+            _ => {}
+        }
+    }
+    walk(&doc, &doc);
+}
+
+#[tokio::test]
+async fn every_operation_documents_each_status_its_route_contracts_to_answer() {
+    let doc = document();
+    let contracted: BTreeSet<(&str, &str)> = CONTRACT.iter().map(|(m, p, _)| (*m, *p)).collect();
+    let served: BTreeSet<(&str, &str)> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(
+        contracted, served,
+        "CONTRACT in this test must name every route in ROUTES"
+    );
+
+    let mut problems = Vec::new();
+    for (method, path, statuses) in CONTRACT {
+        let Some(op) = operations(&doc)
+            .into_iter()
+            .find(|op| op.method == *method && op.path == *path)
+        else {
+            problems.push(format!("{method} {path} is not documented"));
+            continue;
+        };
+        for status in *statuses {
+            if !op.documents(*status) {
+                problems.push(format!("{method} {path} does not document {status}"));
+            }
+        }
+    }
+    assert_no_problems(&problems);
+}
+
+#[tokio::test]
+async fn every_error_response_is_documented_with_the_error_body() {
+    let doc = document();
+    let mut problems = Vec::new();
+    let mut expect = |response: &Value, schema: &str, what: String| {
+        let media = &response["content"]["application/json"]["schema"]["$ref"];
+        if media != schema {
+            problems.push(format!("{what}: the body is {media}, not {schema}"));
+        }
+    };
+    for op in operations(&doc) {
+        for status in op.statuses() {
+            if status.parse::<u16>().map_or(true, |s| s < 400) {
+                continue;
+            }
+            let response = resolve(&doc, &op.op["responses"][&status]);
+            let schema = NON_ERROR_BODIES
+                .iter()
+                .find(|(m, p, s, _)| *m == op.method && *p == op.path && *s == status)
+                .map_or_else(
+                    || ERROR_SCHEMA.to_owned(),
+                    |(.., schema)| format!("#/components/schemas/{schema}"),
+                );
+            expect(response, &schema, format!("{} {status}", op.name()));
+        }
+    }
+    for name in ["MethodNotAllowed", "RouteNotFound"] {
+        let response = &doc["components"]["responses"][name];
+        expect(
+            response,
+            ERROR_SCHEMA,
+            format!("components/responses/{name}"),
+        );
+    }
+    assert_no_problems(&problems);
+}
+
+#[tokio::test]
+async fn the_document_served_at_api_openapi_json_is_the_embedded_one_as_json() {
+    let response = warp::test::request()
+        .path("/api/openapi.json")
+        .reply(&routes(App::in_process()))
+        .await;
+    assert_eq!(response.status(), 200);
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(content_type, Some("application/json"));
+    let served: Value =
+        serde_json::from_slice(response.body()).expect("the served document is JSON");
+    assert_eq!(served, document());
+    assert_eq!(response.body().as_ref(), OPENAPI_DOCUMENT.as_bytes());
+}
+
+#[tokio::test]
+async fn a_documented_request_to_every_operation_is_answered_by_its_route_as_documented() {
+    let doc = document();
+    let server = server();
+    let mut problems = Vec::new();
+    for op in operations(&doc) {
+        let poll = create_poll(&server).await;
+        let answer = op.call(&doc, &poll).send(&server).await;
+        problems.extend(verify(&doc, &op, &answer, "a documented request"));
+        if !(200..300).contains(&answer.status) {
+            problems.push(format!(
+                "{}: a documented request failed: {answer:?}",
+                op.name()
+            ));
+        }
+    }
+    assert_no_problems(&problems);
+}
+
+#[tokio::test]
+async fn every_operation_answers_refusals_and_revalidations_with_documented_statuses() {
+    let doc = document();
+    let server = server();
+    let mut problems = Vec::new();
+    let mut tried = 0;
+    for op in operations(&doc) {
+        let poll = create_poll(&server).await;
+        let other = create_poll(&server).await;
+        let base = op.call(&doc, &poll);
+        // (what, request, expected status, expected error code)
+        let mut cases: Vec<(&str, Call, u16, Option<&str>)> = Vec::new();
+        if op.path.contains("{id}") {
+            let unknown = op.path.replace("{id}", &PollId::generate().to_string());
+            let malformed = op.path.replace("{id}", "not-a-poll-id");
+            cases.push((
+                "an unknown poll id",
+                base.clone().path(unknown),
+                404,
+                Some("not_found"),
+            ));
+            cases.push((
+                "a malformed poll id",
+                base.clone().path(malformed),
+                404,
+                Some("not_found"),
+            ));
+        }
+        if op.has_security(&doc) {
+            let foreign = format!("Bearer {}", other.token);
+            let no_token = base.clone().without_header(AUTHORIZATION.as_str());
+            cases.push(("no manage token", no_token, 401, Some("unauthorized")));
+            let wrong_token = base.clone().header(AUTHORIZATION.as_str(), &foreign);
+            cases.push((
+                "another poll's manage token",
+                wrong_token,
+                403,
+                Some("forbidden"),
+            ));
+        }
+        if let Some(example) = op.request_example(&doc) {
+            let oversized = vec![b' '; usize::try_from(DEFAULT_BODY_LIMIT).unwrap() + 1];
+            let mut unknown_field = example.clone();
+            unknown_field["unknown_field"] = json!(true);
+            let text = base.clone().header(CONTENT_TYPE.as_str(), "text/plain");
+            cases.push((
+                "a body that is not JSON",
+                base.clone().body(b"{".to_vec()),
+                400,
+                Some("malformed_json"),
+            ));
+            cases.push((
+                "a body not declared JSON",
+                text,
+                415,
+                Some("unsupported_media_type"),
+            ));
+            cases.push((
+                "a body over the limit",
+                base.clone().body(oversized),
+                413,
+                Some("payload_too_large"),
+            ));
+            let unknown_field = base.clone().body(unknown_field.to_string().into_bytes());
+            cases.push((
+                "a body with an unknown field",
+                unknown_field,
+                422,
+                Some("invalid_field"),
+            ));
+        }
+        for param in op.parameters(&doc) {
+            let name = param["name"].as_str().unwrap_or_default();
+            if param["in"] == "query" {
+                if let Some(max) = param["schema"]["maximum"].as_u64() {
+                    let (path, _) = base
+                        .path
+                        .split_once('?')
+                        .unwrap_or((base.path.as_str(), ""));
+                    let over = base.clone().path(format!("{path}?{name}={}", max + 1));
+                    cases.push((
+                        "a query parameter over its maximum",
+                        over,
+                        422,
+                        Some("invalid_query"),
+                    ));
+                }
+            }
+            if param["in"] == "header" && name.eq_ignore_ascii_case(IF_NONE_MATCH.as_str()) {
+                let first = base.send(&server).await;
+                let etag = first
+                    .header(ETAG)
+                    .expect("an ETag to revalidate")
+                    .to_owned();
+                cases.push((
+                    "the current ETag",
+                    base.clone().header(name, &etag),
+                    304,
+                    None,
+                ));
+            }
+            if param["in"] == "cookie" && op.documents(201) && op.documents(200) {
+                // The same request again from the same voter: a replay.
+                let first = base.send(&server).await;
+                if let Some(cookie) = first.header(SET_COOKIE).and_then(|c| c.split(';').next()) {
+                    let again = base.clone().header(COOKIE.as_str(), cookie);
+                    cases.push((
+                        "the same request again from the same voter",
+                        again,
+                        200,
+                        None,
+                    ));
+                }
+            }
+        }
+        for (what, call, status, code) in cases {
+            tried += 1;
+            let answer = call.send(&server).await;
+            problems.extend(verify(&doc, &op, &answer, what));
+            if answer.status != status || answer.error_code() != code {
+                problems.push(format!(
+                    "{} ({what}): expected {status} {code:?}, got {answer:?}",
+                    op.name()
+                ));
+            }
+        }
+    }
+    assert!(
+        tried >= 20,
+        "only {tried} cases were derived from the document"
+    );
+    assert_no_problems(&problems);
+}
+
+#[tokio::test]
+async fn undocumented_methods_on_documented_paths_are_405_with_the_documented_methods_in_allow() {
+    let doc = document();
+    let server = server();
+    let poll = create_poll(&server).await;
+    let method_not_allowed = resolve(&doc, &doc["components"]["responses"]["MethodNotAllowed"]);
+    let mut problems = Vec::new();
+    let paths: BTreeSet<&str> = operations(&doc).into_iter().map(|op| op.path).collect();
+    for path in paths {
+        let documented = documented_methods(&doc, path);
+        let concrete = path.replace("{id}", &poll.id);
+        for method in PROBED_METHODS.iter().filter(|m| !documented.contains(**m)) {
+            let answer = Call::new(method, &concrete).send(&server).await;
+            let what = format!("{method} {path}");
+            if answer.status != 405 || answer.error_code() != Some("method_not_allowed") {
+                problems.push(format!(
+                    "{what}: expected 405 method_not_allowed, got {answer:?}"
+                ));
+                continue;
+            }
+            let allow: BTreeSet<String> = answer
+                .header(ALLOW)
+                .unwrap_or_default()
+                .split(',')
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect();
+            if allow != documented {
+                problems.push(format!(
+                    "{what}: Allow lists {allow:?}, the document {documented:?}"
+                ));
+            }
+            problems.extend(mismatches(&doc, method_not_allowed, &answer, &what));
+        }
+    }
+    assert_no_problems(&problems);
+}
+
+#[tokio::test]
+async fn paths_the_document_does_not_list_are_404_route_not_found() {
+    let doc = document();
+    let server = server();
+    let route_not_found = resolve(&doc, &doc["components"]["responses"]["RouteNotFound"]);
+    let mut problems = Vec::new();
+    for path in [
+        "/api",
+        "/api/poll",
+        "/api/polls/x/votes/y",
+        "/api/polls/x/live2",
+    ] {
+        let answer = Call::new("GET", path).send(&server).await;
+        if answer.status != 404 || answer.error_code() != Some("route_not_found") {
+            problems.push(format!(
+                "GET {path}: expected 404 route_not_found, got {answer:?}"
+            ));
+        }
+        problems.extend(mismatches(
+            &doc,
+            route_not_found,
+            &answer,
+            &format!("GET {path}"),
+        ));
+    }
+    assert_no_problems(&problems);
+}
