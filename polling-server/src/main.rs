@@ -33,7 +33,9 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_frontend_dir(frontend_dir.clone());
     tracing::info!(
         address = %config.listen,
-        frontend = ?frontend_dir,
+        frontend = %frontend_dir
+            .as_deref()
+            .map_or_else(|| "none".into(), |dir| dir.display().to_string()),
         store = "memory",
         "polling-server listening"
     );
