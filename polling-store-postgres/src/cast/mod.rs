@@ -1,0 +1,79 @@
+//! How [`PgPollStore`](crate::PgPollStore) records ballots: [`CastMode`].
+//!
+//! Every ballot on a poll must take that poll's row lock, so on a hot poll
+//! (thousands of voters at once) one transaction per ballot queues every
+//! voter behind one lock, one connection each. [`CastMode::Coalesced`] (the
+//! default) instead records the ballots that arrive while a poll's previous
+//! transaction runs together, in one transaction: the benchmark
+//! `benches/hot_poll.rs` measures both.
+
+mod coalescer;
+mod plan;
+mod transaction;
+
+use polling_core::{Ballot, CastOutcome, Result};
+use sqlx::PgPool;
+
+use coalescer::Coalescer;
+
+/// How ballots become transactions; see the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CastMode {
+    /// One transaction per ballot: the simple baseline.
+    PerBallot,
+    /// Group commit: the ballots waiting on a poll while its previous
+    /// transaction runs share the next one, up to `max_batch` of them.
+    ///
+    /// A ballot is acknowledged only after the transaction holding it
+    /// commits, and one voter's duplicate or invalid ballot never fails the
+    /// others of its batch.
+    Coalesced {
+        /// The most ballots one transaction records.
+        max_batch: usize,
+    },
+}
+
+impl CastMode {
+    /// The default batch limit of [`CastMode::Coalesced`].
+    pub const DEFAULT_MAX_BATCH: usize = 512;
+}
+
+impl Default for CastMode {
+    fn default() -> Self {
+        Self::Coalesced {
+            max_batch: Self::DEFAULT_MAX_BATCH,
+        }
+    }
+}
+
+/// The configured way of casting, ready to use.
+#[derive(Clone, Debug)]
+pub(crate) enum Caster {
+    PerBallot(PgPool),
+    Coalesced(Coalescer),
+}
+
+impl Caster {
+    pub(crate) fn new(pool: PgPool, mode: CastMode) -> Self {
+        match mode {
+            CastMode::PerBallot => Self::PerBallot(pool),
+            CastMode::Coalesced { max_batch } => Self::Coalesced(Coalescer::new(pool, max_batch)),
+        }
+    }
+
+    pub(crate) async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        match self {
+            Self::PerBallot(pool) => {
+                let batch = std::slice::from_ref(ballot);
+                let mut outcomes = transaction::cast_batch(pool, ballot.poll_id(), batch).await;
+                outcomes.pop().unwrap_or_else(|| {
+                    Err(polling_core::PollError::unavailable(
+                        "a batch of one gave no outcome",
+                    ))
+                })
+            }
+            Self::Coalesced(coalescer) => coalescer.cast(ballot).await,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! [`cast_batch`]: one transaction recording a batch of ballots on one poll.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use polling_core::{Ballot, CastOutcome, PollError, PollId, Result, VoterId};
+use sqlx::PgPool;
+
+use super::plan::Plan;
+use crate::error::unavailable;
+use crate::rows;
+
+/// Locks the poll row, so every writer of this poll in every replica waits its
+/// turn, and reads the poll with its current counts.
+const LOCK_POLL: &str = concat!(
+    "SELECT ",
+    poll_columns!(),
+    ", ",
+    results_columns!(),
+    " FROM polls WHERE id = $1 FOR UPDATE"
+);
+
+/// The batch voters' earlier ballots. A separate statement after the lock, so
+/// it sees every ballot committed before the lock was granted.
+const EARLIER_BALLOTS: &str = "SELECT voter_id, choices, cast_at, version FROM ballots \
+     WHERE poll_id = $1 AND voter_id = ANY($2)";
+
+/// The new ballots and the poll's counts change in one statement.
+const RECORD: &str = "WITH inserted AS ( \
+         INSERT INTO ballots (poll_id, voter_id, choices, cast_at, version) \
+         SELECT $1, b.voter_id, string_to_array(b.choices, ',')::integer[], $4, b.version \
+           FROM unnest($2::text[], $3::text[], $5::bigint[]) AS b(voter_id, choices, version) \
+     ) \
+     UPDATE polls SET version = $6, total = $7, votes = $8 WHERE id = $1";
+
+/// Records `ballots` (all for `poll_id`) in one transaction and returns one
+/// outcome per ballot, in order.
+///
+/// Each ballot is decided as if cast alone (see [`Plan::decide`]); the
+/// outcomes are returned only once the transaction has committed, so an
+/// acknowledged vote is durable. If the transaction fails, every ballot of the
+/// batch gets the same `Unavailable` error and none of them was recorded.
+pub(crate) async fn cast_batch(
+    pool: &PgPool,
+    poll_id: PollId,
+    ballots: &[Ballot],
+) -> Vec<Result<CastOutcome>> {
+    match try_cast_batch(pool, poll_id, ballots).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            let error = Arc::new(error);
+            ballots.iter().map(|_| Err(shared(&error))).collect()
+        }
+    }
+}
+
+async fn try_cast_batch(
+    pool: &PgPool,
+    poll_id: PollId,
+    ballots: &[Ballot],
+) -> Result<Vec<Result<CastOutcome>>> {
+    let id = rows::uuid(poll_id);
+    let mut tx = pool.begin().await.map_err(unavailable)?;
+
+    let Some(row) = sqlx::query(LOCK_POLL)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(ballots.iter().map(|_| Err(PollError::NotFound)).collect());
+    };
+    let poll = rows::poll(&row)?;
+    let results = rows::results(poll_id, &row)?;
+
+    let voters: Vec<&str> = ballots.iter().map(|b| b.voter().as_str()).collect();
+    let earlier = sqlx::query(EARLIER_BALLOTS)
+        .bind(id)
+        .bind(&voters)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|row| rows::ballot(poll_id, row))
+        .collect::<Result<HashMap<VoterId, _>>>()?;
+
+    let plan = Plan::decide(&poll, results, earlier, ballots, polling_core::now());
+    if !plan.new_ballots.is_empty() {
+        record(&mut tx, id, &plan).await?;
+    }
+    tx.commit().await.map_err(unavailable)?;
+    Ok(plan.outcomes)
+}
+
+async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
+    let count = plan.new_ballots.len();
+    let (mut voters, mut choices, mut versions) = (
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+    );
+    for (voter, receipt) in &plan.new_ballots {
+        voters.push(voter.as_str());
+        let listed: Vec<String> = receipt.choices.iter().map(|c| c.to_string()).collect();
+        choices.push(listed.join(","));
+        versions.push(rows::to_i64(receipt.version)?);
+    }
+    let votes = plan
+        .results
+        .counts
+        .iter()
+        .map(|c| rows::to_i64(c.votes))
+        .collect::<Result<Vec<_>>>()?;
+    // One batch is decided at one instant.
+    let cast_at = plan.new_ballots[0].1.cast_at;
+
+    sqlx::query(RECORD)
+        .bind(id)
+        .bind(&voters)
+        .bind(&choices)
+        .bind(cast_at)
+        .bind(&versions)
+        .bind(rows::to_i64(plan.results.version)?)
+        .bind(rows::to_i64(plan.results.total)?)
+        .bind(&votes)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// One failure handed to every caller of a batch.
+fn shared(error: &Arc<PollError>) -> PollError {
+    PollError::unavailable(SharedError(error.clone()))
+}
+
+/// A batch's failure, shared by all its ballots, keeping the cause for the logs.
+#[derive(Debug)]
+struct SharedError(Arc<PollError>);
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match std::error::Error::source(&*self.0) {
+            Some(cause) => write!(f, "{}: {cause}", self.0),
+            None => std::fmt::Display::fmt(&self.0, f),
+        }
+    }
+}
+
+impl std::error::Error for SharedError {}

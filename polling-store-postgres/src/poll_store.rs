@@ -1,0 +1,157 @@
+//! [`PgPollStore`]: the [`PollStore`] on PostgreSQL.
+
+use async_trait::async_trait;
+use polling_core::{
+    Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result, Results,
+};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::cast::{CastMode, Caster};
+use crate::error::unavailable;
+use crate::rows;
+
+const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, multiple, max_choices, \
+     closes_at, closed_at, created_at, manage_token_hash, votes) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, array_fill(0::bigint, ARRAY[cardinality($3)]))";
+
+const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = $1");
+
+const LIST_POLLS: &str = concat!(
+    "SELECT ",
+    poll_columns!(),
+    " FROM polls WHERE $2::uuid IS NULL OR id < $2 ORDER BY id DESC LIMIT $1"
+);
+
+const CLOSE_POLL: &str = concat!(
+    "UPDATE polls SET closed_at = COALESCE(closed_at, $2) WHERE id = $1 RETURNING ",
+    poll_columns!()
+);
+
+const DELETE_POLL: &str = "DELETE FROM polls WHERE id = $1";
+
+const GET_RESULTS: &str = concat!("SELECT ", results_columns!(), " FROM polls WHERE id = $1");
+
+/// Polls and ballots in PostgreSQL, through a sqlx [`PgPool`].
+///
+/// Run [`migrate`](crate::migrate) on the database first. Cheap to clone:
+/// clones share the pool and the vote writers. See the [crate
+/// example](crate#example).
+#[derive(Clone, Debug)]
+pub struct PgPollStore {
+    /// Every query's connections.
+    pool: PgPool,
+    /// Records ballots, alone or in batches.
+    caster: Caster,
+}
+
+impl PgPollStore {
+    /// A store on `pool`, coalescing concurrent ballots ([`CastMode::default`]).
+    pub fn new(pool: PgPool) -> Self {
+        Self::with_cast_mode(pool, CastMode::default())
+    }
+
+    /// A store on `pool` that casts ballots as `mode` says.
+    pub fn with_cast_mode(pool: PgPool, mode: CastMode) -> Self {
+        Self {
+            caster: Caster::new(pool.clone(), mode),
+            pool,
+        }
+    }
+
+    /// The pool this store queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl PollStore for PgPollStore {
+    async fn create(&self, poll: &Poll) -> Result<()> {
+        let options: Vec<&str> = poll.options.iter().map(|o| o.text.as_str()).collect();
+        let max_choices = i32::try_from(poll.max_choices)
+            .map_err(|_| PollError::unavailable("max_choices beyond integer"))?;
+        sqlx::query(INSERT_POLL)
+            .bind(rows::uuid(poll.id))
+            .bind(&poll.question)
+            .bind(&options)
+            .bind(poll.multiple)
+            .bind(max_choices)
+            .bind(poll.closes_at)
+            .bind(poll.closed_at)
+            .bind(poll.created_at)
+            .bind(poll.manage_token_hash.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: PollId) -> Result<Poll> {
+        let row = sqlx::query(GET_POLL)
+            .bind(rows::uuid(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(PollError::NotFound)?;
+        rows::poll(&row)
+    }
+
+    async fn list(&self, limit: usize, before: Option<PollId>) -> Result<Page> {
+        // One more than asked tells whether there is a next page.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut polls = sqlx::query(LIST_POLLS)
+            .bind(fetch)
+            .bind(before.map(rows::uuid))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .map(rows::poll)
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = if polls.len() > limit {
+            polls.truncate(limit);
+            polls.last().map(|p| p.id)
+        } else {
+            None
+        };
+        Ok(Page { polls, next_cursor })
+    }
+
+    async fn close(&self, id: PollId, at: OffsetDateTime) -> Result<Poll> {
+        let row = sqlx::query(CLOSE_POLL)
+            .bind(rows::uuid(id))
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(PollError::NotFound)?;
+        rows::poll(&row)
+    }
+
+    async fn delete(&self, id: PollId) -> Result<()> {
+        let deleted = sqlx::query(DELETE_POLL)
+            .bind(rows::uuid(id))
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if deleted.rows_affected() == 0 {
+            return Err(PollError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        self.caster.cast(ballot).await
+    }
+
+    async fn results(&self, id: PollId) -> Result<Results> {
+        let row = sqlx::query(GET_RESULTS)
+            .bind(rows::uuid(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(PollError::NotFound)?;
+        rows::results(id, &row)
+    }
+}
