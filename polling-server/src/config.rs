@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::duration::parse_duration;
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -46,14 +48,33 @@ pub struct Config {
     #[arg(long, env = "POLLING_BODY_LIMIT", default_value_t = crate::DEFAULT_BODY_LIMIT, value_name = "BYTES")]
     pub body_limit: u64,
 
-    /// Seconds to let requests in flight finish after SIGINT/SIGTERM.
-    #[arg(
-        long,
-        env = "POLLING_SHUTDOWN_GRACE",
-        default_value_t = 10,
-        value_name = "SECONDS"
-    )]
-    pub shutdown_grace: u64,
+    /// How long to let requests in flight finish after SIGINT/SIGTERM.
+    #[arg(long, env = "POLLING_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub shutdown_grace: Duration,
+
+    /// PostgreSQL URL (`postgres://user:password@host:port/db`): store polls
+    /// and votes there [default: none, the in-process store].
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// The most PostgreSQL connections this process opens.
+    #[arg(long, env = "POLLING_DATABASE_POOL_SIZE", default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_pool_size: u32,
+
+    /// PostgreSQL's statement_timeout on every connection.
+    #[arg(long, env = "POLLING_DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub database_statement_timeout: Duration,
+
+    /// How long a request waits for a PostgreSQL connection before it is
+    /// answered 503 `unavailable`.
+    #[arg(long, env = "POLLING_DATABASE_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
+    pub database_acquire_timeout: Duration,
+
+    /// How long start-up keeps retrying a backend that does not answer
+    /// (PostgreSQL, Redis) before it gives up with an error.
+    #[arg(long, env = "POLLING_STARTUP_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub startup_timeout: Duration,
 }
 
 impl Config {
@@ -77,11 +98,6 @@ impl Config {
             }
         }
     }
-
-    /// How long shutdown waits for requests in flight.
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace)
-    }
 }
 
 #[cfg(test)]
@@ -94,6 +110,34 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.body_limit, 16 * 1024);
+        assert_eq!(config.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(config.database_pool_size, 10);
+        assert_eq!(config.database_statement_timeout, Duration::from_secs(5));
+        assert_eq!(config.startup_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn durations_take_units_and_bad_ones_name_the_flag() {
+        let config =
+            Config::try_parse_from(["polling-server", "--database-statement-timeout", "750ms"])
+                .unwrap();
+        assert_eq!(
+            config.database_statement_timeout,
+            Duration::from_millis(750)
+        );
+        let error =
+            Config::try_parse_from(["polling-server", "--startup-timeout", "soon"]).unwrap_err();
+        assert!(error.to_string().contains("--startup-timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_pool_of_no_connections_is_refused() {
+        let error =
+            Config::try_parse_from(["polling-server", "--database-pool-size", "0"]).unwrap_err();
+        assert!(
+            error.to_string().contains("--database-pool-size"),
+            "{error}"
+        );
     }
 
     #[test]

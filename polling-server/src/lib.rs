@@ -21,7 +21,9 @@
 //! ```
 
 mod app;
+mod backends;
 mod config;
+mod duration;
 mod error;
 mod extract;
 mod routes;
@@ -32,6 +34,7 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use app::{App, Stack, DEFAULT_BODY_LIMIT};
+pub use backends::{Backends, Kinds};
 pub use config::{Config, LogFormat};
 pub use routes::{routes, Route, ROUTES};
 

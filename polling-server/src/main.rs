@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use polling_server::{run, App, Config, LogFormat};
+use polling_server::{run, Backends, Config, LogFormat};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -28,7 +28,10 @@ async fn serve(config: Config) -> Result<(), String> {
             config.listen
         )
     })?;
-    let app = App::in_process()
+    let backends = Backends::connect(&config).await?;
+    let kinds = backends.kinds;
+    let app = backends
+        .into_app()
         .with_body_limit(config.body_limit)
         .with_frontend_dir(frontend_dir.clone());
     tracing::info!(
@@ -36,7 +39,9 @@ async fn serve(config: Config) -> Result<(), String> {
         frontend = %frontend_dir
             .as_deref()
             .map_or_else(|| "none".into(), |dir| dir.display().to_string()),
-        store = "memory",
+        store = kinds.store,
+        cache = kinds.cache,
+        broadcaster = kinds.broadcaster,
         "polling-server listening"
     );
 
@@ -47,7 +52,7 @@ async fn serve(config: Config) -> Result<(), String> {
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     stop.send(()).ok();
-    match tokio::time::timeout(config.shutdown_grace(), server).await {
+    match tokio::time::timeout(config.shutdown_grace, server).await {
         Ok(_) => tracing::info!("stopped"),
         Err(_) => {
             tracing::warn!("requests still in flight after the grace period; stopping anyway")

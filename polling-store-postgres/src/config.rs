@@ -29,7 +29,6 @@ use crate::PgPollStore;
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct PgConfig {
     /// The database URL, `postgres://user:password@host:port/database`.
     pub url: String,

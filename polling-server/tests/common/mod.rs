@@ -321,6 +321,15 @@ impl Client {
         }
     }
 
+    /// The same voter (sharing the cookie) talking to the server at `addr`,
+    /// as a browser behind a load balancer reaches several replicas.
+    pub(crate) fn at(&self, addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            voter: Arc::clone(&self.voter),
+        }
+    }
+
     /// The voter id the server issued to this client, if any.
     pub(crate) fn voter_id(&self) -> Option<String> {
         self.voter.lock().unwrap().clone()

@@ -16,7 +16,13 @@ use sqlx::PgPool;
 
 use coalescer::Coalescer;
 
-/// How ballots become transactions; see the [module docs](self).
+/// How ballots become transactions.
+///
+/// Every ballot on a poll takes that poll's row lock, so on a hot poll one
+/// transaction per ballot queues every voter behind one lock, holding one
+/// connection each. [`Coalesced`](CastMode::Coalesced), the default, records
+/// the ballots that arrive while a poll's previous transaction runs together,
+/// in the next one. The `hot_poll` benchmark measures both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CastMode {

@@ -1,0 +1,95 @@
+//! [`Backends`]: the store, cache and broadcaster a [`Config`] asks for,
+//! connected and ready.
+
+mod postgres;
+mod startup;
+
+use std::sync::Arc;
+
+use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
+use polling_core::{Broadcaster, PollStore, ResultsCache};
+
+use crate::{App, Config};
+
+/// The backends of one server process.
+///
+/// # Example
+///
+/// ```no_run
+/// use clap::Parser;
+/// use polling_server::{Backends, Config};
+///
+/// # async fn example() -> Result<(), String> {
+/// let config = Config::parse();
+/// let app = Backends::connect(&config).await?.into_app();
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Backends {
+    /// Where polls and ballots live.
+    pub store: Arc<dyn PollStore>,
+    /// The results cache.
+    pub cache: Arc<dyn ResultsCache>,
+    /// Carries results events to every listener.
+    pub broadcaster: Arc<dyn Broadcaster>,
+    /// Which implementation each one is, for the start-up log line.
+    pub kinds: Kinds,
+}
+
+/// Which implementation each backend is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kinds {
+    /// `memory` or `postgres`.
+    pub store: &'static str,
+    /// `memory` or `redis`.
+    pub cache: &'static str,
+    /// `local` or `redis`.
+    pub broadcaster: &'static str,
+}
+
+impl Backends {
+    /// Everything in process memory: the embedded default.
+    pub fn in_process() -> Self {
+        Self {
+            store: Arc::new(MemoryStore::new()),
+            cache: Arc::new(MemoryCache::new()),
+            broadcaster: Arc::new(LocalBroadcaster::new()),
+            kinds: Kinds {
+                store: "memory",
+                cache: "memory",
+                broadcaster: "local",
+            },
+        }
+    }
+
+    /// Connects the backends `config` names (retrying each for
+    /// `--startup-timeout`) and prepares them (migrations).
+    ///
+    /// # Errors
+    ///
+    /// A one-line message naming the setting at fault.
+    pub async fn connect(config: &Config) -> Result<Self, String> {
+        let mut backends = Self::in_process();
+        if let Some(url) = &config.database_url {
+            backends.store = postgres::store(config, url).await?;
+            backends.kinds.store = "postgres";
+        }
+        Ok(backends)
+    }
+
+    /// An [`App`] over these backends.
+    pub fn into_app(self) -> App {
+        App::new(self.store, self.cache, self.broadcaster)
+    }
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backends")
+            .field("kinds", &self.kinds)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,36 @@
+//! The PostgreSQL store, when `--database-url` is set.
+
+use std::sync::Arc;
+
+use polling_core::PollStore;
+use polling_store_postgres::PgConfig;
+
+use super::startup::{redact, retry};
+use crate::Config;
+
+/// Connects (retrying for `--startup-timeout`), runs the migrations and
+/// returns the store.
+///
+/// # Errors
+///
+/// A one-line message naming the setting.
+pub(super) async fn store(config: &Config, url: &str) -> Result<Arc<dyn PollStore>, String> {
+    let pg = PgConfig {
+        max_connections: config.database_pool_size,
+        acquire_timeout: config.database_acquire_timeout,
+        statement_timeout: Some(config.database_statement_timeout),
+        ..PgConfig::new(url)
+    };
+    let setting = "--database-url (DATABASE_URL)";
+    let shown = redact(url);
+    pg.connect_options()
+        .map_err(|e| format!("{setting}: {shown} is not a PostgreSQL URL: {e}"))?;
+    let pool = retry("PostgreSQL", config.startup_timeout, || pg.connect())
+        .await
+        .map_err(|e| format!("{setting}: cannot connect to {shown}: {e}"))?;
+    polling_store_postgres::migrate(&pool)
+        .await
+        .map_err(|e| format!("{setting}: migrating {shown} failed: {e}"))?;
+    tracing::info!(database = %shown, pool_size = pg.max_connections, "PostgreSQL store ready");
+    Ok(Arc::new(pg.store(pool)))
+}
