@@ -1,0 +1,238 @@
+//! [`RedisBroadcaster`]: the [`Broadcaster`] over Redis Pub/Sub.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
+use redis::aio::ConnectionManager;
+use redis::Client;
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use crate::config::RedisConfig;
+use crate::keys::Keys;
+use crate::listener::{Listener, ListenerStats, Reconcile};
+use crate::subscriptions::Subscriptions;
+
+/// A [`Broadcaster`] over Redis Pub/Sub, so that every replica sees every
+/// vote. Clones share the connections and the subscribers; the last one
+/// dropped stops the background task.
+///
+/// # Channels
+///
+/// Each poll has its own channel, `{prefix}poll:{poll_id}`, carrying
+/// [`ResultsEvent`]s as JSON. Redis then routes by poll: a replica receives
+/// the events of the polls its own subscribers watch, not every vote of every
+/// poll (as one channel for all polls would make it), at the price of a
+/// `SUBSCRIBE` when a poll gets its first local subscriber and an
+/// `UNSUBSCRIBE` when it loses its last.
+///
+/// # Publishing
+///
+/// [`publish`](Broadcaster::publish) sends `PUBLISH` through a
+/// [`ConnectionManager`]; a failure is a [`PollError::Unavailable`] and is
+/// counted ([`RedisBroadcaster::publish_failures`]).
+///
+/// # Subscribing
+///
+/// Each broadcaster has exactly one Pub/Sub connection, however many polls
+/// and subscribers, owned by a background task. Local subscribers of a poll
+/// share a tokio broadcast channel, as with polling-core's `LocalBroadcaster`:
+/// one that falls behind gets a [`ResultsEvent::Resync`] instead of the events
+/// it skipped. Malformed messages are logged and skipped.
+///
+/// When the connection is lost, the task reconnects with exponential backoff
+/// (from [`reconnect_min_delay`](RedisConfig::reconnect_min_delay), doubling,
+/// jittered, up to [`reconnect_max_delay`](RedisConfig::reconnect_max_delay)),
+/// subscribes every poll that still has subscribers, and sends each of them a
+/// `Resync` (Pub/Sub delivers at most once: whatever was published meanwhile is
+/// lost, and a `Resync` makes subscribers fetch a fresh snapshot).
+/// [`subscribe`](Broadcaster::subscribe) works while Redis is down: the stream
+/// starts with that `Resync` once Redis is back.
+///
+/// The task stops, and the connection closes, when the last clone of the
+/// broadcaster is dropped; the subscribers' streams then end.
+///
+/// # Example
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use polling_cache_redis::{RedisBroadcaster, RedisConfig};
+/// use polling_core::{Broadcaster, PollId, ResultsEvent};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> polling_core::Result<()> {
+/// let broadcaster = RedisBroadcaster::connect("redis://127.0.0.1/", &RedisConfig::new()).await?;
+/// let poll = PollId::generate();
+/// let mut events = broadcaster.subscribe(poll).await?;
+/// broadcaster.publish(&ResultsEvent::Resync { poll_id: poll }).await?;
+/// assert_eq!(events.next().await, Some(ResultsEvent::Resync { poll_id: poll }));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisBroadcaster {
+    /// Shared by the clones; its drop closes the listener's command channel.
+    inner: Arc<Inner>,
+}
+
+/// The state the clones of a [`RedisBroadcaster`] share.
+struct Inner {
+    /// Publishes; multiplexed and self-reconnecting.
+    publisher: ConnectionManager,
+    /// Names the poll channels.
+    keys: Keys,
+    /// The local subscribers, shared with the listener.
+    subscriptions: Arc<Subscriptions>,
+    /// The listener's commands. The only strong sender: dropping it stops
+    /// the listener.
+    commands: UnboundedSender<Reconcile>,
+    /// What the listener reports.
+    stats: Arc<ListenerStats>,
+    /// Publishes that failed since the broadcaster was made.
+    publish_failures: AtomicU64,
+    /// How long `subscribe` waits for the listener to subscribe the poll
+    /// before it returns anyway (a `Resync` then follows the subscription).
+    subscribe_timeout: Duration,
+}
+
+impl RedisBroadcaster {
+    /// Connects to the Redis at `url` (such as `redis://127.0.0.1:6379/`) and
+    /// starts the Pub/Sub task. Call it within a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::Unavailable`] when the URL is not a Redis URL or Redis
+    /// cannot be reached.
+    pub async fn connect(url: &str, config: &RedisConfig) -> Result<Self> {
+        let client = Client::open(url).map_err(PollError::unavailable)?;
+        Self::connect_with_client(client, config).await
+    }
+
+    /// Connects through `client`, with the timeouts of `config`, and starts
+    /// the Pub/Sub task.
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::Unavailable`] when Redis cannot be reached.
+    pub async fn connect_with_client(client: Client, config: &RedisConfig) -> Result<Self> {
+        let publisher =
+            ConnectionManager::new_with_config(client.clone(), config.connection_manager_config())
+                .await
+                .map_err(PollError::unavailable)?;
+        Ok(Self::from_manager(client, publisher, config))
+    }
+
+    /// Publishes through an existing connection manager (built with
+    /// [`RedisConfig::connection_manager_config`] for the timeouts this crate
+    /// expects) and opens the Pub/Sub connection with `client`, in the
+    /// background: this returns at once, even while Redis is down.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime, as `tokio::spawn` does.
+    pub fn from_manager(
+        client: Client,
+        publisher: ConnectionManager,
+        config: &RedisConfig,
+    ) -> Self {
+        let subscriptions = Arc::new(Subscriptions::new(config.subscriber_capacity()));
+        let stats = Arc::new(ListenerStats::default());
+        let (commands, receiver) = mpsc::unbounded_channel();
+        Listener::spawn(
+            client,
+            config,
+            Arc::clone(&subscriptions),
+            receiver,
+            Arc::clone(&stats),
+        );
+        let subscribe_timeout = config.connection_timeout() + config.response_timeout() * 2;
+        Self {
+            inner: Arc::new(Inner {
+                publisher,
+                keys: Keys::new(config.key_prefix()),
+                subscriptions,
+                commands,
+                stats,
+                publish_failures: AtomicU64::new(0),
+                subscribe_timeout,
+            }),
+        }
+    }
+
+    /// How many publishes failed so far (each also returned an error).
+    pub fn publish_failures(&self) -> u64 {
+        self.inner.publish_failures.load(Ordering::Relaxed)
+    }
+
+    /// How many Pub/Sub connections this broadcaster opened so far: 1, plus
+    /// one per reconnect. Never more than one is open at a time.
+    pub fn connections_established(&self) -> u64 {
+        self.inner.stats.connections.load(Ordering::Relaxed)
+    }
+
+    /// Whether the Pub/Sub connection is up with its subscriptions in place
+    /// (for readiness checks).
+    pub fn is_listening(&self) -> bool {
+        self.inner.stats.connected.load(Ordering::Relaxed)
+    }
+
+    /// Publishes `event` on its poll's channel.
+    async fn send(&self, event: &ResultsEvent) -> Result<()> {
+        let payload = serde_json::to_string(event).map_err(PollError::unavailable)?;
+        let mut publisher = self.inner.publisher.clone();
+        redis::cmd("PUBLISH")
+            .arg(self.inner.keys.channel(event.poll_id()))
+            .arg(payload)
+            .query_async::<i64>(&mut publisher)
+            .await
+            .map_err(PollError::unavailable)?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedisBroadcaster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBroadcaster")
+            .field("keys", &self.inner.keys)
+            .field("connections_established", &self.connections_established())
+            .field("publish_failures", &self.publish_failures())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Broadcaster for RedisBroadcaster {
+    async fn publish(&self, event: &ResultsEvent) -> Result<()> {
+        let sent = self.send(event).await;
+        if sent.is_err() {
+            self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    async fn subscribe(&self, poll: PollId) -> Result<EventStream> {
+        let inner = &self.inner;
+        let events = inner
+            .subscriptions
+            .subscribe(poll, inner.commands.downgrade());
+        let (command, subscribed) = Reconcile::subscribed(poll);
+        if inner.commands.send(command).is_err() {
+            return Err(PollError::unavailable("the redis pub/sub task has stopped"));
+        }
+        // Either way the stream is good: once the poll is subscribed, a late
+        // acknowledgement turns into a `Resync` (see the listener).
+        if tokio::time::timeout(inner.subscribe_timeout, subscribed)
+            .await
+            .is_err()
+        {
+            tracing::debug!(
+                poll_id = %poll,
+                "redis subscription still pending; the subscriber gets a resync once it is in place"
+            );
+        }
+        Ok(events)
+    }
+}

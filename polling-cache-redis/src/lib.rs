@@ -1,0 +1,79 @@
+//! Redis backends of **polling**: a results cache and a Pub/Sub broadcaster
+//! that every replica of a server shares.
+//!
+//! | type | implements | what |
+//! |---|---|---|
+//! | [`RedisResultsCache`] | [`ResultsCache`](polling_core::ResultsCache) | each poll's newest results, versioned by a Lua compare-and-set |
+//! | [`RedisBroadcaster`] | [`Broadcaster`](polling_core::Broadcaster) | results events over one Pub/Sub channel per poll |
+//! | [`RedisConfig`] | — | key prefix, time to live, timeouts, reconnect delays |
+//!
+//! Both keep working through a Redis outage the way DESIGN §3 wants: every
+//! Redis failure is a [`PollError::Unavailable`](polling_core::PollError),
+//! returned quickly (a dead Redis costs a vote at most about two
+//! [response timeouts](RedisConfig::response_timeout)), which the layers log
+//! and count without failing the vote; and both reconnect on their own when
+//! Redis is back, the broadcaster then sending its subscribers a
+//! [`Resync`](polling_core::ResultsEvent::Resync).
+//!
+//! # Keys and channels
+//!
+//! Everything lives under the [key prefix](RedisConfig::with_key_prefix),
+//! `polling:` unless set:
+//!
+//! | name | type | content |
+//! |---|---|---|
+//! | `{prefix}results:{poll_id}` | hash, expires | `v`: the version, `json`: the results |
+//! | `{prefix}poll:{poll_id}` | Pub/Sub channel | `ResultsEvent`s as JSON |
+//!
+//! # Example
+//!
+//! The stack of DESIGN §3 with both Redis backends (any
+//! [`PollStore`](polling_core::PollStore) below them):
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
+//! use polling_core::layer::{BroadcastLayer, CacheLayer};
+//! use polling_core::memory::MemoryStore;
+//! use polling_core::service::PollService;
+//! use polling_core::{Broadcaster, PollId};
+//! use tower::ServiceBuilder;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> polling_core::Result<()> {
+//! let url = "redis://127.0.0.1:6379/";
+//! let config = RedisConfig::new().with_key_prefix("myapp:");
+//! let cache = RedisResultsCache::connect(url, &config).await?;
+//! let broadcaster = RedisBroadcaster::connect(url, &config).await?;
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(CacheLayer::new(cache))
+//!     .layer(BroadcastLayer::new(broadcaster.clone()))
+//!     .service(PollService::new(MemoryStore::new()));
+//!
+//! // Votes cast on any replica reach this subscriber.
+//! let mut events = broadcaster.subscribe(PollId::generate()).await?;
+//! # let _ = (service, events.next());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Tests
+//!
+//! The integration tests need Redis and run with the `redis-tests` feature:
+//! a server at `127.0.0.1:6379` (or `REDIS_URL`), and `redis-server` on
+//! `PATH` for the tests that start and kill their own.
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod backoff;
+mod broadcaster;
+mod config;
+mod keys;
+mod listener;
+mod results_cache;
+mod subscriptions;
+
+pub use broadcaster::RedisBroadcaster;
+pub use config::RedisConfig;
+pub use results_cache::RedisResultsCache;
