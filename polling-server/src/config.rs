@@ -17,6 +17,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the results cache lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CacheKind {
+    /// In this process: each replica its own.
+    Memory,
+    /// In Redis (`--redis-url`): shared by every replica.
+    Redis,
+}
+
+/// How results events reach listeners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BroadcasterKind {
+    /// Within this process only.
+    Local,
+    /// Over Redis Pub/Sub (`--redis-url`): every replica sees every vote.
+    Redis,
+}
+
 /// The server's settings: each flag falls back to an environment variable,
 /// so a compose file can configure it with environment alone.
 #[derive(Clone, Debug, Parser)]
@@ -71,6 +89,35 @@ pub struct Config {
     #[arg(long, env = "POLLING_DATABASE_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     pub database_acquire_timeout: Duration,
 
+    /// Redis URL (`redis://host:port/db`): cache results and broadcast votes
+    /// through Redis, shared by every replica [default: none, in-process].
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Where the results cache lives [default: `redis` with --redis-url,
+    /// else `memory`].
+    #[arg(long, env = "POLLING_CACHE", value_enum, value_name = "KIND")]
+    pub cache: Option<CacheKind>,
+
+    /// How results events reach listeners [default: `redis` with
+    /// --redis-url, else `local`].
+    #[arg(long, env = "POLLING_BROADCASTER", value_enum, value_name = "KIND")]
+    pub broadcaster: Option<BroadcasterKind>,
+
+    /// The prefix of every Redis key and channel, so several deployments can
+    /// share one Redis.
+    #[arg(
+        long,
+        env = "POLLING_REDIS_PREFIX",
+        default_value = "polling:",
+        value_name = "PREFIX"
+    )]
+    pub redis_prefix: String,
+
+    /// How long cached results live in Redis after their last write.
+    #[arg(long, env = "POLLING_CACHE_TTL", default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub cache_ttl: Duration,
+
     /// How long start-up keeps retrying a backend that does not answer
     /// (PostgreSQL, Redis) before it gives up with an error.
     #[arg(long, env = "POLLING_STARTUP_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
@@ -78,6 +125,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// The results cache to use: as set, else `redis` when a Redis URL is given.
+    pub fn cache_kind(&self) -> CacheKind {
+        self.cache.unwrap_or(match self.redis_url {
+            Some(_) => CacheKind::Redis,
+            None => CacheKind::Memory,
+        })
+    }
+
+    /// The broadcaster to use: as set, else `redis` when a Redis URL is given.
+    pub fn broadcaster_kind(&self) -> BroadcasterKind {
+        self.broadcaster.unwrap_or(match self.redis_url {
+            Some(_) => BroadcasterKind::Redis,
+            None => BroadcasterKind::Local,
+        })
+    }
+
     /// The browser app's directory: the configured one, which must exist, or
     /// `./frontend` when present.
     ///
@@ -128,6 +191,25 @@ mod tests {
         let error =
             Config::try_parse_from(["polling-server", "--startup-timeout", "soon"]).unwrap_err();
         assert!(error.to_string().contains("--startup-timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_redis_url_turns_on_both_redis_backends_unless_one_is_chosen() {
+        let parse = |args: &[&str]| {
+            let config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
+            (config.cache_kind(), config.broadcaster_kind())
+        };
+        assert_eq!(parse(&[]), (CacheKind::Memory, BroadcasterKind::Local));
+        let redis = ["--redis-url", "redis://127.0.0.1/"];
+        assert_eq!(parse(&redis), (CacheKind::Redis, BroadcasterKind::Redis));
+        assert_eq!(
+            parse(&[&redis[..], &["--cache", "memory"]].concat()),
+            (CacheKind::Memory, BroadcasterKind::Redis)
+        );
+        assert_eq!(
+            parse(&[&redis[..], &["--broadcaster", "local"]].concat()),
+            (CacheKind::Redis, BroadcasterKind::Local)
+        );
     }
 
     #[test]

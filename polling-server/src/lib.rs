@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 
 pub use app::{App, Stack, DEFAULT_BODY_LIMIT};
 pub use backends::{Backends, Kinds};
-pub use config::{Config, LogFormat};
+pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
 pub use routes::{routes, Route, ROUTES};
 
 /// The OpenAPI 3 document served at `GET /api/openapi.json`.

@@ -2,6 +2,7 @@
 //! connected and ready.
 
 mod postgres;
+mod redis;
 mod startup;
 
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
 use polling_core::{Broadcaster, PollStore, ResultsCache};
 
-use crate::{App, Config};
+use crate::{App, BroadcasterKind, CacheKind, Config};
 
 /// The backends of one server process.
 ///
@@ -76,6 +77,16 @@ impl Backends {
         if let Some(url) = &config.database_url {
             backends.store = postgres::store(config, url).await?;
             backends.kinds.store = "postgres";
+        }
+        if config.cache_kind() == CacheKind::Redis {
+            let url = redis::url(config, "--cache redis (POLLING_CACHE)")?;
+            backends.cache = redis::cache(config, url).await?;
+            backends.kinds.cache = "redis";
+        }
+        if config.broadcaster_kind() == BroadcasterKind::Redis {
+            let url = redis::url(config, "--broadcaster redis (POLLING_BROADCASTER)")?;
+            backends.broadcaster = redis::broadcaster(config, url).await?;
+            backends.kinds.broadcaster = "redis";
         }
         Ok(backends)
     }

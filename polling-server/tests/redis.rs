@@ -1,0 +1,200 @@
+//! Replicas sharing Redis and PostgreSQL, as behind the compose stack's
+//! nginx: a vote through one replica updates the cached results another
+//! serves and reaches that replica's subscribers; and Redis going away never
+//! fails a vote.
+
+mod common;
+
+use std::time::Duration;
+
+use clap::Parser;
+use common::{create_poll, draft, id_of, TestServer};
+use futures_util::StreamExt;
+use polling_core::{PollId, ResultsEvent};
+use polling_server::{Backends, Config};
+use polling_testkit::TcpProxy;
+use redis::AsyncCommands;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+const REDIS: &str = "127.0.0.1:6379";
+
+/// A replica's configuration: the test's database, Redis at `redis_port`,
+/// and a key prefix of the test's own.
+fn config(connect: &PgConnectOptions, redis_port: u16, prefix: &str) -> Config {
+    let database = format!(
+        "postgres://{}@127.0.0.1:{}/{}",
+        connect.get_username(),
+        connect.get_port(),
+        connect
+            .get_database()
+            .expect("sqlx::test names its database"),
+    );
+    Config::try_parse_from([
+        "polling-server",
+        "--database-url",
+        &database,
+        "--redis-url",
+        &format!("redis://127.0.0.1:{redis_port}/"),
+        "--redis-prefix",
+        prefix,
+        "--startup-timeout",
+        "5s",
+    ])
+    .unwrap()
+}
+
+fn unique_prefix() -> String {
+    format!("test:{}:", PollId::generate())
+}
+
+async fn replica(config: &Config) -> (TestServer, Backends) {
+    let backends = Backends::connect(config).await.expect("backends connect");
+    assert_eq!(
+        (backends.kinds.cache, backends.kinds.broadcaster),
+        ("redis", "redis")
+    );
+    (
+        TestServer::with_app(backends.clone().into_app()).await,
+        backends,
+    )
+}
+
+async fn next_event(events: &mut polling_core::EventStream) -> ResultsEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("an event within 5 s")
+        .expect("the stream goes on")
+}
+
+#[sqlx::test]
+async fn a_vote_through_one_replica_reaches_the_cache_and_subscribers_of_another(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let prefix = unique_prefix();
+    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
+    let (a, _) = replica(&config(&connect, port, &prefix)).await;
+    let (b, b_backends) = replica(&config(&connect, port, &prefix)).await;
+    let voter = a.client();
+    let (poll, _) = create_poll(&voter, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    let results_path = format!("/api/polls/{id}/results");
+
+    // B reads (and caches) version 0, and listens.
+    let before = voter.at(b.addr()).get(&results_path).await.assert_json(200);
+    assert_eq!(before["version"], 0);
+    let mut events = b_backends
+        .broadcaster
+        .subscribe(id.parse().unwrap())
+        .await
+        .unwrap();
+
+    voter.vote(&id, &[1]).await.assert_json(201);
+
+    match next_event(&mut events).await {
+        ResultsEvent::Updated { results } => assert_eq!(results.version, 1),
+        other => panic!("expected the vote's results, got {other:?}"),
+    }
+    let after = voter.at(b.addr()).get(&results_path).await.assert_json(200);
+    assert_eq!(after["version"], 1, "B serves the results A's vote cached");
+    assert_eq!(after["counts"][1]["votes"], 1);
+
+    let mut redis = redis::Client::open(format!("redis://{REDIS}/"))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let cached: Option<String> = redis
+        .hget(format!("{prefix}results:{id}"), "v")
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.as_deref(),
+        Some("1"),
+        "the shared cache holds version 1"
+    );
+}
+
+#[sqlx::test]
+async fn votes_succeed_while_redis_is_gone_and_caching_resumes_when_it_returns(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let mut proxy = TcpProxy::start(REDIS.parse().unwrap()).await.unwrap();
+    let prefix = unique_prefix();
+    let (server, backends) = replica(&config(&connect, proxy.addr().port(), &prefix)).await;
+    let client = server.client();
+    let (poll, _) = create_poll(&client, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    let poll_id: PollId = id.parse().unwrap();
+    let mut events = backends.broadcaster.subscribe(poll_id).await.unwrap();
+
+    proxy.cut().await;
+    for _ in 0..3 {
+        let cast = tokio::time::timeout(Duration::from_secs(5), server.client().vote(&id, &[0]))
+            .await
+            .expect("a vote does not hang on a dead Redis");
+        cast.assert_json(201);
+    }
+    let results = client
+        .get(&format!("/api/polls/{id}/results"))
+        .await
+        .assert_json(200);
+    assert_eq!(
+        results["version"], 3,
+        "read from PostgreSQL, bypassing the cache"
+    );
+
+    proxy.restore().await.unwrap();
+    assert_eq!(
+        next_event(&mut events).await,
+        ResultsEvent::Resync { poll_id }
+    );
+
+    let mut delivered = None;
+    for attempt in 0..50 {
+        server.client().vote(&id, &[1]).await.assert_json(201);
+        if let Ok(Some(ResultsEvent::Updated { results })) =
+            tokio::time::timeout(Duration::from_millis(200), events.next()).await
+        {
+            delivered = Some(results.version);
+            break;
+        }
+        assert!(attempt < 49, "events flow again once Redis is back");
+    }
+    let version = delivered.unwrap();
+    assert!(version >= 4);
+
+    let mut redis = redis::Client::open(format!("redis://{REDIS}/"))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut cached = None;
+    for _ in 0..50 {
+        client
+            .get(&format!("/api/polls/{id}/results"))
+            .await
+            .assert_json(200);
+        cached = redis
+            .hget::<_, _, Option<u64>>(format!("{prefix}results:{id}"), "v")
+            .await
+            .unwrap();
+        if cached.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        cached.is_some_and(|v| v >= version),
+        "caching resumed: {cached:?}"
+    );
+}
+
+#[tokio::test]
+async fn choosing_a_redis_backend_without_a_redis_url_fails_naming_both_settings() {
+    let config = Config::try_parse_from(["polling-server", "--cache", "redis"]).unwrap();
+    let error = Backends::connect(&config).await.unwrap_err();
+    assert!(error.contains("--cache redis"), "{error}");
+    assert!(error.contains("--redis-url"), "{error}");
+}
