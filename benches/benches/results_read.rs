@@ -1,0 +1,238 @@
+//! Reading a poll's results while votes are cast on it: from PostgreSQL with
+//! no cache (`postgres`), through the Redis cache (`redis`), and through an
+//! in-process near cache kept fresh by the Redis broadcast (`near`), with the
+//! PostgreSQL queries each read costs; then the publish-to-receive latency of
+//! one event through Redis Pub/Sub.
+//!
+//! ```text
+//! cargo bench -p polling-benches --bench results_read
+//! ```
+//!
+//! Needs PostgreSQL (`DATABASE_URL`) and Redis (`REDIS_URL`, default
+//! `redis://127.0.0.1:6379/`). Target: redis/postgres >= 3x reads/s.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::StreamExt;
+use polling_benches::{BenchDb, CountingStore, Tally};
+use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
+use polling_core::layer::{BroadcastLayer, CacheLayer};
+use polling_core::memory::MemoryCache;
+use polling_core::service::{PollService, ResultsRequest};
+use polling_core::testing::{ballot, results_at, sample_poll};
+use polling_core::{Broadcaster, PollId, PollStore, ResultsCache, ResultsEvent, VoterId};
+use polling_store_postgres::PgPollStore;
+use tokio::runtime::Runtime;
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
+
+const READERS: usize = 16;
+const SAMPLES: usize = 10;
+/// Pause between the background votes: a steady stream, not a flood.
+const VOTE_EVERY: Duration = Duration::from_millis(2);
+
+type Reads = BoxCloneSyncService<ResultsRequest, polling_core::Results, polling_core::PollError>;
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+}
+
+/// Reads `poll`'s results `reads` times from `READERS` concurrent tasks.
+async fn read(service: &Reads, poll: PollId, reads: u64) -> Duration {
+    let quota = Arc::new(AtomicU64::new(reads));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..READERS)
+        .map(|_| {
+            let (service, quota) = (service.clone(), quota.clone());
+            tokio::spawn(async move {
+                while quota
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| q.checked_sub(1))
+                    .is_ok()
+                {
+                    service
+                        .clone()
+                        .oneshot(ResultsRequest::new(poll))
+                        .await
+                        .expect("every bench read succeeds");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a reader task panicked");
+    }
+    started.elapsed()
+}
+
+fn results_read(c: &mut Criterion) {
+    let rt = Runtime::new().expect("a tokio runtime");
+    let db = rt.block_on(BenchDb::create("results_read"));
+    let config = RedisConfig::new().with_key_prefix(format!("bench:{}:", PollId::generate()));
+    let (store, cache, broadcaster) = rt.block_on(async {
+        let store = Arc::new(CountingStore::new(PgPollStore::new(db.pool(16).await)));
+        let cache = RedisResultsCache::connect(&redis_url(), &config)
+            .await
+            .expect("Redis at REDIS_URL");
+        let broadcaster = RedisBroadcaster::connect(&redis_url(), &config)
+            .await
+            .expect("Redis at REDIS_URL");
+        (store, cache, broadcaster)
+    });
+    let poll = sample_poll(4, false, None);
+    rt.block_on(store.create(&poll)).expect("create the poll");
+
+    // Votes keep arriving through a writer's stack, as from another replica.
+    let voting = Arc::new(AtomicBool::new(true));
+    let writer = ServiceBuilder::new()
+        .layer(CacheLayer::new(cache.clone()))
+        .layer(BroadcastLayer::new(broadcaster.clone()))
+        .service(PollService::from_arc(Arc::clone(&store)));
+    let votes = rt.spawn({
+        let (voting, poll) = (voting.clone(), poll.clone());
+        async move {
+            let mut n = 0u32;
+            while voting.load(Ordering::Relaxed) {
+                let voter = VoterId::try_from(format!("w{n}")).expect("a voter id");
+                writer
+                    .clone()
+                    .oneshot(ballot(&poll, &voter, &[n % 4]))
+                    .await
+                    .expect("background votes succeed");
+                n += 1;
+                tokio::time::sleep(VOTE_EVERY).await;
+            }
+            n
+        }
+    });
+
+    // The near cache: in process, fed by the broadcast.
+    let near = Arc::new(MemoryCache::new());
+    let feeder = rt.spawn({
+        let (near, broadcaster) = (near.clone(), broadcaster.clone());
+        async move {
+            let mut events = broadcaster.subscribe(poll.id).await.expect("subscribe");
+            while let Some(event) = events.next().await {
+                if let ResultsEvent::Updated { results } = event {
+                    let _ = near.put(&results).await;
+                }
+            }
+        }
+    });
+
+    let configurations: [(&str, Reads); 3] = [
+        (
+            "postgres",
+            BoxCloneSyncService::new(PollService::from_arc(Arc::clone(&store))),
+        ),
+        (
+            "redis",
+            BoxCloneSyncService::new(
+                ServiceBuilder::new()
+                    .layer(CacheLayer::new(cache.clone()))
+                    .service(PollService::from_arc(Arc::clone(&store))),
+            ),
+        ),
+        (
+            "near",
+            BoxCloneSyncService::new(
+                ServiceBuilder::new()
+                    .layer(CacheLayer::from_arc(near.clone()))
+                    .layer(CacheLayer::new(cache.clone()))
+                    .service(PollService::from_arc(Arc::clone(&store))),
+            ),
+        ),
+    ];
+
+    let tally = Tally::new(SAMPLES);
+    let mut queries = Vec::new();
+    let mut group = c.benchmark_group("results_read");
+    group
+        .sample_size(SAMPLES)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(1));
+    for (name, service) in &configurations {
+        let (reads_before, queries_before) = (AtomicU64::new(0), store.results_reads());
+        group.bench_with_input(BenchmarkId::new(*name, READERS), name, |b, name| {
+            b.to_async(&rt).iter_custom(|reads| {
+                let (service, tally, counted) = (service, &tally, &reads_before);
+                async move {
+                    let elapsed = read(service, poll.id, reads).await;
+                    counted.fetch_add(reads, Ordering::Relaxed);
+                    tally.record("reads", name, reads, elapsed);
+                    elapsed
+                }
+            });
+        });
+        let reads = reads_before.load(Ordering::Relaxed);
+        let spent = store.results_reads() - queries_before;
+        queries.push((*name, spent, reads));
+    }
+    group.finish();
+
+    voting.store(false, Ordering::Relaxed);
+    let cast = rt.block_on(votes).expect("the voting task");
+    feeder.abort();
+
+    tally.print(
+        &format!("results reads/s, {READERS} readers, while {cast} votes were cast on the poll"),
+        "reads/s",
+        &["reads"],
+        ["postgres", "redis"],
+        Some(3.0),
+    );
+    tally.print("", "reads/s", &["reads"], ["postgres", "near"], None);
+    println!("\nPostgreSQL queries per read");
+    for (name, spent, reads) in queries {
+        let per_read = spent as f64 / reads.max(1) as f64;
+        println!("{name:>12} {per_read:>10.6}  ({spent} queries for {reads} reads)");
+    }
+
+    rt.block_on(publish_latency(&config));
+    rt.block_on(db.drop_database());
+}
+
+/// Publish-to-receive latency of one event at a time through Redis, between
+/// two broadcasters (two replicas).
+async fn publish_latency(config: &RedisConfig) {
+    const EVENTS: u64 = 1000;
+    let publisher = RedisBroadcaster::connect(&redis_url(), config)
+        .await
+        .expect("Redis");
+    let subscriber = RedisBroadcaster::connect(&redis_url(), config)
+        .await
+        .expect("Redis");
+    let poll = PollId::generate();
+    let mut events = subscriber.subscribe(poll).await.expect("subscribe");
+    let mut latencies = Vec::with_capacity(EVENTS as usize);
+    for version in 1..=EVENTS {
+        let event = ResultsEvent::Updated {
+            results: results_at(poll, version),
+        };
+        let sent = Instant::now();
+        publisher.publish(&event).await.expect("publish");
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), events.next()).await {
+                Ok(Some(ResultsEvent::Updated { results })) if results.version == version => break,
+                Ok(Some(_)) => continue,
+                _ => panic!("event {version} not received within 5 s"),
+            }
+        }
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "\npublish-to-receive through Redis Pub/Sub, {EVENTS} events one at a time: \
+         p50 {:?}, p99 {:?}, max {:?}",
+        at(0.50),
+        at(0.99),
+        latencies[latencies.len() - 1]
+    );
+}
+
+criterion_group!(benches, results_read);
+criterion_main!(benches);
