@@ -108,3 +108,29 @@ fn pg_addr(connect: &PgConnectOptions) -> std::net::SocketAddr {
     };
     format!("{host}:{}", connect.get_port()).parse().unwrap()
 }
+
+#[sqlx::test]
+async fn the_configured_statement_timeout_stops_a_stuck_statement(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let url = format!(
+        "postgres://{}@127.0.0.1:{}/{}",
+        connect.get_username(),
+        connect.get_port(),
+        connect.get_database().unwrap()
+    );
+    let config = polling_store_postgres::PgConfig {
+        statement_timeout: Some(Duration::from_millis(100)),
+        ..polling_store_postgres::PgConfig::new(url)
+    };
+    let pool = config.connect().await.unwrap();
+    let shown: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(shown, "100ms");
+    let stuck = sqlx::query("SELECT pg_sleep(5)").execute(&pool).await;
+    let error = stuck.expect_err("a 5 s statement is cancelled after 100 ms");
+    assert!(error.to_string().contains("statement timeout"), "{error}");
+}
