@@ -10,14 +10,12 @@
 //! the sample's quota is cast; the table at the end gives votes/s and the
 //! ratio coalesced/naive per concurrency (target: >= 5x at 64).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use polling_benches::{BenchDb, Tally};
+use polling_benches::{closed_loop, BenchDb, Tally};
 use polling_core::testing::{ballot, sample_poll};
-use polling_core::{PollId, PollStore, VoterId};
+use polling_core::{Poll, PollId, PollStore, VoterId};
 use polling_store_postgres::{CastMode, PgPollStore};
 use tokio::runtime::Runtime;
 
@@ -26,38 +24,20 @@ const POOL_SIZE: u32 = 16;
 const SAMPLES: usize = 10;
 
 /// Casts `votes` ballots of fresh voters on `poll` from `voters` concurrent tasks.
-async fn cast(
-    store: &PgPollStore,
-    poll: &polling_core::Poll,
-    voters: usize,
-    votes: u64,
-) -> Duration {
-    static NEXT_VOTER: AtomicU64 = AtomicU64::new(0);
-    let quota = Arc::new(AtomicU64::new(votes));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..voters)
-        .map(|_| {
-            let (store, poll, quota) = (store.clone(), poll.clone(), quota.clone());
-            tokio::spawn(async move {
-                while quota
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| q.checked_sub(1))
-                    .is_ok()
-                {
-                    let n = NEXT_VOTER.fetch_add(1, Ordering::Relaxed);
-                    let voter = VoterId::try_from(format!("v{n}")).expect("a valid voter id");
-                    let choice = (n % 4) as u32;
-                    store
-                        .cast(&ballot(&poll, &voter, &[choice]))
-                        .await
-                        .expect("every bench ballot counts");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("a voter task panicked");
-    }
-    started.elapsed()
+async fn cast(store: &PgPollStore, poll: &Poll, voters: usize, votes: u64) -> Duration {
+    let (store, poll) = (store.clone(), poll.clone());
+    closed_loop(voters, votes, move |n| {
+        let (store, poll) = (store.clone(), poll.clone());
+        async move {
+            let voter = VoterId::try_from(format!("v{n}")).expect("a valid voter id");
+            let choice = (n % 4) as u32;
+            store
+                .cast(&ballot(&poll, &voter, &[choice]))
+                .await
+                .expect("every bench ballot counts");
+        }
+    })
+    .await
 }
 
 fn hot_poll(c: &mut Criterion) {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_util::StreamExt;
-use polling_benches::{BenchDb, CountingStore, Tally};
+use polling_benches::{closed_loop, BenchDb, CountingStore, Tally};
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
 use polling_core::layer::{BroadcastLayer, CacheLayer};
 use polling_core::memory::MemoryCache;
@@ -42,29 +42,17 @@ fn redis_url() -> String {
 
 /// Reads `poll`'s results `reads` times from `READERS` concurrent tasks.
 async fn read(service: &Reads, poll: PollId, reads: u64) -> Duration {
-    let quota = Arc::new(AtomicU64::new(reads));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..READERS)
-        .map(|_| {
-            let (service, quota) = (service.clone(), quota.clone());
-            tokio::spawn(async move {
-                while quota
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| q.checked_sub(1))
-                    .is_ok()
-                {
-                    service
-                        .clone()
-                        .oneshot(ResultsRequest::new(poll))
-                        .await
-                        .expect("every bench read succeeds");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("a reader task panicked");
-    }
-    started.elapsed()
+    let service = service.clone();
+    closed_loop(READERS, reads, move |_| {
+        let service = service.clone();
+        async move {
+            service
+                .oneshot(ResultsRequest::new(poll))
+                .await
+                .expect("every bench read succeeds");
+        }
+    })
+    .await
 }
 
 fn results_read(c: &mut Criterion) {

@@ -7,21 +7,15 @@ mod common;
 use std::time::Duration;
 
 use clap::Parser;
-use common::{create_poll, draft, id_of, TestServer};
+use common::{create_poll, database_url, draft, id_of, TestServer};
 use polling_server::{Backends, Config};
 use polling_testkit::TcpProxy;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// The server's configuration for the test database `connect` names, reached
-/// at `host:port`.
+/// at 127.0.0.1:`port`.
 fn config(connect: &PgConnectOptions, port: u16) -> Config {
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{}",
-        connect.get_username(),
-        connect
-            .get_database()
-            .expect("sqlx::test names its database"),
-    );
+    let url = database_url(connect, port);
     Config::try_parse_from([
         "polling-server",
         "--database-url",

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use clap::Parser;
-use common::{create_poll, draft, id_of, TestServer};
+use common::{create_poll, database_url, draft, id_of, TestServer};
 use futures_util::StreamExt;
 use polling_core::{PollId, ResultsEvent};
 use polling_server::{Backends, Config};
@@ -21,14 +21,7 @@ const REDIS: &str = "127.0.0.1:6379";
 /// A replica's configuration: the test's database, Redis at `redis_port`,
 /// and a key prefix of the test's own.
 fn config(connect: &PgConnectOptions, redis_port: u16, prefix: &str) -> Config {
-    let database = format!(
-        "postgres://{}@127.0.0.1:{}/{}",
-        connect.get_username(),
-        connect.get_port(),
-        connect
-            .get_database()
-            .expect("sqlx::test names its database"),
-    );
+    let database = database_url(connect, connect.get_port());
     Config::try_parse_from([
         "polling-server",
         "--database-url",

@@ -448,3 +448,15 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json"))
 }
+
+/// The URL of the database `connect` names (an `#[sqlx::test]` database),
+/// reached at 127.0.0.1:`port`, which may be a proxy's.
+pub(crate) fn database_url(connect: &sqlx::postgres::PgConnectOptions, port: u16) -> String {
+    format!(
+        "postgres://{}@127.0.0.1:{port}/{}",
+        connect.get_username(),
+        connect
+            .get_database()
+            .expect("sqlx::test names its database"),
+    )
+}
