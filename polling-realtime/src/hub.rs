@@ -1,0 +1,203 @@
+//! [`Hub`]: the one place per process where sockets meet the broadcaster.
+
+use std::fmt;
+use std::sync::Arc;
+
+use polling_core::{Broadcaster, PollId};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use crate::config::HubConfig;
+use crate::poll_feed::{lock, Feeds, PollFeed};
+use crate::snapshot::SnapshotSource;
+use crate::stats::{Counters, HubStats};
+
+/// Connects sockets to a [`Broadcaster`]: all sockets of one poll share one
+/// upstream subscription, each gets the newest results as fast as it takes
+/// them. One hub per process; clones share it.
+///
+/// Serve a socket by [admitting](Hub::try_admit) it, then handing the
+/// [`Admission`] to [`serve_socket`](crate::serve_socket). See the
+/// [crate example](crate).
+#[derive(Clone)]
+pub struct Hub {
+    /// Everything clones share.
+    inner: Arc<Inner>,
+}
+
+/// The state of a hub.
+struct Inner {
+    /// Where results events come from.
+    broadcaster: Arc<dyn Broadcaster>,
+    /// Where snapshots come from.
+    source: Arc<dyn SnapshotSource>,
+    /// The feed of each poll that has sockets.
+    feeds: Arc<Feeds>,
+    /// One permit per admitted socket.
+    permits: Arc<Semaphore>,
+    /// The settings.
+    config: HubConfig,
+    /// `true` once [`Hub::shutdown`] was called.
+    shutdown: watch::Sender<bool>,
+    /// What sockets did, for [`Hub::stats`].
+    counters: Counters,
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.inner.config)
+            .field("stats", &self.stats())
+            .field("shut_down", &self.is_shut_down())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub reading events from `broadcaster` and snapshots from `source`,
+    /// with the default [`HubConfig`].
+    pub fn new(broadcaster: Arc<dyn Broadcaster>, source: impl SnapshotSource) -> Self {
+        Self::with_config(broadcaster, source, HubConfig::default())
+    }
+
+    /// A hub reading events from `broadcaster` and snapshots from `source`.
+    pub fn with_config(
+        broadcaster: Arc<dyn Broadcaster>,
+        source: impl SnapshotSource,
+        config: HubConfig,
+    ) -> Self {
+        let permits = config.max_sockets.min(Semaphore::MAX_PERMITS);
+        Self {
+            inner: Arc::new(Inner {
+                broadcaster,
+                source: Arc::new(source),
+                feeds: Arc::default(),
+                permits: Arc::new(Semaphore::new(permits)),
+                config,
+                shutdown: watch::Sender::new(false),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// The settings of this hub.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// Admits one more socket, or refuses when
+    /// [`max_sockets`](HubConfig::max_sockets) sockets are admitted already or
+    /// the hub is shutting down. Call it before upgrading the connection, so
+    /// that a refusal can be an HTTP 503; the socket counts until the
+    /// [`Admission`] is dropped.
+    pub fn try_admit(&self) -> Result<Admission, AdmitError> {
+        if self.is_shut_down() {
+            return Err(AdmitError::ShuttingDown);
+        }
+        match Arc::clone(&self.inner.permits).try_acquire_owned() {
+            Ok(permit) => {
+                self.inner.counters.admitted();
+                Ok(Admission {
+                    hub: self.clone(),
+                    _permit: permit,
+                })
+            }
+            Err(TryAcquireError::NoPermits) => Err(AdmitError::Full),
+            Err(TryAcquireError::Closed) => Err(AdmitError::ShuttingDown),
+        }
+    }
+
+    /// Closes every socket with 1001 (going away) and refuses new ones.
+    ///
+    /// Call it when the server begins its graceful shutdown: upgraded
+    /// connections are not waited for by the HTTP server, so without this
+    /// they would be cut without a close frame. Sockets end soon after (at
+    /// the latest after [`send_timeout`](crate::SocketConfig::send_timeout));
+    /// wait for [`HubStats::sockets`] to reach zero to know.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        self.inner.permits.close();
+    }
+
+    /// Whether [`Hub::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
+    /// The hub's gauges and counters now.
+    pub fn stats(&self) -> HubStats {
+        let polls = lock(&self.inner.feeds)
+            .values()
+            .filter(|feed| feed.strong_count() > 0)
+            .count();
+        self.inner.counters.read(polls)
+    }
+
+    /// The feed of `poll`, joined or started.
+    pub(crate) fn join(&self, poll: PollId) -> Arc<PollFeed> {
+        PollFeed::join(
+            &self.inner.feeds,
+            poll,
+            &self.inner.broadcaster,
+            &self.inner.source,
+        )
+    }
+
+    pub(crate) fn source(&self) -> &dyn SnapshotSource {
+        &*self.inner.source
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// Becomes `true` when the hub shuts down.
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+}
+
+/// One admitted socket, from [`Hub::try_admit`]: counts against
+/// [`max_sockets`](HubConfig::max_sockets) until dropped.
+/// [`serve_socket`](crate::serve_socket) takes it and drops it when the
+/// socket ends.
+#[derive(Debug)]
+pub struct Admission {
+    /// The hub that admitted the socket.
+    hub: Hub,
+    /// The socket's place.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.hub.inner.counters.left();
+    }
+}
+
+impl Admission {
+    /// The hub that admitted the socket.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+}
+
+/// Why [`Hub::try_admit`] refused a socket; both mean HTTP 503.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdmitError {
+    /// [`max_sockets`](HubConfig::max_sockets) sockets are admitted already.
+    Full,
+    /// The hub is shutting down.
+    ShuttingDown,
+}
+
+impl fmt::Display for AdmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Full => "too many live sockets",
+            Self::ShuttingDown => "the server is shutting down",
+        })
+    }
+}
+
+impl std::error::Error for AdmitError {}

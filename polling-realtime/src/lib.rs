@@ -1,0 +1,112 @@
+//! Live poll results over WebSocket: a per-process [`Hub`] between a
+//! [`Broadcaster`](polling_core::Broadcaster) and any number of sockets.
+//!
+//! | piece | what |
+//! |---|---|
+//! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission cap; shutdown |
+//! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
+//! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
+//! | [`protocol`] | the messages (`snapshot`, `results`) and [close codes](protocol::close_code) |
+//! | [`SocketConfig`], [`HubConfig`] | ping/pong timing, incoming limits, the socket cap |
+//! | [`HubStats`] | sockets, polls, messages sent, changes skipped by coalescing |
+//!
+//! Each socket gets a `snapshot` first, then a `results` message per change.
+//! Per poll the hub keeps only the newest results (by
+//! [version](polling_core::Results::version)), and each socket sends the
+//! newest when it is ready: a slow socket skips versions, never stalls the
+//! others and never holds more than one pending message, and no socket ever
+//! sends a version older than one it sent. When the broadcaster signals a
+//! [`Resync`](polling_core::ResultsEvent::Resync), the hub reads fresh
+//! results from the [`SnapshotSource`] and every socket sends a new
+//! `snapshot`.
+//!
+//! This crate knows no HTTP framework: the server maps its WebSocket messages
+//! onto [`ClientFrame`] and [`ServerFrame`] (and caps the library's message
+//! size, see [`SocketConfig`]).
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use futures_util::{sink, stream, StreamExt};
+//! use polling_core::memory::{LocalBroadcaster, MemoryStore};
+//! use polling_core::{Broadcaster, ManageToken, NewPoll, Poll, PollDraft, PollStore, ResultsEvent};
+//! use polling_realtime::{serve_socket, ClientFrame, Hub, ServerFrame, ServerMessage, SocketConfig};
+//! use tokio::sync::mpsc;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> polling_core::Result<()> {
+//! let store = MemoryStore::new();
+//! let draft = PollDraft {
+//!     question: "Lunch?".into(),
+//!     options: vec!["Pizza".into(), "Salad".into()],
+//!     ..PollDraft::default()
+//! };
+//! let now = polling_core::now();
+//! let poll = Poll::open(NewPoll::new(draft, now)?, ManageToken::generate().hash(), now);
+//! store.create(&poll).await?;
+//!
+//! let broadcaster = Arc::new(LocalBroadcaster::new());
+//! let source = {
+//!     let store = store.clone();
+//!     move |id| {
+//!         let store = store.clone();
+//!         async move { store.results(id).await }
+//!     }
+//! };
+//! let hub = Hub::new(broadcaster.clone(), source);
+//!
+//! // A socket, made of channels: the server adapts its WebSocket instead.
+//! let (to_client, mut client_inbox) = mpsc::channel::<ServerFrame>(8);
+//! let sink = sink::unfold(to_client, |tx, frame| async move {
+//!     tx.send(frame).await.map(|()| tx)
+//! });
+//! let (client_outbox, from_client) = mpsc::channel::<ClientFrame>(8);
+//! let incoming = stream::unfold(from_client, |mut rx| async move {
+//!     rx.recv().await.map(|frame| (Ok::<_, std::convert::Infallible>(frame), rx))
+//! });
+//!
+//! let admission = hub.try_admit().expect("below the socket cap");
+//! let socket = tokio::spawn({
+//!     let config = SocketConfig::default();
+//!     async move { serve_socket(admission, poll.id, Box::pin(sink), incoming, &config).await }
+//! });
+//!
+//! // First the snapshot...
+//! let first = client_inbox.recv().await.and_then(|frame| frame.message());
+//! assert!(matches!(first, Some(ServerMessage::Snapshot { ref results }) if results.version == 0));
+//!
+//! // ...then every change the socket has time for.
+//! let ballot = polling_core::Ballot::new(
+//!     poll.id,
+//!     polling_core::VoterId::generate(),
+//!     vec![polling_core::OptionId::new(0)],
+//! )?;
+//! let outcome = store.cast(&ballot).await?;
+//! broadcaster.publish(&ResultsEvent::Updated { results: outcome.results }).await?;
+//! let next = client_inbox.recv().await.and_then(|frame| frame.message());
+//! assert!(matches!(next, Some(ServerMessage::Results { ref results }) if results.version == 1));
+//!
+//! client_outbox.send(ClientFrame::Close).await.unwrap();
+//! socket.await.unwrap();
+//! # Ok(())
+//! # }
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod config;
+mod hub;
+mod poll_feed;
+pub mod protocol;
+mod snapshot;
+mod socket;
+mod stats;
+
+pub use config::{HubConfig, SocketConfig};
+pub use hub::{Admission, AdmitError, Hub};
+pub use protocol::{close_code, ClientFrame, ServerFrame, ServerMessage};
+pub use snapshot::SnapshotSource;
+pub use socket::{serve_socket, SocketEnd};
+pub use stats::HubStats;

@@ -1,0 +1,341 @@
+//! [`serve_socket`]: the loop serving one live results socket.
+
+use std::fmt;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use polling_core::{PollError, PollId};
+use tokio::sync::watch;
+use tokio::time::{self, Instant};
+
+use crate::config::SocketConfig;
+use crate::hub::{Admission, Hub};
+use crate::poll_feed::{Latest, Published};
+use crate::protocol::{close_code, ClientFrame, MessageKind, ServerFrame};
+
+/// The longest a socket waits to send its close frame and close its sink.
+const CLOSE_BUDGET: Duration = Duration::from_secs(1);
+
+/// Why [`serve_socket`] returned; for logs and metrics.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SocketEnd {
+    /// The client sent a close frame.
+    ClientClosed,
+    /// The client's stream ended or failed without a close frame.
+    ClientGone,
+    /// No frame came within the pong timeout after a ping: a dead peer. No
+    /// close frame was sent.
+    PongTimeout,
+    /// A send did not complete within the send timeout: a stalled peer. No
+    /// close frame was sent.
+    Stalled,
+    /// A send failed: the connection is gone.
+    SendFailed,
+    /// The hub shut down; closed with [`close_code::GOING_AWAY`].
+    Shutdown,
+    /// The client sent frames too fast; closed with
+    /// [`close_code::POLICY_VIOLATION`].
+    Flood,
+    /// The client sent a frame too large; closed with
+    /// [`close_code::MESSAGE_TOO_BIG`].
+    TooBig,
+    /// The poll does not exist (any more); closed with
+    /// [`close_code::POLL_NOT_FOUND`].
+    PollNotFound,
+    /// The results could not be read; closed with
+    /// [`close_code::INTERNAL_ERROR`].
+    SnapshotFailed(PollError),
+}
+
+/// Serves one socket watching `poll`, until the client leaves, misbehaves,
+/// dies or the hub shuts down; then closes `sink` and drops the admission.
+///
+/// `sink` and `stream` are the two halves of the WebSocket, mapped onto this
+/// crate's [`ServerFrame`] and [`ClientFrame`]; in tests, channels. What is
+/// sent:
+///
+/// 1. a `snapshot` with the current results (the newer of the
+///    [`SnapshotSource`](crate::SnapshotSource)'s and the hub's), or a close
+///    frame when they cannot be read (see [`close_code`]);
+/// 2. a `results` message whenever newer results arrived and the socket is
+///    ready to send: a socket busy sending skips to the newest (coalescing),
+///    never sends a version older than one it sent, and never holds more
+///    than one pending message;
+/// 3. a fresh `snapshot` after the hub resynced the poll;
+/// 4. a ping every [`ping_interval`](SocketConfig::ping_interval).
+///
+/// What the client sends is ignored, except that any frame proves it alive,
+/// a close frame ends the loop, and too many or too large frames close the
+/// socket with 1008 or 1009. See the [crate example](crate).
+pub async fn serve_socket<Si, St, E>(
+    admission: Admission,
+    poll: PollId,
+    sink: Si,
+    stream: St,
+    config: &SocketConfig,
+) -> SocketEnd
+where
+    Si: Sink<ServerFrame>,
+    Si::Error: fmt::Display,
+    St: Stream<Item = Result<ClientFrame, E>>,
+    E: fmt::Display,
+{
+    let mut socket = Socket {
+        hub: admission.hub().clone(),
+        poll,
+        sink: pin!(sink),
+        stream: pin!(stream),
+        config,
+        shutdown: admission.hub().shutdown_signal(),
+        last_version: 0,
+        seq: 0,
+        generation: 0,
+        sink_stuck: false,
+    };
+    let end = socket.run().await;
+    if !socket.sink_stuck {
+        // Best effort, briefly: the peer may be gone already.
+        let budget = config.send_timeout.min(CLOSE_BUDGET);
+        let _ = time::timeout(budget, async {
+            if let Some((code, reason)) = end.close_frame() {
+                socket.sink.send(ServerFrame::close(code, reason)).await?;
+            }
+            socket.sink.as_mut().close().await
+        })
+        .await;
+    }
+    tracing::debug!(%poll, ?end, "live socket ended");
+    drop(admission);
+    end
+}
+
+impl SocketEnd {
+    /// The close frame to send for this end, if any.
+    fn close_frame(&self) -> Option<(u16, &'static str)> {
+        match self {
+            Self::Shutdown => Some((close_code::GOING_AWAY, "going away")),
+            Self::Flood => Some((close_code::POLICY_VIOLATION, "too many messages")),
+            Self::TooBig => Some((close_code::MESSAGE_TOO_BIG, "message too big")),
+            Self::PollNotFound => Some((close_code::POLL_NOT_FOUND, "poll not found")),
+            Self::SnapshotFailed(_) => Some((close_code::INTERNAL_ERROR, "results unavailable")),
+            Self::ClientClosed
+            | Self::ClientGone
+            | Self::PongTimeout
+            | Self::Stalled
+            | Self::SendFailed => None,
+        }
+    }
+}
+
+/// The state of one socket.
+struct Socket<'a, Si, St> {
+    /// The hub serving it.
+    hub: Hub,
+    /// The poll watched.
+    poll: PollId,
+    /// Frames to the client.
+    sink: Pin<&'a mut Si>,
+    /// Frames from the client.
+    stream: Pin<&'a mut St>,
+    /// The limits and timers.
+    config: &'a SocketConfig,
+    /// Becomes `true` when the hub shuts down.
+    shutdown: watch::Receiver<bool>,
+    /// The version of the last results sent: nothing older is ever sent.
+    last_version: u64,
+    /// The feed's [`Latest::seq`] last seen, to count skipped changes.
+    seq: u64,
+    /// The feed's [`Latest::generation`] of the last snapshot sent.
+    generation: u64,
+    /// A send failed or was abandoned: the sink is not used again.
+    sink_stuck: bool,
+}
+
+impl<Si, St, E> Socket<'_, Si, St>
+where
+    Si: Sink<ServerFrame>,
+    Si::Error: fmt::Display,
+    St: Stream<Item = Result<ClientFrame, E>>,
+    E: fmt::Display,
+{
+    async fn run(&mut self) -> SocketEnd {
+        if *self.shutdown.borrow_and_update() {
+            return SocketEnd::Shutdown;
+        }
+        let feed = self.hub.join(self.poll);
+        let mut latest = feed.watch();
+
+        // Read the snapshot only once upstream events flow, so none is missed.
+        let (hub, poll) = (self.hub.clone(), self.poll);
+        let snapshot = tokio::select! {
+            _ = self.shutdown.changed() => return SocketEnd::Shutdown,
+            snapshot = async {
+                feed.ready().await;
+                hub.source().snapshot(poll).await
+            } => snapshot,
+        };
+        match snapshot {
+            Ok(results) => feed.offer(results),
+            Err(PollError::NotFound) => return SocketEnd::PollNotFound,
+            Err(error) => {
+                tracing::warn!(poll = %self.poll, %error, "cannot read results for a live socket");
+                return SocketEnd::SnapshotFailed(error);
+            }
+        }
+        // The feed now holds the snapshot or newer results.
+        let first = latest.borrow_and_update().clone();
+        if let Err(end) = self.deliver(&first, true).await {
+            return end;
+        }
+
+        let mut ping = time::interval_at(
+            Instant::now() + self.config.ping_interval,
+            self.config.ping_interval,
+        );
+        ping.set_missed_tick_behavior(time::MissedTickBehavior::Delay);
+        let mut pong_deadline: Option<Instant> = None;
+        let mut window = RateWindow::new(Instant::now());
+
+        loop {
+            // Unbiased: a stream of results must not starve the client's
+            // frames (its pongs) or the pings.
+            tokio::select! {
+                _ = self.shutdown.changed() => return SocketEnd::Shutdown,
+                changed = latest.changed() => {
+                    if changed.is_err() {
+                        // The feed is alive while we hold it; be safe anyway.
+                        return SocketEnd::ClientGone;
+                    }
+                    let state = latest.borrow_and_update().clone();
+                    if let Err(end) = self.deliver(&state, false).await {
+                        return end;
+                    }
+                }
+                frame = self.stream.next() => {
+                    let frame = match frame {
+                        None => return SocketEnd::ClientGone,
+                        Some(Err(error)) => {
+                            tracing::debug!(poll = %self.poll, %error, "live socket read failed");
+                            return SocketEnd::ClientGone;
+                        }
+                        Some(Ok(frame)) => frame,
+                    };
+                    // Any frame proves the peer alive.
+                    pong_deadline = None;
+                    if frame == ClientFrame::Close {
+                        return SocketEnd::ClientClosed;
+                    }
+                    if frame.len() > self.config.max_incoming_message_bytes {
+                        return SocketEnd::TooBig;
+                    }
+                    if !window.admit(Instant::now(), self.config.max_incoming_per_sec) {
+                        return SocketEnd::Flood;
+                    }
+                }
+                _ = ping.tick() => {
+                    if let Err(end) = self.send(ServerFrame::Ping(Vec::new())).await {
+                        return end;
+                    }
+                    if pong_deadline.is_none() {
+                        pong_deadline = Some(Instant::now() + self.config.pong_timeout);
+                    }
+                }
+                () = sleep_until(pong_deadline), if pong_deadline.is_some() => {
+                    return SocketEnd::PongTimeout;
+                }
+            }
+        }
+    }
+
+    /// Sends what `state` holds if the client needs it: a snapshot when
+    /// `first` or after a resync, results when newer than the last sent.
+    async fn deliver(&mut self, state: &Latest, first: bool) -> Result<(), SocketEnd> {
+        if state.gone {
+            return Err(SocketEnd::PollNotFound);
+        }
+        let Some(current) = state.current.as_ref() else {
+            return Ok(());
+        };
+        let kind = if first || state.generation != self.generation {
+            MessageKind::Snapshot
+        } else if current.version() > self.last_version {
+            MessageKind::Results
+        } else {
+            self.seq = state.seq;
+            return Ok(());
+        };
+        if !first {
+            // Changes between the last one seen and this one were never sent.
+            let skipped = state.seq.saturating_sub(self.seq).saturating_sub(1);
+            self.hub.counters().skipped(skipped);
+        }
+        self.seq = state.seq;
+        self.generation = state.generation;
+        self.last_version = self.last_version.max(current.version());
+        self.send_results(kind, current).await
+    }
+
+    async fn send_results(
+        &mut self,
+        kind: MessageKind,
+        current: &Arc<Published>,
+    ) -> Result<(), SocketEnd> {
+        self.send(ServerFrame::Text(kind.encode(&current.json)))
+            .await?;
+        self.hub.counters().sent();
+        Ok(())
+    }
+
+    /// Sends `frame`, giving up after the send timeout or on shutdown.
+    async fn send(&mut self, frame: ServerFrame) -> Result<(), SocketEnd> {
+        let sent = tokio::select! {
+            sent = self.sink.send(frame) => sent.map_err(|error| {
+                tracing::debug!(poll = %self.poll, %error, "live socket send failed");
+                SocketEnd::SendFailed
+            }),
+            () = time::sleep(self.config.send_timeout) => Err(SocketEnd::Stalled),
+            _ = self.shutdown.wait_for(|down| *down) => Err(SocketEnd::Shutdown),
+        };
+        self.sink_stuck |= sent.is_err();
+        sent
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Counts a client's frames per second.
+#[derive(Debug)]
+struct RateWindow {
+    /// When the current one-second window began.
+    start: Instant,
+    /// Frames in the current window.
+    count: u32,
+}
+
+impl RateWindow {
+    fn new(now: Instant) -> Self {
+        Self {
+            start: now,
+            count: 0,
+        }
+    }
+
+    /// Counts one frame at `now`; whether it is within `max` per second.
+    fn admit(&mut self, now: Instant, max: u32) -> bool {
+        if now.duration_since(self.start) >= std::time::Duration::from_secs(1) {
+            self.start = now;
+            self.count = 0;
+        }
+        self.count = self.count.saturating_add(1);
+        self.count <= max
+    }
+}
