@@ -62,6 +62,21 @@ pub(crate) struct Latest {
     pub(crate) gone: bool,
 }
 
+impl Latest {
+    /// Makes `results` current if newer than the current ones (the version
+    /// rule); says whether it did.
+    fn keep_if_newer(&mut self, results: Results) -> bool {
+        let newer = self
+            .current
+            .as_ref()
+            .is_none_or(|current| results.is_newer_than(&current.results));
+        if newer {
+            self.current = Some(Published::new(results));
+        }
+        newer
+    }
+}
+
 /// What a feed shares with its task.
 #[derive(Debug)]
 struct Shared {
@@ -76,12 +91,8 @@ impl Shared {
     /// Keeps `results` if newer than the current ones (the version rule).
     fn offer(&self, results: Results) {
         self.latest.send_if_modified(|latest| {
-            let newer = latest
-                .current
-                .as_ref()
-                .is_none_or(|current| results.is_newer_than(&current.results));
+            let newer = latest.keep_if_newer(results);
             if newer {
-                latest.current = Some(Published::new(results));
                 latest.seq += 1;
             }
             newer
@@ -92,13 +103,7 @@ impl Shared {
     /// newer): every socket sends a fresh snapshot.
     fn resync(&self, results: Results) {
         self.latest.send_modify(|latest| {
-            let newer = latest
-                .current
-                .as_ref()
-                .is_none_or(|current| results.is_newer_than(&current.results));
-            if newer {
-                latest.current = Some(Published::new(results));
-            }
+            latest.keep_if_newer(results);
             latest.seq += 1;
             latest.generation += 1;
         });

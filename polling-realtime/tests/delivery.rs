@@ -137,12 +137,7 @@ async fn a_socket_that_never_reads_does_not_delay_another_socket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sockets_of_one_poll_share_one_upstream_subscription_until_the_last_leaves() {
     let fixture = Fixture::new();
-    let mut clients = Vec::new();
-    for _ in 0..5 {
-        let mut client = fixture.connect(SocketConfig::default(), 16);
-        assert_eq!(client.next().await, ("snapshot", 0));
-        clients.push(client);
-    }
+    let mut clients = fixture.connect_many(5).await;
     assert_eq!(fixture.broadcaster.subscribes(), 1);
     assert_eq!(fixture.broadcaster.live(), 1);
     assert_eq!(fixture.hub.stats().polls, 1);
@@ -175,12 +170,7 @@ async fn sockets_of_one_poll_share_one_upstream_subscription_until_the_last_leav
 #[tokio::test]
 async fn a_resync_sends_every_socket_a_fresh_snapshot() {
     let fixture = Fixture::new();
-    let mut clients = Vec::new();
-    for _ in 0..3 {
-        let mut client = fixture.connect(SocketConfig::default(), 16);
-        assert_eq!(client.next().await, ("snapshot", 0));
-        clients.push(client);
-    }
+    let mut clients = fixture.connect_many(3).await;
     // Votes the hub never heard of, then a resync.
     fixture.set_stored(Stored::Present(results_at(fixture.poll, 5)));
     fixture.resync().await;

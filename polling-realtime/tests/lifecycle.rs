@@ -110,12 +110,7 @@ async fn a_socket_whose_peer_stops_reading_is_dropped_after_the_send_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_shutdown_closes_every_socket_with_going_away_and_refuses_new_ones() {
     let fixture = Fixture::new();
-    let mut clients = Vec::new();
-    for _ in 0..3 {
-        let mut client = fixture.connect(SocketConfig::default(), 16);
-        assert_eq!(client.next().await, ("snapshot", 0));
-        clients.push(client);
-    }
+    let clients = fixture.connect_many(3).await;
     // One socket stalled in a send is ended too.
     let stuck =
         fixture.connect_stuck(SocketConfig::default().send_timeout(Duration::from_millis(500)));

@@ -163,6 +163,18 @@ impl Fixture {
             .unwrap();
     }
 
+    /// `count` sockets with room for 16 frames each, past their first
+    /// snapshot (at version 0).
+    pub async fn connect_many(&self, count: usize) -> Vec<Client> {
+        let mut clients = Vec::new();
+        for _ in 0..count {
+            let mut client = self.connect(SocketConfig::default(), 16);
+            assert_eq!(client.next().await, ("snapshot", 0));
+            clients.push(client);
+        }
+        clients
+    }
+
     /// A socket on the fixture's poll whose client side has room for
     /// `capacity` frames.
     pub fn connect(&self, config: SocketConfig, capacity: usize) -> Client {
