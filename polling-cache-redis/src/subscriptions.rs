@@ -13,9 +13,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use futures_util::stream::{self, BoxStream, Stream, StreamExt};
-use polling_core::{EventStream, PollId, ResultsEvent};
-use tokio::sync::broadcast::{self, error::RecvError};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use polling_core::{resyncing_stream, EventStream, PollId, ResultsEvent};
+use tokio::sync::broadcast;
 use tokio::sync::mpsc::WeakUnboundedSender;
 
 use crate::listener::Reconcile;
@@ -69,16 +69,8 @@ impl Subscriptions {
             entry.subscribers += 1;
             entry.sender.subscribe()
         };
-        let events = stream::unfold(receiver, move |mut receiver| async move {
-            let event = match receiver.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(_)) => ResultsEvent::Resync { poll_id: poll },
-                Err(RecvError::Closed) => return None,
-            };
-            Some((event, receiver))
-        });
         Subscription {
-            events: events.boxed(),
+            events: resyncing_stream(receiver, poll),
             poll,
             subscriptions: Arc::downgrade(self),
             commands,

@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
 
 use crate::domain::{PollId, ResultsEvent};
 use crate::error::Result;
@@ -35,4 +39,20 @@ impl<T: Broadcaster + ?Sized> Broadcaster for Arc<T> {
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {
         (**self).subscribe(poll).await
     }
+}
+
+/// The events of a tokio broadcast `receiver` as an [`EventStream`] for a
+/// subscriber of `poll`: a subscriber that falls more than the channel's
+/// capacity behind gets one [`ResultsEvent::Resync`] in place of the events it
+/// missed, never an error. The stream ends when the channel closes.
+///
+/// For backends that fan events out to local subscribers through a tokio
+/// broadcast channel per poll, as [`LocalBroadcaster`](crate::memory::LocalBroadcaster) does.
+pub fn resyncing_stream(receiver: broadcast::Receiver<ResultsEvent>, poll: PollId) -> EventStream {
+    BroadcastStream::new(receiver)
+        .map(move |item| match item {
+            Ok(event) => event,
+            Err(BroadcastStreamRecvError::Lagged(_)) => ResultsEvent::Resync { poll_id: poll },
+        })
+        .boxed()
 }

@@ -30,7 +30,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use broadcaster::{Broadcaster, EventStream};
+pub use broadcaster::{resyncing_stream, Broadcaster, EventStream};
 pub use cache::ResultsCache;
 pub use domain::{
     now, Ballot, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError, Poll,

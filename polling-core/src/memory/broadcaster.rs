@@ -9,10 +9,8 @@ use async_trait::async_trait;
 use futures_util::stream::{BoxStream, Stream};
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
 
-use crate::broadcaster::{Broadcaster, EventStream};
+use crate::broadcaster::{resyncing_stream, Broadcaster, EventStream};
 use crate::domain::{PollId, ResultsEvent};
 use crate::error::Result;
 
@@ -87,12 +85,8 @@ impl Broadcaster for LocalBroadcaster {
             .entry(poll)
             .or_insert_with(|| broadcast::channel(self.capacity).0)
             .subscribe();
-        let events = BroadcastStream::new(receiver).map(move |item| match item {
-            Ok(event) => event,
-            Err(BroadcastStreamRecvError::Lagged(_)) => ResultsEvent::Resync { poll_id: poll },
-        });
         Ok(Subscription {
-            events: events.boxed(),
+            events: resyncing_stream(receiver, poll),
             poll,
             channels: Arc::downgrade(&self.channels),
         }
