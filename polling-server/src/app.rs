@@ -11,7 +11,10 @@ use polling_core::service::{PollService, ResultsRequest};
 use polling_core::{
     Ballot, Broadcaster, CastOutcome, PollId, PollStore, Result, Results, ResultsCache,
 };
+use polling_realtime::{Hub, HubConfig, SocketConfig};
 use tower::{ServiceBuilder, ServiceExt};
+
+use crate::origin::AllowedOrigins;
 
 /// The tower stack of the vote and results paths, outermost first:
 /// cache, broadcast, store.
@@ -43,6 +46,14 @@ pub struct App {
     pub(crate) body_limit: u64,
     /// The browser app served at `/`, if any.
     pub(crate) frontend_dir: Option<PathBuf>,
+    /// Carries results events; kept to rebuild the hub with a new socket cap.
+    broadcaster: Arc<dyn Broadcaster>,
+    /// Live-results sockets: one upstream subscription per watched poll.
+    pub(crate) hub: Hub,
+    /// Timing and limits of each live-results socket.
+    pub(crate) socket_config: SocketConfig,
+    /// The pages allowed to open live-results sockets.
+    pub(crate) allowed_origins: AllowedOrigins,
 }
 
 impl App {
@@ -54,14 +65,19 @@ impl App {
     ) -> Self {
         let stack = ServiceBuilder::new()
             .layer(CacheLayer::from_arc(Arc::clone(&cache)))
-            .layer(BroadcastLayer::from_arc(broadcaster))
+            .layer(BroadcastLayer::from_arc(Arc::clone(&broadcaster)))
             .service(PollService::from_arc(Arc::clone(&store)));
+        let hub = hub(&stack, &broadcaster, HubConfig::default());
         Self {
             store,
             cache,
             stack,
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
+            broadcaster,
+            hub,
+            socket_config: SocketConfig::default(),
+            allowed_origins: AllowedOrigins::default(),
         }
     }
 
@@ -78,6 +94,33 @@ impl App {
     pub fn with_body_limit(mut self, bytes: u64) -> Self {
         self.body_limit = bytes;
         self
+    }
+
+    /// Caps the live-results sockets open at once.
+    pub fn with_max_sockets(mut self, max_sockets: usize) -> Self {
+        self.hub = hub(
+            &self.stack,
+            &self.broadcaster,
+            HubConfig::with_max_sockets(max_sockets),
+        );
+        self
+    }
+
+    /// Sets the pages allowed to open live-results sockets.
+    pub fn with_allowed_origins(mut self, origins: AllowedOrigins) -> Self {
+        self.allowed_origins = origins;
+        self
+    }
+
+    /// Sets the timing and limits of each live-results socket.
+    pub fn with_socket_config(mut self, config: SocketConfig) -> Self {
+        self.socket_config = config;
+        self
+    }
+
+    /// The live-results hub (for its statistics, or to stop it).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// Serves the browser app from `dir` at `/`.
@@ -99,6 +142,14 @@ impl App {
     pub(crate) fn results(&self, poll_id: PollId) -> BoxFuture<'static, Result<Results>> {
         Box::pin(self.stack.clone().oneshot(ResultsRequest::new(poll_id)))
     }
+}
+
+/// A hub whose sockets read their snapshots through the stack's (cached)
+/// results path.
+fn hub(stack: &Stack, broadcaster: &Arc<dyn Broadcaster>, config: HubConfig) -> Hub {
+    let stack = stack.clone();
+    let source = move |poll: PollId| stack.clone().oneshot(ResultsRequest::new(poll));
+    Hub::with_config(Arc::clone(broadcaster), source, config)
 }
 
 impl fmt::Debug for App {

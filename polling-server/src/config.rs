@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::duration::parse_duration;
+use crate::origin::AllowedOrigins;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -118,6 +119,25 @@ pub struct Config {
     #[arg(long, env = "POLLING_CACHE_TTL", default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
     pub cache_ttl: Duration,
 
+    /// The pages allowed to open live-results WebSockets: `same-origin`,
+    /// a comma-separated list of origins (`https://polls.example.com`), or `*`.
+    #[arg(
+        long,
+        env = "POLLING_ALLOWED_ORIGINS",
+        default_value = "same-origin",
+        value_name = "ORIGINS"
+    )]
+    pub allowed_origins: AllowedOrigins,
+
+    /// The most live-results WebSockets open at once; more are refused with 503.
+    #[arg(
+        long,
+        env = "POLLING_MAX_SOCKETS",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
+    pub max_sockets: usize,
+
     /// How long start-up keeps retrying a backend that does not answer
     /// (PostgreSQL, Redis) before it gives up with an error.
     #[arg(long, env = "POLLING_STARTUP_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
@@ -177,6 +197,8 @@ mod tests {
         assert_eq!(config.database_pool_size, 10);
         assert_eq!(config.database_statement_timeout, Duration::from_secs(5));
         assert_eq!(config.startup_timeout, Duration::from_secs(30));
+        assert_eq!(config.allowed_origins, AllowedOrigins::SameOrigin);
+        assert_eq!(config.max_sockets, 10_000);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use polling_core::PollError;
 use serde::Serialize;
-use warp::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use warp::http::header::{ALLOW, CONNECTION, RETRY_AFTER, UPGRADE, WWW_AUTHENTICATE};
 use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Rejection, Reply};
@@ -37,6 +37,12 @@ pub(crate) enum ApiError {
     MethodNotAllowed(Vec<Method>),
     /// A request warp itself refused (bad header, ...).
     BadRequest(String),
+    /// A WebSocket handshake from an origin the server does not allow.
+    ForeignOrigin,
+    /// A WebSocket route reached without a WebSocket handshake.
+    UpgradeRequired,
+    /// The live-results socket cap is reached (or the server is stopping).
+    TooManySockets,
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -81,6 +87,9 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::ForeignOrigin => StatusCode::FORBIDDEN,
+            Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
+            Self::TooManySockets => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -97,6 +106,9 @@ impl ApiError {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::BadRequest(_) => "bad_request",
+            Self::ForeignOrigin => "forbidden_origin",
+            Self::UpgradeRequired => "upgrade_required",
+            Self::TooManySockets => "too_many_sockets",
         }
     }
 
@@ -118,6 +130,15 @@ impl ApiError {
                 "this needs the poll's manage token as Authorization: Bearer <token>".to_owned()
             }
             Self::RouteNotFound => "no such route".to_owned(),
+            Self::ForeignOrigin => {
+                "live results are served to this site's own pages only (Origin refused)".to_owned()
+            }
+            Self::UpgradeRequired => {
+                "this route speaks WebSocket: open it with a WebSocket handshake".to_owned()
+            }
+            Self::TooManySockets => {
+                "too many live connections right now; try again shortly".to_owned()
+            }
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed here; allowed: {}",
                 allowed
@@ -159,6 +180,13 @@ impl Reply for ApiError {
         match &self {
             Self::Poll(error) if matches!(**error, PollError::Unavailable(_)) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::TooManySockets => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::UpgradeRequired => {
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
             }
             Self::Unauthorized => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

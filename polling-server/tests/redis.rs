@@ -191,3 +191,41 @@ async fn choosing_a_redis_backend_without_a_redis_url_fails_naming_both_settings
     assert!(error.contains("--cache redis"), "{error}");
     assert!(error.contains("--redis-url"), "{error}");
 }
+
+#[sqlx::test]
+async fn a_browser_on_one_replica_sees_a_vote_cast_on_another(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use tokio_tungstenite::tungstenite::Message;
+
+    let prefix = unique_prefix();
+    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
+    let (a, _) = replica(&config(&connect, port, &prefix)).await;
+    let (b, _) = replica(&config(&connect, port, &prefix)).await;
+    let voter = a.client();
+    let (poll, _) = create_poll(&voter, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+
+    let url = format!("ws://{}/api/polls/{id}/live", b.addr());
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut versions = Vec::new();
+    let mut voted = false;
+    while versions.last() != Some(&1) {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message from replica B within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+            versions.push(message["results"]["version"].as_u64().unwrap());
+            if !voted {
+                assert_eq!(message["type"], "snapshot");
+                voter.vote(&id, &[0]).await.assert_json(201);
+                voted = true;
+            }
+        }
+    }
+    assert_eq!(versions, [0, 1], "B's browser saw A's vote");
+}

@@ -1,6 +1,7 @@
 //! The HTTP API (DESIGN §4) as warp filters, built by [`routes`].
 
 mod fallback;
+mod live;
 pub(crate) mod meta;
 mod polls;
 mod results;
@@ -46,6 +47,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/polls/{id}/close"),
     route("POST", "/api/polls/{id}/votes"),
     route("GET", "/api/polls/{id}/results"),
+    route("GET", "/api/polls/{id}/live"),
     route("GET", "/api/openapi.json"),
     route("GET", "/healthz"),
     route("GET", "/readyz"),
@@ -58,6 +60,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(votes::routes(&app))
         .unify()
         .or(results::routes(&app))
+        .unify()
+        .or(live::routes(&app))
         .unify()
         .or(meta::routes(&app))
         .unify();

@@ -1,0 +1,240 @@
+//! Live results over real WebSockets (tokio-tungstenite as the browser):
+//! snapshot then rising versions, refusals before the upgrade, the socket
+//! cap, and shutdown closing sockets with 1001.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{create_poll, draft, id_of, TestServer};
+use futures_util::{SinkExt, StreamExt};
+use polling_server::{AllowedOrigins, App};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens `/api/polls/{poll}/live` on `addr` as a page of `origin` would.
+async fn open(
+    addr: SocketAddr,
+    poll: &str,
+    origin: Option<&str>,
+) -> Result<Socket, tungstenite::Error> {
+    let mut request = format!("ws://{addr}/api/polls/{poll}/live")
+        .into_client_request()
+        .expect("a valid WebSocket URL");
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("a header value"));
+    }
+    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    assert_eq!(response.status(), 101);
+    Ok(socket)
+}
+
+/// Opens a socket from the server's own origin.
+async fn open_same_origin(addr: SocketAddr, poll: &str) -> Socket {
+    open(addr, poll, Some(&format!("http://{addr}")))
+        .await
+        .expect("a same-origin socket opens")
+}
+
+/// The next text message as JSON (answering nothing: tungstenite answers
+/// pings itself).
+async fn next_message(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the socket stays open")
+            .expect("a well-formed frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON messages"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
+/// The refusal a handshake got: status and error code.
+fn refusal(error: tungstenite::Error) -> (u16, String) {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let body: Value = response
+                .body()
+                .as_deref()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(Value::Null);
+            let code = body["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (response.status().as_u16(), code)
+        }
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_gets_a_snapshot_then_rising_results_up_to_the_final_count() {
+    let server = TestServer::start().await;
+    let (poll, _) = create_poll(&server.client(), draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    let mut socket = open_same_origin(server.addr(), &id).await;
+
+    let first = next_message(&mut socket).await;
+    assert_eq!(first["type"], "snapshot");
+    assert_eq!(first["results"]["version"], 0);
+
+    const VOTES: u64 = 12;
+    for n in 0..VOTES {
+        server
+            .client()
+            .vote(&id, &[u32::try_from(n % 2).unwrap()])
+            .await
+            .assert_json(201);
+    }
+    let mut last = 0;
+    while last < VOTES {
+        let message = next_message(&mut socket).await;
+        assert_eq!(message["type"], "results");
+        let version = message["results"]["version"].as_u64().unwrap();
+        assert!(version > last, "versions only rise: {version} after {last}");
+        last = version;
+    }
+    let counts = &next_results_of(&server, &id).await["counts"];
+    assert_eq!(counts[0]["votes"], 6);
+    assert_eq!(counts[1]["votes"], 6);
+    socket.close(None).await.ok();
+}
+
+async fn next_results_of(server: &TestServer, id: &str) -> Value {
+    server
+        .client()
+        .get(&format!("/api/polls/{id}/results"))
+        .await
+        .assert_json(200)
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_with_403_before_the_upgrade() {
+    let server = TestServer::start().await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let error = open(server.addr(), &id_of(&poll), Some("https://evil.example"))
+        .await
+        .expect_err("a foreign page is refused");
+    assert_eq!(refusal(error), (403, "forbidden_origin".to_owned()));
+}
+
+#[tokio::test]
+async fn listed_origins_may_connect_and_others_may_not() {
+    let origins: AllowedOrigins = "https://polls.example".parse().unwrap();
+    let server = TestServer::with_app(App::in_process().with_allowed_origins(origins)).await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+    let mut socket = open(server.addr(), &id, Some("https://polls.example"))
+        .await
+        .expect("a listed origin connects");
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+    let error = open(server.addr(), &id, Some("https://other.example"))
+        .await
+        .expect_err("an unlisted origin is refused");
+    assert_eq!(refusal(error).0, 403);
+}
+
+#[tokio::test]
+async fn unknown_polls_are_404_and_plain_requests_426_before_any_upgrade() {
+    let server = TestServer::start().await;
+    let unknown = polling_core::PollId::generate().to_string();
+    let error = open(server.addr(), &unknown, None)
+        .await
+        .expect_err("no such poll");
+    assert_eq!(refusal(error), (404, "not_found".to_owned()));
+
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let plain = server
+        .client()
+        .get(&format!("/api/polls/{}/live", id_of(&poll)))
+        .await;
+    plain.assert_error(426, "upgrade_required");
+    assert_eq!(plain.header("upgrade"), Some("websocket"));
+}
+
+#[tokio::test]
+async fn the_socket_cap_refuses_with_503_until_a_socket_leaves() {
+    let server = TestServer::with_app(App::in_process().with_max_sockets(1)).await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+    let mut first = open_same_origin(server.addr(), &id).await;
+    assert_eq!(next_message(&mut first).await["type"], "snapshot");
+
+    let error = open(server.addr(), &id, None)
+        .await
+        .expect_err("over the cap");
+    assert_eq!(refusal(error), (503, "too_many_sockets".to_owned()));
+
+    first.close(None).await.unwrap();
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok(socket) = open(server.addr(), &id, None).await {
+            reopened = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut socket = reopened.expect("a freed place is taken again");
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_closes_every_socket_with_1001() {
+    let mut server = TestServer::start().await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        let mut socket = open_same_origin(server.addr(), &id).await;
+        assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+        sockets.push(socket);
+    }
+
+    let stopped = server.shutdown();
+    for socket in &mut sockets {
+        let frame = loop {
+            match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => break frame,
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        };
+        let frame = frame.expect("a close frame with a code");
+        assert_eq!(u16::from(frame.code), 1001);
+    }
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("the server stops")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_client_message_over_the_cap_closes_the_socket_with_1009() {
+    let server = TestServer::start().await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let mut socket = open_same_origin(server.addr(), &id_of(&poll)).await;
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+
+    socket.send(Message::text("x".repeat(2000))).await.unwrap();
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => break u16::from(frame.code),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, 1009);
+}
