@@ -9,23 +9,25 @@
 use futures_util::{future, SinkExt, StreamExt};
 use polling_core::PollId;
 use polling_realtime::{serve_socket, Admission, ClientFrame, ServerFrame, SocketConfig};
-use warp::filters::ws::{Message, WebSocket, Ws};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
+use super::websocket::{handshake, Handshake, Socket};
 use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let handshake = warp::ws().map(Some).or(warp::any().map(|| None)).unify();
     warp::path!("api" / "polls" / String / "live")
         .and(warp::get())
         .and(with_app(app))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
-        .and(handshake)
+        .and(handshake())
         .and_then(live)
         .boxed()
 }
@@ -35,7 +37,7 @@ async fn live(
     app: App,
     origin: Option<String>,
     host: Option<String>,
-    handshake: Option<Ws>,
+    handshake: Option<Handshake>,
 ) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
     let Some(handshake) = handshake else {
@@ -50,25 +52,45 @@ async fn live(
     }
     app.store.get(poll_id).await.map_err(ApiError::from)?;
     let admission = app.hub.try_admit().map_err(|_| ApiError::TooManySockets)?;
-    // The library's own limit (64 MiB by default) comes down near ours, so a
-    // client cannot make the server buffer a large message; it stays a little
-    // above, so a message just over ours gets a clean 1009 close from the hub.
-    let limit = app
-        .socket_config
-        .max_incoming_message_bytes
-        .saturating_mul(4);
     let config = app.socket_config.clone();
-    Ok(handshake
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(admission, poll_id, socket, config))
-        .into_response())
+    Ok(handshake.accept(socket_buffers(&config), move |socket| {
+        serve(admission, poll_id, socket, config)
+    }))
 }
 
-/// Runs one socket, mapping warp's messages to the hub's frames.
-async fn serve(admission: Admission, poll_id: PollId, socket: WebSocket, config: SocketConfig) {
+/// The WebSocket library's buffers and limits for one socket.
+///
+/// Clients send almost nothing, so the read buffer is small (the library's
+/// default is 128 KiB per socket, allocated up front). Messages are written
+/// as they come, not gathered. The library's message limit (64 MiB by
+/// default) comes down near ours, so a client cannot make the server buffer
+/// a large message; it stays a little above, so a message just over ours
+/// gets a clean 1009 close from the hub.
+fn socket_buffers(config: &SocketConfig) -> WebSocketConfig {
+    let limit = config.max_incoming_message_bytes.saturating_mul(4);
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WRITE_BUFFER_LIMIT)
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit))
+}
+
+/// Each socket's read buffer, in bytes.
+const READ_BUFFER: usize = 1024;
+/// The most bytes a socket's write buffer may hold when its peer does not
+/// read: a few results messages; beyond that a send fails and the hub drops
+/// the socket.
+const WRITE_BUFFER_LIMIT: usize = 64 * 1024;
+
+/// Runs one socket, mapping the library's messages to the hub's frames.
+async fn serve(admission: Admission, poll_id: PollId, socket: Socket, config: SocketConfig) {
     let (sink, stream) = socket.split();
-    let sink = sink.with(|frame| future::ready(Ok::<_, warp::Error>(to_message(frame))));
+    let sink = sink.with(|frame| {
+        future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(to_message(
+            frame,
+        )))
+    });
     let stream = stream.map(|message| message.map(to_frame));
     let end = serve_socket(admission, poll_id, sink, stream, &config).await;
     tracing::debug!(poll_id = %poll_id, ?end, "live socket ended");
@@ -77,21 +99,21 @@ async fn serve(admission: Admission, poll_id: PollId, socket: WebSocket, config:
 fn to_message(frame: ServerFrame) -> Message {
     match frame {
         ServerFrame::Text(text) => Message::text(text),
-        ServerFrame::Ping(payload) => Message::ping(payload),
-        ServerFrame::Close { code, reason } => Message::close_with(code, reason),
+        ServerFrame::Ping(payload) => Message::Ping(payload.into()),
+        ServerFrame::Close { code, reason } => Message::Close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        })),
     }
 }
 
 fn to_frame(message: Message) -> ClientFrame {
-    if message.is_close() {
-        ClientFrame::Close
-    } else if message.is_ping() {
-        ClientFrame::Ping(message.into_bytes().to_vec())
-    } else if message.is_pong() {
-        ClientFrame::Pong(message.into_bytes().to_vec())
-    } else if message.is_text() {
-        ClientFrame::Text(message.to_str().unwrap_or_default().to_owned())
-    } else {
-        ClientFrame::Binary(message.into_bytes().to_vec())
+    match message {
+        Message::Text(text) => ClientFrame::Text(text.as_str().to_owned()),
+        Message::Binary(bytes) => ClientFrame::Binary(bytes.to_vec()),
+        Message::Ping(payload) => ClientFrame::Ping(payload.to_vec()),
+        Message::Pong(payload) => ClientFrame::Pong(payload.to_vec()),
+        Message::Close(_) => ClientFrame::Close,
+        Message::Frame(frame) => ClientFrame::Binary(frame.into_payload().to_vec()),
     }
 }

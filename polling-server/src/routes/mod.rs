@@ -6,6 +6,7 @@ pub(crate) mod meta;
 mod polls;
 mod results;
 mod votes;
+mod websocket;
 
 use std::convert::Infallible;
 

@@ -1,0 +1,120 @@
+//! The `polling-server` binary itself, twice, as two replicas sharing
+//! PostgreSQL and Redis: a browser connected to one sees a vote cast on the
+//! other, and SIGTERM closes its socket with 1001.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{create_poll, database_url, draft, id_of, Client};
+use futures_util::StreamExt;
+use polling_core::PollId;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A `polling-server` process, killed when dropped.
+struct Replica {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Replica {
+    /// Starts the binary on a free port with `env` as its only settings.
+    async fn start(env: &[(&str, String)]) -> Self {
+        let addr = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_polling-server"))
+            .env_clear()
+            .env("POLLING_LISTEN", addr.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start polling-server");
+        let replica = Self { child, addr };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return replica;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("polling-server did not listen on {addr} within 10 s");
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn next_text(
+    socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Message {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket stays open")
+            .expect("a well-formed frame");
+        if !matches!(message, Message::Ping(_) | Message::Pong(_)) {
+            return message;
+        }
+    }
+}
+
+#[sqlx::test]
+async fn two_server_processes_share_votes_live_and_sigterm_closes_with_1001(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let env = [
+        ("DATABASE_URL", database_url(&connect, connect.get_port())),
+        ("REDIS_URL", "redis://127.0.0.1:6379/".to_owned()),
+        (
+            "POLLING_REDIS_PREFIX",
+            format!("test:{}:", PollId::generate()),
+        ),
+        ("POLLING_STARTUP_TIMEOUT", "10s".to_owned()),
+    ];
+    let a = Replica::start(&env).await;
+    let b = Replica::start(&env).await;
+    let voter = Client::new(a.addr);
+    let (poll, _) = create_poll(&voter, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+
+    let url = format!("ws://{}/api/polls/{id}/live", b.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let Message::Text(snapshot) = next_text(&mut socket).await else {
+        panic!("a snapshot first")
+    };
+    assert!(snapshot.contains(r#""type":"snapshot""#), "{snapshot}");
+
+    voter.vote(&id, &[1]).await.assert_json(201);
+    let Message::Text(update) = next_text(&mut socket).await else {
+        panic!("the vote's results")
+    };
+    let update: serde_json::Value = serde_json::from_str(&update).unwrap();
+    assert_eq!(update["type"], "results");
+    assert_eq!(update["results"]["version"], 1);
+    assert_eq!(update["results"]["counts"][1]["votes"], 1);
+
+    b.terminate();
+    match next_text(&mut socket).await {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a 1001 close, got {other:?}"),
+    }
+}
