@@ -1,0 +1,298 @@
+//! Fan-out of live results: the time from one vote until every one of N open
+//! WebSockets holds its results, for N = 1,000 and 10,000 real loopback
+//! connections, and the server's memory per idle socket.
+//!
+//! ```text
+//! cargo bench -p polling-benches --bench fanout
+//! ```
+//!
+//! The server runs in a child process (this same binary, started with
+//! `POLLING_FANOUT_SERVER=1`) so its resident memory is measured alone and
+//! each process stays within its open-files limit. The parent opens the
+//! sockets, casts votes over HTTP one at a time, and waits for every socket
+//! to receive each one. Its sockets are minimal RFC 6455 clients (handshake,
+//! frame headers, pongs) rather than a full WebSocket library: both processes
+//! share this machine's cores, and a heavy client would measure itself. Target: 10,000 sockets updated in under 100 ms, and
+//! under 20 KiB per idle socket.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+const SOCKET_COUNTS: [usize; 2] = [1_000, 10_000];
+/// Votes per socket count; each is awaited on every socket before the next.
+const ROUNDS: usize = 20;
+/// Handshakes in flight at once while opening the sockets.
+const OPENING: usize = 200;
+const ROLE: &str = "POLLING_FANOUT_SERVER";
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other run (such as `cargo test
+    // --benches`) only checks that the bench starts.
+    if std::env::var_os(ROLE).is_some() {
+        return serve();
+    }
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    println!("live results fan-out: one vote until every socket holds it");
+    // POLLING_FANOUT_SOCKETS=10000 measures one count only (for profiling).
+    let counts: Vec<usize> = match std::env::var("POLLING_FANOUT_SOCKETS") {
+        Ok(n) => vec![n.parse().expect("POLLING_FANOUT_SOCKETS is a number")],
+        Err(_) => SOCKET_COUNTS.to_vec(),
+    };
+    for sockets in counts {
+        rt.block_on(measure(sockets));
+    }
+    println!("targets: 10000 sockets updated in < 100 ms; < 20 KiB per idle socket");
+}
+
+/// The child: the reference server, in process memory, on a free port.
+fn serve() {
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("{}", listener.local_addr().expect("an address"));
+        let app = polling_server::App::in_process().with_max_sockets(100_000);
+        polling_server::run(listener, app, std::future::pending()).await;
+    });
+}
+
+/// The server child process, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start() -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("this bench's path"))
+            .env(ROLE, "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the server child");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("its stdout"))
+            .read_line(&mut line)
+            .expect("its address");
+        let addr = line.trim().parse().expect("an address line");
+        Self { child, addr }
+    }
+
+    /// The child's resident memory, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the child's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a VmRSS line")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 POST with a JSON body; returns the response body.
+async fn post(addr: SocketAddr, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("receive");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    body.to_owned()
+}
+
+/// What the socket tasks report: how many hold each version.
+struct Tally {
+    holding: Vec<AtomicUsize>,
+    all: usize,
+    done: Notify,
+}
+
+async fn measure(sockets: usize) {
+    let server = Server::start();
+    let addr = server.addr;
+    let poll: serde_json::Value = serde_json::from_str(
+        &post(
+            addr,
+            "/api/polls",
+            r#"{"question":"Fan-out?","options":["a","b"]}"#,
+        )
+        .await,
+    )
+    .expect("a poll");
+    let id = poll["id"].as_str().expect("an id").to_owned();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss_before = server.rss_kib();
+
+    let tally = Arc::new(Tally {
+        holding: (0..=ROUNDS).map(|_| AtomicUsize::new(0)).collect(),
+        all: sockets,
+        done: Notify::new(),
+    });
+    let path = format!("/api/polls/{id}/live");
+    let opened = Instant::now();
+    let mut tasks = Vec::with_capacity(sockets);
+    for batch in (0..sockets).collect::<Vec<_>>().chunks(OPENING) {
+        let handshakes = batch.iter().map(|_| open(addr, &path));
+        for socket in futures_util::future::join_all(handshakes).await {
+            tasks.push(tokio::spawn(listen(socket, tally.clone())));
+        }
+    }
+    wait_for(&tally, 0).await;
+    let open_time = opened.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_open = server.rss_kib();
+
+    println!(
+        "  ({sockets} sockets open; server pid {})",
+        server.child.id()
+    );
+    let mut times = Vec::with_capacity(ROUNDS);
+    for round in 1..=ROUNDS {
+        let started = Instant::now();
+        post(
+            addr,
+            &format!("/api/polls/{id}/votes"),
+            r#"{"choices":[0]}"#,
+        )
+        .await;
+        wait_for(&tally, round).await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let per_socket = (rss_open.saturating_sub(rss_before)) as f64 / sockets as f64;
+    println!(
+        "{sockets:>6} sockets: opened in {open_time:.2?}; vote to all sockets p50 {:.2?}, \
+         max {:.2?} over {ROUNDS} votes; server RSS {rss_before} KiB -> {rss_open} KiB, \
+         {per_socket:.1} KiB per idle socket",
+        times[times.len() / 2],
+        times[times.len() - 1],
+    );
+    for task in tasks {
+        task.abort();
+    }
+}
+
+/// Opens a WebSocket to `path`: the handshake, with the response's head read
+/// and checked.
+async fn open(addr: SocketAddr, path: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the handshake");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let byte = stream.read_u8().await.expect("the handshake's answer");
+        head.push(byte);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// Reads one socket's frames, counting the versions it holds and answering
+/// pings (with the masked pong a client must send).
+async fn listen(mut socket: TcpStream, tally: Arc<Tally>) {
+    let mut buffer = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(n @ 1..) = socket.read(&mut chunk).await else {
+            return;
+        };
+        buffer.extend_from_slice(&chunk[..n]);
+        while let Some((opcode, payload, used)) = frame(&buffer) {
+            match opcode {
+                0x1 => {
+                    let text = String::from_utf8_lossy(payload);
+                    if let Some(holding) =
+                        version_of(&text).and_then(|v| tally.holding.get(v as usize))
+                    {
+                        if holding.fetch_add(1, Ordering::AcqRel) + 1 == tally.all {
+                            tally.done.notify_waiters();
+                        }
+                    }
+                }
+                0x9 => {
+                    let mut pong = vec![0x8A, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+                    pong.extend_from_slice(payload); // masked with a zero key
+                    if socket.write_all(&pong).await.is_err() {
+                        return;
+                    }
+                }
+                0x8 => return,
+                _ => {}
+            }
+            buffer.drain(..used);
+        }
+    }
+}
+
+/// The first complete unmasked frame in `buffer`: opcode, payload, and the
+/// bytes it takes; `None` until a whole frame is there.
+fn frame(buffer: &[u8]) -> Option<(u8, &[u8], usize)> {
+    let (&first, &second) = (buffer.first()?, buffer.get(1)?);
+    let (len, header) = match second & 0x7F {
+        126 => (
+            u16::from_be_bytes([*buffer.get(2)?, *buffer.get(3)?]) as usize,
+            4,
+        ),
+        127 => return None, // results messages are far smaller
+        len => (len as usize, 2),
+    };
+    let payload = buffer.get(header..header + len)?;
+    Some((first & 0x0F, payload, header + len))
+}
+
+/// The `"version":N` of a results message.
+fn version_of(message: &str) -> Option<u64> {
+    let rest = &message[message.find("\"version\":")? + "\"version\":".len()..];
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..digits].parse().ok()
+}
+
+/// Waits until every socket holds `version`.
+async fn wait_for(tally: &Tally, version: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tally.holding[version].load(Ordering::Acquire) < tally.all {
+        let notified = tally.done.notified();
+        if tally.holding[version].load(Ordering::Acquire) >= tally.all {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sockets missing version {version}"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(5), notified).await;
+    }
+}
