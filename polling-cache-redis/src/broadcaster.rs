@@ -41,7 +41,7 @@ use crate::subscriptions::Subscriptions;
 /// and subscribers, owned by a background task. Local subscribers of a poll
 /// share a tokio broadcast channel, as with polling-core's `LocalBroadcaster`:
 /// one that falls behind gets a [`ResultsEvent::Resync`] instead of the events
-/// it skipped. Malformed messages are logged and skipped.
+/// it skipped. Malformed messages are logged, counted and skipped.
 ///
 /// When the connection is lost, the task reconnects with exponential backoff
 /// (from [`reconnect_min_delay`](RedisConfig::reconnect_min_delay), doubling,
@@ -54,6 +54,21 @@ use crate::subscriptions::Subscriptions;
 ///
 /// The task stops, and the connection closes, when the last clone of the
 /// broadcaster is dropped; the subscribers' streams then end.
+///
+/// # Health and metrics
+///
+/// [`check`](Broadcaster::check) fails while the Pub/Sub connection is down
+/// or Redis does not answer a `PING`. Through the `metrics` facade, under the
+/// names of [`polling_core::metrics`], the broadcaster records
+/// [`BROADCAST_RESYNCS_TOTAL`](polling_core::metrics::BROADCAST_RESYNCS_TOTAL)
+/// (once per poll resynced),
+/// [`BROADCAST_RECONNECTS_TOTAL`](polling_core::metrics::BROADCAST_RECONNECTS_TOTAL),
+/// [`BROADCAST_RECEIVE_ERRORS_TOTAL`](polling_core::metrics::BROADCAST_RECEIVE_ERRORS_TOTAL)
+/// (malformed messages) and the gauge
+/// [`REDIS_PUBSUB_CONNECTED`](polling_core::metrics::REDIS_PUBSUB_CONNECTED)
+/// (one per process: with several broadcasters, the last to change wins).
+/// Failed publishes are counted by the
+/// [`BroadcastLayer`](polling_core::layer::BroadcastLayer) that makes them.
 ///
 /// # Example
 ///
@@ -211,6 +226,23 @@ impl Broadcaster for RedisBroadcaster {
             self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
         }
         sent
+    }
+
+    /// `Unavailable` when the Pub/Sub connection is not up (see
+    /// [`RedisBroadcaster::is_listening`]) or a `PING` through the publishing
+    /// connection fails (within the response timeout).
+    async fn check(&self) -> Result<()> {
+        if !self.is_listening() {
+            return Err(PollError::unavailable(
+                "the redis pub/sub connection is down",
+            ));
+        }
+        let mut publisher = self.inner.publisher.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut publisher)
+            .await
+            .map_err(PollError::unavailable)?;
+        Ok(())
     }
 
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {

@@ -29,6 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use polling_core::metrics::{
+    BROADCAST_RECEIVE_ERRORS_TOTAL, BROADCAST_RECONNECTS_TOTAL, REDIS_PUBSUB_CONNECTED,
+};
 use polling_core::{BoxError, PollId, ResultsEvent};
 use redis::aio::{PubSub, PubSubSink};
 use redis::{Client, Msg, RedisResult};
@@ -138,6 +141,7 @@ impl Listener {
             backoff: Backoff::new(config.reconnect_min_delay(), config.reconnect_max_delay()),
             missed: HashSet::new(),
         };
+        listener.set_connected(false);
         tokio::spawn(listener.run());
     }
 
@@ -241,8 +245,9 @@ impl Listener {
             self.acknowledge(subscriber);
         }
         self.backoff.reset();
-        self.stats.connected.store(true, Ordering::Relaxed);
+        self.set_connected(true);
         if connections > 1 {
+            metrics::counter!(BROADCAST_RECONNECTS_TOTAL).increment(1);
             tracing::info!(
                 polls = polls.len(),
                 "redis pub/sub connection restored; its polls are resubscribed and resynced"
@@ -279,8 +284,16 @@ impl Listener {
                 }
             }
         };
-        self.stats.connected.store(false, Ordering::Relaxed);
+        self.set_connected(false);
         exit
+    }
+
+    /// Records whether the connection is up with its subscriptions in place,
+    /// for [`RedisBroadcaster::is_listening`](crate::RedisBroadcaster::is_listening)
+    /// and the gauge [`REDIS_PUBSUB_CONNECTED`].
+    fn set_connected(&self, connected: bool) {
+        self.stats.connected.store(connected, Ordering::Relaxed);
+        metrics::gauge!(REDIS_PUBSUB_CONNECTED).set(if connected { 1.0 } else { 0.0 });
     }
 
     /// Subscribes or unsubscribes `poll`'s channel so that it is subscribed
@@ -311,16 +324,21 @@ impl Listener {
         Ok(())
     }
 
-    /// Hands a message to the subscribers of its poll; logs and skips any
-    /// message that is not a well-formed event of the channel's poll.
+    /// Hands a message to the subscribers of its poll; logs, counts (in
+    /// [`BROADCAST_RECEIVE_ERRORS_TOTAL`]) and skips any message that is not
+    /// a well-formed event of the channel's poll.
     fn dispatch(&self, message: &Msg) {
         let channel = message.get_channel_name();
         let Some(poll) = self.keys.poll_of_channel(channel) else {
+            metrics::counter!(BROADCAST_RECEIVE_ERRORS_TOTAL).increment(1);
             tracing::warn!(channel, "message on an unknown channel skipped");
             return;
         };
         match serde_json::from_slice::<ResultsEvent>(message.get_payload_bytes()) {
-            Ok(event) if event.poll_id() == poll => self.subscriptions.deliver(event),
+            Ok(event) if event.poll_id() == poll => {
+                self.subscriptions.deliver(event);
+                return;
+            }
             Ok(event) => tracing::warn!(
                 channel,
                 event_poll_id = %event.poll_id(),
@@ -328,6 +346,7 @@ impl Listener {
             ),
             Err(error) => tracing::warn!(channel, error = %error, "malformed event skipped"),
         }
+        metrics::counter!(BROADCAST_RECEIVE_ERRORS_TOTAL).increment(1);
     }
 
     /// Lets a subscriber return. If it stopped waiting (its subscribe timed

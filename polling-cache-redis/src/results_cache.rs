@@ -28,6 +28,7 @@ static PUT_RESULTS: LazyLock<Script> =
 ///   with the cached one and writes only a higher one, all inside Redis, so
 ///   two replicas racing never leave an older version behind.
 /// * [`invalidate`](ResultsCache::invalidate) deletes the hash.
+/// * [`check`](ResultsCache::check) sends a `PING` (for readiness checks).
 ///
 /// Every Redis failure is a [`PollError::Unavailable`]; the
 /// [`CacheLayer`](polling_core::layer::CacheLayer) logs it and reads the
@@ -165,6 +166,17 @@ impl ResultsCache for RedisResultsCache {
         redis::cmd("DEL")
             .arg(self.keys.results(poll))
             .query_async::<i64>(&mut connection)
+            .await
+            .map_err(PollError::unavailable)?;
+        Ok(())
+    }
+
+    /// A `PING`: `Unavailable` when Redis does not answer within the
+    /// response timeout.
+    async fn check(&self) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
             .await
             .map_err(PollError::unavailable)?;
         Ok(())

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
 use futures_util::stream::{BoxStream, Stream, StreamExt};
+use polling_core::metrics::BROADCAST_RESYNCS_TOTAL;
 use polling_core::{resyncing_stream, EventStream, PollId, ResultsEvent};
 use tokio::sync::broadcast;
 use tokio::sync::mpsc::WeakUnboundedSender;
@@ -111,8 +112,11 @@ impl Subscriptions {
         }
     }
 
-    /// Tells the subscribers of `poll` that they may have missed events.
+    /// Tells the subscribers of `poll` that they may have missed events;
+    /// counted in [`BROADCAST_RESYNCS_TOTAL`] (once per poll, however many
+    /// subscribers it has).
     pub(crate) fn resync(&self, poll: PollId) {
+        metrics::counter!(BROADCAST_RESYNCS_TOTAL).increment(1);
         self.deliver(ResultsEvent::Resync { poll_id: poll });
     }
 }

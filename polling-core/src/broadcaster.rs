@@ -28,6 +28,17 @@ pub trait Broadcaster: Send + Sync + 'static {
     /// Listens to the events of `poll`. Every event published after this
     /// returns is delivered (or signalled by a `Resync`).
     async fn subscribe(&self, poll: PollId) -> Result<EventStream>;
+
+    /// Whether the broadcaster is usable now, for readiness checks: `Ok(())`
+    /// when events published now reach the subscribers, else the
+    /// [`PollError::Unavailable`](crate::PollError::Unavailable) saying why.
+    /// Quick (bounded by the backend's timeouts) and without side effects.
+    ///
+    /// The default is `Ok(())`, right for an in-process broadcaster; one
+    /// that goes through a network connection overrides it.
+    async fn check(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -38,6 +49,10 @@ impl<T: Broadcaster + ?Sized> Broadcaster for Arc<T> {
 
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {
         (**self).subscribe(poll).await
+    }
+
+    async fn check(&self) -> Result<()> {
+        (**self).check().await
     }
 }
 

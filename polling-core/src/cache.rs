@@ -22,6 +22,17 @@ pub trait ResultsCache: Send + Sync + 'static {
 
     /// Forgets the poll (after it is deleted).
     async fn invalidate(&self, poll: PollId) -> Result<()>;
+
+    /// Whether the cache is usable now, for readiness checks: `Ok(())`, or
+    /// the [`PollError::Unavailable`](crate::PollError::Unavailable) a
+    /// request would get. Quick (bounded by the backend's timeouts) and
+    /// without side effects.
+    ///
+    /// The default is `Ok(())`, right for an in-process cache; a cache
+    /// behind a network connection overrides it (with a `PING`, say).
+    async fn check(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -36,5 +47,9 @@ impl<T: ResultsCache + ?Sized> ResultsCache for Arc<T> {
 
     async fn invalidate(&self, poll: PollId) -> Result<()> {
         (**self).invalidate(poll).await
+    }
+
+    async fn check(&self) -> Result<()> {
+        (**self).check().await
     }
 }

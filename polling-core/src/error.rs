@@ -74,6 +74,29 @@ impl PollError {
     }
 }
 
+/// An error that may be a [`PollError`]: a `PollError` itself, or the
+/// [`BoxError`] of a stack with tower's own layers (timeouts, load shedding,
+/// concurrency limits), which hold either a boxed `PollError` or their own error.
+///
+/// [`MetricsLayer`](crate::layer::MetricsLayer) uses it to name the outcome of
+/// a request; see [`metrics::vote_outcome`](crate::metrics::vote_outcome).
+pub trait AsPollError {
+    /// The `PollError` this is or holds, if any.
+    fn as_poll_error(&self) -> Option<&PollError>;
+}
+
+impl AsPollError for PollError {
+    fn as_poll_error(&self) -> Option<&PollError> {
+        Some(self)
+    }
+}
+
+impl AsPollError for BoxError {
+    fn as_poll_error(&self) -> Option<&PollError> {
+        self.downcast_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,8 @@
 //! | [`domain`] | [`Poll`], [`Ballot`], [`Results`], [`VoteReceipt`], ids, validation |
 //! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
 //! | [`service`] | [`PollService`](service::PollService): ballots and results requests over a store |
-//! | [`layer`] | [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
+//! | [`layer`] | [`MetricsLayer`](layer::MetricsLayer), [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
+//! | [`metrics`] | the names and labels of every metric, and [`describe`](metrics::describe) |
 //! | [`memory`] | [`MemoryStore`](memory::MemoryStore), [`MemoryCache`](memory::MemoryCache), [`LocalBroadcaster`](memory::LocalBroadcaster) |
 //! | `testing` (feature) | the conformance suite every backend runs |
 //!
@@ -25,6 +26,7 @@ pub mod domain;
 mod error;
 pub mod layer;
 pub mod memory;
+pub mod metrics;
 pub mod service;
 mod store;
 #[cfg(feature = "testing")]
@@ -36,5 +38,5 @@ pub use domain::{
     now, Ballot, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError, Poll,
     PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, VoteReceipt, VoterId,
 };
-pub use error::{BoxError, PollError, Result};
+pub use error::{AsPollError, BoxError, PollError, Result};
 pub use store::{Page, PollStore};

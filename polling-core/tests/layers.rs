@@ -332,3 +332,23 @@ async fn store_errors_pass_through_the_layers_unchanged() {
         "a ballot after close: {err:?}"
     );
 }
+
+#[tokio::test]
+async fn health_checks_default_to_ok_and_arcs_forward_them() {
+    use std::sync::Arc;
+
+    assert!(MemoryCache::new().check().await.is_ok());
+    assert!(LocalBroadcaster::new().check().await.is_ok());
+    let cache: Arc<dyn ResultsCache> = Arc::new(FailingCache);
+    let broadcaster: Arc<dyn Broadcaster> = Arc::new(FailingBroadcaster);
+    assert!(matches!(
+        cache.check().await,
+        Err(PollError::Unavailable(_))
+    ));
+    assert!(matches!(
+        broadcaster.check().await,
+        Err(PollError::Unavailable(_))
+    ));
+    let counting = CountingCache::new(FailingCache);
+    assert!(counting.check().await.is_err(), "the wrapper forwards it");
+}

@@ -10,6 +10,18 @@
 //! | [`SocketConfig`], [`HubConfig`] | ping/pong timing, incoming limits, the socket cap |
 //! | [`HubStats`] | sockets, polls, messages sent, changes skipped by coalescing |
 //!
+//! # Metrics
+//!
+//! Besides [`HubStats`], the hub and its sockets record through the
+//! [`metrics`] facade, under the names of
+//! [`polling_core::metrics`]: the gauge
+//! [`LIVE_SOCKETS`](polling_core::metrics::LIVE_SOCKETS) (up on
+//! [`Hub::try_admit`], down when the [`Admission`] is dropped), the counters
+//! [`LIVE_MESSAGES_SENT_TOTAL`](polling_core::metrics::LIVE_MESSAGES_SENT_TOTAL)
+//! and [`LIVE_MESSAGES_SKIPPED_TOTAL`](polling_core::metrics::LIVE_MESSAGES_SKIPPED_TOTAL),
+//! and [`LIVE_SOCKETS_CLOSED_TOTAL`](polling_core::metrics::LIVE_SOCKETS_CLOSED_TOTAL)
+//! by [`SocketEnd::reason`].
+//!
 //! Each socket gets a `snapshot` first, then a `results` message per change.
 //! Per poll the hub keeps only the newest results (by
 //! [version](polling_core::Results::version)), and each socket sends the

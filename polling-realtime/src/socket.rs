@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use polling_core::metrics::{reason, LIVE_SOCKETS_CLOSED_TOTAL};
 use polling_core::{PollError, PollId};
 use tokio::sync::watch;
 use tokio::time::{self, Instant};
@@ -108,11 +109,31 @@ where
         .await;
     }
     tracing::debug!(%poll, ?end, "live socket ended");
+    metrics::counter!(LIVE_SOCKETS_CLOSED_TOTAL, reason::LABEL => end.reason()).increment(1);
     drop(admission);
     end
 }
 
 impl SocketEnd {
+    /// This end in snake_case (`client_closed`, `pong_timeout`, ...): the
+    /// `reason` label of
+    /// [`LIVE_SOCKETS_CLOSED_TOTAL`](polling_core::metrics::LIVE_SOCKETS_CLOSED_TOTAL),
+    /// one of [`polling_core::metrics::reason`].
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::ClientClosed => reason::CLIENT_CLOSED,
+            Self::ClientGone => reason::CLIENT_GONE,
+            Self::PongTimeout => reason::PONG_TIMEOUT,
+            Self::Stalled => reason::STALLED,
+            Self::SendFailed => reason::SEND_FAILED,
+            Self::Shutdown => reason::SHUTDOWN,
+            Self::Flood => reason::FLOOD,
+            Self::TooBig => reason::TOO_BIG,
+            Self::PollNotFound => reason::POLL_NOT_FOUND,
+            Self::SnapshotFailed(_) => reason::SNAPSHOT_FAILED,
+        }
+    }
+
     /// The close frame to send for this end, if any.
     fn close_frame(&self) -> Option<(u16, &'static str)> {
         match self {

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use polling_core::metrics::{LIVE_MESSAGES_SENT_TOTAL, LIVE_MESSAGES_SKIPPED_TOTAL, LIVE_SOCKETS};
+
 /// A reading of a [`Hub`](crate::Hub)'s counters and gauges, from
 /// [`Hub::stats`](crate::Hub::stats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,6 +22,10 @@ pub struct HubStats {
 }
 
 /// The counters behind [`HubStats`], shared by the hub and its sockets.
+///
+/// Each change is also recorded through the `metrics` facade, under the
+/// names of [`polling_core::metrics`]: [`LIVE_SOCKETS`],
+/// [`LIVE_MESSAGES_SENT_TOTAL`] and [`LIVE_MESSAGES_SKIPPED_TOTAL`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     /// See [`HubStats::sockets`].
@@ -33,19 +39,23 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn admitted(&self) {
         self.sockets.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!(LIVE_SOCKETS).increment(1.0);
     }
 
     pub(crate) fn left(&self) {
         self.sockets.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!(LIVE_SOCKETS).decrement(1.0);
     }
 
     pub(crate) fn sent(&self) {
         self.messages_sent.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(LIVE_MESSAGES_SENT_TOTAL).increment(1);
     }
 
     pub(crate) fn skipped(&self, changes: u64) {
         if changes > 0 {
             self.skipped.fetch_add(changes, Ordering::Relaxed);
+            metrics::counter!(LIVE_MESSAGES_SKIPPED_TOTAL).increment(changes);
         }
     }
 

@@ -28,6 +28,10 @@ impl ResultsCache for FailingCache {
     async fn invalidate(&self, _poll: PollId) -> Result<()> {
         Err(PollError::unavailable("FailingCache: invalidate"))
     }
+
+    async fn check(&self) -> Result<()> {
+        Err(PollError::unavailable("FailingCache: check"))
+    }
 }
 
 /// A [`Broadcaster`] that is always down: every method returns
@@ -43,6 +47,10 @@ impl Broadcaster for FailingBroadcaster {
 
     async fn subscribe(&self, _poll: PollId) -> Result<EventStream> {
         Err(PollError::unavailable("FailingBroadcaster: subscribe"))
+    }
+
+    async fn check(&self) -> Result<()> {
+        Err(PollError::unavailable("FailingBroadcaster: check"))
     }
 }
 
@@ -121,5 +129,9 @@ impl<C: ResultsCache> ResultsCache for CountingCache<C> {
 
     async fn invalidate(&self, poll: PollId) -> Result<()> {
         self.inner.invalidate(poll).await
+    }
+
+    async fn check(&self) -> Result<()> {
+        self.inner.check().await
     }
 }

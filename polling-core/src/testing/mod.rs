@@ -40,14 +40,17 @@
 //! Besides the suites, this module offers [`sample_poll`], [`ballot`],
 //! [`results_at`], [`assert_error`] and [`shuffle`] for a backend's own tests,
 //! and the doubles [`FailingCache`], [`FailingBroadcaster`] and
-//! [`CountingCache`] for tests of the [layers](crate::layer).
+//! [`CountingCache`] for tests of the [layers](crate::layer), and the
+//! [`TestRecorder`] for tests that assert on [metrics](crate::metrics).
 
 pub mod broadcaster;
 pub mod cache;
 mod doubles;
+mod recorder;
 pub mod store;
 
 pub use doubles::{CountingCache, FailingBroadcaster, FailingCache};
+pub use recorder::TestRecorder;
 
 use std::fmt::Debug;
 

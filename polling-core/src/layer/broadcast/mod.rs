@@ -3,7 +3,9 @@
 //! On a [`Ballot`](crate::Ballot) that was recorded, [`Broadcast`] publishes
 //! the results the store returned as a
 //! [`ResultsEvent::Updated`](crate::ResultsEvent::Updated), after the commit
-//! and before answering. A failed publish is logged and never fails the vote:
+//! and before answering. A failed publish is logged, counted in
+//! [`BROADCAST_PUBLISH_ERRORS_TOTAL`](crate::metrics::BROADCAST_PUBLISH_ERRORS_TOTAL),
+//! and never fails the vote:
 //! the next vote's event (or a subscriber's snapshot) carries a higher
 //! version. Results requests pass through untouched.
 //!

@@ -7,6 +7,7 @@ use tower::Service;
 use super::ResponseFuture;
 use crate::broadcaster::Broadcaster;
 use crate::domain::{Ballot, CastOutcome, Results, ResultsEvent};
+use crate::metrics::BROADCAST_PUBLISH_ERRORS_TOTAL;
 use crate::service::ResultsRequest;
 
 /// Publishes the results of every recorded vote. See the [module docs](super).
@@ -74,6 +75,7 @@ where
                     results: outcome.results.clone(),
                 };
                 if let Err(error) = broadcaster.publish(&event).await {
+                    ::metrics::counter!(BROADCAST_PUBLISH_ERRORS_TOTAL).increment(1);
                     tracing::warn!(
                         poll_id = %outcome.results.poll_id,
                         version = outcome.results.version,

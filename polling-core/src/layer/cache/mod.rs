@@ -7,6 +7,11 @@
 //! returned, so the next read sees this vote. Cache failures are logged and
 //! never fail the request: reads fall through to the inner service.
 //!
+//! It counts every results read by source (cache hit, miss or error) in
+//! [`RESULTS_READS_TOTAL`](crate::metrics::RESULTS_READS_TOTAL), and failed
+//! `get`s and `put`s in [`CACHE_ERRORS_TOTAL`](crate::metrics::CACHE_ERRORS_TOTAL),
+//! through the [`metrics`] facade.
+//!
 //! # Example
 //!
 //! ```

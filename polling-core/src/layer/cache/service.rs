@@ -7,6 +7,7 @@ use tower::Service;
 use super::ResponseFuture;
 use crate::cache::ResultsCache;
 use crate::domain::{Ballot, CastOutcome, Results};
+use crate::metrics::{operation, source, CACHE_ERRORS_TOTAL, RESULTS_READS_TOTAL};
 use crate::service::ResultsRequest;
 
 /// Read-through results caching, refreshed by votes. See the [module docs](super).
@@ -99,13 +100,20 @@ where
         let cache = Arc::clone(&self.cache);
         ResponseFuture::new(async move {
             match cache.get(request.poll_id).await {
-                Ok(Some(results)) => return Ok(results),
-                Ok(None) => {}
-                Err(error) => tracing::warn!(
-                    poll_id = %request.poll_id,
-                    error = ?error,
-                    "results cache read failed; reading the store"
-                ),
+                Ok(Some(results)) => {
+                    count_read(source::CACHE_HIT);
+                    return Ok(results);
+                }
+                Ok(None) => count_read(source::CACHE_MISS),
+                Err(error) => {
+                    count_read(source::CACHE_ERROR);
+                    count_error(operation::GET);
+                    tracing::warn!(
+                        poll_id = %request.poll_id,
+                        error = ?error,
+                        "results cache read failed; reading the store"
+                    );
+                }
             }
             let results = inner.call(request).await?;
             put(&*cache, &results).await;
@@ -116,6 +124,7 @@ where
 
 async fn put<C: ResultsCache + ?Sized>(cache: &C, results: &Results) {
     if let Err(error) = cache.put(results).await {
+        count_error(operation::PUT);
         tracing::warn!(
             poll_id = %results.poll_id,
             version = results.version,
@@ -123,4 +132,14 @@ async fn put<C: ResultsCache + ?Sized>(cache: &C, results: &Results) {
             "results cache write failed; a later write heals it"
         );
     }
+}
+
+/// Counts a results read answered from `source`.
+fn count_read(source: &'static str) {
+    ::metrics::counter!(RESULTS_READS_TOTAL, source::LABEL => source).increment(1);
+}
+
+/// Counts a failed cache `operation`.
+fn count_error(operation: &'static str) {
+    ::metrics::counter!(CACHE_ERRORS_TOTAL, operation::LABEL => operation).increment(1);
 }
