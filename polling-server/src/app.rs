@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer};
+use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer, Metrics, MetricsLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
 use polling_core::service::{PollService, ResultsRequest};
 use polling_core::{
@@ -17,8 +17,9 @@ use tower::{ServiceBuilder, ServiceExt};
 use crate::origin::AllowedOrigins;
 
 /// The tower stack of the vote and results paths, outermost first:
-/// cache, broadcast, store.
-pub type Stack = Cache<Broadcast<PollService<dyn PollStore>, dyn Broadcaster>, dyn ResultsCache>;
+/// metrics, cache, broadcast, store.
+pub type Stack =
+    Metrics<Cache<Broadcast<PollService<dyn PollStore>, dyn Broadcaster>, dyn ResultsCache>>;
 
 /// The body limit when none is configured: 16 KiB.
 pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
@@ -54,7 +55,15 @@ pub struct App {
     pub(crate) socket_config: SocketConfig,
     /// The pages allowed to open live-results sockets.
     pub(crate) allowed_origins: AllowedOrigins,
+    /// This server's name in `polling_build_info`.
+    instance: Arc<str>,
+    /// Run before each scrape of `/metrics`, to set gauges read from
+    /// elsewhere (such as a database pool's size).
+    scrape_hooks: Vec<ScrapeHook>,
 }
+
+/// A function run before each scrape of `/metrics`; see [`App::with_scrape_hook`].
+pub type ScrapeHook = Arc<dyn Fn() + Send + Sync>;
 
 impl App {
     /// An app over the given backends.
@@ -64,9 +73,12 @@ impl App {
         broadcaster: Arc<dyn Broadcaster>,
     ) -> Self {
         let stack = ServiceBuilder::new()
+            .layer(MetricsLayer::new())
             .layer(CacheLayer::from_arc(Arc::clone(&cache)))
             .layer(BroadcastLayer::from_arc(Arc::clone(&broadcaster)))
             .service(PollService::from_arc(Arc::clone(&store)));
+        // Installed before the first request, so that every one is counted.
+        crate::telemetry::prometheus_handle();
         let hub = hub(&stack, &broadcaster, HubConfig::default());
         Self {
             store,
@@ -78,6 +90,8 @@ impl App {
             hub,
             socket_config: SocketConfig::default(),
             allowed_origins: AllowedOrigins::default(),
+            instance: crate::config::host_name().into(),
+            scrape_hooks: Vec::new(),
         }
     }
 
@@ -116,6 +130,37 @@ impl App {
     pub fn with_socket_config(mut self, config: SocketConfig) -> Self {
         self.socket_config = config;
         self
+    }
+
+    /// Names this server in `polling_build_info` (default: the host name).
+    pub fn with_instance(mut self, instance: impl Into<Arc<str>>) -> Self {
+        self.instance = instance.into();
+        self
+    }
+
+    /// Runs `hook` before each scrape of `/metrics`, to set gauges whose
+    /// values live elsewhere.
+    pub fn with_scrape_hook(mut self, hook: ScrapeHook) -> Self {
+        self.scrape_hooks.push(hook);
+        self
+    }
+
+    /// Sets the gauges read at scrape time.
+    pub(crate) fn before_scrape(&self) {
+        metrics::gauge!(
+            crate::telemetry::BUILD_INFO,
+            "version" => env!("CARGO_PKG_VERSION"),
+            "instance" => self.instance.to_string(),
+        )
+        .set(1.0);
+        for hook in &self.scrape_hooks {
+            hook();
+        }
+    }
+
+    /// The broadcaster the vote path publishes through.
+    pub(crate) fn broadcaster(&self) -> &Arc<dyn Broadcaster> {
+        &self.broadcaster
     }
 
     /// The live-results hub (for its statistics, or to stop it).

@@ -138,6 +138,10 @@ pub struct Config {
     )]
     pub max_sockets: usize,
 
+    /// This server's name in metrics and logs [default: the host name].
+    #[arg(long, env = "POLLING_INSTANCE", value_name = "NAME")]
+    pub instance: Option<String>,
+
     /// How long start-up keeps retrying a backend that does not answer
     /// (PostgreSQL, Redis) before it gives up with an error.
     #[arg(long, env = "POLLING_STARTUP_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
@@ -145,6 +149,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// This server's name: as set, else the host name.
+    pub fn instance(&self) -> String {
+        self.instance.clone().unwrap_or_else(host_name)
+    }
+
     /// The results cache to use: as set, else `redis` when a Redis URL is given.
     pub fn cache_kind(&self) -> CacheKind {
         self.cache.unwrap_or(match self.redis_url {
@@ -181,6 +190,16 @@ impl Config {
             }
         }
     }
+}
+
+/// The machine's host name (in a container, the container's), or `unknown`.
+pub(crate) fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[cfg(test)]

@@ -28,13 +28,15 @@ mod error;
 mod extract;
 mod origin;
 mod routes;
+mod serve;
+pub mod telemetry;
 mod views;
 
 use std::future::Future;
 
 use tokio::net::TcpListener;
 
-pub use app::{App, Stack, DEFAULT_BODY_LIMIT};
+pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT};
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
 pub use origin::AllowedOrigins;
@@ -51,27 +53,5 @@ pub async fn run(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let hub = app.hub.clone();
-    let shutdown = {
-        let hub = hub.clone();
-        async move {
-            shutdown.await;
-            // Hyper's graceful shutdown does not wait for upgraded
-            // connections: the hub closes its sockets itself, with 1001.
-            hub.shutdown();
-        }
-    };
-    warp::serve(routes(app))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
-    // Let the sockets send their close frames before the process may exit.
-    let deadline = tokio::time::Instant::now() + SOCKET_CLOSE_GRACE;
-    while hub.stats().sockets > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    serve::serve(listener, app, shutdown).await;
 }
-
-/// How long [`run`] waits, after the server stopped, for live sockets to close.
-const SOCKET_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);

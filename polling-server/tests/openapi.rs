@@ -35,6 +35,7 @@ const CONTRACT: &[(&str, &str, &[u16])] = &[
     ("GET", "/api/openapi.json", &[200]),
     ("GET", "/healthz", &[200]),
     ("GET", "/readyz", &[200, 503]),
+    ("GET", "/metrics", &[200]),
 ];
 
 /// Error responses whose body is not the `Error` envelope: (method, path,
@@ -461,10 +462,25 @@ fn mismatches(doc: &Value, response: &Value, answer: &Answer, what: &str) -> Vec
                 None => problems.push(format!("{what}: the body is not JSON")),
             }
         }
-        None if !answer.body.is_empty() => {
-            problems.push(format!("{what}: a body, but none is documented"))
-        }
-        None => {}
+        None => match response["content"]
+            .as_object()
+            .and_then(|c| c.keys().next())
+        {
+            // Another documented media type (the Prometheus text page): the
+            // content type must be it.
+            Some(media) => {
+                let content_type = answer.header(CONTENT_TYPE).unwrap_or_default();
+                if !content_type.starts_with(media.as_str()) {
+                    problems.push(format!(
+                        "{what}: content-type {content_type:?}, documented {media}"
+                    ));
+                }
+            }
+            None if !answer.body.is_empty() => {
+                problems.push(format!("{what}: a body, but none is documented"))
+            }
+            None => {}
+        },
     }
     let documented: BTreeMap<String, &Value> = response["headers"]
         .as_object()

@@ -229,3 +229,48 @@ async fn a_browser_on_one_replica_sees_a_vote_cast_on_another(
     }
     assert_eq!(versions, [0, 1], "B's browser saw A's vote");
 }
+
+#[sqlx::test]
+async fn readiness_is_degraded_not_down_while_redis_is_gone(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let mut proxy = TcpProxy::start(REDIS.parse().unwrap()).await.unwrap();
+    let (server, _) = replica(&config(&connect, proxy.addr().port(), &unique_prefix())).await;
+    let client = server.client();
+    let ready = client.get("/readyz").await.assert_json(200);
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(
+        ready["checks"],
+        serde_json::json!({"store": "ok", "cache": "ok", "broadcaster": "ok"})
+    );
+    let page = client.get("/metrics").await;
+    let page = String::from_utf8(page.body.to_vec()).unwrap();
+    assert!(page.contains("polling_redis_pubsub_connected 1"), "{page}");
+    assert!(
+        page.contains(r#"polling_db_pool_connections{state="idle"}"#),
+        "{page}"
+    );
+    assert!(
+        page.contains("polling_db_pool_max_connections 10"),
+        "{page}"
+    );
+
+    proxy.cut().await;
+    let degraded = client.get("/readyz").await.assert_json(200);
+    assert_eq!(degraded["status"], "degraded");
+    assert_eq!(degraded["checks"]["store"], "ok");
+    assert_ne!(degraded["checks"]["cache"], "ok");
+    assert_ne!(degraded["checks"]["broadcaster"], "ok");
+
+    proxy.restore().await.unwrap();
+    let mut status = serde_json::Value::Null;
+    for _ in 0..100 {
+        status = client.get("/readyz").await.assert_json(200)["status"].clone();
+        if status == "ready" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ready", "ready again once Redis is back");
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
 use polling_core::{Broadcaster, PollStore, ResultsCache};
 
-use crate::{App, BroadcasterKind, CacheKind, Config};
+use crate::{App, BroadcasterKind, CacheKind, Config, ScrapeHook};
 
 /// The backends of one server process.
 ///
@@ -38,6 +38,8 @@ pub struct Backends {
     pub broadcaster: Arc<dyn Broadcaster>,
     /// Which implementation each one is, for the start-up log line.
     pub kinds: Kinds,
+    /// Gauges the backends set at each scrape of `/metrics`.
+    pub scrape_hooks: Vec<ScrapeHook>,
 }
 
 /// Which implementation each backend is.
@@ -63,6 +65,7 @@ impl Backends {
                 cache: "memory",
                 broadcaster: "local",
             },
+            scrape_hooks: Vec::new(),
         }
     }
 
@@ -73,9 +76,13 @@ impl Backends {
     ///
     /// A one-line message naming the setting at fault.
     pub async fn connect(config: &Config) -> Result<Self, String> {
+        // Before any backend starts, so that their first metrics count.
+        crate::telemetry::prometheus_handle();
         let mut backends = Self::in_process();
         if let Some(url) = &config.database_url {
-            backends.store = postgres::store(config, url).await?;
+            let (store, gauges) = postgres::store(config, url).await?;
+            backends.store = store;
+            backends.scrape_hooks.push(gauges);
             backends.kinds.store = "postgres";
         }
         if config.cache_kind() == CacheKind::Redis {
@@ -93,7 +100,10 @@ impl Backends {
 
     /// An [`App`] over these backends.
     pub fn into_app(self) -> App {
-        App::new(self.store, self.cache, self.broadcaster)
+        self.scrape_hooks.into_iter().fold(
+            App::new(self.store, self.cache, self.broadcaster),
+            App::with_scrape_hook,
+        )
     }
 }
 

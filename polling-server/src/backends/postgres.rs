@@ -5,8 +5,11 @@ use std::sync::Arc;
 use polling_core::PollStore;
 use polling_store_postgres::PgConfig;
 
+use sqlx::PgPool;
+
 use super::startup::{redact, retry};
-use crate::Config;
+use crate::telemetry::{DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS};
+use crate::{Config, ScrapeHook};
 
 /// Connects (retrying for `--startup-timeout`), runs the migrations and
 /// returns the store.
@@ -14,7 +17,10 @@ use crate::Config;
 /// # Errors
 ///
 /// A one-line message naming the setting.
-pub(super) async fn store(config: &Config, url: &str) -> Result<Arc<dyn PollStore>, String> {
+pub(super) async fn store(
+    config: &Config,
+    url: &str,
+) -> Result<(Arc<dyn PollStore>, ScrapeHook), String> {
     let pg = PgConfig {
         max_connections: config.database_pool_size,
         acquire_timeout: config.database_acquire_timeout,
@@ -32,5 +38,17 @@ pub(super) async fn store(config: &Config, url: &str) -> Result<Arc<dyn PollStor
         .await
         .map_err(|e| format!("{setting}: migrating {shown} failed: {e}"))?;
     tracing::info!(database = %shown, pool_size = pg.max_connections, "PostgreSQL store ready");
-    Ok(Arc::new(pg.store(pool)))
+    let gauges = pool_gauges(pool.clone());
+    Ok((Arc::new(pg.store(pool)), gauges))
+}
+
+/// Sets the pool's gauges at each scrape.
+fn pool_gauges(pool: PgPool) -> ScrapeHook {
+    Arc::new(move || {
+        let (size, idle) = (f64::from(pool.size()), pool.num_idle() as f64);
+        metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
+        metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set((size - idle).max(0.0));
+        metrics::gauge!(DB_POOL_MAX_CONNECTIONS)
+            .set(f64::from(pool.options().get_max_connections()));
+    })
 }

@@ -52,6 +52,13 @@ pub(super) async fn broadcaster(
     })
     .await
     .map_err(|e| failed(url, &e))?;
+    // Its Pub/Sub connection opens in the background: wait for it, so that a
+    // replica is ready (and misses no event) once it starts serving.
+    retry("Redis Pub/Sub", config.startup_timeout, || {
+        broadcaster.check()
+    })
+    .await
+    .map_err(|e| failed(url, &e))?;
     tracing::info!(redis = %redact(url), prefix = settings.key_prefix(), "Redis broadcaster ready");
     Ok(Arc::new(broadcaster))
 }

@@ -35,29 +35,70 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_app(app))
         .then(readyz);
-    openapi.or(healthz).unify().or(readyz).unify().boxed()
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_app(app))
+        .map(|app: App| metrics(&app));
+    openapi
+        .or(healthz)
+        .unify()
+        .or(readyz)
+        .unify()
+        .or(metrics)
+        .unify()
+        .boxed()
 }
 
-/// 200 when the store answers within [`READY_TIMEOUT`], else 503; the body
-/// names each dependency's state.
+/// Readiness per dependency: 503 when the store does not answer within
+/// [`READY_TIMEOUT`] (this replica should get no traffic), 200 `degraded`
+/// when only the cache or the broadcaster does not (votes still succeed:
+/// reads bypass the cache and live updates resume when it returns), else
+/// 200 `ready`.
 async fn readyz(app: App) -> Response {
-    let store = match tokio::time::timeout(READY_TIMEOUT, app.store.list(1, None)).await {
+    let (store, cache, broadcaster) = tokio::join!(
+        check("store", app.store.list(1, None)),
+        check("cache", app.cache.check()),
+        check("broadcaster", app.broadcaster().check()),
+    );
+    let (status, code) = match (store, cache, broadcaster) {
+        ("ok", "ok", "ok") => ("ready", StatusCode::OK),
+        ("ok", _, _) => ("degraded", StatusCode::OK),
+        _ => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+    };
+    let body = json!({
+        "status": status,
+        "checks": { "store": store, "cache": cache, "broadcaster": broadcaster },
+    });
+    json(&body, code).into_response()
+}
+
+/// `ok`, `unavailable` or `timeout`: how `probe` of `dependency` went.
+async fn check<T>(
+    dependency: &str,
+    probe: impl std::future::Future<Output = polling_core::Result<T>>,
+) -> &'static str {
+    match tokio::time::timeout(READY_TIMEOUT, probe).await {
         Ok(Ok(_)) => "ok",
         Ok(Err(error)) => {
-            tracing::warn!(error = ?error, "readiness: store failed");
+            tracing::warn!(dependency, error = ?error, "readiness check failed");
             "unavailable"
         }
-        Err(_) => "timeout",
-    };
-    let ready = store == "ok";
-    let body = json!({
-        "status": if ready { "ready" } else { "unavailable" },
-        "checks": { "store": store },
-    });
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    json(&body, status).into_response()
+        Err(_) => {
+            tracing::warn!(dependency, "readiness check timed out");
+            "timeout"
+        }
+    }
+}
+
+/// The Prometheus text exposition of this process's metrics.
+fn metrics(app: &App) -> Response {
+    app.before_scrape();
+    let handle = crate::telemetry::prometheus_handle();
+    handle.run_upkeep();
+    let mut response = Response::new(handle.render().into());
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }

@@ -52,6 +52,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/openapi.json"),
     route("GET", "/healthz"),
     route("GET", "/readyz"),
+    route("GET", "/metrics"),
 ];
 
 /// The whole server as one filter: the API, the browser app (if configured),

@@ -168,6 +168,11 @@ async fn delete(raw_id: String, app: App, token: ManageToken) -> Result<Response
         // The poll is gone from the store either way; a stale cache entry
         // would keep answering its results until it expires.
         tracing::warn!(poll_id = %poll.id, error = ?error, "cache invalidation after delete failed");
+        metrics::counter!(
+            polling_core::metrics::CACHE_ERRORS_TOTAL,
+            polling_core::metrics::operation::LABEL => polling_core::metrics::operation::INVALIDATE,
+        )
+        .increment(1);
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

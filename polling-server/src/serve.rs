@@ -1,0 +1,80 @@
+//! [`run`](crate::run): the accept loop, with graceful shutdown.
+//!
+//! The loop is ours rather than `warp::serve` so that every request passes
+//! through [`Observe`] (request id, span, log line, HTTP metrics) as a tower
+//! service around warp's, which a warp filter cannot do: a filter cannot run
+//! the routes inside a span of its own.
+
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::routes::routes;
+use crate::telemetry::Observe;
+
+/// How long [`serve`] waits, after the server stopped, for live sockets to
+/// send their close frames.
+const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let hub = app.hub.clone();
+    let service = Observe::new(warp::service(routes(app)));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(service.clone());
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(connection).await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Hyper's graceful shutdown does not wait for upgraded connections: the
+    // hub closes its sockets itself, with 1001 (going away).
+    hub.shutdown();
+    graceful.shutdown().await;
+    let deadline = tokio::time::Instant::now() + SOCKET_CLOSE_GRACE;
+    while hub.stats().sockets > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Connection-level accept errors (the peer gave up) are nothing; others,
+/// such as running out of file descriptors, are logged and slowed down
+/// rather than spun on.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "accepting a connection failed; pausing for 100 ms");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}

@@ -1,0 +1,64 @@
+//! The process's Prometheus recorder.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use super::{
+    BUILD_INFO, DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS, HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_SECONDS,
+};
+
+/// Histogram buckets for every `_seconds` metric: from half a millisecond
+/// (a cached read) to ten seconds (a timeout).
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The handle that renders this process's metrics, installing the
+/// Prometheus recorder as the `metrics` facade's global recorder on first
+/// use. If the application installed another recorder first, the handle
+/// renders an empty page: the metrics go to that recorder.
+pub fn prometheus_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets(BUCKETS)
+            .expect("the bucket list is not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("another metrics recorder is installed; /metrics stays empty");
+        }
+        describe();
+        polling_core::metrics::describe();
+        handle
+    })
+}
+
+/// `# HELP` texts and units of the server's own metrics (the libraries'
+/// are described by `polling_core::metrics::describe`).
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        HTTP_REQUESTS_TOTAL,
+        "HTTP requests served, by method, route template and status class."
+    );
+    describe_histogram!(
+        HTTP_REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "HTTP request latency, by method and route template."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1: the server's version and instance as labels."
+    );
+    describe_gauge!(
+        DB_POOL_CONNECTIONS,
+        "PostgreSQL pool connections, by state (idle, in_use)."
+    );
+    describe_gauge!(
+        DB_POOL_MAX_CONNECTIONS,
+        "The PostgreSQL pool's maximum size."
+    );
+}
