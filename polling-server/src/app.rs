@@ -153,6 +153,7 @@ impl App {
             "instance" => self.instance.to_string(),
         )
         .set(1.0);
+        crate::telemetry::recorder::process_collector().collect();
         for hook in &self.scrape_hooks {
             hook();
         }

@@ -142,6 +142,12 @@ pub struct Config {
     #[arg(long, env = "POLLING_INSTANCE", value_name = "NAME")]
     pub instance: Option<String>,
 
+    /// Instead of serving: ask the server listening on `--listen` (on this
+    /// machine) whether it is ready, and exit 0 if `/readyz` answers 200
+    /// (a container healthcheck with no curl in the image).
+    #[arg(long)]
+    pub probe_ready: bool,
+
     /// How long start-up keeps retrying a backend that does not answer
     /// (PostgreSQL, Redis) before it gives up with an error.
     #[arg(long, env = "POLLING_STARTUP_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]

@@ -27,6 +27,7 @@ mod duration;
 mod error;
 mod extract;
 mod origin;
+mod probe;
 mod routes;
 mod serve;
 pub mod telemetry;
@@ -40,6 +41,7 @@ pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT};
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
 pub use origin::AllowedOrigins;
+pub use probe::probe_ready;
 pub use routes::{routes, Route, ROUTES};
 
 /// The OpenAPI 3 document served at `GET /api/openapi.json`.

@@ -10,6 +10,15 @@ use tokio::sync::oneshot;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if config.probe_ready {
+        return match polling_server::probe_ready(config.listen).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(why) => {
+                eprintln!("polling-server: not ready: {why}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     init_tracing(config.log_format);
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,

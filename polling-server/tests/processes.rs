@@ -118,3 +118,28 @@ async fn two_server_processes_share_votes_live_and_sigterm_closes_with_1001(
         other => panic!("expected a 1001 close, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn probe_ready_exits_0_for_a_ready_server_and_1_otherwise() {
+    let replica = Replica::start(&[]).await;
+    let probe = |addr: SocketAddr| {
+        Command::new(env!("CARGO_BIN_EXE_polling-server"))
+            .env_clear()
+            .args(["--probe-ready", "--listen", &addr.to_string()])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    };
+    assert!(probe(replica.addr).success());
+    let wildcard: SocketAddr = format!("0.0.0.0:{}", replica.addr.port()).parse().unwrap();
+    assert!(
+        probe(wildcard).success(),
+        "a wildcard listen address is probed on loopback"
+    );
+    drop(replica);
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert_eq!(probe(closed).code(), Some(1));
+}

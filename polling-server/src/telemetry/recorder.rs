@@ -62,3 +62,15 @@ fn describe() {
         "The PostgreSQL pool's maximum size."
     );
 }
+
+/// The process's standard metrics (`process_cpu_seconds_total`,
+/// `process_resident_memory_bytes`, open files...), collected at each scrape:
+/// what the dashboard shows per replica where no cAdvisor runs.
+pub(crate) fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(|| {
+        let collector = metrics_process::Collector::default();
+        collector.describe();
+        collector
+    })
+}
