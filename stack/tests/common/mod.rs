@@ -1,0 +1,43 @@
+//! Helpers shared by the stack's tests.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use polling_stack::compose_dir;
+use serde_json::Value;
+
+/// Every dashboard JSON file: (path, parsed).
+pub(crate) fn dashboards() -> Vec<(String, Value)> {
+    let dir = compose_dir().join("grafana/dashboards");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+            found.push((path.display().to_string(), json));
+        }
+    }
+    assert!(!found.is_empty(), "no dashboards in {}", dir.display());
+    found
+}
+
+/// The `polling-server` binary of this build (next to this test's profile
+/// directory), or `POLLING_SERVER_BIN`.
+pub(crate) fn server_bin() -> std::path::PathBuf {
+    if let Ok(bin) = std::env::var("POLLING_SERVER_BIN") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = profile_dir.join("polling-server");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build -p polling-server`",
+        bin.display()
+    );
+    bin
+}

@@ -1,0 +1,329 @@
+//! Every file of `compose/`, proven with the real programs where this
+//! machine has them (docker-compose, nginx, promtool) and structurally
+//! where it does not (Grafana, Loki, Promtail).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+mod common;
+
+use common::{dashboards, server_bin};
+use polling_stack::{compose_dir, promtail, render, repo_root};
+use serde_json::Value;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(compose_dir().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn yaml(path: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{command:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn docker_compose_1_29_accepts_the_compose_file() {
+    run(Command::new("docker-compose")
+        .current_dir(compose_dir())
+        .args(["-f", "docker-compose.yml", "config", "-q"]));
+}
+
+#[test]
+fn the_compose_spec_crate_accepts_it_and_every_reference_resolves() {
+    // As `docker compose` reads it: variables from .env.example.
+    let vars: BTreeMap<String, String> = read(".env.example")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let text = polling_stack::interpolate(&read("docker-compose.yml"), &vars).unwrap();
+    let compose = compose_spec::Compose::options()
+        .from_yaml_str(&text)
+        .expect("the compose file parses under the Compose specification");
+    compose
+        .validate_all()
+        .expect("every network and volume used is defined");
+    let names: BTreeSet<String> = compose.services.keys().map(|k| k.to_string()).collect();
+    for service in [
+        "db",
+        "redis",
+        "backend",
+        "nginx",
+        "prometheus",
+        "grafana",
+        "loki",
+        "promtail",
+        "cadvisor",
+    ] {
+        assert!(names.contains(service), "service {service}");
+    }
+}
+
+#[test]
+fn the_backend_runs_three_replicas_after_healthy_dependencies() {
+    let compose = yaml("docker-compose.yml");
+    let backend = &compose["services"]["backend"];
+    assert_eq!(backend["deploy"]["replicas"], 3);
+    for dependency in ["db", "redis"] {
+        assert_eq!(
+            backend["depends_on"][dependency]["condition"],
+            "service_healthy"
+        );
+    }
+    assert!(backend["healthcheck"]["test"].is_sequence());
+    assert_eq!(backend["environment"]["POLLING_LOG_FORMAT"], "json");
+    let volume = compose["services"]["db"]["volumes"][0].as_str().unwrap();
+    assert!(
+        volume.starts_with("db-data:"),
+        "PostgreSQL keeps its data on a named volume"
+    );
+    assert!(compose["volumes"]["db-data"].is_null() || compose["volumes"]["db-data"].is_mapping());
+    assert_eq!(compose["networks"]["polling"]["driver"], "bridge");
+}
+
+#[test]
+fn every_file_the_compose_file_mounts_or_builds_from_exists() {
+    let compose = yaml("docker-compose.yml");
+    let dir = compose_dir();
+    let mut checked = 0;
+    for (name, service) in compose["services"].as_mapping().unwrap() {
+        for volume in service["volumes"].as_sequence().into_iter().flatten() {
+            let source = volume.as_str().unwrap().split(':').next().unwrap();
+            if source.starts_with('.') {
+                let path = dir.join(source);
+                assert!(
+                    path.exists(),
+                    "{name:?} mounts {source}, which does not exist"
+                );
+                checked += 1;
+            }
+        }
+        if service["build"].is_mapping() {
+            let context = dir.join(service["build"]["context"].as_str().unwrap());
+            let dockerfile = context.join(service["build"]["dockerfile"].as_str().unwrap());
+            assert!(
+                dockerfile.is_file(),
+                "{name:?} builds from {}",
+                dockerfile.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} mounts and builds checked");
+    assert!(dir.join(".env.example").is_file());
+    assert!(dir.join("README.md").is_file());
+}
+
+#[test]
+fn nginx_accepts_its_config_rendered_for_a_native_run() {
+    let scratch = std::env::temp_dir().join(format!("polling-nginx-t-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let local = render::NginxLocal {
+        replicas: vec![
+            "127.0.0.1:18081".parse().unwrap(),
+            "127.0.0.1:18082".parse().unwrap(),
+        ],
+        listen: "127.0.0.1:18080".parse().unwrap(),
+        root: repo_root().join("frontend"),
+        scratch: scratch.clone(),
+    };
+    let rendered = render::nginx(&read("nginx/nginx.conf"), &local).unwrap();
+    let conf = scratch.join("nginx.conf");
+    std::fs::write(&conf, rendered).unwrap();
+    let out = run(Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(&scratch)
+        .arg("-c")
+        .arg(&conf));
+    assert!(out.contains("test is successful"), "{out}");
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn promtool_accepts_the_prometheus_config_as_is_and_rendered() {
+    run(Command::new("promtool")
+        .args(["check", "config"])
+        .arg(compose_dir().join("prometheus/prometheus.yml")));
+    let rendered = render::prometheus(
+        &read("prometheus/prometheus.yml"),
+        &["127.0.0.1:18081".parse().unwrap()],
+    )
+    .unwrap();
+    let path = std::env::temp_dir().join(format!("polling-prometheus-{}.yml", std::process::id()));
+    std::fs::write(&path, rendered).unwrap();
+    run(Command::new("promtool")
+        .args(["check", "config"])
+        .arg(&path));
+    let _ = std::fs::remove_file(&path);
+}
+
+/// The data source uids the provisioning file defines.
+fn provisioned_datasources() -> BTreeMap<String, String> {
+    let provisioning = yaml("grafana/provisioning/datasources/datasources.yml");
+    provisioning["datasources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["uid"].as_str().unwrap().to_owned(),
+                d["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dashboards_have_unique_panel_ids_and_only_provisioned_data_sources() {
+    let sources = provisioned_datasources();
+    assert_eq!(
+        sources.get("prometheus").map(String::as_str),
+        Some("prometheus")
+    );
+    assert_eq!(sources.get("loki").map(String::as_str), Some("loki"));
+    let provider = yaml("grafana/provisioning/dashboards/dashboards.yml");
+    assert_eq!(
+        provider["providers"][0]["options"]["path"], "/var/lib/grafana/dashboards",
+        "the provider reads where compose mounts the dashboards"
+    );
+    for (path, dashboard) in dashboards() {
+        let panels = dashboard["panels"].as_array().unwrap();
+        let ids: BTreeSet<u64> = panels.iter().map(|p| p["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids.len(), panels.len(), "{path}: panel ids are unique");
+        for panel in panels {
+            let uses = std::iter::once(&panel["datasource"]).chain(
+                panel["targets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| &t["datasource"]),
+            );
+            for source in uses {
+                let uid = source["uid"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{path}: {panel}"));
+                assert_eq!(
+                    sources.get(uid).map(String::as_str),
+                    source["type"].as_str(),
+                    "{path}: panel {} uses data source {uid}",
+                    panel["title"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn loki_and_promtail_configs_have_what_the_stack_relies_on() {
+    let loki = yaml("loki/loki.yml");
+    assert_eq!(loki["server"]["http_listen_port"], 3100);
+    assert_eq!(loki["auth_enabled"], false);
+    assert!(loki["schema_config"]["configs"]
+        .as_sequence()
+        .is_some_and(|c| !c.is_empty()));
+    let promtail = yaml("promtail/promtail.yml");
+    assert_eq!(
+        promtail["clients"][0]["url"],
+        "http://loki:3100/loki/api/v1/push"
+    );
+    let relabel = &promtail["scrape_configs"][0]["relabel_configs"];
+    assert!(
+        relabel
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|r| r["target_label"] == "service"),
+        "every line carries its compose service"
+    );
+    let grafana_loki_query = dashboards()
+        .into_iter()
+        .flat_map(|(_, d)| d["panels"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["datasource"]["uid"] == "loki")
+        .map(|p| {
+            p["targets"][0]["expr"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .next()
+        .expect("a logs panel");
+    assert!(grafana_loki_query.contains(r#"service="backend""#));
+}
+
+#[test]
+fn the_promtail_pipeline_extracts_its_fields_from_the_servers_real_log_lines() {
+    let expressions = promtail::backend_json_expressions(&read("promtail/promtail.yml")).unwrap();
+    let lines = real_log_lines();
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request")
+        .expect("a request log line");
+    let fields = promtail::extract(&expressions, request);
+    for field in expressions.keys() {
+        assert!(
+            fields.contains_key(field),
+            "the pipeline's `{field}` ({}) is not in the server's request line: {request}",
+            expressions[field]
+        );
+    }
+    assert_eq!(fields["route"], "/healthz");
+    assert_eq!(fields["level"], "INFO");
+    assert!(fields["request_id"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+}
+
+/// JSON log lines of the real server answering one request.
+fn real_log_lines() -> Vec<Value> {
+    use std::io::{BufRead, BufReader, Read as _, Write as _};
+    let bin = server_bin();
+    let addr = polling_stack::free_addr().unwrap();
+    let mut child = Command::new(&bin)
+        .env_clear()
+        .env("POLLING_LISTEN", addr.to_string())
+        .env("POLLING_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while polling_stack::get_status(addr, "/healthz").is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream.read_to_string(&mut String::new()).unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line: Value = serde_json::from_str(&line.unwrap()).expect("JSON log lines");
+        let done = line["message"] == "request" && line["route"] == "/healthz";
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}

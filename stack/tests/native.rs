@@ -1,0 +1,391 @@
+//! The compose stack's nginx and Prometheus configs, run natively in front of
+//! three real replicas on the machine's PostgreSQL and Redis: through nginx
+//! only, votes from many clients are spread over every replica, a WebSocket
+//! sees votes other replicas served, every dashboard query has data, and a
+//! replica killed mid-load loses no acknowledged vote.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use polling_stack::{Stack, StackOptions};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+mod common;
+
+/// A database of the test's own, dropped afterwards.
+struct Database {
+    name: String,
+}
+
+impl Database {
+    fn create() -> Self {
+        let name = format!("polling_stack_{}_{}", std::process::id(), rand_suffix());
+        psql(&format!("CREATE DATABASE {name}"));
+        Self { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    fn query(&self, sql: &str) -> String {
+        let output = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                &self.name,
+                "-tAc",
+                sql,
+            ])
+            .output()
+            .expect("psql");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn psql(sql: &str) {
+    let status = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-qc",
+            sql,
+        ])
+        .status()
+        .expect("psql");
+    assert!(status.success(), "{sql}");
+}
+
+fn rand_suffix() -> String {
+    polling_core::VoterId::generate().as_str()[..8].to_owned()
+}
+
+/// One HTTP/1.1 exchange: status, the `polling_voter` cookie if set, body.
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    cookie: Option<&str>,
+) -> std::io::Result<(u16, Option<String>, Value)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        request.push_str("content-type: application/json\r\n");
+    }
+    if let Some(cookie) = cookie {
+        request.push_str(&format!("cookie: polling_voter={cookie}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let cookie = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: polling_voter="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .next();
+    let json = serde_json::from_str(body).unwrap_or(Value::Null);
+    Ok((status, cookie, json))
+}
+
+/// A voter through nginx: takes a cookie first, then votes with it until a
+/// 2xx (a vote is idempotent per voter, so retrying never counts twice).
+/// Returns whether the vote was acknowledged.
+async fn vote(nginx: SocketAddr, poll: &str, choice: u32) -> bool {
+    let mut cookie = None;
+    for _ in 0..20 {
+        if let Ok((200, Some(issued), _)) =
+            http(nginx, "GET", &format!("/api/polls/{poll}"), None, None).await
+        {
+            cookie = Some(issued);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cookie = cookie.expect("a voter cookie through nginx");
+    let ballot = serde_json::json!({ "choices": [choice] });
+    for _ in 0..20 {
+        match http(
+            nginx,
+            "POST",
+            &format!("/api/polls/{poll}/votes"),
+            Some(&ballot),
+            Some(&cookie),
+        )
+        .await
+        {
+            Ok((200 | 201, _, _)) => return true,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    false
+}
+
+/// Casts `voters` votes from `concurrency` clients at a time.
+async fn vote_load(nginx: SocketAddr, poll: &str, voters: u64, concurrency: usize) -> u64 {
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (acknowledged, next, poll) = (acknowledged.clone(), next.clone(), poll.to_owned());
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::SeqCst) < voters {
+                    if vote(nginx, &poll, 0).await {
+                        acknowledged.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    acknowledged.load(Ordering::SeqCst)
+}
+
+/// An instant PromQL query against the stack's Prometheus.
+async fn promql(prometheus: SocketAddr, expr: &str) -> Vec<Value> {
+    let query: String = expr
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let (status, _, body) = http(
+        prometheus,
+        "GET",
+        &format!("/api/v1/query?query={query}"),
+        None,
+        None,
+    )
+    .await
+    .expect("Prometheus answers");
+    assert_eq!(status, 200, "{expr}: {body}");
+    body["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Polls `expr` until it has a result, for up to `secs` seconds.
+async fn promql_eventually(prometheus: SocketAddr, expr: &str, secs: u64) -> Vec<Value> {
+    for _ in 0..secs * 4 {
+        let result = promql(prometheus, expr).await;
+        if !result.is_empty() {
+            return result;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Vec::new()
+}
+
+fn start_stack(db: &Database, name: &str) -> Stack {
+    let options = StackOptions {
+        server_bin: common::server_bin(),
+        database_url: db.url(),
+        redis_url: "redis://127.0.0.1:6379/".into(),
+        redis_prefix: format!("test:{}:", db.name),
+        replicas: 3,
+        scratch: std::env::temp_dir().join(format!("{}-{name}", db.name)),
+    };
+    Stack::start(&options).unwrap_or_else(|e| {
+        panic!(
+            "the stack starts: {e} (logs in {})",
+            options.scratch.display()
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query_has_data() {
+    let db = Database::create();
+    let stack = start_stack(&db, "spread");
+    let nginx = stack.nginx_addr;
+
+    let draft = serde_json::json!({"question": "Stack?", "options": ["yes", "no"]});
+    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{poll}");
+    let id = poll["id"].as_str().unwrap().to_owned();
+
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{nginx}/api/polls/{id}/live"))
+            .await
+            .expect("a WebSocket through nginx");
+
+    let acknowledged = vote_load(nginx, &id, 150, 15).await;
+    assert_eq!(acknowledged, 150);
+    for _ in 0..10 {
+        let (status, _, _) = http(
+            nginx,
+            "GET",
+            &format!("/api/polls/{id}/results"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+    }
+
+    // The socket (served by one replica) saw votes the others served.
+    let mut highest = 0;
+    while highest < acknowledged {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("results over the socket within 10 s")
+            .expect("the socket stays open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let message: Value = serde_json::from_str(&text).unwrap();
+            highest = highest.max(message["results"]["version"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(highest, 150);
+
+    // Every replica served votes, as Prometheus scraped them one by one.
+    let per_instance =
+        r#"sum by (instance) (http_requests_total{job="polling",route="/api/polls/{id}/votes"})"#;
+    let mut instances = Vec::new();
+    for _ in 0..60 {
+        instances = promql(stack.prometheus_addr, per_instance).await;
+        if instances.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        instances.len(),
+        3,
+        "votes reached every replica: {instances:?}"
+    );
+    for series in &instances {
+        let served: f64 = series["value"][1].as_str().unwrap().parse().unwrap();
+        assert!(served > 0.0, "{series}");
+    }
+
+    // Every PromQL expression of every dashboard evaluates to data.
+    let mut missing = Vec::new();
+    for (path, dashboard) in common::dashboards() {
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                if target["datasource"]["type"] != "prometheus" {
+                    continue;
+                }
+                let expr = target["expr"].as_str().unwrap();
+                if promql_eventually(stack.prometheus_addr, expr, 30)
+                    .await
+                    .is_empty()
+                {
+                    missing.push(format!("{path}: {}: {expr}", panel["title"]));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "dashboard queries without data:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_killed_mid_load_loses_no_acknowledged_vote() {
+    let db = Database::create();
+    let mut stack = start_stack(&db, "kill");
+    let nginx = stack.nginx_addr;
+    let draft = serde_json::json!({"question": "Survive?", "options": ["yes", "no"]});
+    let (_, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
+        .await
+        .unwrap();
+    let id = poll["id"].as_str().unwrap().to_owned();
+
+    let load = tokio::spawn({
+        let id = id.clone();
+        async move { vote_load(nginx, &id, 300, 20).await }
+    });
+    // Kill a replica once votes are flowing.
+    for _ in 0..200 {
+        let (_, _, results) = http(
+            nginx,
+            "GET",
+            &format!("/api/polls/{id}/results"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        if results["total"].as_u64().unwrap_or(0) >= 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stack.kill_replica(0);
+    let acknowledged = load.await.unwrap();
+
+    assert_eq!(
+        acknowledged, 300,
+        "every client got an answer from the survivors"
+    );
+    let stored: u64 = db
+        .query(&format!(
+            "SELECT count(*) FROM ballots WHERE poll_id = '{id}'"
+        ))
+        .parse()
+        .unwrap();
+    assert_eq!(
+        stored, acknowledged,
+        "every acknowledged vote is in PostgreSQL, once"
+    );
+    let (_, _, results) = http(
+        nginx,
+        "GET",
+        &format!("/api/polls/{id}/results"),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(results["total"], acknowledged);
+}
