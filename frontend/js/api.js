@@ -1,0 +1,162 @@
+// The HTTP API (polling-server/openapi.json): one function per operation, and
+// ApiError for every refusal, with a message fit to show to a voter.
+
+/** A refused or failed request. `code` is the API's error code, or one of
+ * `network` (no answer at all) and `bad_response` (an answer that is not the
+ * API's JSON). `status` is the HTTP status (0 without an answer). */
+export class ApiError extends Error {
+  constructor({ status, code, message, field = null, retryAfter = null }) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+
+  /** What to tell a person about this error. */
+  get userMessage() {
+    return describeError(this);
+  }
+}
+
+const MESSAGES = {
+  network: 'Cannot reach the server. Check your connection and try again.',
+  bad_response: 'The server answered something unexpected. Please try again.',
+  unavailable: 'The server is temporarily unavailable. Please try again in a moment.',
+  too_many_sockets: 'The server is busy. Please try again in a moment.',
+  not_found: 'This poll does not exist, or it was deleted.',
+  route_not_found: 'This page does not exist.',
+  already_voted: 'You have already voted in this poll.',
+  poll_closed: 'This poll is closed: voting has ended.',
+  invalid_choice: 'That choice is not valid for this poll.',
+  unauthorized: 'Managing this poll needs its manage key, which this browser does not have.',
+  forbidden: 'The manage key saved in this browser does not belong to this poll.',
+  payload_too_large: 'That is too much text. Please shorten it.',
+  unsupported_media_type: 'The request was refused (unsupported content type).',
+  malformed_json: 'The request was malformed.',
+  bad_request: 'The request could not be read.',
+  invalid_query: 'That page of polls does not exist.',
+  method_not_allowed: 'That action is not allowed.',
+};
+
+/** A sentence for `error` (an ApiError, or anything thrown). */
+export function describeError(error) {
+  if (!(error instanceof ApiError)) return MESSAGES.network;
+  if (error.code === 'unavailable' && error.retryAfter) {
+    return `The server is temporarily unavailable. Please try again in ${error.retryAfter} s.`;
+  }
+  if (error.code === 'invalid_poll' || error.code === 'invalid_field') {
+    return sentence(error.message);
+  }
+  if (MESSAGES[error.code]) return MESSAGES[error.code];
+  if (error.status >= 500) return MESSAGES.unavailable;
+  return sentence(error.message) || MESSAGES.bad_response;
+}
+
+/** The server's lower-case message as a sentence. */
+function sentence(text) {
+  if (!text) return '';
+  const trimmed = String(text).trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/** One request; resolves to `{status, body, headers}` for 2xx and 304,
+ * rejects with an ApiError otherwise. */
+async function request(method, path, { body, token, headers = {} } = {}) {
+  const init = {
+    method,
+    credentials: 'same-origin',
+    cache: 'no-store',
+    headers: { accept: 'application/json', ...headers },
+  };
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (token) init.headers.authorization = `Bearer ${token}`;
+
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError({ status: 0, code: 'network', message: 'network error' });
+  }
+  if (response.status === 204 || response.status === 304) {
+    return { status: response.status, body: null, headers: response.headers };
+  }
+  let json = null;
+  try {
+    json = await response.json();
+  } catch {
+    json = null;
+  }
+  if (response.ok) {
+    if (json === null) {
+      throw new ApiError({ status: response.status, code: 'bad_response', message: 'not JSON' });
+    }
+    return { status: response.status, body: json, headers: response.headers };
+  }
+  const error = json && json.error ? json.error : {};
+  const retry = Number.parseInt(response.headers.get('retry-after') || '', 10);
+  throw new ApiError({
+    status: response.status,
+    code: error.code || (response.status >= 500 ? 'unavailable' : 'bad_response'),
+    message: error.message || response.statusText,
+    field: error.field || null,
+    retryAfter: Number.isFinite(retry) ? retry : null,
+  });
+}
+
+const pollPath = (id) => `/api/polls/${encodeURIComponent(id)}`;
+
+/** `GET /api/polls`: one page, newest first. */
+export async function listPolls({ limit = 10, cursor = null } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set('cursor', cursor);
+  return (await request('GET', `/api/polls?${query}`)).body;
+}
+
+/** `POST /api/polls`: the new poll with its `manage_token`. */
+export async function createPoll(draft) {
+  return (await request('POST', '/api/polls', { body: draft })).body;
+}
+
+/** `GET /api/polls/{id}`. */
+export async function getPoll(id) {
+  return (await request('GET', pollPath(id))).body;
+}
+
+/** `POST /api/polls/{id}/votes`: `{receipt, results, replayed}`; `replayed`
+ * is true when the server answered 200 (this voter had cast this ballot). */
+export async function castVote(id, choices) {
+  const { status, body } = await request('POST', `${pollPath(id)}/votes`, { body: { choices } });
+  return { ...body, replayed: status === 200 };
+}
+
+/** `GET /api/polls/{id}/results`; null when `etag` is still current (304). */
+export async function getResults(id, etag = null) {
+  const headers = etag ? { 'if-none-match': etag } : {};
+  const { status, body, headers: answer } = await request('GET', `${pollPath(id)}/results`, {
+    headers,
+  });
+  if (status === 304) return null;
+  return { results: body, etag: answer.get('etag') };
+}
+
+/** `POST /api/polls/{id}/close` with the manage token: the closed poll. */
+export async function closePoll(id, token) {
+  return (await request('POST', `${pollPath(id)}/close`, { token })).body;
+}
+
+/** `DELETE /api/polls/{id}` with the manage token. */
+export async function deletePoll(id, token) {
+  await request('DELETE', pollPath(id), { token });
+}
+
+/** The WebSocket URL of a poll's live results, on this page's host. */
+export function liveUrl(id) {
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${window.location.host}${pollPath(id)}/live`;
+}

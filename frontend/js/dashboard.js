@@ -1,0 +1,51 @@
+// The live results dashboard (#/polls/{id}/live): big bars and percentages
+// over the WebSocket feed, with its connection state in view.
+
+import { getPoll } from './api.js';
+import { liveResults } from './live.js';
+import { loadFailure } from './missing.js';
+import { absoluteUrl, paths } from './router.js';
+import { votedBallot } from './storage.js';
+import { h, pageTitle, pollFacts, shareBox } from './view.js';
+
+/** Renders the dashboard into `root`; returns its cleanup. */
+export function renderDashboard(root, id) {
+  let live = null;
+  let left = false;
+  const body = h('div', { class: 'dashboard' }, h('p', { class: 'muted', text: 'Loading poll…' }));
+  root.append(body);
+
+  const load = async () => {
+    let poll;
+    try {
+      poll = await getPoll(id);
+    } catch (error) {
+      if (!left) loadFailure(body, error, load);
+      return;
+    }
+    if (left) return;
+    document.title = `Live: ${poll.question} · Polling`;
+    const ballot = votedBallot(poll.id);
+    live = liveResults(poll, { mine: ballot ? ballot.choices : null, title: 'Live results' });
+    body.replaceChildren(
+      pageTitle(poll.question),
+      pollFacts(poll),
+      h('div', { class: 'panel dashboard-panel' }, live.element),
+      h(
+        'aside',
+        { class: 'panel share-panel', 'aria-label': 'Share' },
+        shareBox(absoluteUrl(paths.poll(poll.id))),
+        h(
+          'p',
+          { class: 'page-links' },
+          h('a', { href: paths.poll(poll.id), text: ballot || poll.status === 'closed' ? 'Poll page' : 'Vote in this poll' }),
+        ),
+      ),
+    );
+  };
+  load();
+  return () => {
+    left = true;
+    if (live) live.stop();
+  };
+}

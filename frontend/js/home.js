@@ -1,0 +1,377 @@
+// The home page: the create form, then recent polls a page at a time.
+
+import { ApiError, createPoll, describeError, listPolls } from './api.js';
+import { navigate, paths } from './router.js';
+import { manageToken, rememberManageToken } from './storage.js';
+import { append, formatTime, h, notice, pageTitle, plural, uid } from './view.js';
+
+const MIN_OPTIONS = 2;
+const MAX_OPTIONS = 20;
+const MAX_QUESTION = 300;
+const MAX_OPTION = 120;
+const PAGE_SIZE = 10;
+
+/** Renders the home page into `root`; returns its cleanup. */
+export function renderHome(root, { flash = null, focusCreate = false } = {}) {
+  const form = createForm();
+  const recent = recentPolls();
+  append(root, [
+    pageTitle('Polls'),
+    flash ? notice('success', flash) : null,
+    h('div', { class: 'home-grid' }, form.element, recent.element),
+  ]);
+  document.title = 'Polling';
+  if (focusCreate) form.focus();
+  return () => recent.abort();
+}
+
+/** A field error paragraph, wired to its control by aria-describedby. */
+function fieldError() {
+  return h('p', { class: 'field-error', id: uid('error'), hidden: true });
+}
+
+function setError(errorEl, controls, message) {
+  errorEl.textContent = message || '';
+  errorEl.hidden = !message;
+  for (const control of controls) {
+    if (message) control.setAttribute('aria-invalid', 'true');
+    else control.removeAttribute('aria-invalid');
+  }
+}
+
+function createForm() {
+  const headingId = uid('create-title');
+  const formError = h('div', { class: 'form-error', role: 'alert' });
+
+  // Question.
+  const questionId = uid('question');
+  const questionError = fieldError();
+  const questionHint = h('p', { class: 'hint', id: uid('hint'), text: `Up to ${MAX_QUESTION} characters.` });
+  const question = h('input', {
+    id: questionId,
+    name: 'question',
+    type: 'text',
+    maxlength: String(MAX_QUESTION),
+    autocomplete: 'off',
+    'aria-describedby': `${questionHint.id} ${questionError.id}`,
+  });
+
+  // Options, added and removed dynamically.
+  const optionsError = fieldError();
+  const optionsHint = h('p', {
+    class: 'hint',
+    id: uid('hint'),
+    text: `${MIN_OPTIONS} to ${MAX_OPTIONS} options, all different.`,
+  });
+  const optionList = h('ol', { class: 'option-list' });
+  const addButton = h('button', { type: 'button', class: 'secondary add-option', text: 'Add option' });
+  const optionsFieldset = h(
+    'fieldset',
+    { class: 'field options-field', 'aria-describedby': `${optionsHint.id} ${optionsError.id}` },
+    h('legend', { text: 'Options' }),
+    optionList,
+    addButton,
+    optionsHint,
+    optionsError,
+  );
+
+  // Single or multiple choice, with a maximum.
+  const modeName = uid('mode');
+  const single = h('input', { type: 'radio', name: modeName, value: 'single', id: uid('single'), checked: true });
+  const multiple = h('input', { type: 'radio', name: modeName, value: 'multiple', id: uid('multiple') });
+  const maxError = fieldError();
+  const maxHint = h('p', { class: 'hint', id: uid('hint'), text: 'Leave empty to allow every option.' });
+  const maxId = uid('max');
+  const maxInput = h('input', {
+    id: maxId,
+    name: 'max_choices',
+    type: 'number',
+    inputmode: 'numeric',
+    min: '1',
+    step: '1',
+    'aria-describedby': `${maxHint.id} ${maxError.id}`,
+  });
+  const maxField = h(
+    'div',
+    { class: 'max-field', hidden: true },
+    h('label', { for: maxId, text: 'At most this many options' }),
+    maxInput,
+    maxHint,
+  );
+  const modeFieldset = h(
+    'fieldset',
+    { class: 'field' },
+    h('legend', { text: 'Each voter may choose' }),
+    h('div', { class: 'choice' }, single, h('label', { for: single.id, text: 'One option' })),
+    h('div', { class: 'choice' }, multiple, h('label', { for: multiple.id, text: 'Several options' })),
+    maxField,
+    maxError,
+  );
+  const syncMode = () => {
+    maxField.hidden = !multiple.checked;
+    if (!multiple.checked) setError(maxError, [maxInput], '');
+  };
+  single.addEventListener('change', syncMode);
+  multiple.addEventListener('change', syncMode);
+
+  // Closing time.
+  const closesId = uid('closes');
+  const closesError = fieldError();
+  const closesHint = h('p', {
+    class: 'hint',
+    id: uid('hint'),
+    text: 'Optional, in your time zone. Leave empty to keep it open until you close it.',
+  });
+  const closes = h('input', {
+    id: closesId,
+    name: 'closes_at',
+    type: 'datetime-local',
+    'aria-describedby': `${closesHint.id} ${closesError.id}`,
+  });
+
+  const submit = h('button', { type: 'submit', class: 'primary', text: 'Create poll' });
+  const form = h(
+    'form',
+    { class: 'create-form', novalidate: true, 'aria-labelledby': headingId },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: questionId, text: 'Question' }),
+      question,
+      questionHint,
+      questionError,
+    ),
+    optionsFieldset,
+    modeFieldset,
+    h('div', { class: 'field' }, h('label', { for: closesId, text: 'Closes at' }), closes, closesHint, closesError),
+    formError,
+    h('div', { class: 'actions' }, submit),
+  );
+
+  const optionInputs = () => [...optionList.querySelectorAll('input')];
+
+  const renumber = () => {
+    const items = [...optionList.children];
+    items.forEach((item, index) => {
+      const number = index + 1;
+      item.querySelector('label').textContent = `Option ${number}`;
+      item.querySelector('input').placeholder = `Option ${number}`;
+      const remove = item.querySelector('button');
+      remove.setAttribute('aria-label', `Remove option ${number}`);
+      remove.disabled = items.length <= MIN_OPTIONS;
+    });
+    addButton.disabled = items.length >= MAX_OPTIONS;
+    maxInput.max = String(items.length);
+  };
+
+  const addOption = (value = '') => {
+    const id = uid('option');
+    const input = h('input', {
+      id,
+      type: 'text',
+      name: 'option',
+      maxlength: String(MAX_OPTION),
+      autocomplete: 'off',
+      'aria-describedby': optionsError.id,
+    });
+    input.value = value;
+    const remove = h('button', { type: 'button', class: 'ghost remove-option', text: 'Remove' });
+    const item = h('li', { class: 'option-row' }, h('label', { for: id, class: 'visually-hidden' }), input, remove);
+    remove.addEventListener('click', () => {
+      if (optionList.children.length <= MIN_OPTIONS) return;
+      const next = item.nextElementSibling || item.previousElementSibling;
+      item.remove();
+      renumber();
+      if (next) next.querySelector('input').focus();
+    });
+    optionList.append(item);
+    renumber();
+    return input;
+  };
+  addButton.addEventListener('click', () => {
+    if (optionList.children.length >= MAX_OPTIONS) return;
+    addOption().focus();
+  });
+  addOption();
+  addOption();
+
+  const fieldControls = {
+    question: [questionError, () => [question]],
+    options: [optionsError, optionInputs],
+    max_choices: [maxError, () => [maxInput]],
+    closes_at: [closesError, () => [closes]],
+  };
+  const clearErrors = () => {
+    for (const [errorEl, controls] of Object.values(fieldControls)) setError(errorEl, controls(), '');
+    formError.replaceChildren();
+  };
+  const showFieldError = (field, message) => {
+    const [errorEl, controls] = fieldControls[field];
+    setError(errorEl, controls(), message);
+  };
+  const focusFirstInvalid = () => {
+    const invalid = form.querySelector('[aria-invalid="true"]');
+    if (invalid) invalid.focus();
+  };
+
+  /** The draft, or null after showing what is wrong with it. */
+  const validate = () => {
+    const errors = {};
+    const text = question.value.trim();
+    if (!text) errors.question = 'Write a question.';
+    else if (text.length > MAX_QUESTION) errors.question = `The question is at most ${MAX_QUESTION} characters.`;
+
+    const options = optionInputs().map((input) => input.value.trim());
+    const seen = new Set();
+    if (options.some((option) => option === '')) {
+      errors.options = 'Fill in every option, or remove the empty ones.';
+    } else if (options.length < MIN_OPTIONS) {
+      errors.options = `Give at least ${MIN_OPTIONS} options.`;
+    } else if (options.length > MAX_OPTIONS) {
+      errors.options = `Give at most ${MAX_OPTIONS} options.`;
+    } else if (options.some((option) => option.length > MAX_OPTION)) {
+      errors.options = `Each option is at most ${MAX_OPTION} characters.`;
+    } else {
+      for (const option of options) {
+        const key = option.toLowerCase();
+        if (seen.has(key)) errors.options = 'The options must all be different.';
+        seen.add(key);
+      }
+    }
+
+    const draft = { question: text, options, multiple: multiple.checked };
+    if (multiple.checked && maxInput.value.trim() !== '') {
+      const max = Number(maxInput.value);
+      if (!Number.isInteger(max) || max < 1 || max > options.length) {
+        errors.max_choices = `Choose a number from 1 to ${options.length}, or leave it empty.`;
+      } else {
+        draft.max_choices = max;
+      }
+    }
+
+    if (closes.value) {
+      const when = new Date(closes.value); // datetime-local: the local time zone
+      if (Number.isNaN(when.getTime())) errors.closes_at = 'Enter a date and time, or leave it empty.';
+      else if (when.getTime() <= Date.now()) errors.closes_at = 'Choose a closing time in the future.';
+      else draft.closes_at = when.toISOString();
+    }
+
+    for (const [field, message] of Object.entries(errors)) showFieldError(field, message);
+    return Object.keys(errors).length === 0 ? draft : null;
+  };
+
+  let busy = false;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    clearErrors();
+    const draft = validate();
+    if (!draft) {
+      formError.append(notice('error', 'Please correct the marked fields.'));
+      focusFirstInvalid();
+      return;
+    }
+    busy = true;
+    submit.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    submit.textContent = 'Creating…';
+    try {
+      const poll = await createPoll(draft);
+      rememberManageToken(poll.id, poll.manage_token);
+      navigate(paths.poll(poll.id), 'Poll created. Share its link; you can close or delete it from “Manage”.');
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'invalid_poll' && fieldControls[error.field]) {
+        showFieldError(error.field, error.userMessage);
+        formError.append(notice('error', 'Please correct the marked fields.'));
+        focusFirstInvalid();
+      } else {
+        formError.append(notice('error', describeError(error)));
+        submit.focus();
+      }
+    } finally {
+      busy = false;
+      submit.disabled = false;
+      form.removeAttribute('aria-busy');
+      submit.textContent = 'Create poll';
+    }
+  });
+
+  const element = h(
+    'section',
+    { class: 'panel create-panel', 'aria-labelledby': headingId, id: 'create' },
+    h('h2', { id: headingId, text: 'Create a poll' }),
+    form,
+  );
+  return { element, focus: () => question.focus() };
+}
+
+function recentPolls() {
+  const headingId = uid('recent-title');
+  const list = h('ul', { class: 'poll-list' });
+  const status = h('div', { class: 'list-status' });
+  const more = h('button', { type: 'button', class: 'secondary', text: 'Load more polls', hidden: true });
+  let cursor = null;
+  let aborted = false;
+  let loading = false;
+
+  const load = async () => {
+    if (loading) return;
+    loading = true;
+    more.disabled = true;
+    status.replaceChildren(h('p', { class: 'muted', text: 'Loading polls…' }));
+    try {
+      const page = await listPolls({ limit: PAGE_SIZE, cursor });
+      if (aborted) return;
+      status.replaceChildren();
+      for (const poll of page.polls) list.append(pollItem(poll));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      if (list.children.length === 0) {
+        status.append(h('p', { class: 'muted', text: 'No polls yet. Create the first one!' }));
+      }
+    } catch (error) {
+      if (aborted) return;
+      const retry = h('button', { type: 'button', class: 'secondary', text: 'Try again' });
+      retry.addEventListener('click', load);
+      status.replaceChildren(notice('error', describeError(error), ' '), retry);
+      more.hidden = true;
+    } finally {
+      loading = false;
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', load);
+  load();
+
+  const element = h(
+    'section',
+    { class: 'panel recent-panel', 'aria-labelledby': headingId },
+    h('h2', { id: headingId, text: 'Recent polls' }),
+    list,
+    status,
+    more,
+  );
+  return { element, abort: () => { aborted = true; } };
+}
+
+function pollItem(poll) {
+  const facts = [
+    poll.status === 'closed' ? 'Closed' : 'Open',
+    plural(poll.options.length, 'option'),
+    `created ${formatTime(poll.created_at)}`,
+  ].join(' · ');
+  const mine = manageToken(poll.id) !== null;
+  return h(
+    'li',
+    { class: 'poll-item', dataset: { pollId: poll.id } },
+    h('a', { class: 'poll-link', href: paths.poll(poll.id), text: poll.question }),
+    h(
+      'p',
+      { class: 'poll-meta' },
+      h('span', { class: `status-dot status-${poll.status}`, 'aria-hidden': 'true' }),
+      facts,
+      mine ? ' · ' : null,
+      mine ? h('a', { href: paths.manage(poll.id), text: 'Manage' }) : null,
+    ),
+  );
+}

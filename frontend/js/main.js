@@ -1,0 +1,65 @@
+// The app's entry: routes each page into <main id="app">, and cleans up the
+// page it leaves (live sockets, timers).
+
+import { renderDashboard } from './dashboard.js';
+import { renderHome } from './home.js';
+import { renderManage } from './manage.js';
+import { renderMissing } from './missing.js';
+import { renderPoll } from './poll.js';
+import { startRouter } from './router.js';
+
+const root = document.getElementById('app');
+let cleanup = () => {};
+
+function render(route, { flash, initial }) {
+  cleanup();
+  root.replaceChildren();
+  window.scrollTo(0, 0);
+  switch (route.page) {
+    case 'home':
+      cleanup = renderHome(root, { flash, focusCreate: route.focusCreate });
+      break;
+    case 'poll':
+      cleanup = renderPoll(root, route.id, { flash });
+      break;
+    case 'live':
+      cleanup = renderDashboard(root, route.id);
+      break;
+    case 'manage':
+      cleanup = renderManage(root, route.id);
+      break;
+    default:
+      cleanup = renderMissing(root);
+  }
+  // After navigating, move focus to the new page (its heading, once loaded)
+  // so keyboard and screen-reader users start there; not on first load.
+  if (!initial && !route.focusCreate) focusHeading();
+}
+
+function focusHeading() {
+  const heading = root.querySelector('h1');
+  if (heading) {
+    heading.focus();
+    return;
+  }
+  root.focus();
+  const observer = new MutationObserver(() => {
+    const h1 = root.querySelector('h1');
+    if (h1) {
+      observer.disconnect();
+      if (document.activeElement === root || document.activeElement === document.body) h1.focus();
+    }
+  });
+  observer.observe(root, { childList: true, subtree: true });
+  window.setTimeout(() => observer.disconnect(), 10000);
+}
+
+// The skip link focuses the content without touching the hash (the hash is
+// the route).
+document.querySelector('.skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  const heading = root.querySelector('h1');
+  (heading || root).focus();
+});
+
+startRouter(render);

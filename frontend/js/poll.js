@@ -1,0 +1,195 @@
+// The poll page (#/polls/{id}): the ballot, then the live results once this
+// browser has voted (or when voting has ended), and the share link.
+
+import { ApiError, castVote, describeError, getPoll } from './api.js';
+import { liveResults } from './live.js';
+import { absoluteUrl, paths } from './router.js';
+import { manageToken, rememberVote, votedBallot } from './storage.js';
+import { h, notice, pageTitle, pollFacts, shareBox, uid } from './view.js';
+import { loadFailure } from './missing.js';
+
+/** Renders the poll page into `root`; returns its cleanup. */
+export function renderPoll(root, id, { flash = null } = {}) {
+  const cleanups = [];
+  let left = false;
+  const body = h('div', { class: 'poll-page' }, h('p', { class: 'muted', text: 'Loading poll…' }));
+  root.append(body);
+
+  const load = async () => {
+    let poll;
+    try {
+      poll = await getPoll(id);
+    } catch (error) {
+      if (!left) loadFailure(body, error, load);
+      return;
+    }
+    if (left) return;
+    showPoll(body, poll, flash, cleanups);
+  };
+  load();
+  return () => {
+    left = true;
+    for (const cleanup of cleanups) cleanup();
+  };
+}
+
+function showPoll(body, poll, flash, cleanups) {
+  document.title = `${poll.question} · Polling`;
+  const messages = h('div', { class: 'messages' });
+  if (flash) messages.append(notice('success', flash));
+  const main = h('div', { class: 'poll-main' });
+  const links = h(
+    'p',
+    { class: 'page-links' },
+    h('a', { href: paths.live(poll.id), text: 'Live results dashboard' }),
+    manageToken(poll.id) ? ' · ' : null,
+    manageToken(poll.id) ? h('a', { href: paths.manage(poll.id), text: 'Manage this poll' }) : null,
+  );
+  body.replaceChildren(
+    pageTitle(poll.question),
+    pollFacts(poll),
+    messages,
+    main,
+    h('aside', { class: 'panel share-panel', 'aria-label': 'Share' }, shareBox(absoluteUrl(paths.poll(poll.id))), links),
+  );
+
+  let live = null;
+  const showResults = (initial = null, mine = null) => {
+    if (live) live.stop();
+    live = liveResults(poll, { initial, mine, title: 'Results' });
+    cleanups.push(() => live.stop());
+    main.replaceChildren(h('div', { class: 'panel results-panel' }, live.element));
+  };
+
+  const ballot = votedBallot(poll.id);
+  if (ballot) {
+    messages.append(notice('info', 'You have already voted in this poll.'));
+    showResults(null, ballot.choices);
+  } else if (poll.status === 'closed') {
+    messages.append(notice('info', 'This poll is closed: voting has ended.'));
+    showResults();
+  } else {
+    main.replaceChildren(ballotForm(poll, messages, showResults));
+  }
+}
+
+/** The ballot: radio buttons (one choice) or checkboxes (up to max). */
+function ballotForm(poll, messages, showResults) {
+  const max = poll.multiple ? Math.min(poll.max_choices, poll.options.length) : 1;
+  const inputType = poll.multiple ? 'checkbox' : 'radio';
+  const name = uid('choice');
+  const hintId = uid('hint');
+  const errorEl = h('p', { class: 'field-error', id: uid('error'), hidden: true });
+  const hint = h('p', {
+    class: 'hint',
+    id: hintId,
+    text: poll.multiple ? `Choose up to ${max} options.` : 'Choose one option.',
+  });
+  const inputs = poll.options.map((option) => {
+    const input = h('input', {
+      type: inputType,
+      name,
+      value: String(option.id),
+      id: uid('choice'),
+    });
+    return { option, input };
+  });
+  const fieldset = h(
+    'fieldset',
+    { class: 'ballot', 'aria-describedby': `${hintId} ${errorEl.id}` },
+    h('legend', { text: poll.multiple ? 'Your choices' : 'Your choice' }),
+    hint,
+    inputs.map(({ option, input }) =>
+      h('div', { class: 'choice' }, input, h('label', { for: input.id, text: option.text })),
+    ),
+    errorEl,
+  );
+  const chosen = () => inputs.filter(({ input }) => input.checked).map(({ option }) => option.id);
+  const showError = (message) => {
+    errorEl.textContent = message || '';
+    errorEl.hidden = !message;
+    if (message) fieldset.setAttribute('aria-invalid', 'true');
+    else fieldset.removeAttribute('aria-invalid');
+  };
+  if (poll.multiple) {
+    // At the maximum, the unchosen boxes are disabled until one is unticked.
+    fieldset.addEventListener('change', () => {
+      const full = chosen().length >= max;
+      for (const { input } of inputs) input.disabled = full && !input.checked;
+      hint.textContent = `Choose up to ${max} options (${chosen().length} chosen).`;
+      showError('');
+    });
+  } else {
+    fieldset.addEventListener('change', () => showError(''));
+  }
+
+  const submit = h('button', { type: 'submit', class: 'primary', text: 'Vote' });
+  const formError = h('div', { class: 'form-error', role: 'alert' });
+  const form = h('form', { class: 'ballot-form', novalidate: true }, fieldset, formError, h('div', { class: 'actions' }, submit));
+
+  let busy = false;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    formError.replaceChildren();
+    const choices = chosen();
+    if (choices.length === 0) {
+      showError(poll.multiple ? 'Choose at least one option.' : 'Choose an option.');
+      inputs[0].input.focus();
+      return;
+    }
+    if (choices.length > max) {
+      showError(`Choose at most ${max} options.`);
+      return;
+    }
+    busy = true;
+    submit.disabled = true;
+    submit.textContent = 'Voting…';
+    form.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await castVote(poll.id, choices);
+      rememberVote(poll.id, answer.receipt.choices, answer.receipt.cast_at);
+      messages.replaceChildren(
+        answer.replayed
+          ? notice('info', 'You have already voted in this poll; your vote was counted once.')
+          : notice('success', 'Thank you, your vote is counted.'),
+      );
+      showResults(answer.results, answer.receipt.choices);
+      focusMessages(messages);
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : 'network';
+      if (code === 'already_voted') {
+        rememberVote(poll.id, null);
+        messages.replaceChildren(notice('warning', describeError(error)));
+        showResults();
+        focusMessages(messages);
+      } else if (code === 'poll_closed') {
+        messages.replaceChildren(notice('warning', describeError(error)));
+        showResults();
+        focusMessages(messages);
+      } else if (code === 'not_found') {
+        messages.replaceChildren(notice('error', 'This poll was deleted; it no longer takes votes.'));
+        form.remove();
+      } else if (code === 'invalid_choice') {
+        showError(describeError(error));
+      } else {
+        formError.append(notice('error', describeError(error)));
+      }
+    } finally {
+      busy = false;
+      submit.disabled = false;
+      submit.textContent = 'Vote';
+      form.removeAttribute('aria-busy');
+    }
+  });
+
+  return h('section', { class: 'panel vote-panel', 'aria-label': 'Vote' }, form);
+}
+
+/** Keeps keyboard focus somewhere sensible after the form went away. */
+function focusMessages(messages) {
+  const first = messages.firstElementChild;
+  if (!first) return;
+  first.setAttribute('tabindex', '-1');
+  first.focus();
+}

@@ -1,0 +1,257 @@
+// DOM building blocks shared by the pages. Everything a person typed (poll
+// questions and options) reaches the page through createElement and
+// textContent only: no HTML is ever parsed from data.
+
+/** Creates an element. `props`: `class`, `text`, `dataset`, `on` (event
+ * handlers), booleans (set or removed as attributes), anything else as an
+ * attribute. `children`: nodes or strings (as text), nulls skipped. */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'on') {
+      for (const [type, handler] of Object.entries(value)) el.addEventListener(type, handler);
+    } else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces every child of `el`. */
+export function replaceChildren(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+let uniqueCounter = 0;
+/** A fresh id for label/aria wiring. */
+export function uid(prefix) {
+  uniqueCounter += 1;
+  return `${prefix}-${uniqueCounter}`;
+}
+
+/** A message box. `kind`: info, success, warning or error; errors are
+ * announced assertively, the rest politely. */
+export function notice(kind, text, ...extra) {
+  return h(
+    'p',
+    { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    text,
+    ...extra,
+  );
+}
+
+/** A page heading that receives focus after navigation. */
+export function pageTitle(text) {
+  return h('h1', { class: 'page-title', tabindex: '-1', text });
+}
+
+/** "1 vote", "3 votes". */
+export function plural(count, one, many = `${one}s`) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** A timestamp for people, in their locale and time zone. */
+export function formatTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A `<time>` element for an RFC 3339 timestamp. */
+export function timeEl(iso) {
+  return h('time', { datetime: iso, text: formatTime(iso) });
+}
+
+/** The poll's status and rules, as a short line of facts. */
+export function pollFacts(poll) {
+  const facts = h('ul', { class: 'facts' });
+  const status = poll.status === 'closed' ? 'Closed' : 'Open';
+  facts.append(h('li', { class: `status status-${poll.status}`, dataset: { status: poll.status } }, status));
+  facts.append(
+    h(
+      'li',
+      {},
+      poll.multiple
+        ? `Choose up to ${Math.min(poll.max_choices, poll.options.length)}`
+        : 'Choose one',
+    ),
+  );
+  if (poll.closed_at) facts.append(h('li', {}, 'Closed ', timeEl(poll.closed_at)));
+  else if (poll.closes_at) {
+    const past = new Date(poll.closes_at).getTime() <= Date.now();
+    facts.append(h('li', {}, past ? 'Closed ' : 'Closes ', timeEl(poll.closes_at)));
+  }
+  facts.append(h('li', {}, 'Created ', timeEl(poll.created_at)));
+  return facts;
+}
+
+/**
+ * Bars and percentages for one poll's results. `show(results)` only ever
+ * moves forward: results with a version lower than or equal to the one on
+ * screen are ignored (they are stale, e.g. a late fetch after a socket
+ * message). The figures update in place inside an `aria-live="polite"`
+ * region, so screen readers hear what changed.
+ */
+export class ResultsView {
+  constructor(poll, { mine = null, headingLevel = 'h2', title = 'Results' } = {}) {
+    this.poll = poll;
+    this.version = null;
+    this.rows = new Map();
+    const headingId = uid('results-title');
+    this.total = h('p', { class: 'results-total', dataset: { testid: 'total' } }, 'Loading results…');
+    this.list = h('ol', { class: 'result-list' });
+    for (const option of poll.options) {
+      const text = h('span', { class: 'result-text', text: option.text });
+      const pct = h('span', { class: 'result-pct', text: '0%' });
+      const votes = h('span', { class: 'result-votes', text: '0 votes' });
+      const fill = h('span', { class: 'bar-fill' });
+      const isMine = Array.isArray(mine) && mine.includes(option.id);
+      const row = h(
+        'li',
+        { class: isMine ? 'result is-mine' : 'result', dataset: { optionId: String(option.id) } },
+        h(
+          'span',
+          { class: 'result-head' },
+          text,
+          isMine ? h('span', { class: 'tag', text: 'Your vote' }) : null,
+          h('span', { class: 'result-figures' }, pct, ' ', votes),
+        ),
+        h('span', { class: 'bar', 'aria-hidden': 'true' }, fill),
+      );
+      this.rows.set(option.id, { row, pct, votes, fill });
+      this.list.append(row);
+    }
+    this.live = h(
+      'div',
+      { class: 'results-live', 'aria-live': 'polite', dataset: { version: '' } },
+      this.total,
+      this.list,
+    );
+    const max = Math.min(poll.max_choices, poll.options.length);
+    this.element = h(
+      'section',
+      { class: 'results', 'aria-labelledby': headingId },
+      h(headingLevel, { id: headingId, text: title }),
+      this.live,
+      poll.multiple && max > 1
+        ? h('p', {
+            class: 'hint',
+            text: `Each voter may choose up to ${max} options, so the percentages (of voters) can add up to more than 100%.`,
+          })
+        : null,
+    );
+  }
+
+  /** Shows `results` if they are newer than what is shown; returns whether. */
+  show(results) {
+    if (!results || results.poll_id !== this.poll.id) return false;
+    if (this.version !== null && results.version <= this.version) return false;
+    this.version = results.version;
+    const total = results.total;
+    for (const { option_id: optionId, votes } of results.counts) {
+      const row = this.rows.get(optionId);
+      if (!row) continue;
+      const pct = total > 0 ? Math.round((votes * 100) / total) : 0;
+      row.pct.textContent = `${pct}%`;
+      row.votes.textContent = `(${plural(votes, 'vote')})`;
+      row.fill.style.setProperty('--pct', String(Math.min(100, pct)));
+    }
+    this.total.textContent = total === 0 ? 'No votes yet' : `${plural(total, 'vote')} in total`;
+    this.live.dataset.version = String(results.version);
+    return true;
+  }
+}
+
+const STATE_TEXT = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  gone: 'Poll deleted',
+};
+
+const STATE_DETAIL = {
+  connecting: 'Opening the live feed.',
+  live: 'Results update as votes arrive.',
+  reconnecting: 'Lost the live feed; retrying, and refreshing results every few seconds meanwhile.',
+  offline: 'This device is offline; results resume when the network is back.',
+  gone: 'This poll was deleted; there will be no more results.',
+};
+
+/** The visible state of a live feed: connecting, live, reconnecting,
+ * offline, or gone (the poll was deleted). */
+export class ConnectionBadge {
+  constructor() {
+    this.label = h('span', { class: 'conn-label' });
+    this.detail = h('span', { class: 'conn-detail' });
+    this.element = h(
+      'p',
+      { class: 'conn', role: 'status', dataset: { testid: 'connection' } },
+      h('span', { class: 'conn-dot', 'aria-hidden': 'true' }),
+      this.label,
+      ' ',
+      this.detail,
+    );
+    this.set('connecting');
+  }
+
+  set(state) {
+    this.element.dataset.state = state;
+    this.label.textContent = STATE_TEXT[state] || state;
+    this.detail.textContent = STATE_DETAIL[state] || '';
+  }
+}
+
+/** A share box: the poll's link in a read-only field and a copy button that
+ * uses the Clipboard API, falling back to selecting the text and
+ * `execCommand('copy')`, and finally to asking for Ctrl+C. */
+export function shareBox(url) {
+  const inputId = uid('share');
+  const input = h('input', { id: inputId, class: 'share-url', type: 'text', readonly: true, value: url });
+  const status = h('span', { class: 'share-status', role: 'status' });
+  const button = h('button', { type: 'button', class: 'secondary', text: 'Copy link' });
+  button.addEventListener('click', async () => {
+    status.textContent = '';
+    let copied = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(url);
+        copied = true;
+      }
+    } catch {
+      copied = false;
+    }
+    if (!copied) {
+      input.focus();
+      input.select();
+      try {
+        copied = document.execCommand('copy');
+      } catch {
+        copied = false;
+      }
+    }
+    status.textContent = copied
+      ? 'Link copied.'
+      : 'Could not copy: the link is selected, press Ctrl+C (or ⌘+C) to copy it.';
+    if (copied) button.focus();
+  });
+  return h(
+    'div',
+    { class: 'share' },
+    h('label', { for: inputId, text: 'Link to this poll' }),
+    h('div', { class: 'share-row' }, input, button),
+    status,
+  );
+}
