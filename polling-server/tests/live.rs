@@ -238,3 +238,26 @@ async fn a_client_message_over_the_cap_closes_the_socket_with_1009() {
     };
     assert_eq!(code, 1009);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_poll_closes_its_live_sockets_with_4404() {
+    let server = TestServer::start().await;
+    let owner = server.client();
+    let (poll, token) = create_poll(&owner, draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+    let mut socket = open_same_origin(server.addr(), &id).await;
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+
+    let deleted = owner
+        .send(common::Request::delete(format!("/api/polls/{id}")).bearer(&token))
+        .await;
+    assert_eq!(deleted.status.as_u16(), 204);
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => break u16::from(frame.code),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, 4404);
+}

@@ -174,6 +174,12 @@ async fn delete(raw_id: String, app: App, token: ManageToken) -> Result<Response
         )
         .increment(1);
     }
+    // Every replica's live sockets on the poll resync, find it gone and
+    // close with 4404, instead of showing a deleted poll as live.
+    let gone = polling_core::ResultsEvent::Resync { poll_id: poll.id };
+    if let Err(error) = app.broadcaster().publish(&gone).await {
+        tracing::warn!(poll_id = %poll.id, error = ?error, "telling live sockets of a delete failed");
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
