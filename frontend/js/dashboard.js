@@ -1,9 +1,8 @@
 // The live results dashboard (#/polls/{id}/live): big bars and percentages
 // over the WebSocket feed, with its connection state in view.
 
-import { getPoll } from './api.js';
 import { liveResults } from './live.js';
-import { loadFailure } from './missing.js';
+import { loadPoll } from './missing.js';
 import { absoluteUrl, paths } from './router.js';
 import { votedBallot } from './storage.js';
 import { h, pageTitle, pollFacts, shareBox } from './view.js';
@@ -15,15 +14,7 @@ export function renderDashboard(root, id) {
   const body = h('div', { class: 'dashboard' }, h('p', { class: 'muted', text: 'Loading poll…' }));
   root.append(body);
 
-  const load = async () => {
-    let poll;
-    try {
-      poll = await getPoll(id);
-    } catch (error) {
-      if (!left) loadFailure(body, error, load);
-      return;
-    }
-    if (left) return;
+  const show = (poll) => {
     document.title = `Live: ${poll.question} · Polling`;
     const ballot = votedBallot(poll.id);
     live = liveResults(poll, { mine: ballot ? ballot.choices : null, title: 'Live results' });
@@ -43,7 +34,7 @@ export function renderDashboard(root, id) {
       ),
     );
   };
-  load();
+  loadPoll(body, id, { hasLeft: () => left, show });
   return () => {
     left = true;
     if (live) live.stop();

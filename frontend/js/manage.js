@@ -1,9 +1,9 @@
 // The manage page (#/polls/{id}/manage): close or delete a poll with the
 // manage token this browser kept when it created the poll.
 
-import { ApiError, closePoll, deletePoll, describeError, getPoll } from './api.js';
+import { ApiError, closePoll, deletePoll, describeError } from './api.js';
 import { liveResults } from './live.js';
-import { loadFailure } from './missing.js';
+import { loadPoll } from './missing.js';
 import { absoluteUrl, paths } from './router.js';
 import { forgetPoll, manageToken } from './storage.js';
 import { h, notice, pageTitle, pollFacts, shareBox } from './view.js';
@@ -19,17 +19,10 @@ export function renderManage(root, id) {
     live = null;
   };
 
-  const load = async () => {
-    let poll;
-    try {
-      poll = await getPoll(id);
-    } catch (error) {
-      if (left) return;
-      if (error instanceof ApiError && error.code === 'not_found') forgetPoll(id);
-      loadFailure(body, error, load);
-      return;
-    }
-    if (left) return;
+  const failed = (error) => {
+    if (error instanceof ApiError && error.code === 'not_found') forgetPoll(id);
+  };
+  const show = (poll) => {
     document.title = `Manage: ${poll.question} · Polling`;
     const token = manageToken(poll.id);
     if (!token) {
@@ -156,7 +149,7 @@ export function renderManage(root, id) {
     };
     renderActions();
   };
-  load();
+  loadPoll(body, id, { hasLeft: () => left, show, failed });
   return () => {
     left = true;
     stopLive();

@@ -1,7 +1,7 @@
 // Pages for what cannot be shown: an unknown route, a poll that does not
 // exist, a server that does not answer.
 
-import { describeError } from './api.js';
+import { describeError, getPoll } from './api.js';
 import { paths } from './router.js';
 import { h, notice, pageTitle } from './view.js';
 
@@ -35,4 +35,23 @@ export function loadFailure(body, error, retry) {
     retry();
   });
   body.replaceChildren(pageTitle('Poll unavailable'), notice('error', describeError(error)), h('p', {}, button));
+}
+
+/** Loads poll `id` and hands it to `show`; when it cannot be loaded, shows
+ * why in `body` (with a retry when that may help) and tells `failed`.
+ * Does nothing more once `hasLeft()` says the page was left. */
+export function loadPoll(body, id, { hasLeft, show, failed = () => {} }) {
+  const load = async () => {
+    let poll;
+    try {
+      poll = await getPoll(id);
+    } catch (error) {
+      if (hasLeft()) return;
+      failed(error);
+      loadFailure(body, error, load);
+      return;
+    }
+    if (!hasLeft()) show(poll);
+  };
+  load();
 }

@@ -1,12 +1,12 @@
 // The poll page (#/polls/{id}): the ballot, then the live results once this
 // browser has voted (or when voting has ended), and the share link.
 
-import { ApiError, castVote, describeError, getPoll } from './api.js';
+import { ApiError, castVote, describeError } from './api.js';
 import { liveResults } from './live.js';
 import { absoluteUrl, paths } from './router.js';
 import { manageToken, rememberVote, votedBallot } from './storage.js';
 import { h, notice, pageTitle, pollFacts, shareBox, uid } from './view.js';
-import { loadFailure } from './missing.js';
+import { loadPoll } from './missing.js';
 
 /** Renders the poll page into `root`; returns its cleanup. */
 export function renderPoll(root, id, { flash = null } = {}) {
@@ -15,18 +15,10 @@ export function renderPoll(root, id, { flash = null } = {}) {
   const body = h('div', { class: 'poll-page' }, h('p', { class: 'muted', text: 'Loading poll…' }));
   root.append(body);
 
-  const load = async () => {
-    let poll;
-    try {
-      poll = await getPoll(id);
-    } catch (error) {
-      if (!left) loadFailure(body, error, load);
-      return;
-    }
-    if (left) return;
-    showPoll(body, poll, flash, cleanups);
-  };
-  load();
+  loadPoll(body, id, {
+    hasLeft: () => left,
+    show: (poll) => showPoll(body, poll, flash, cleanups),
+  });
   return () => {
     left = true;
     for (const cleanup of cleanups) cleanup();

@@ -61,6 +61,17 @@ async fn next_message(socket: &mut Socket) -> Value {
     }
 }
 
+/// The code of the close frame the socket gets next (skipping messages).
+async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return u16::from(frame.code),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
 /// The refusal a handshake got: status and error code.
 fn refusal(error: tungstenite::Error) -> (u16, String) {
     match error {
@@ -229,13 +240,7 @@ async fn a_client_message_over_the_cap_closes_the_socket_with_1009() {
     assert_eq!(next_message(&mut socket).await["type"], "snapshot");
 
     socket.send(Message::text("x".repeat(2000))).await.unwrap();
-    let code = loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
-            Ok(Some(Ok(Message::Close(Some(frame))))) => break u16::from(frame.code),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
+    let code = close_code(&mut socket).await;
     assert_eq!(code, 1009);
 }
 
@@ -252,12 +257,6 @@ async fn deleting_a_poll_closes_its_live_sockets_with_4404() {
         .send(common::Request::delete(format!("/api/polls/{id}")).bearer(&token))
         .await;
     assert_eq!(deleted.status.as_u16(), 204);
-    let code = loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
-            Ok(Some(Ok(Message::Close(Some(frame))))) => break u16::from(frame.code),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
+    let code = close_code(&mut socket).await;
     assert_eq!(code, 4404);
 }
