@@ -1,6 +1,10 @@
 //! The layers stacked as the server stacks them — cache, then broadcast, then
 //! the store — over the in-process backends and the test doubles.
 
+mod common;
+
+use common::store_with_poll;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -11,7 +15,7 @@ use polling_core::testing::{
     ballot, results_at, sample_poll, CountingCache, FailingBroadcaster, FailingCache,
 };
 use polling_core::{
-    Broadcaster, EventStream, Poll, PollError, PollStore, ResultsCache, ResultsEvent, VoterId,
+    Broadcaster, EventStream, PollError, PollStore, ResultsCache, ResultsEvent, VoterId,
 };
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -26,13 +30,6 @@ fn stack<C: ResultsCache, B: Broadcaster>(
         .layer(CacheLayer::new(cache))
         .layer(BroadcastLayer::new(broadcaster))
         .service(PollService::new(store.clone()))
-}
-
-async fn store_with_poll() -> (MemoryStore, Poll) {
-    let store = MemoryStore::new();
-    let poll = sample_poll(3, false, None);
-    store.create(&poll).await.unwrap();
-    (store, poll)
 }
 
 async fn next_event(events: &mut EventStream) -> ResultsEvent {

@@ -1,6 +1,10 @@
 //! What the layers record through the `metrics` facade, read back from a
 //! [`TestRecorder`] installed for each test alone.
 
+mod common;
+
+use common::store_with_poll;
+
 use polling_core::layer::{BroadcastLayer, CacheLayer, MetricsLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
 use polling_core::metrics::{
@@ -10,7 +14,7 @@ use polling_core::metrics::{
 };
 use polling_core::service::{PollService, ResultsRequest};
 use polling_core::testing::{ballot, sample_poll, FailingBroadcaster, FailingCache, TestRecorder};
-use polling_core::{BoxError, Broadcaster, Poll, PollError, PollStore, ResultsCache, VoterId};
+use polling_core::{BoxError, Broadcaster, PollError, PollStore, ResultsCache, VoterId};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 /// The server's stack: metrics, cache, broadcast, store.
@@ -26,13 +30,6 @@ fn stack<C: ResultsCache, B: Broadcaster>(
         .layer(CacheLayer::new(cache))
         .layer(BroadcastLayer::new(broadcaster))
         .service(PollService::new(store.clone()))
-}
-
-async fn store_with_poll() -> (MemoryStore, Poll) {
-    let store = MemoryStore::new();
-    let poll = sample_poll(3, false, None);
-    store.create(&poll).await.unwrap();
-    (store, poll)
 }
 
 fn votes(recorder: &TestRecorder, outcome: &str) -> u64 {

@@ -127,6 +127,19 @@ async fn http(
     Ok((status, cookie, json))
 }
 
+/// `GET /api/polls/{id}/results` through `nginx`: status and body.
+async fn get_results(nginx: SocketAddr, id: &str) -> (u16, Option<String>, Value) {
+    http(
+        nginx,
+        "GET",
+        &format!("/api/polls/{id}/results"),
+        None,
+        None,
+    )
+    .await
+    .expect("nginx answers")
+}
+
 /// A voter through nginx: takes a cookie first, then votes with it until a
 /// 2xx (a vote is idempotent per voter, so retrying never counts twice).
 /// Returns whether the vote was acknowledged.
@@ -257,15 +270,7 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
     let acknowledged = vote_load(nginx, &id, 150, 15).await;
     assert_eq!(acknowledged, 150);
     for _ in 0..10 {
-        let (status, _, _) = http(
-            nginx,
-            "GET",
-            &format!("/api/polls/{id}/results"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+        let (status, _, _) = get_results(nginx, &id).await;
         assert_eq!(status, 200);
     }
 
@@ -347,15 +352,7 @@ async fn a_replica_killed_mid_load_loses_no_acknowledged_vote() {
     });
     // Kill a replica once votes are flowing.
     for _ in 0..200 {
-        let (_, _, results) = http(
-            nginx,
-            "GET",
-            &format!("/api/polls/{id}/results"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+        let (_, _, results) = get_results(nginx, &id).await;
         if results["total"].as_u64().unwrap_or(0) >= 50 {
             break;
         }
@@ -378,14 +375,6 @@ async fn a_replica_killed_mid_load_loses_no_acknowledged_vote() {
         stored, acknowledged,
         "every acknowledged vote is in PostgreSQL, once"
     );
-    let (_, _, results) = http(
-        nginx,
-        "GET",
-        &format!("/api/polls/{id}/results"),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let (_, _, results) = get_results(nginx, &id).await;
     assert_eq!(results["total"], acknowledged);
 }
