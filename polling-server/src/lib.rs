@@ -40,6 +40,7 @@ use tokio::net::TcpListener;
 pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT};
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
+pub use duration::parse_duration;
 pub use origin::AllowedOrigins;
 pub use probe::probe_ready;
 pub use routes::{routes, Route, ROUTES};
