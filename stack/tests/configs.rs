@@ -117,7 +117,10 @@ fn the_seed_profile_runs_the_load_tool_against_nginx_only_on_request() {
     );
     assert!(dockerfile.contains("ENTRYPOINT [\"polling-load\", \"seed\"]"));
     // The last stage is what a plain build makes: the server, not the seed.
-    let last = dockerfile.lines().rfind(|l| l.starts_with("FROM ")).unwrap();
+    let last = dockerfile
+        .lines()
+        .rfind(|l| l.starts_with("FROM "))
+        .unwrap();
     assert!(last.ends_with(" AS runtime"), "{last}");
     let nginx = read("nginx/nginx.conf");
     let port = nginx
