@@ -99,6 +99,7 @@ pub(crate) fn report(
     let base = base.as_ref();
     let (delays, unseen) = feed.delays(&ours.acks);
     let delays = Latencies::new(delays);
+    let from_send = Latencies::new(feed.delays(&ours.sends).0);
 
     let mut rows = vec![Row::rate(
         "votes/s",
@@ -128,6 +129,11 @@ pub(crate) fn report(
     }
     for p in [50.0, 99.0, 100.0] {
         rows.push(Row::percentile("vote-to-browser", p, &delays, None));
+    }
+    // From the vote's request rather than its response: includes the vote's
+    // own latency, so it shows where the time goes behind a slow proxy.
+    for p in [50.0, 99.0] {
+        rows.push(Row::percentile("sent-to-browser", p, &from_send, None));
     }
 
     println!(
