@@ -45,7 +45,7 @@ async fn two_thousand_voters_are_counted_exactly(store: PgPollStore) {
         .iter()
         .map(|o| {
             let o = o.as_ref().expect("every ballot of a distinct voter counts");
-            assert!(o.is_new);
+            assert!(o.is_new());
             assert_eq!(o.results.version, o.receipt.version);
             o.receipt.version
         })
@@ -100,7 +100,7 @@ async fn fifty_identical_ballots_from_one_voter_count_once_with_one_receipt(pool
     let outcomes = cast_concurrently(&store, vec![same; 50]).await;
 
     let outcomes: Vec<CastOutcome> = outcomes.into_iter().map(|o| o.unwrap()).collect();
-    assert_eq!(outcomes.iter().filter(|o| o.is_new).count(), 1);
+    assert_eq!(outcomes.iter().filter(|o| o.is_new()).count(), 1);
     let first = &outcomes[0].receipt;
     assert!(
         outcomes.iter().all(|o| &o.receipt == first),
@@ -152,7 +152,7 @@ async fn a_mixed_batch_gives_every_caller_its_own_outcome(pool: PgPool) {
     let summary: Vec<String> = outcomes
         .iter()
         .map(|o| match o {
-            Ok(o) if o.is_new => format!("new v{}", o.receipt.version),
+            Ok(o) if o.is_new() => format!("new v{}", o.receipt.version),
             Ok(o) => format!("replay v{}", o.receipt.version),
             Err(e) => e.code().to_owned(),
         })
