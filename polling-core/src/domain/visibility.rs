@@ -1,6 +1,6 @@
 //! [`Visibility`]: who may see a poll's counts, and when.
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 
 /// When a poll's counts are shown, chosen by its creator.
 ///
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// assert!(v.may_see(true, false));
 /// assert!(!v.may_see(false, false));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Everyone sees the counts at any time.
@@ -71,6 +71,17 @@ impl Visibility {
     }
 }
 
+/// By name, as a string: anything else (`null`, a number) is a type error,
+/// where serde's derived enum would report JSON that is not well-formed.
+impl<'de> Deserialize<'de> for Visibility {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Self::from_name(&name).ok_or_else(|| {
+            de::Error::unknown_variant(&name, &["always", "after_vote", "after_close"])
+        })
+    }
+}
+
 impl std::fmt::Display for Visibility {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -91,6 +102,10 @@ mod tests {
         }
         assert_eq!(Visibility::from_name("sometimes"), None);
         assert!(serde_json::from_str::<Visibility>("\"AfterVote\"").is_err());
+        for not_a_name in ["null", "1", "{}"] {
+            let error = serde_json::from_str::<Visibility>(not_a_name).unwrap_err();
+            assert!(error.is_data(), "{not_a_name}: a type error, not a syntax error");
+        }
     }
 
     #[test]

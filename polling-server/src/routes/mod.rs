@@ -121,6 +121,20 @@ fn parse_poll_id(raw: &str) -> Result<PollId, ApiError> {
         .map_err(|_| ApiError::from(polling_core::PollError::NotFound))
 }
 
+/// Marks `response` as depending on who asks (the voter cookie, a manage
+/// token): shared caches must not keep it, and browsers revalidate it.
+fn private(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        warp::http::header::CACHE_CONTROL,
+        HeaderValue::from_static(error::PRIVATE),
+    );
+    headers.insert(
+        warp::http::header::VARY,
+        HeaderValue::from_static(error::VARY_VIEWER),
+    );
+}
+
 /// `value` as a JSON response with `status`.
 fn json<T: Serialize>(value: &T, status: StatusCode) -> Response {
     warp::reply::with_status(warp::reply::json(value), status).into_response()
