@@ -5,8 +5,9 @@
 //! |---|---|
 //! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission cap; shutdown |
 //! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
+//! | [`serve_gated_socket`], [`CountsGate`] | the same for a poll whose visibility may hide its counts from the socket |
 //! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
-//! | [`protocol`] | the messages (`snapshot`, `results`) and [close codes](protocol::close_code) |
+//! | [`protocol`] | the messages (`snapshot`, `results`, `hidden`; `recheck`, `manage`) and [close codes](protocol::close_code) |
 //! | [`SocketConfig`], [`HubConfig`] | ping/pong timing, incoming limits, the socket cap |
 //! | [`HubStats`] | sockets, polls, messages sent, changes skipped by coalescing |
 //!
@@ -109,6 +110,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod config;
+mod gate;
 mod hub;
 mod poll_feed;
 pub mod protocol;
@@ -118,7 +120,8 @@ mod stats;
 
 pub use config::{HubConfig, SocketConfig};
 pub use hub::{Admission, AdmitError, Hub};
-pub use protocol::{close_code, ClientFrame, ServerFrame, ServerMessage};
+pub use gate::{AlwaysVisible, CountsAccess, CountsGate};
+pub use protocol::{close_code, ClientFrame, ClientMessage, ServerFrame, ServerMessage};
 pub use snapshot::SnapshotSource;
-pub use socket::{serve_socket, SocketEnd};
+pub use socket::{serve_gated_socket, serve_socket, SocketEnd};
 pub use stats::HubStats;
