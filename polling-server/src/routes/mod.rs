@@ -1,5 +1,6 @@
 //! The HTTP API (DESIGN §4) as warp filters, built by [`routes`].
 
+mod counts_gate;
 mod fallback;
 mod live;
 pub(crate) mod meta;
