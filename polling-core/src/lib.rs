@@ -35,8 +35,8 @@ pub mod testing;
 pub use broadcaster::{resyncing_stream, Broadcaster, EventStream};
 pub use cache::ResultsCache;
 pub use domain::{
-    now, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError, Poll,
-    PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, Visibility, VoteReceipt,
+    now, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError,
+    Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, Visibility, VoteReceipt,
     VoterId,
 };
 pub use error::{AsPollError, BoxError, PollError, Result};

@@ -30,8 +30,13 @@ pub enum CountsAccess {
     },
 }
 
-/// Decides whether one socket may see its poll's counts. See the [module
-/// docs](self).
+/// Decides whether one socket may see its poll's counts, for
+/// [`serve_gated_socket`](crate::serve_gated_socket).
+///
+/// A poll's visibility (`after_vote`, `after_close`) may hide its counts from
+/// a socket. This crate knows no voters, cookies or tokens: the server
+/// implements the gate for each socket, with the voter id of the handshake,
+/// its store and the poll.
 ///
 /// The socket asks when it starts, then — while hidden — when the poll's
 /// results change (at most once per

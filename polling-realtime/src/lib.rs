@@ -119,8 +119,8 @@ mod socket;
 mod stats;
 
 pub use config::{HubConfig, SocketConfig};
-pub use hub::{Admission, AdmitError, Hub};
 pub use gate::{AlwaysVisible, CountsAccess, CountsGate};
+pub use hub::{Admission, AdmitError, Hub};
 pub use protocol::{close_code, ClientFrame, ClientMessage, ServerFrame, ServerMessage};
 pub use snapshot::SnapshotSource;
 pub use socket::{serve_gated_socket, serve_socket, SocketEnd};

@@ -15,7 +15,9 @@ use crate::config::SocketConfig;
 use crate::gate::{AlwaysVisible, CountsAccess, CountsGate};
 use crate::hub::{Admission, Hub};
 use crate::poll_feed::{Latest, Published};
-use crate::protocol::{close_code, ClientFrame, ClientMessage, MessageKind, ServerFrame, ServerMessage};
+use crate::protocol::{
+    close_code, ClientFrame, ClientMessage, MessageKind, ServerFrame, ServerMessage,
+};
 
 /// The longest a socket waits to send its close frame and close its sink.
 const CLOSE_BUDGET: Duration = Duration::from_secs(1);
@@ -466,8 +468,10 @@ where
         let Some(visibility) = self.gate.hidden else {
             return Ok(());
         };
-        self.send(ServerFrame::Text(ServerMessage::Hidden { visibility }.to_json()))
-            .await
+        self.send(ServerFrame::Text(
+            ServerMessage::Hidden { visibility }.to_json(),
+        ))
+        .await
     }
 
     /// Sends what `state` holds if the client needs it: a snapshot when

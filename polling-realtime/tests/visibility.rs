@@ -150,7 +150,11 @@ async fn the_right_manage_token_shows_the_counts_and_a_wrong_one_does_not() {
     client.send(text(&right)).await;
     assert_eq!(client.next().await, ("snapshot", 0));
     fixture.vote_to(1).await;
-    assert_eq!(client.next().await, ("results", 1), "the owner sees every change");
+    assert_eq!(
+        client.next().await,
+        ("results", 1),
+        "the owner sees every change"
+    );
 }
 
 #[tokio::test]

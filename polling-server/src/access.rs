@@ -96,7 +96,11 @@ pub(crate) async fn access(
 }
 
 /// [`access`] with the poll in hand.
-pub(crate) async fn access_to(store: &dyn PollStore, poll: &Poll, viewer: Viewer<'_>) -> Result<Access> {
+pub(crate) async fn access_to(
+    store: &dyn PollStore,
+    poll: &Poll,
+    viewer: Viewer<'_>,
+) -> Result<Access> {
     if poll.visibility == Visibility::Always
         || viewer
             .token
@@ -158,12 +162,17 @@ mod tests {
             voter: Some(&voter),
             ..Viewer::default()
         };
-        assert!(hidden(access(&store, &memo, poll.id, as_voter).await.unwrap()));
+        assert!(hidden(
+            access(&store, &memo, poll.id, as_voter).await.unwrap()
+        ));
         let owner = Viewer {
             token: Some(&token),
             ..Viewer::default()
         };
-        assert_eq!(access(&store, &memo, poll.id, owner).await.unwrap(), Access::Visible);
+        assert_eq!(
+            access(&store, &memo, poll.id, owner).await.unwrap(),
+            Access::Visible
+        );
         let stranger = ManageToken::generate();
         let wrong = Viewer {
             token: Some(&stranger),
@@ -171,10 +180,15 @@ mod tests {
         };
         assert!(hidden(access(&store, &memo, poll.id, wrong).await.unwrap()));
         store.cast(&ballot(&poll, &voter, &[0])).await.unwrap();
-        assert_eq!(access(&store, &memo, poll.id, as_voter).await.unwrap(), Access::Visible);
+        assert_eq!(
+            access(&store, &memo, poll.id, as_voter).await.unwrap(),
+            Access::Visible
+        );
         store.close(poll.id, polling_core::now()).await.unwrap();
         assert_eq!(
-            access(&store, &memo, poll.id, Viewer::default()).await.unwrap(),
+            access(&store, &memo, poll.id, Viewer::default())
+                .await
+                .unwrap(),
             Access::Visible
         );
     }
@@ -204,7 +218,10 @@ mod tests {
             other => panic!("expected hidden with a reveal time, got {other:?}"),
         }
         poll.closed_at = Some(polling_core::now());
-        assert_eq!(access_to(&store, &poll, as_voter).await.unwrap(), Access::Visible);
+        assert_eq!(
+            access_to(&store, &poll, as_voter).await.unwrap(),
+            Access::Visible
+        );
     }
 
     #[tokio::test]
@@ -212,13 +229,17 @@ mod tests {
         let (store, poll, _) = store_with(Visibility::Always).await;
         let memo = Visibilities::default();
         assert_eq!(
-            access(&store, &memo, poll.id, Viewer::default()).await.unwrap(),
+            access(&store, &memo, poll.id, Viewer::default())
+                .await
+                .unwrap(),
             Access::Visible
         );
         store.delete(poll.id).await.unwrap();
         // Remembered: no query; the results path itself answers 404 then.
         assert_eq!(
-            access(&store, &memo, poll.id, Viewer::default()).await.unwrap(),
+            access(&store, &memo, poll.id, Viewer::default())
+                .await
+                .unwrap(),
             Access::Visible
         );
         let unknown = sample_poll(2, false, None);

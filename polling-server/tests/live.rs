@@ -284,7 +284,10 @@ async fn open_as(addr: SocketAddr, poll: &str, voter: &str) -> Socket {
 /// A client that has its voter cookie, and that cookie.
 async fn voter_with_cookie(server: &TestServer, poll: &str) -> (common::Client, String) {
     let client = server.client();
-    client.get(&format!("/api/polls/{poll}")).await.assert_json(200);
+    client
+        .get(&format!("/api/polls/{poll}"))
+        .await
+        .assert_json(200);
     let cookie = client.voter_id().expect("a voter cookie");
     (client, cookie)
 }
@@ -382,12 +385,16 @@ async fn an_after_close_subscriber_sees_counts_when_the_owner_closes_or_as_the_o
     let mut owner = open_same_origin(server.addr(), &id).await;
     assert_hidden(&next_message(&mut owner).await, "after_close");
     owner
-        .send(Message::text(r#"{"type":"manage","token":"not-the-token"}"#))
+        .send(Message::text(
+            r#"{"type":"manage","token":"not-the-token"}"#,
+        ))
         .await
         .unwrap();
     assert_no_message(&mut owner, Duration::from_millis(300)).await;
     owner
-        .send(Message::text(format!(r#"{{"type":"manage","token":"{token}"}}"#)))
+        .send(Message::text(format!(
+            r#"{{"type":"manage","token":"{token}"}}"#
+        )))
         .await
         .unwrap();
     let snapshot = next_message(&mut owner).await;

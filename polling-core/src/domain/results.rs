@@ -152,7 +152,11 @@ mod tests {
         assert_eq!(results.votes(OptionId::new(1)), Some(1));
         assert_eq!(results.votes(OptionId::new(2)), Some(1));
         results.change(&[OptionId::new(0)], &[OptionId::new(0)]);
-        assert_eq!(results.votes(OptionId::new(0)), Some(1), "0 - 1 stays 0, then + 1");
+        assert_eq!(
+            results.votes(OptionId::new(0)),
+            Some(1),
+            "0 - 1 stays 0, then + 1"
+        );
         assert_eq!(results.version, 3);
     }
 }

@@ -104,7 +104,10 @@ mod tests {
         assert!(serde_json::from_str::<Visibility>("\"AfterVote\"").is_err());
         for not_a_name in ["null", "1", "{}"] {
             let error = serde_json::from_str::<Visibility>(not_a_name).unwrap_err();
-            assert!(error.is_data(), "{not_a_name}: a type error, not a syntax error");
+            assert!(
+                error.is_data(),
+                "{not_a_name}: a type error, not a syntax error"
+            );
         }
     }
 
@@ -112,7 +115,10 @@ mod tests {
     fn each_rule_shows_counts_when_it_says() {
         for (voted, closed) in [(false, false), (true, false), (false, true), (true, true)] {
             assert!(Visibility::Always.may_see(voted, closed));
-            assert_eq!(Visibility::AfterVote.may_see(voted, closed), voted || closed);
+            assert_eq!(
+                Visibility::AfterVote.may_see(voted, closed),
+                voted || closed
+            );
             assert_eq!(Visibility::AfterClose.may_see(voted, closed), closed);
         }
     }

@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{
-    Ballot, CastKind, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId,
-};
+use crate::domain::{Ballot, CastKind, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
 

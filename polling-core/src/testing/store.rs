@@ -750,7 +750,10 @@ pub async fn polls_are_independent<S: PollStore>(store: S) {
         .cast(&ballot(&b, &voter, &[1]))
         .await
         .expect("the same voter in another poll");
-    assert!(in_b.is_new(), "a voter has one ballot per poll, not overall");
+    assert!(
+        in_b.is_new(),
+        "a voter has one ballot per poll, not overall"
+    );
     assert_eq!(
         in_b.results.version, 1,
         "B's versions count B's ballots only"
@@ -806,7 +809,10 @@ pub async fn ballot_returns_the_voters_current_receipt<S: PollStore>(store: S) {
     create(&store, &poll).await;
     let voter = VoterId::generate();
     assert_eq!(
-        store.ballot(poll.id, &voter).await.expect("ballot before voting"),
+        store
+            .ballot(poll.id, &voter)
+            .await
+            .expect("ballot before voting"),
         None,
         "no ballot before voting"
     );
@@ -815,7 +821,10 @@ pub async fn ballot_returns_the_voters_current_receipt<S: PollStore>(store: S) {
         .await
         .expect("the ballot");
     assert_eq!(
-        store.ballot(poll.id, &voter).await.expect("ballot after voting"),
+        store
+            .ballot(poll.id, &voter)
+            .await
+            .expect("ballot after voting"),
         Some(first.receipt),
         "the receipt of the ballot cast"
     );
@@ -824,7 +833,10 @@ pub async fn ballot_returns_the_voters_current_receipt<S: PollStore>(store: S) {
         .await
         .expect("a changed ballot");
     assert_eq!(
-        store.ballot(poll.id, &voter).await.expect("ballot after a change"),
+        store
+            .ballot(poll.id, &voter)
+            .await
+            .expect("ballot after a change"),
         Some(changed.receipt),
         "the receipt of the changed ballot"
     );
@@ -837,9 +849,7 @@ pub async fn ballot_returns_the_voters_current_receipt<S: PollStore>(store: S) {
         "another voter has not voted"
     );
     assert_error(
-        store
-            .ballot(sample_poll(2, false, None).id, &voter)
-            .await,
+        store.ballot(sample_poll(2, false, None).id, &voter).await,
         "not_found",
         "ballot in an unknown poll",
     );
@@ -865,11 +875,22 @@ pub async fn a_changed_ballot_replaces_the_old_one<S: PollStore>(store: S) {
         .cast(&ballot(&poll, &voter, &[1, 2]))
         .await
         .expect("a changed ballot");
-    assert_eq!(changed.kind, CastKind::Changed, "a different ballot is a change");
-    assert_eq!(counts(&changed.results), [0, 2, 1], "old choices down, new up");
+    assert_eq!(
+        changed.kind,
+        CastKind::Changed,
+        "a different ballot is a change"
+    );
+    assert_eq!(
+        counts(&changed.results),
+        [0, 2, 1],
+        "old choices down, new up"
+    );
     assert_eq!(changed.results.total, 2, "a change keeps the total");
     assert_eq!(changed.results.version, 3, "a change is one more version");
-    assert_eq!(changed.receipt.version, 3, "the new receipt has the new version");
+    assert_eq!(
+        changed.receipt.version, 3,
+        "the new receipt has the new version"
+    );
     assert_eq!(
         changed.receipt.choices,
         [OptionId::new(1), OptionId::new(2)],
@@ -893,7 +914,11 @@ pub async fn a_changed_ballot_replaces_the_old_one<S: PollStore>(store: S) {
         .cast(&ballot(&poll, &voter, &[0, 1]))
         .await
         .expect("changing back");
-    assert_eq!(back.kind, CastKind::Changed, "the old ballot is a change now");
+    assert_eq!(
+        back.kind,
+        CastKind::Changed,
+        "the old ballot is a change now"
+    );
     assert_eq!(counts(&back.results), [1, 2, 0]);
     assert_eq!(back.results.total, 2);
     assert_eq!(back.results.version, 4);
@@ -989,7 +1014,11 @@ pub async fn concurrent_changes_by_one_voter_leave_exact_counts<S: PollStore>(st
             assert_eq!(outcome.receipt.version, outcome.results.version);
             versions.push(outcome.receipt.version);
         } else {
-            assert_eq!(outcome.kind, CastKind::Replay, "the voter's ballot is never new");
+            assert_eq!(
+                outcome.kind,
+                CastKind::Replay,
+                "the voter's ballot is never new"
+            );
         }
     }
     versions.sort_unstable();

@@ -10,9 +10,7 @@
 
 use futures_util::{future, SinkExt, StreamExt};
 use polling_core::PollId;
-use polling_realtime::{
-    serve_gated_socket, Admission, ClientFrame, ServerFrame, SocketConfig,
-};
+use polling_realtime::{serve_gated_socket, Admission, ClientFrame, ServerFrame, SocketConfig};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;

@@ -7,9 +7,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, private, with_app};
+use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::access::{Access, Viewer};
 use crate::extract::{optional_bearer_token, voter, Voter};
 use polling_core::{ManageToken, Visibility};
 

@@ -58,20 +58,30 @@ fn assert_hidden(response: &Response) -> String {
     assert_eq!(response.header("etag"), None, "a hidden answer has no ETag");
     assert_eq!(response.header("cache-control"), Some("private, no-cache"));
     assert!(
-        response.header("vary").is_some_and(|v| v.contains("Cookie")),
+        response
+            .header("vary")
+            .is_some_and(|v| v.contains("Cookie")),
         "a hidden answer varies on the cookie: {:?}",
         response.headers
     );
-    body["error"]["message"].as_str().unwrap_or_default().to_owned()
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Asserts `response` is 200 results, private to who asked; returns them.
 #[track_caller]
 fn assert_private_results(response: &Response) -> Value {
     let body = response.assert_json(200);
-    assert!(response.header("etag").is_some(), "visible results have an ETag");
+    assert!(
+        response.header("etag").is_some(),
+        "visible results have an ETag"
+    );
     assert_eq!(response.header("cache-control"), Some("private, no-cache"));
-    assert!(response.header("vary").is_some_and(|v| v.contains("Cookie")));
+    assert!(response
+        .header("vary")
+        .is_some_and(|v| v.contains("Cookie")));
     body
 }
 
@@ -91,16 +101,32 @@ pub(crate) async fn a_changed_vote_replaces_the_earlier_ballot(server: &TestServ
     other.vote(&id, &[1]).await.assert_json(201);
     let changed = voter.vote(&id, &[1]).await.assert_json(200);
     assert_eq!(changed["receipt"]["choices"], json!([1]));
-    assert_eq!(changed["receipt"]["version"], 3, "a change is a new version");
-    assert_ne!(changed["receipt"], first["receipt"], "a change has a new receipt");
-    assert_eq!(counts(&changed["results"]), [0, 2, 0], "old choice down, new up");
+    assert_eq!(
+        changed["receipt"]["version"], 3,
+        "a change is a new version"
+    );
+    assert_ne!(
+        changed["receipt"], first["receipt"],
+        "a change has a new receipt"
+    );
+    assert_eq!(
+        counts(&changed["results"]),
+        [0, 2, 0],
+        "old choice down, new up"
+    );
     assert_eq!(changed["results"]["total"], 2, "a change keeps the total");
     assert_eq!(changed["results"]["version"], 3);
 
     let replay = voter.vote(&id, &[1]).await.assert_json(200);
-    assert_eq!(replay["receipt"], changed["receipt"], "the new ballot replays");
+    assert_eq!(
+        replay["receipt"], changed["receipt"],
+        "the new ballot replays"
+    );
     assert_eq!(replay["results"], changed["results"]);
-    assert_eq!(results(&other, &id).await.assert_json(200), changed["results"]);
+    assert_eq!(
+        results(&other, &id).await.assert_json(200),
+        changed["results"]
+    );
 
     voter
         .vote(&id, &[7])
@@ -117,7 +143,10 @@ pub(crate) async fn a_changed_vote_replaces_the_earlier_ballot(server: &TestServ
         changed["receipt"],
         "the current ballot still replays after close"
     );
-    assert_eq!(results(&other, &id).await.assert_json(200), changed["results"]);
+    assert_eq!(
+        results(&other, &id).await.assert_json(200),
+        changed["results"]
+    );
 
     let (fixed, _) = create_poll(&voter, draft_with(json!({}))).await;
     assert_eq!(fixed["allow_vote_change"], false);
@@ -158,7 +187,10 @@ pub(crate) async fn concurrent_changes_by_one_voter_leave_exact_counts(server: &
 
     let after = results(&voter, &id).await.assert_json(200);
     let last = after["version"].as_u64().expect("a version");
-    assert!(last >= 6, "alternating ballots changed at least twice: v{last}");
+    assert!(
+        last >= 6,
+        "alternating ballots changed at least twice: v{last}"
+    );
     assert!(
         versions.iter().copied().eq(5..=last),
         "every change has its own version, 5..={last}: {versions:?}"
@@ -184,18 +216,26 @@ pub(crate) async fn concurrent_changes_by_one_voter_leave_exact_counts(server: &
 /// sees them all along; everyone sees them once the poll is closed.
 pub(crate) async fn after_vote_hides_counts_until_the_voter_votes(server: &TestServer) {
     let owner = server.client();
-    let (poll, token) = create_poll(&owner, draft_with(json!({ "visibility": "after_vote" }))).await;
+    let (poll, token) =
+        create_poll(&owner, draft_with(json!({ "visibility": "after_vote" }))).await;
     assert_eq!(poll["visibility"], "after_vote");
     let id = id_of(&poll);
     let voter = server.client();
     let bystander = server.client();
 
     let message = assert_hidden(&results(&voter, &id).await);
-    assert!(message.contains("voted"), "the message says when: {message}");
+    assert!(
+        message.contains("voted"),
+        "the message says when: {message}"
+    );
     assert_private_results(&results_as_owner(&owner, &id, &token).await);
 
     let vote = voter.vote(&id, &[1]).await.assert_json(201);
-    assert_eq!(counts(&vote["results"]), [0, 1, 0], "a voter sees counts on voting");
+    assert_eq!(
+        counts(&vote["results"]),
+        [0, 1, 0],
+        "a voter sees counts on voting"
+    );
     let seen = assert_private_results(&results(&voter, &id).await);
     assert_eq!(seen, vote["results"]);
     assert_hidden(&results(&bystander, &id).await);
@@ -224,19 +264,29 @@ pub(crate) async fn after_close_hides_counts_until_the_poll_closes(server: &Test
     let voter = server.client();
 
     let vote = voter.vote(&id, &[2]).await.assert_json(201);
-    assert_eq!(vote["results"], Value::Null, "no counts in the vote's answer");
+    assert_eq!(
+        vote["results"],
+        Value::Null,
+        "no counts in the vote's answer"
+    );
     assert_eq!(vote["receipt"]["version"], 1);
     let changed = voter.vote(&id, &[0]).await.assert_json(200);
     assert_eq!(changed["results"], Value::Null, "nor in a change's answer");
     let message = assert_hidden(&results(&voter, &id).await);
-    assert!(message.contains("closed"), "the message says when: {message}");
+    assert!(
+        message.contains("closed"),
+        "the message says when: {message}"
+    );
     let owned = assert_private_results(&results_as_owner(&owner, &id, &token).await);
     assert_eq!(counts(&owned), [1, 0, 0]);
 
     close(&owner, &id, &token).await;
     assert_eq!(assert_private_results(&results(&voter, &id).await), owned);
     let replay = voter.vote(&id, &[0]).await.assert_json(200);
-    assert_eq!(replay["results"], owned, "a replay after close shows the counts");
+    assert_eq!(
+        replay["results"], owned,
+        "a replay after close shows the counts"
+    );
 }
 
 /// `always` (the default) shows counts to everyone, as a shared answer:
@@ -259,7 +309,10 @@ pub(crate) async fn always_shows_counts_to_everyone_and_unknown_visibilities_are
             .assert_error(422, "invalid_field");
     }
     client
-        .post_json("/api/polls", &draft_with(json!({ "allow_vote_change": "yes" })))
+        .post_json(
+            "/api/polls",
+            &draft_with(json!({ "allow_vote_change": "yes" })),
+        )
         .await
         .assert_error(422, "invalid_field");
     results(&client, "0190a0b0-0000-7000-8000-000000000000")

@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use polling_core::{
-    Ballot, CastKind, CastOutcome, Poll, PollError, Results, VoteReceipt, VoterId,
-};
+use polling_core::{Ballot, CastKind, CastOutcome, Poll, PollError, Results, VoteReceipt, VoterId};
 use time::OffsetDateTime;
 
 use polling_core::Result;
@@ -247,7 +245,14 @@ mod tests {
         let plan = decide(&poll, &ballots);
         assert_eq!(
             kinds(&plan),
-            ["new", "new", "changed", "replay", "invalid_choice", "changed"]
+            [
+                "new",
+                "new",
+                "changed",
+                "replay",
+                "invalid_choice",
+                "changed"
+            ]
         );
         assert_eq!(plan.results.version, 4);
         assert_eq!(plan.results.total, 2);
@@ -259,8 +264,15 @@ mod tests {
             .iter()
             .map(|(v, r)| (v.as_str(), r.version))
             .collect();
-        assert_eq!(inserted, [("b", 2), ("a", 4)], "one row per voter, their last ballot");
-        assert!(plan.changed_ballots.is_empty(), "nobody had a stored ballot");
+        assert_eq!(
+            inserted,
+            [("b", 2), ("a", 4)],
+            "one row per voter, their last ballot"
+        );
+        assert!(
+            plan.changed_ballots.is_empty(),
+            "nobody had a stored ballot"
+        );
     }
 
     #[test]
