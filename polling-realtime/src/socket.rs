@@ -14,7 +14,7 @@ use tokio::time::{self, Instant};
 use crate::config::SocketConfig;
 use crate::gate::{AlwaysVisible, CountsAccess, CountsGate};
 use crate::hub::{Admission, Hub};
-use crate::poll_feed::{Latest, Published};
+use crate::poll_feed::{Latest, PollFeed, Published};
 use crate::protocol::{
     close_code, ClientFrame, ClientMessage, MessageKind, ServerFrame, ServerMessage,
 };
@@ -356,13 +356,13 @@ where
                     }
                 }
                 () = sleep_until(self.gate.ask_at), if self.gate.ask_at.is_some() => {
-                    if let Err(end) = self.ask_and_reveal(&mut latest).await {
+                    if let Err(end) = self.ask_and_reveal(&feed, &mut latest).await {
                         return end;
                     }
                 }
                 () = sleep_until(self.gate.reveal_at), if self.gate.reveal_at.is_some() => {
                     self.gate.reveal_at = None;
-                    if let Err(end) = self.ask_and_reveal(&mut latest).await {
+                    if let Err(end) = self.ask_and_reveal(&feed, &mut latest).await {
                         return end;
                     }
                 }
@@ -386,7 +386,7 @@ where
                     if !window.admit(Instant::now(), self.config.max_incoming_per_sec) {
                         return SocketEnd::Flood;
                     }
-                    if let Err(end) = self.answer(&frame, &mut latest).await {
+                    if let Err(end) = self.answer(&frame, &feed, &mut latest).await {
                         return end;
                     }
                 }
@@ -410,6 +410,7 @@ where
     async fn answer(
         &mut self,
         frame: &ClientFrame,
+        feed: &PollFeed,
         latest: &mut watch::Receiver<Latest>,
     ) -> Result<(), SocketEnd> {
         let ClientFrame::Text(text) = frame else {
@@ -419,13 +420,13 @@ where
             return Ok(());
         }
         match ClientMessage::parse(text) {
-            Some(ClientMessage::Recheck) => self.ask_and_reveal(latest).await,
+            Some(ClientMessage::Recheck) => self.ask_and_reveal(feed, latest).await,
             Some(ClientMessage::Manage { token }) => match self.gate.gate.manages(&token).await {
                 Ok(true) => {
                     self.gate.hidden = None;
                     self.gate.ask_at = None;
                     self.gate.reveal_at = None;
-                    self.reveal(latest).await
+                    self.reveal(feed, latest).await
                 }
                 Ok(false) => {
                     tracing::debug!(poll = %self.poll, "live socket presented a wrong manage token");
@@ -443,10 +444,11 @@ where
     /// Asks the gate again; sends a snapshot if the counts may be shown now.
     async fn ask_and_reveal(
         &mut self,
+        feed: &PollFeed,
         latest: &mut watch::Receiver<Latest>,
     ) -> Result<(), SocketEnd> {
         match self.gate.ask(self.poll).await {
-            Ok(true) => self.reveal(latest).await,
+            Ok(true) => self.reveal(feed, latest).await,
             Ok(false) => Ok(()),
             Err(error) => {
                 tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
@@ -457,8 +459,22 @@ where
     }
 
     /// Sends the current results as a snapshot: the counts were hidden and
-    /// may be shown now.
-    async fn reveal(&mut self, latest: &mut watch::Receiver<Latest>) -> Result<(), SocketEnd> {
+    /// may be shown now. They are read afresh first: the change that opened
+    /// the gate (this socket's own vote) may not have reached the hub yet,
+    /// and the first counts a voter sees should include their vote.
+    async fn reveal(
+        &mut self,
+        feed: &PollFeed,
+        latest: &mut watch::Receiver<Latest>,
+    ) -> Result<(), SocketEnd> {
+        match self.hub.source().snapshot(self.poll).await {
+            Ok(results) => feed.offer(results),
+            Err(PollError::NotFound) => return Err(SocketEnd::PollNotFound),
+            Err(error) => {
+                // What the hub holds will do; newer results follow as usual.
+                tracing::warn!(poll = %self.poll, %error, "cannot read fresh results for a live socket");
+            }
+        }
         let state = latest.borrow_and_update().clone();
         self.deliver(&state, true).await
     }

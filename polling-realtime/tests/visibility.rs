@@ -133,6 +133,30 @@ async fn recheck_asks_at_once_and_shows_the_counts() {
 }
 
 #[tokio::test]
+async fn the_revealing_snapshot_is_read_afresh_so_it_holds_the_vote_that_opened_the_gate() {
+    let fixture = Fixture::new();
+    let gate = TestGate::hidden(Visibility::AfterVote);
+    let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate.clone());
+    assert_eq!(client.message().await, hidden(Visibility::AfterVote));
+
+    // The vote is stored, its event not yet delivered to this hub.
+    fixture.set_stored(common::Stored::Present(polling_core::testing::results_at(
+        fixture.poll,
+        1,
+    )));
+    gate.open();
+    client.send(text(&ClientMessage::Recheck)).await;
+    assert_eq!(client.next().await, ("snapshot", 1));
+    fixture.publish(1).await;
+    fixture.vote_to(2).await;
+    assert_eq!(
+        client.next().await,
+        ("results", 2),
+        "the late event is not sent again"
+    );
+}
+
+#[tokio::test]
 async fn the_right_manage_token_shows_the_counts_and_a_wrong_one_does_not() {
     let fixture = Fixture::new();
     let gate = TestGate::hidden(Visibility::AfterClose);
