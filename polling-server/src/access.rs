@@ -87,8 +87,11 @@ pub(crate) async fn access(
     poll_id: PollId,
     viewer: Viewer<'_>,
 ) -> Result<Access> {
-    if visibilities.get(poll_id) == Some(Visibility::Always) {
-        return Ok(Access::Visible);
+    match visibilities.get(poll_id) {
+        // No query: everyone sees these counts, or this voter just voted.
+        Some(Visibility::Always) => return Ok(Access::Visible),
+        Some(Visibility::AfterVote) if viewer.voted => return Ok(Access::Visible),
+        _ => {}
     }
     let poll = store.get(poll_id).await?;
     visibilities.remember(&poll);
