@@ -33,6 +33,11 @@
 //! results from the [`SnapshotSource`] and every socket sends a new
 //! `snapshot`.
 //!
+//! A poll whose visibility hides its counts from some sockets is served with
+//! [`serve_gated_socket`] and a [`CountsGate`] the server implements: such a
+//! socket gets a `hidden` message instead, and its `snapshot` the moment the
+//! gate opens (see [`protocol`]).
+//!
 //! This crate knows no HTTP framework: the server maps its WebSocket messages
 //! onto [`ClientFrame`] and [`ServerFrame`] (and caps the library's message
 //! size, see [`SocketConfig`]).
