@@ -322,6 +322,7 @@ where
                     return end;
                 }
             }
+            Err(PollError::NotFound) => return SocketEnd::PollNotFound,
             Err(error) => {
                 tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
                 return SocketEnd::SnapshotFailed(error);
@@ -450,6 +451,7 @@ where
         match self.gate.ask(self.poll).await {
             Ok(true) => self.reveal(feed, latest).await,
             Ok(false) => Ok(()),
+            Err(PollError::NotFound) => Err(SocketEnd::PollNotFound),
             Err(error) => {
                 tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
                 self.gate.ask_soon(self.config.recheck_interval);

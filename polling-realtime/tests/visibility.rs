@@ -26,6 +26,8 @@ struct TestGate {
     /// Opens by itself at this instant, and says so as `reveal_in`.
     opens_at: Mutex<Option<Instant>>,
     failing: AtomicBool,
+    /// Answers `NotFound`: the poll was deleted.
+    gone: AtomicBool,
     asks: AtomicUsize,
     token: &'static str,
 }
@@ -37,6 +39,7 @@ impl TestGate {
             open: AtomicBool::new(false),
             opens_at: Mutex::new(None),
             failing: AtomicBool::new(false),
+            gone: AtomicBool::new(false),
             asks: AtomicUsize::new(0),
             token: "the-token",
         })
@@ -57,6 +60,9 @@ impl CountsGate for TestGate {
         self.asks.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
             return Err(PollError::unavailable("store down"));
+        }
+        if self.gone.load(Ordering::SeqCst) {
+            return Err(PollError::NotFound);
         }
         let opens_at = *self.opens_at.lock().unwrap();
         let due = opens_at.is_some_and(|at| Instant::now() >= at);
@@ -250,4 +256,20 @@ async fn a_gate_failing_at_first_closes_with_1011_and_later_keeps_counts_hidden(
         ("snapshot", 1),
         "asked again after the failure"
     );
+}
+
+#[tokio::test]
+async fn a_gate_finding_the_poll_gone_closes_with_4404() {
+    let fixture = Fixture::new();
+    let gate = TestGate::hidden(Visibility::AfterVote);
+    let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate.clone());
+    assert_eq!(client.message().await, hidden(Visibility::AfterVote));
+    gate.gone.store(true, Ordering::SeqCst);
+    client.send(text(&ClientMessage::Recheck)).await;
+    assert_eq!(client.close_code().await, close_code::POLL_NOT_FOUND);
+
+    let gate = TestGate::hidden(Visibility::AfterVote);
+    gate.gone.store(true, Ordering::SeqCst);
+    let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate);
+    assert_eq!(client.close_code().await, close_code::POLL_NOT_FOUND);
 }

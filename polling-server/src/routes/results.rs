@@ -1,5 +1,6 @@
 //! Reading a poll's results, with `ETag` revalidation.
 
+use polling_core::{ManageToken, Visibility};
 use warp::filters::BoxedFilter;
 use warp::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
@@ -11,7 +12,6 @@ use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{optional_bearer_token, voter, Voter};
-use polling_core::{ManageToken, Visibility};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "results")
