@@ -14,6 +14,7 @@ use polling_core::{
 use polling_realtime::{Hub, HubConfig, SocketConfig};
 use tower::{ServiceBuilder, ServiceExt};
 
+use crate::access::{self, Access, Viewer, Visibilities};
 use crate::origin::AllowedOrigins;
 
 /// The tower stack of the vote and results paths, outermost first:
@@ -41,6 +42,8 @@ pub struct App {
     pub(crate) store: Arc<dyn PollStore>,
     /// The results cache (invalidated when a poll is deleted).
     pub(crate) cache: Arc<dyn ResultsCache>,
+    /// Each poll's results visibility, remembered (it never changes).
+    pub(crate) visibilities: Visibilities,
     /// The vote and results paths with their layers.
     pub(crate) stack: Stack,
     /// The most bytes a request body may have.
@@ -83,6 +86,7 @@ impl App {
         Self {
             store,
             cache,
+            visibilities: Visibilities::default(),
             stack,
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
@@ -182,6 +186,11 @@ impl App {
         // Boxed here, where the future's `Send` is provable; warp's
         // higher-ranked filter bounds cannot see through the stack's types.
         Box::pin(self.stack.clone().oneshot(ballot))
+    }
+
+    /// Whether `viewer` may see the counts of `poll_id` now (see [`access`]).
+    pub(crate) async fn access(&self, poll_id: PollId, viewer: Viewer<'_>) -> Result<Access> {
+        access::access(&*self.store, &self.visibilities, poll_id, viewer).await
     }
 
     /// Reads the results of `poll_id` through the stack.

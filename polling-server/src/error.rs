@@ -7,12 +7,19 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use polling_core::PollError;
+use polling_core::{PollError, Visibility};
 use serde::Serialize;
-use warp::http::header::{ALLOW, CONNECTION, RETRY_AFTER, UPGRADE, WWW_AUTHENTICATE};
+use warp::http::header::{
+    ALLOW, CACHE_CONTROL, CONNECTION, RETRY_AFTER, UPGRADE, VARY, WWW_AUTHENTICATE,
+};
 use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Rejection, Reply};
+
+/// `Cache-Control` of responses that depend on who asks.
+pub(crate) const PRIVATE: &str = "private, no-cache";
+/// `Vary` of responses that depend on who asks.
+pub(crate) const VARY_VIEWER: &str = "Cookie, Authorization";
 
 /// What went wrong with a request, and how to say so.
 #[derive(Clone, Debug)]
@@ -43,6 +50,8 @@ pub(crate) enum ApiError {
     UpgradeRequired,
     /// The live-results socket cap is reached (or the server is stopping).
     TooManySockets,
+    /// The poll's visibility rule hides its counts from this requester now.
+    ResultsHidden(Visibility),
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -90,6 +99,7 @@ impl ApiError {
             Self::ForeignOrigin => StatusCode::FORBIDDEN,
             Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Self::TooManySockets => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ResultsHidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -109,6 +119,7 @@ impl ApiError {
             Self::ForeignOrigin => "forbidden_origin",
             Self::UpgradeRequired => "upgrade_required",
             Self::TooManySockets => "too_many_sockets",
+            Self::ResultsHidden(_) => "results_hidden",
         }
     }
 
@@ -139,6 +150,7 @@ impl ApiError {
             Self::TooManySockets => {
                 "too many live connections right now; try again shortly".to_owned()
             }
+            Self::ResultsHidden(visibility) => visibility.hidden_message().to_owned(),
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed here; allowed: {}",
                 allowed
@@ -190,6 +202,11 @@ impl Reply for ApiError {
             }
             Self::Unauthorized => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::ResultsHidden(_) => {
+                // The answer depends on who asks (voter cookie, manage token).
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE));
+                headers.insert(VARY, HeaderValue::from_static(VARY_VIEWER));
             }
             Self::MethodNotAllowed(allowed) => {
                 let allow = allowed

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod access;
 mod app;
 mod backends;
 mod config;

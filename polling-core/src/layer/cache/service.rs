@@ -70,7 +70,8 @@ where
         let cache = Arc::clone(&self.cache);
         ResponseFuture::new(async move {
             let outcome = cast.await?;
-            if outcome.is_new {
+            // A replay changed nothing; new and changed ballots did.
+            if outcome.changed_results() {
                 put(&*cache, &outcome.results).await;
             }
             Ok(outcome)
