@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use polling_core::{Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results};
+use polling_core::{AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results};
 use time::OffsetDateTime;
 
 /// Wraps a store and counts calls to [`PollStore::results`]: on the
@@ -60,5 +60,9 @@ impl<S: PollStore> PollStore for CountingStore<S> {
     async fn results(&self, id: PollId) -> Result<Results> {
         self.results_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.results(id).await
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        self.inner.ballots(id).await
     }
 }

@@ -10,6 +10,7 @@
 //! | choices | single choice: exactly one; multiple: 1 to `max_choices`, no option twice |
 //! | `closes_at` | in the future when the poll is created |
 
+mod anonymous_ballot;
 mod ballot;
 mod event;
 pub(crate) mod ids;
@@ -20,6 +21,7 @@ mod receipt;
 mod results;
 pub(crate) mod token;
 
+pub use anonymous_ballot::AnonymousBallot;
 pub use ballot::Ballot;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};
