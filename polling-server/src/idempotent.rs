@@ -55,8 +55,23 @@ pub(crate) struct Scope<'a> {
 impl Scope<'_> {
     /// The key as the store keeps it, or `None` without a client key.
     fn scoped_key(&self) -> Option<String> {
-        let key = self.key.as_ref()?;
         let voter = self.voter.known_id().map_or("-", |id| id.as_str());
+        self.key_for(voter)
+    }
+
+    /// For a request without a voter cookie: the key as the same client
+    /// sends it next, with the cookie the response issues. The response is
+    /// kept under both, so a client that did get the cookie is answered (or
+    /// refused for another body) like one that did not.
+    fn issued_voter_key(&self) -> Option<String> {
+        match self.voter.known_id() {
+            Some(_) => None,
+            None => self.key_for(self.voter.id.as_str()),
+        }
+    }
+
+    fn key_for(&self, voter: &str) -> Option<String> {
+        let key = self.key.as_ref()?;
         Some(format!(
             "{} {} {voter} {}",
             self.method,
@@ -85,6 +100,7 @@ pub(crate) async fn idempotent(
         at: polling_core::now(),
         lease: LEASE_TIME,
     };
+    let issued_voter_key = scope.issued_voter_key();
     let store = Arc::clone(&app.idempotency);
     let lease = match store.begin(&claim).await.map_err(ApiError::from)? {
         Begun::Fresh(lease) => lease,
@@ -110,6 +126,16 @@ pub(crate) async fn idempotent(
     }
     let (response, stored) = keep(response).await?;
     guard.complete(&stored, app.idempotency_ttl).await;
+    if let Some(key) = issued_voter_key {
+        let claim = Claim { key, ..claim };
+        if let Ok(Begun::Fresh(lease)) = app.idempotency.begin(&claim).await {
+            let guard = LeaseGuard {
+                store: Arc::clone(&app.idempotency),
+                lease: Some(lease),
+            };
+            guard.complete(&stored, app.idempotency_ttl).await;
+        }
+    }
     Ok(response)
 }
 

@@ -460,3 +460,26 @@ pub(crate) fn database_url(connect: &sqlx::postgres::PgConnectOptions, port: u16
             .expect("sqlx::test names its database"),
     )
 }
+
+/// The server's backends on the `#[sqlx::test]` database `connect` names
+/// (polls, ballots and idempotency keys in PostgreSQL), as an [`App`].
+pub(crate) async fn postgres_app(connect: &sqlx::postgres::PgConnectOptions) -> App {
+    use clap::Parser;
+    let url = database_url(connect, connect.get_port());
+    let config = polling_server::Config::try_parse_from([
+        "polling-server",
+        "--database-url",
+        &url,
+        "--database-pool-size",
+        "4",
+        "--startup-timeout",
+        "5s",
+    ])
+    .expect("a valid configuration");
+    let backends = polling_server::Backends::connect(&config)
+        .await
+        .expect("the PostgreSQL backends connect");
+    assert_eq!(backends.kinds.store, "postgres");
+    assert_eq!(backends.kinds.idempotency, "postgres");
+    backends.into_app()
+}
