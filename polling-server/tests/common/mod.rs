@@ -352,12 +352,17 @@ impl Client {
 
         let mut builder = hyper::Request::builder()
             .method(request.method)
-            .uri(request.path)
-            .header(HOST, self.addr.to_string());
-        let has_cookie = request
-            .headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case(COOKIE.as_str()));
+            .uri(request.path);
+        let has = |header: &hyper::header::HeaderName| {
+            request
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(header.as_str()))
+        };
+        let has_cookie = has(&COOKIE);
+        if !has(&HOST) {
+            builder = builder.header(HOST, self.addr.to_string());
+        }
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
