@@ -83,6 +83,7 @@ async function request(method, path, { body, token, headers = {} } = {}) {
   } catch {
     throw new ApiError({ status: 0, code: 'network', message: 'network error' });
   }
+  noteServedBy(response);
   if (response.status === 204 || response.status === 304) {
     return { status: response.status, body: null, headers: response.headers };
   }
@@ -107,6 +108,16 @@ async function request(method, path, { body, token, headers = {} } = {}) {
     field: error.field || null,
     retryAfter: Number.isFinite(retry) ? retry : null,
   });
+}
+
+/** Shows, in the footer, which server instance answered the last API call
+ * (its `X-Served-By` header): behind a load balancer it changes. */
+function noteServedBy(response) {
+  const instance = response.headers.get('x-served-by');
+  const footer = document.getElementById('served-by');
+  if (!instance || !footer) return;
+  footer.textContent = `served by ${instance}`;
+  footer.hidden = false;
 }
 
 const pollPath = (id) => `/api/polls/${encodeURIComponent(id)}`;
@@ -153,6 +164,46 @@ export async function closePoll(id, token) {
 /** `DELETE /api/polls/{id}` with the manage token. */
 export async function deletePoll(id, token) {
   await request('DELETE', pollPath(id), { token });
+}
+
+/** The files `GET /api/polls/{id}/export/{file}` offers the poll's owner. */
+export const EXPORTS = ['results.csv', 'results.json', 'ballots.csv'];
+
+/** Downloads export `file` of poll `id` with the manage token: `{blob,
+ * filename}`, the name from the answer's Content-Disposition. */
+export async function downloadExport(id, file, token) {
+  let response;
+  try {
+    response = await fetch(`${pollPath(id)}/export/${file}`, {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { authorization: `Bearer ${token}` },
+    });
+  } catch {
+    throw new ApiError({ status: 0, code: 'network', message: 'network error' });
+  }
+  noteServedBy(response);
+  if (!response.ok) {
+    let error = {};
+    try {
+      error = (await response.json()).error || {};
+    } catch {
+      error = {};
+    }
+    throw new ApiError({
+      status: response.status,
+      code: error.code || (response.status >= 500 ? 'unavailable' : 'bad_response'),
+      message: error.message || response.statusText,
+    });
+  }
+  const disposition = response.headers.get('content-disposition') || '';
+  const match = /filename="([^"]+)"/.exec(disposition);
+  return { blob: await response.blob(), filename: match ? match[1] : `poll-${id}-${file}` };
+}
+
+/** The URL of a poll's QR code (an SVG of its share link). */
+export function qrCodeUrl(id) {
+  return `${pollPath(id)}/qr.svg`;
 }
 
 /** The WebSocket URL of a poll's live results, on this page's host. */

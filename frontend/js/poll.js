@@ -1,9 +1,9 @@
 // The poll page (#/polls/{id}): the ballot, then the live results once this
 // browser has voted (or when voting has ended), and the share link.
 
-import { ApiError, castVote, describeError } from './api.js';
+import { ApiError, castVote, describeError, qrCodeUrl } from './api.js';
 import { liveResults } from './live.js';
-import { absoluteUrl, paths } from './router.js';
+import { paths, shareUrl } from './router.js';
 import { manageToken, rememberVote, votedBallot } from './storage.js';
 import { h, notice, pageTitle, pollFacts, shareBox, uid } from './view.js';
 import { loadPoll } from './missing.js';
@@ -42,7 +42,20 @@ function showPoll(body, poll, flash, cleanups) {
     pollFacts(poll),
     messages,
     main,
-    h('aside', { class: 'panel share-panel', 'aria-label': 'Share' }, shareBox(absoluteUrl(paths.poll(poll.id))), links),
+    h(
+      'aside',
+      { class: 'panel share-panel', 'aria-label': 'Share' },
+      shareBox(shareUrl(poll.id)),
+      h('img', {
+        class: 'qr-code',
+        src: qrCodeUrl(poll.id),
+        alt: 'QR code of the link to this poll',
+        width: 160,
+        height: 160,
+        'data-testid': 'qr-code',
+      }),
+      links,
+    ),
   );
 
   let live = null;
