@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use polling_core::{AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results};
+use polling_core::{
+    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results,
+};
 use time::OffsetDateTime;
 
 /// Wraps a store and counts calls to [`PollStore::results`]: on the

@@ -284,3 +284,60 @@ async fn a_vote_replayed_to_another_instance_answers_the_first_response_and_coun
         .await;
     mismatch.assert_error(422, "idempotency_key_mismatch");
 }
+
+#[sqlx::test]
+async fn a_503_is_not_kept_so_a_retry_after_the_outage_runs(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use clap::Parser;
+    use polling_testkit::TcpProxy;
+
+    let upstream = format!("127.0.0.1:{}", connect.get_port()).parse().unwrap();
+    let mut proxy = TcpProxy::start(upstream).await.unwrap();
+    let url = common::database_url(&connect, proxy.addr().port());
+    let config = polling_server::Config::try_parse_from([
+        "polling-server",
+        "--database-url",
+        &url,
+        "--database-acquire-timeout",
+        "500ms",
+        "--startup-timeout",
+        "5s",
+    ])
+    .unwrap();
+    // The polls behind a proxy the test cuts, the keys in memory: only the
+    // request itself fails.
+    let keys = std::sync::Arc::new(polling_core::memory::MemoryIdempotencyStore::new());
+    let app = polling_server::Backends::connect(&config)
+        .await
+        .expect("backends connect")
+        .into_app()
+        .with_idempotency_store(keys);
+    let server = TestServer::with_app(app).await;
+    let client = server.client();
+    let (poll, _) = create_poll(&client, draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+
+    proxy.cut().await;
+    client
+        .send(vote_with_key(&id, &[0], "outage"))
+        .await
+        .assert_error(503, "unavailable");
+    proxy.restore().await.unwrap();
+    let mut answer = None;
+    for _ in 0..50 {
+        let response = client.send(vote_with_key(&id, &[0], "outage")).await;
+        if response.status.as_u16() == 201 {
+            answer = Some(response);
+            break;
+        }
+        response.assert_error(503, "unavailable");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answer = answer.expect("the retry runs once PostgreSQL is back");
+    assert_eq!(answer.header(REPLAYED), None, "the 503 was not replayed");
+    let again = client.send(vote_with_key(&id, &[0], "outage")).await;
+    assert_eq!(again.header(REPLAYED), Some("true"), "the 201 is kept");
+    assert_eq!(total_votes(&client, &id).await, 1);
+}
