@@ -8,6 +8,10 @@
 //! client needs (`Content-Type`, `Location`, and `Set-Cookie` so a client
 //! that had no cookie gets the same voter id); 5xx responses are not kept,
 //! so a retry after an outage runs again.
+//!
+//! A kept poll creation holds its body, manage token included, in the
+//! idempotency store until the key expires: that is what a replay must
+//! answer. Keep `--idempotency-ttl` as short as clients' retries need.
 
 use std::future::Future;
 use std::sync::Arc;
