@@ -28,6 +28,7 @@ use warp::Rejection;
 use crate::app::App;
 use crate::error::{self, ApiError};
 use crate::extract::{IdempotencyKey, Voter};
+use crate::telemetry::IDEMPOTENCY_REQUESTS_TOTAL;
 
 /// Set on a response that is a replay of the key's first response.
 pub(crate) const REPLAYED: &str = "idempotent-replayed";
@@ -106,7 +107,15 @@ pub(crate) async fn idempotent(
     };
     let issued_voter_key = scope.issued_voter_key();
     let store = Arc::clone(&app.idempotency);
-    let lease = match store.begin(&claim).await.map_err(ApiError::from)? {
+    let begun = store.begin(&claim).await.map_err(ApiError::from)?;
+    let outcome = match &begun {
+        Begun::Fresh(_) => "fresh",
+        Begun::Replay(_) => "replayed",
+        Begun::Mismatch => "mismatch",
+        Begun::InProgress => "in_use",
+    };
+    metrics::counter!(IDEMPOTENCY_REQUESTS_TOTAL, "outcome" => outcome).increment(1);
+    let lease = match begun {
         Begun::Fresh(lease) => lease,
         Begun::Replay(stored) => return Ok(replay(stored)),
         Begun::Mismatch => return Err(ApiError::IdempotencyKeyMismatch.into()),

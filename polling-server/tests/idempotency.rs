@@ -341,3 +341,40 @@ async fn a_503_is_not_kept_so_a_retry_after_the_outage_runs(
     assert_eq!(again.header(REPLAYED), Some("true"), "the 201 is kept");
     assert_eq!(total_votes(&client, &id).await, 1);
 }
+
+/// The value of the `polling_idempotency_requests_total` sample for
+/// `outcome` on the metrics page (0 when absent).
+fn idempotency_count(page: &str, outcome: &str) -> f64 {
+    let prefix = format!("polling_idempotency_requests_total{{outcome=\"{outcome}\"}} ");
+    page.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map_or(0.0, |v| v.trim().parse().expect("a sample value"))
+}
+
+#[tokio::test]
+async fn outcomes_are_counted_in_the_metrics() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let before = String::from_utf8(client.get("/metrics").await.body.to_vec()).unwrap();
+    let draft = draft(&["a", "b"]);
+    client
+        .send(create_with_key(&draft, "m"))
+        .await
+        .assert_json(201);
+    client
+        .send(create_with_key(&draft, "m"))
+        .await
+        .assert_json(201);
+    client
+        .send(create_with_key(&common::draft(&["a", "c"]), "m"))
+        .await
+        .assert_error(422, "idempotency_key_mismatch");
+    let after = String::from_utf8(client.get("/metrics").await.body.to_vec()).unwrap();
+    for outcome in ["fresh", "replayed", "mismatch"] {
+        assert_eq!(
+            idempotency_count(&after, outcome) - idempotency_count(&before, outcome),
+            1.0,
+            "{outcome} in {after}"
+        );
+    }
+}
