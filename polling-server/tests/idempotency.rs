@@ -77,6 +77,7 @@ on_both_backends!(
     refusals_are_replayed_too,
     keys_expire_after_the_configured_time,
     requests_without_a_key_are_unaffected,
+    concurrent_retries_run_the_request_once,
 );
 
 async fn a_retried_creation_answers_the_first_response_and_creates_one_poll(app: App) {
@@ -232,6 +233,37 @@ async fn keys_expire_after_the_configured_time(app: App) {
     after.assert_json(201);
     assert_eq!(after.header(REPLAYED), None, "the expired key ran again");
     assert_eq!(poll_count(&client).await, 2);
+}
+
+async fn concurrent_retries_run_the_request_once(app: App) {
+    let server = TestServer::with_app(app).await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let client = server.client();
+        let request = vote_with_key(&id, &[1], "burst");
+        tasks.spawn(async move { client.send(request).await });
+    }
+    let (mut ran, mut replayed, mut in_use) = (0, 0, 0);
+    while let Some(response) = tasks.join_next().await {
+        let response = response.expect("a request task");
+        match (response.status.as_u16(), response.header(REPLAYED)) {
+            (201, None) => ran += 1,
+            (201, Some("true")) => replayed += 1,
+            _ => {
+                response.assert_error(409, "idempotency_key_in_use");
+                assert_eq!(response.header("retry-after"), Some("1"));
+                in_use += 1;
+            }
+        }
+    }
+    assert_eq!(
+        ran, 1,
+        "one request ran ({replayed} replayed, {in_use} in use)"
+    );
+    assert_eq!(ran + replayed + in_use, 12);
+    assert_eq!(total_votes(&server.client(), &id).await, 1);
 }
 
 async fn requests_without_a_key_are_unaffected(app: App) {
