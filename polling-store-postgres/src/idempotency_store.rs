@@ -15,8 +15,14 @@ use crate::error::{corrupt, unavailable};
 const SWEEP_LIMIT: i64 = 64;
 
 /// Takes the key when no live row holds it: inserts, or replaces an expired
-/// row. Returns a row only when the key was taken.
-const TAKE: &str = "INSERT INTO idempotency_keys AS k (key, fingerprint, token, expires_at) \
+/// row. Returns a row only when the key was taken. In the same round trip,
+/// deletes up to `$6` other expired rows (rows another transaction holds
+/// are skipped, so concurrent sweeps never wait for each other).
+const TAKE: &str = "WITH swept AS ( \
+         DELETE FROM idempotency_keys WHERE key IN \
+             (SELECT key FROM idempotency_keys WHERE expires_at <= $5 AND key <> $1 \
+              ORDER BY expires_at LIMIT $6 FOR UPDATE SKIP LOCKED)) \
+     INSERT INTO idempotency_keys AS k (key, fingerprint, token, expires_at) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, \
          token = EXCLUDED.token, status = NULL, header_names = NULL, \
@@ -33,10 +39,6 @@ const COMPLETE: &str = "UPDATE idempotency_keys \
 
 const ABANDON: &str =
     "DELETE FROM idempotency_keys WHERE key = $1 AND token = $2 AND status IS NULL";
-
-const SWEEP: &str = "DELETE FROM idempotency_keys WHERE key IN \
-     (SELECT key FROM idempotency_keys WHERE expires_at <= $1 \
-      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
 /// How often `begin` tries again when the row it lost to vanished before it
 /// could read it (abandoned or expired in between).
@@ -67,25 +69,11 @@ impl PgIdempotencyStore {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
-
-    async fn sweep(&self, now: OffsetDateTime) -> Result<()> {
-        sqlx::query(SWEEP)
-            .bind(now)
-            .bind(SWEEP_LIMIT)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
 }
 
 #[async_trait]
 impl IdempotencyStore for PgIdempotencyStore {
     async fn begin(&self, claim: &Claim) -> Result<Begun> {
-        if let Err(error) = self.sweep(claim.at).await {
-            // Sweeping is housekeeping: the claim itself decides.
-            tracing::debug!(error = ?error, "sweeping expired idempotency keys failed");
-        }
         for _ in 0..ATTEMPTS {
             let lease = Lease::generate(claim.key.clone());
             let taken = sqlx::query(TAKE)
@@ -94,6 +82,7 @@ impl IdempotencyStore for PgIdempotencyStore {
                 .bind(lease.token())
                 .bind(claim.at + claim.lease)
                 .bind(claim.at)
+                .bind(SWEEP_LIMIT)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(unavailable)?;
