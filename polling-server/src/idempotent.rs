@@ -197,7 +197,9 @@ fn replay(stored: StoredResponse) -> Response {
 /// Holds a lease while the handler runs; abandons it if dropped unfinished
 /// (the client went away and the handler's future was dropped).
 struct LeaseGuard {
+    /// Where the lease was taken.
     store: Arc<dyn IdempotencyStore>,
+    /// The lease, until it is completed or abandoned.
     lease: Option<Lease>,
 }
 

@@ -22,6 +22,7 @@ pub struct MemoryIdempotencyStore {
     inner: Arc<Mutex<Keys>>,
 }
 
+/// The keys and their expiry index, changed together under one lock.
 #[derive(Debug, Default)]
 struct Keys {
     /// Each key's record.
@@ -30,14 +31,17 @@ struct Keys {
     by_expiry: BTreeSet<(OffsetDateTime, String)>,
 }
 
+/// One key: who holds it, for which request, and until when.
 #[derive(Debug)]
 struct Record {
+    /// The fingerprint of the request that took the key.
     fingerprint: Fingerprint,
     /// The lease's token while running; kept after completion so a late
     /// `complete` of an older lease is told apart.
     token: uuid::Uuid,
     /// `None` while the request runs.
     response: Option<StoredResponse>,
+    /// The end of the lease while running, of the kept response after.
     expires_at: OffsetDateTime,
 }
 

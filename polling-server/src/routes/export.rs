@@ -142,10 +142,15 @@ fn attachment(body: String, media_type: &'static str, poll: &Poll, name: &str) -
 /// The JSON export of a poll's results.
 #[derive(Debug, Serialize)]
 struct ResultsExport<'a> {
+    /// The poll, as `GET /api/polls/{id}` shows it.
     poll: PollView<'a>,
+    /// The results version exported.
     version: u64,
+    /// Ballots recorded.
     total: u64,
+    /// One per option, in option order.
     counts: Vec<CountExport<'a>>,
+    /// When the file was made.
     #[serde(with = "time::serde::rfc3339")]
     exported_at: OffsetDateTime,
 }
@@ -153,7 +158,10 @@ struct ResultsExport<'a> {
 /// One option's count, with its text.
 #[derive(Debug, Serialize)]
 struct CountExport<'a> {
+    /// The option's id.
     option_id: OptionId,
+    /// The option's text, so the file reads without the poll.
     option: &'a str,
+    /// Ballots that chose it.
     votes: u64,
 }
