@@ -142,6 +142,14 @@ async fn malformed_keys_are_400(app: App) {
             .await
             .assert_error(400, "invalid_idempotency_key");
     }
+    let long_path = format!("/api/polls/{}/votes", "x".repeat(4000));
+    client
+        .send(with_key(
+            Request::post(long_path).json(&json!({"choices": [0]})),
+            "k",
+        ))
+        .await
+        .assert_error(404, "not_found");
     let twice = create_with_key(&draft(&["a", "b"]), "one").header("idempotency-key", "two");
     client
         .send(twice)

@@ -1,7 +1,7 @@
 //! Casting a ballot.
 
 use polling_core::idempotency::Fingerprint;
-use polling_core::Ballot;
+use polling_core::{Ballot, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::{Method, StatusCode};
 use warp::reply::Response;
@@ -33,9 +33,12 @@ async fn cast(
     key: Option<IdempotencyKey>,
     (body, fingerprint): (VoteRequest, Fingerprint),
 ) -> Result<Response, Rejection> {
+    // Before the key is looked up: an id that names no poll is 404 whatever
+    // the key, and the scope holds the canonical id, never raw input.
+    let poll_id = parse_poll_id(&raw_id)?;
     let scope = Scope {
         method: Method::POST,
-        path: format!("/api/polls/{raw_id}/votes"),
+        path: format!("/api/polls/{poll_id}/votes"),
         voter: &voter,
         key,
     };
@@ -43,7 +46,7 @@ async fn cast(
         &app,
         scope,
         fingerprint,
-        cast_ballot(&raw_id, &app, &voter, body),
+        cast_ballot(poll_id, &app, &voter, body),
     )
     .await
 }
@@ -51,12 +54,11 @@ async fn cast(
 /// 201 with the receipt and results for a new ballot; 200 with the original
 /// receipt when the same voter sends the same ballot again.
 async fn cast_ballot(
-    raw_id: &str,
+    poll_id: PollId,
     app: &App,
     voter: &Voter,
     body: VoteRequest,
 ) -> Result<Response, Rejection> {
-    let poll_id = parse_poll_id(raw_id)?;
     let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
     let outcome = app.cast(ballot).await.map_err(ApiError::from)?;
     let status = if outcome.is_new {
