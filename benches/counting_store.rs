@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use polling_core::{
-    Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results, VoteReceipt,
+    VoterId,
 };
 use time::OffsetDateTime;
 
@@ -66,5 +67,9 @@ impl<S: PollStore> PollStore for CountingStore<S> {
     async fn results(&self, id: PollId) -> Result<Results> {
         self.results_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.results(id).await
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        self.inner.ballots(id).await
     }
 }

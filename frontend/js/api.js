@@ -62,6 +62,38 @@ function sentence(text) {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
+/** `fetch`, with a network failure as an ApiError, noting which server
+ * instance answered. */
+async function send(path, init) {
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError({ status: 0, code: 'network', message: 'network error' });
+  }
+  noteServedBy(response);
+  return response;
+}
+
+/** The ApiError of a refused answer, from its JSON error body if any. */
+async function refusal(response) {
+  let json = null;
+  try {
+    json = await response.json();
+  } catch {
+    json = null;
+  }
+  const error = json && json.error ? json.error : {};
+  const retry = Number.parseInt(response.headers.get('retry-after') || '', 10);
+  return new ApiError({
+    status: response.status,
+    code: error.code || (response.status >= 500 ? 'unavailable' : 'bad_response'),
+    message: error.message || response.statusText,
+    field: error.field || null,
+    retryAfter: Number.isFinite(retry) ? retry : null,
+  });
+}
+
 /** One request; resolves to `{status, body, headers}` for 2xx and 304,
  * rejects with an ApiError otherwise. */
 async function request(method, path, { body, token, headers = {} } = {}) {
@@ -77,36 +109,31 @@ async function request(method, path, { body, token, headers = {} } = {}) {
   }
   if (token) init.headers.authorization = `Bearer ${token}`;
 
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError({ status: 0, code: 'network', message: 'network error' });
-  }
+  const response = await send(path, init);
   if (response.status === 204 || response.status === 304) {
     return { status: response.status, body: null, headers: response.headers };
   }
+  if (!response.ok) throw await refusal(response);
   let json = null;
   try {
     json = await response.json();
   } catch {
     json = null;
   }
-  if (response.ok) {
-    if (json === null) {
-      throw new ApiError({ status: response.status, code: 'bad_response', message: 'not JSON' });
-    }
-    return { status: response.status, body: json, headers: response.headers };
+  if (json === null) {
+    throw new ApiError({ status: response.status, code: 'bad_response', message: 'not JSON' });
   }
-  const error = json && json.error ? json.error : {};
-  const retry = Number.parseInt(response.headers.get('retry-after') || '', 10);
-  throw new ApiError({
-    status: response.status,
-    code: error.code || (response.status >= 500 ? 'unavailable' : 'bad_response'),
-    message: error.message || response.statusText,
-    field: error.field || null,
-    retryAfter: Number.isFinite(retry) ? retry : null,
-  });
+  return { status: response.status, body: json, headers: response.headers };
+}
+
+/** Shows, in the footer, which server instance answered the last API call
+ * (its `X-Served-By` header): behind a load balancer it changes. */
+function noteServedBy(response) {
+  const instance = response.headers.get('x-served-by');
+  const footer = document.getElementById('served-by');
+  if (!instance || !footer) return;
+  footer.textContent = `served by ${instance}`;
+  footer.hidden = false;
 }
 
 const pollPath = (id) => `/api/polls/${encodeURIComponent(id)}`;
@@ -158,6 +185,28 @@ export async function closePoll(id, token) {
 /** `DELETE /api/polls/{id}` with the manage token. */
 export async function deletePoll(id, token) {
   await request('DELETE', pollPath(id), { token });
+}
+
+/** The files `GET /api/polls/{id}/export/{file}` offers the poll's owner. */
+export const EXPORTS = ['results.csv', 'results.json', 'ballots.csv'];
+
+/** Downloads export `file` of poll `id` with the manage token: `{blob,
+ * filename}`, the name from the answer's Content-Disposition. */
+export async function downloadExport(id, file, token) {
+  const response = await send(`${pollPath(id)}/export/${file}`, {
+    credentials: 'same-origin',
+    cache: 'no-store',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok) throw await refusal(response);
+  const disposition = response.headers.get('content-disposition') || '';
+  const match = /filename="([^"]+)"/.exec(disposition);
+  return { blob: await response.blob(), filename: match ? match[1] : `poll-${id}-${file}` };
+}
+
+/** The URL of a poll's QR code (an SVG of its share link). */
+export function qrCodeUrl(id) {
+  return `${pollPath(id)}/qr.svg`;
 }
 
 /** The WebSocket URL of a poll's live results, on this page's host. */

@@ -3,7 +3,7 @@
 
 import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
-import { absoluteUrl, paths } from './router.js';
+import { paths, shareUrl } from './router.js';
 import { manageToken, votedBallot } from './storage.js';
 import { h, pageTitle, pollFacts, shareBox } from './view.js';
 
@@ -32,7 +32,7 @@ export function renderDashboard(root, id) {
       h(
         'aside',
         { class: 'panel share-panel', 'aria-label': 'Share' },
-        shareBox(absoluteUrl(paths.poll(poll.id))),
+        shareBox(shareUrl(poll.id)),
         h(
           'p',
           { class: 'page-links' },

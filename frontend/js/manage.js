@@ -1,10 +1,10 @@
 // The manage page (#/polls/{id}/manage): close or delete a poll with the
 // manage token this browser kept when it created the poll.
 
-import { ApiError, closePoll, deletePoll, describeError } from './api.js';
+import { ApiError, closePoll, deletePoll, describeError, downloadExport, EXPORTS } from './api.js';
 import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
-import { absoluteUrl, paths } from './router.js';
+import { paths, shareUrl } from './router.js';
 import { forgetPoll, manageToken } from './storage.js';
 import { h, notice, pageTitle, pollFacts, shareBox } from './view.js';
 
@@ -56,10 +56,11 @@ export function renderManage(root, id) {
       messages,
       panel,
       h('div', { class: 'panel' }, live.element),
+      exportPanel(poll, token, (kind, text) => messages.replaceChildren(notice(kind, text))),
       h(
         'aside',
         { class: 'panel share-panel', 'aria-label': 'Share' },
-        shareBox(absoluteUrl(paths.poll(poll.id))),
+        shareBox(shareUrl(poll.id)),
         h(
           'p',
           { class: 'page-links' },
@@ -161,4 +162,44 @@ export function renderManage(root, id) {
     left = true;
     stopLive();
   };
+}
+
+/** What each export holds, for its button. */
+const EXPORT_LABELS = {
+  'results.csv': 'Results (CSV)',
+  'results.json': 'Results (JSON)',
+  'ballots.csv': 'Anonymous ballots (CSV)',
+};
+
+/** The owner's downloads: each button fetches its file with the manage
+ * token (a plain link could not send it), then hands the browser a
+ * download of the answer. */
+function exportPanel(poll, token, say) {
+  const buttons = EXPORTS.map((file) => {
+    const button = h('button', { type: 'button', class: 'secondary', text: EXPORT_LABELS[file] || file });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        const { blob, filename } = await downloadExport(poll.id, file, token);
+        const url = URL.createObjectURL(blob);
+        const link = h('a', { href: url, download: filename, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      } catch (error) {
+        say('error', describeError(error));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  });
+  return h(
+    'section',
+    { class: 'panel export-panel', 'aria-labelledby': 'export-title' },
+    h('h2', { id: 'export-title', text: 'Export' }),
+    h('p', { class: 'hint', text: 'Ballots are anonymous: no voter ids, times to the minute only.' }),
+    h('div', { class: 'export-actions' }, ...buttons),
+  );
 }

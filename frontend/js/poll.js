@@ -5,9 +5,9 @@
 // server may hide them until this browser has voted, or until the poll
 // closes, and the page says so.
 
-import { ApiError, castVote, describeError, getPoll } from './api.js';
+import { ApiError, castVote, describeError, getPoll, qrCodeUrl } from './api.js';
 import { liveResults } from './live.js';
-import { absoluteUrl, paths } from './router.js';
+import { paths, shareUrl } from './router.js';
 import { manageToken, rememberVote, votedBallot } from './storage.js';
 import { h, notice, pageTitle, pollFacts, shareBox, uid } from './view.js';
 import { loadPoll } from './missing.js';
@@ -47,7 +47,20 @@ function showPoll(body, poll, flash, cleanups) {
     facts,
     messages,
     main,
-    h('aside', { class: 'panel share-panel', 'aria-label': 'Share' }, shareBox(absoluteUrl(paths.poll(poll.id))), links),
+    h(
+      'aside',
+      { class: 'panel share-panel', 'aria-label': 'Share' },
+      shareBox(shareUrl(poll.id)),
+      h('img', {
+        class: 'qr-code',
+        src: qrCodeUrl(poll.id),
+        alt: 'QR code of the link to this poll',
+        width: 160,
+        height: 160,
+        'data-testid': 'qr-code',
+      }),
+      links,
+    ),
   );
 
   let live = null;

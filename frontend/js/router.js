@@ -1,10 +1,13 @@
 // Hash routes, so every page has a shareable URL that the static file server
-// answers with index.html:
+// answers with index.html, plus the share link /p/{id} (the server answers it
+// with index.html and the poll's link-preview tags), which shows the poll
+// until a hash route is followed:
 //   #/                   home: recent polls and the create form
 //   #/new                home, focused on the create form
 //   #/polls/{id}         the poll: vote, then results
 //   #/polls/{id}/live    the live results dashboard
 //   #/polls/{id}/manage  close or delete (the creator's browser)
+//   /p/{id}              the poll, as shared
 // Hashes that do not start with "#/" (in-page anchors) are not routes.
 
 const ROUTES = [
@@ -45,10 +48,21 @@ export const paths = {
   manage: (id) => `#/polls/${encodeURIComponent(id)}/manage`,
 };
 
-/** An absolute, shareable URL of a page hash. */
-export function absoluteUrl(hash) {
-  const { origin, pathname } = window.location;
-  return `${origin}${pathname}${hash}`;
+/** The route of a path such as "/p/abc" (the share link), or null. */
+export function parsePath(pathname) {
+  const match = /^\/p\/([^/]+)\/?$/.exec(pathname);
+  if (!match) return null;
+  try {
+    return { page: 'poll', id: decodeURIComponent(match[1]) };
+  } catch {
+    return { page: 'missing' };
+  }
+}
+
+/** A poll's share link, `/p/{id}` on this origin: link previews show its
+ * question, and it opens the poll. */
+export function shareUrl(id) {
+  return `${window.location.origin}/p/${encodeURIComponent(id)}`;
 }
 
 /** Goes to `hash`, handing `flash` (a message) to the next page. */
@@ -66,7 +80,9 @@ export function startRouter(render) {
     if (hash && !hash.startsWith('#/') && current !== null) return; // an anchor
     const flash = pendingFlash;
     pendingFlash = null;
-    current = parse(hash.startsWith('#/') ? hash : '#/');
+    current = hash.startsWith('#/')
+      ? parse(hash)
+      : parsePath(window.location.pathname) || parse('#/');
     render(current, { flash, initial });
   };
   window.addEventListener('hashchange', () => run(false));

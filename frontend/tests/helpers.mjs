@@ -174,19 +174,20 @@ export function pollIdFromUrl(url) {
 
 /**
  * Registers the hooks of a test file: one server (on PostgreSQL with
- * `database: true`, a fresh database dropped afterwards) and one browser for
+ * `database: true`, a fresh database dropped afterwards; `env`: more
+ * environment for it, such as POLLING_INSTANCE) and one browser for
  * the file; `suite.context(options)` opens a watched context, closed after
  * its test, which then fails if the context saw a dialog, a CSP violation
  * or a page error. Everything started is stopped even when a test fails.
  */
-export function browserSuite({ database = false } = {}) {
+export function browserSuite({ database = false, env = {} } = {}) {
   const suite = { server: null, browser: null, database: null };
   let open = [];
 
   before(
     async () => {
       if (database) suite.database = await createDatabase();
-      suite.server = new Server({ port: await freePort(), databaseUrl: suite.database?.url ?? null });
+      suite.server = new Server({ port: await freePort(), databaseUrl: suite.database?.url ?? null, env });
       await suite.server.start();
       suite.browser = await launchBrowser();
     },

@@ -103,6 +103,6 @@ describe('keyboard only', () => {
     await tabTo(page, page.getByRole('button', { name: 'Copy link' }));
     await page.keyboard.press('Enter');
     await waitForText(page.locator('.share-status'), 'Link copied.');
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${suite.server.url}/#/polls/${poll.id}`);
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${suite.server.url}/p/${poll.id}`);
   });
 });

@@ -53,9 +53,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A running server. `url` is its origin, e.g. http://127.0.0.1:41234. */
 export class Server {
-  constructor({ port, databaseUrl = null }) {
+  constructor({ port, databaseUrl = null, env = {} }) {
     this.port = port;
     this.databaseUrl = databaseUrl;
+    this.env = env;
     this.url = `http://127.0.0.1:${port}`;
     this.child = null;
     this.output = [];
@@ -72,6 +73,7 @@ export class Server {
     env.POLLING_LISTEN = `127.0.0.1:${this.port}`;
     env.POLLING_FRONTEND_DIR = path.join(repoRoot, 'frontend');
     if (this.databaseUrl) env.DATABASE_URL = this.databaseUrl;
+    Object.assign(env, this.env);
     env.RUST_LOG = env.RUST_LOG || 'warn';
 
     const child = spawn(serverBinary(), [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -32,7 +32,7 @@ describe('voting', () => {
     assert.equal(await creator.locator('h1').textContent(), 'Which editor?');
     await creator.getByRole('link', { name: 'Manage this poll' }).waitFor();
     const shared = await creator.getByLabel('Link to this poll').inputValue();
-    assert.equal(shared, `${suite.server.url}/#/polls/${pollId}`);
+    assert.equal(shared, `${suite.server.url}/p/${pollId}`);
 
     // The dashboard, in a third browser, before anyone votes.
     const dashboard = await (await context()).newPage();

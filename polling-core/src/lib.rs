@@ -6,10 +6,11 @@
 //! |---|---|
 //! | [`domain`] | [`Poll`], [`Ballot`], [`Results`], [`VoteReceipt`], ids, validation |
 //! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
+//! | [`idempotency`] | [`IdempotencyStore`]: responses kept for safe retries (`Idempotency-Key`) |
 //! | [`service`] | [`PollService`](service::PollService): ballots and results requests over a store |
 //! | [`layer`] | [`MetricsLayer`](layer::MetricsLayer), [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
 //! | [`metrics`] | the names and labels of every metric, and [`describe`](metrics::describe) |
-//! | [`memory`] | [`MemoryStore`](memory::MemoryStore), [`MemoryCache`](memory::MemoryCache), [`LocalBroadcaster`](memory::LocalBroadcaster) |
+//! | [`memory`] | [`MemoryStore`](memory::MemoryStore), [`MemoryCache`](memory::MemoryCache), [`LocalBroadcaster`](memory::LocalBroadcaster), [`MemoryIdempotencyStore`](memory::MemoryIdempotencyStore) |
 //! | `testing` (feature) | the conformance suite every backend runs |
 //!
 //! This crate depends on no database and no HTTP framework; backends and the
@@ -24,6 +25,7 @@ mod broadcaster;
 mod cache;
 pub mod domain;
 mod error;
+pub mod idempotency;
 pub mod layer;
 pub mod memory;
 pub mod metrics;
@@ -35,9 +37,10 @@ pub mod testing;
 pub use broadcaster::{resyncing_stream, Broadcaster, EventStream};
 pub use cache::ResultsCache;
 pub use domain::{
-    now, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError,
-    Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, Visibility, VoteReceipt,
-    VoterId,
+    now, AnonymousBallot, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId,
+    ParseIdError, Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, Visibility,
+    VoteReceipt, VoterId,
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
+pub use idempotency::IdempotencyStore;
 pub use store::{Page, PollStore};

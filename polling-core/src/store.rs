@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Ballot, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
+use crate::domain::{
+    AnonymousBallot, Ballot, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId,
+};
 use crate::error::Result;
 
 /// One page of [`PollStore::list`].
@@ -74,6 +76,10 @@ pub trait PollStore: Send + Sync + 'static {
 
     /// The poll's current results, or `NotFound`.
     async fn results(&self, id: PollId) -> Result<Results>;
+
+    /// The poll's ballots without their voters, sorted by minute then
+    /// choices (see [`AnonymousBallot`]), or `NotFound`.
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>>;
 }
 
 #[async_trait]
@@ -108,5 +114,9 @@ impl<T: PollStore + ?Sized> PollStore for Arc<T> {
 
     async fn results(&self, id: PollId) -> Result<Results> {
         (**self).results(id).await
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        (**self).ballots(id).await
     }
 }

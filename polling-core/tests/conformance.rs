@@ -18,3 +18,9 @@ mod broadcaster {
         #[tokio::test(flavor = "multi_thread")] => polling_core::memory::LocalBroadcaster::new()
     );
 }
+
+mod idempotency {
+    polling_core::idempotency_conformance_tests!(
+        #[tokio::test(flavor = "multi_thread")] => polling_core::memory::MemoryIdempotencyStore::new()
+    );
+}

@@ -3,19 +3,22 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer, Metrics, MetricsLayer};
-use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
+use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
 use polling_core::service::{PollService, ResultsRequest};
 use polling_core::{
-    Ballot, Broadcaster, CastOutcome, PollId, PollStore, Result, Results, ResultsCache,
+    Ballot, Broadcaster, CastOutcome, IdempotencyStore, PollId, PollStore, Result, Results,
+    ResultsCache,
 };
 use polling_realtime::{Hub, HubConfig, SocketConfig};
 use tower::{ServiceBuilder, ServiceExt};
 
 use crate::access::{self, Access, Viewer, Visibilities};
 use crate::origin::AllowedOrigins;
+use crate::public_url::PublicUrl;
 
 /// The tower stack of the vote and results paths, outermost first:
 /// metrics, cache, broadcast, store.
@@ -24,6 +27,10 @@ pub type Stack =
 
 /// The body limit when none is configured: 16 KiB.
 pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
+
+/// How long responses to requests with an `Idempotency-Key` are kept when
+/// nothing else is configured: 24 hours.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The backends and settings of one server. Cheap to clone.
 ///
@@ -58,8 +65,15 @@ pub struct App {
     pub(crate) socket_config: SocketConfig,
     /// The pages allowed to open live-results sockets.
     pub(crate) allowed_origins: AllowedOrigins,
-    /// This server's name in `polling_build_info`.
-    instance: Arc<str>,
+    /// This server's name in `polling_build_info` and in the `X-Served-By`
+    /// header of every response.
+    pub(crate) instance: Arc<str>,
+    /// Idempotency keys and the responses they replay.
+    pub(crate) idempotency: Arc<dyn IdempotencyStore>,
+    /// How long a response to a request with an `Idempotency-Key` is kept.
+    pub(crate) idempotency_ttl: Duration,
+    /// The base of share links; `None`: taken from each request's `Host`.
+    pub(crate) public_url: Option<PublicUrl>,
     /// Run before each scrape of `/metrics`, to set gauges read from
     /// elsewhere (such as a database pool's size).
     scrape_hooks: Vec<ScrapeHook>,
@@ -95,6 +109,9 @@ impl App {
             socket_config: SocketConfig::default(),
             allowed_origins: AllowedOrigins::default(),
             instance: crate::config::host_name().into(),
+            idempotency: Arc::new(MemoryIdempotencyStore::new()),
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+            public_url: None,
             scrape_hooks: Vec::new(),
         }
     }
@@ -136,7 +153,28 @@ impl App {
         self
     }
 
-    /// Names this server in `polling_build_info` (default: the host name).
+    /// Keeps idempotency keys in `store` (default: in process memory; a
+    /// shared store when several replicas serve the same clients).
+    pub fn with_idempotency_store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.idempotency = store;
+        self
+    }
+
+    /// Keeps responses to requests with an `Idempotency-Key` for `ttl`
+    /// (default: [`DEFAULT_IDEMPOTENCY_TTL`]).
+    pub fn with_idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = ttl;
+        self
+    }
+
+    /// Builds share links on `url` instead of each request's `Host`.
+    pub fn with_public_url(mut self, url: Option<PublicUrl>) -> Self {
+        self.public_url = url;
+        self
+    }
+
+    /// Names this server in `polling_build_info` and `X-Served-By` (default:
+    /// the host name).
     pub fn with_instance(mut self, instance: impl Into<Arc<str>>) -> Self {
         self.instance = instance.into();
         self

@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::duration::parse_duration;
 use crate::origin::AllowedOrigins;
+use crate::public_url::PublicUrl;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -138,7 +139,19 @@ pub struct Config {
     )]
     pub max_sockets: usize,
 
-    /// This server's name in metrics and logs [default: the host name].
+    /// How long a response to a request sent with an `Idempotency-Key` is
+    /// kept to answer retries of the same request.
+    #[arg(long, env = "POLLING_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    pub idempotency_ttl: Duration,
+
+    /// The server's public base URL (`https://polls.example.com`), for share
+    /// links and QR codes [default: from each request's Host and
+    /// X-Forwarded-Proto].
+    #[arg(long, env = "POLLING_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<PublicUrl>,
+
+    /// This server's name in metrics, logs and the `X-Served-By` header
+    /// [default: the host name].
     #[arg(long, env = "POLLING_INSTANCE", value_name = "NAME")]
     pub instance: Option<String>,
 
@@ -224,6 +237,25 @@ mod tests {
         assert_eq!(config.startup_timeout, Duration::from_secs(30));
         assert_eq!(config.allowed_origins, AllowedOrigins::SameOrigin);
         assert_eq!(config.max_sockets, 10_000);
+        assert_eq!(config.idempotency_ttl, Duration::from_secs(24 * 60 * 60));
+        assert_eq!(config.public_url, None);
+    }
+
+    #[test]
+    fn a_public_url_must_be_an_http_base_url() {
+        let config = Config::try_parse_from([
+            "polling-server",
+            "--public-url",
+            "https://polls.example.com/",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.public_url.map(|u| u.to_string()).as_deref(),
+            Some("https://polls.example.com")
+        );
+        let error = Config::try_parse_from(["polling-server", "--public-url", "polls.example.com"])
+            .unwrap_err();
+        assert!(error.to_string().contains("--public-url"), "{error}");
     }
 
     #[test]

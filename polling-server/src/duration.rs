@@ -1,16 +1,16 @@
-//! Durations in flags and environment variables: `500ms`, `5s`, `2m`, or a
-//! bare number of seconds.
+//! Durations in flags and environment variables: `500ms`, `5s`, `2m`, `24h`,
+//! or a bare number of seconds.
 
 use std::time::Duration;
 
-/// Parses `<n>ms`, `<n>s`, `<n>m` or a bare `<n>` (seconds), as every
+/// Parses `<n>ms`, `<n>s`, `<n>m`, `<n>h` or a bare `<n>` (seconds), as every
 /// duration flag of the server does.
 ///
 /// ```
 /// use std::time::Duration;
 ///
 /// assert_eq!(polling_server::parse_duration("250ms"), Ok(Duration::from_millis(250)));
-/// assert_eq!(polling_server::parse_duration("2m"), Ok(Duration::from_secs(120)));
+/// assert_eq!(polling_server::parse_duration("24h"), Ok(Duration::from_secs(86_400)));
 /// assert!(polling_server::parse_duration("soon").is_err());
 /// ```
 ///
@@ -25,6 +25,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         (n, Duration::from_secs)
     } else if let Some(n) = text.strip_suffix('m') {
         (n, |m| Duration::from_secs(m.saturating_mul(60)))
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, |h| Duration::from_secs(h.saturating_mul(60 * 60)))
     } else {
         (text, Duration::from_secs)
     };
@@ -32,7 +34,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .trim()
         .parse::<u64>()
         .map(unit)
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 5s, 2m or 30"))
+        .map_err(|_| format!("`{text}` is not a duration like 500ms, 5s, 2m, 24h or 30"))
 }
 
 #[cfg(test)]
@@ -44,12 +46,13 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
     }
 
     #[test]
     fn anything_else_is_refused() {
-        for bad in ["", "s", "-1s", "1.5s", "5h", "five"] {
+        for bad in ["", "s", "-1s", "1.5s", "5d", "five"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

@@ -52,6 +52,15 @@ pub(crate) enum ApiError {
     TooManySockets,
     /// The poll's visibility rule hides its counts from this requester now.
     ResultsHidden(Visibility),
+    /// An `Idempotency-Key` header that is not 1 to 255 visible ASCII characters.
+    InvalidIdempotencyKey,
+    /// The `Idempotency-Key` was used before with another request body.
+    IdempotencyKeyMismatch,
+    /// The first request with this `Idempotency-Key` is still running.
+    IdempotencyKeyInUse,
+    /// The share link needs a public base URL: none is configured and the
+    /// request's `Host` is missing or not a host name.
+    NoPublicUrl,
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -89,7 +98,12 @@ impl ApiError {
                 PollError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_)
+            | Self::BadRequest(_)
+            | Self::InvalidIdempotencyKey
+            | Self::NoPublicUrl => StatusCode::BAD_REQUEST,
+            Self::IdempotencyKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
             Self::InvalidField(_) | Self::InvalidQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -120,6 +134,10 @@ impl ApiError {
             Self::UpgradeRequired => "upgrade_required",
             Self::TooManySockets => "too_many_sockets",
             Self::ResultsHidden(_) => "results_hidden",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::NoPublicUrl => "bad_request",
         }
     }
 
@@ -151,6 +169,19 @@ impl ApiError {
                 "too many live connections right now; try again shortly".to_owned()
             }
             Self::ResultsHidden(visibility) => visibility.hidden_message().to_owned(),
+            Self::InvalidIdempotencyKey => {
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()
+            }
+            Self::IdempotencyKeyMismatch => {
+                "this Idempotency-Key was used with a different request body".to_owned()
+            }
+            Self::IdempotencyKeyInUse => {
+                "a request with this Idempotency-Key is still being processed; retry later"
+                    .to_owned()
+            }
+            Self::NoPublicUrl => {
+                "no Host header to build the share link from (or set --public-url)".to_owned()
+            }
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed here; allowed: {}",
                 allowed
@@ -195,6 +226,9 @@ impl Reply for ApiError {
             }
             Self::TooManySockets => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::IdempotencyKeyInUse => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Self::UpgradeRequired => {
                 headers.insert(UPGRADE, HeaderValue::from_static("websocket"));

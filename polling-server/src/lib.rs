@@ -24,11 +24,14 @@ mod access;
 mod app;
 mod backends;
 mod config;
+mod csv;
 mod duration;
 mod error;
 mod extract;
+mod idempotent;
 mod origin;
 mod probe;
+mod public_url;
 mod routes;
 mod serve;
 pub mod telemetry;
@@ -38,12 +41,13 @@ use std::future::Future;
 
 use tokio::net::TcpListener;
 
-pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT};
+pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL};
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
 pub use duration::parse_duration;
 pub use origin::AllowedOrigins;
 pub use probe::probe_ready;
+pub use public_url::PublicUrl;
 pub use routes::{routes, Route, ROUTES};
 
 /// The OpenAPI 3 document served at `GET /api/openapi.json`.

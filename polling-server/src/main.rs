@@ -47,6 +47,8 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_allowed_origins(config.allowed_origins.clone())
         .with_max_sockets(config.max_sockets)
         .with_instance(config.instance())
+        .with_idempotency_ttl(config.idempotency_ttl)
+        .with_public_url(config.public_url.clone())
         .with_frontend_dir(frontend_dir.clone());
     tracing::info!(
         address = %config.listen,
@@ -56,6 +58,7 @@ async fn serve(config: Config) -> Result<(), String> {
         store = kinds.store,
         cache = kinds.cache,
         broadcaster = kinds.broadcaster,
+        idempotency = kinds.idempotency,
         "polling-server listening"
     );
 

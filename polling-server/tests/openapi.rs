@@ -20,7 +20,7 @@ use warp::reply::Response;
 /// The statuses each route must be able to answer with (DESIGN §4): the
 /// document has to list at least these for the operation.
 const CONTRACT: &[(&str, &str, &[u16])] = &[
-    ("POST", "/api/polls", &[201, 400, 413, 415, 422, 503]),
+    ("POST", "/api/polls", &[201, 400, 409, 413, 415, 422, 503]),
     ("GET", "/api/polls", &[200, 422, 503]),
     ("GET", "/api/polls/{id}", &[200, 404, 503]),
     (
@@ -32,6 +32,23 @@ const CONTRACT: &[(&str, &str, &[u16])] = &[
     ("GET", "/api/polls/{id}/live", &[101, 403, 404, 426, 503]),
     ("POST", "/api/polls/{id}/close", &[200, 401, 403, 404, 503]),
     ("DELETE", "/api/polls/{id}", &[204, 401, 403, 404, 503]),
+    (
+        "GET",
+        "/api/polls/{id}/export/results.csv",
+        &[200, 401, 403, 404, 503],
+    ),
+    (
+        "GET",
+        "/api/polls/{id}/export/results.json",
+        &[200, 401, 403, 404, 503],
+    ),
+    (
+        "GET",
+        "/api/polls/{id}/export/ballots.csv",
+        &[200, 401, 403, 404, 503],
+    ),
+    ("GET", "/api/polls/{id}/qr.svg", &[200, 400, 404, 503]),
+    ("GET", "/p/{id}", &[200, 400, 404, 503]),
     ("GET", "/api/openapi.json", &[200]),
     ("GET", "/healthz", &[200]),
     ("GET", "/readyz", &[200, 503]),
@@ -58,6 +75,7 @@ const COMMON_HEADERS: &[&str] = &[
     "x-content-type-options",
     "x-frame-options",
     "referrer-policy",
+    "x-served-by",
 ];
 
 const ERROR_SCHEMA: &str = "#/components/schemas/Error";
@@ -65,7 +83,9 @@ const ERROR_SCHEMA: &str = "#/components/schemas/Error";
 type Server = BoxedFilter<(Response,)>;
 
 fn server() -> Server {
-    routes(App::in_process())
+    // Requests made here have no Host header: share links take this base.
+    let public_url = "https://polls.example.com".parse().ok();
+    routes(App::in_process().with_public_url(public_url))
 }
 
 fn document() -> Value {

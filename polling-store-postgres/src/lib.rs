@@ -1,5 +1,6 @@
 //! PostgreSQL storage for **polling**: [`PgPollStore`], a
-//! [`PollStore`](polling_core::PollStore) on sqlx.
+//! [`PollStore`](polling_core::PollStore) on sqlx, and [`PgIdempotencyStore`],
+//! the [`IdempotencyStore`](polling_core::IdempotencyStore) replicas share.
 //!
 //! * Schema: sqlx migrations embedded in this crate; run [`migrate`] at
 //!   start-up. It takes PostgreSQL's advisory lock, so replicas starting
@@ -41,10 +42,12 @@ mod rows;
 mod cast;
 mod config;
 mod error;
+mod idempotency_store;
 mod poll_store;
 
 pub use cast::CastMode;
 pub use config::PgConfig;
+pub use idempotency_store::PgIdempotencyStore;
 pub use poll_store::PgPollStore;
 
 use sqlx::migrate::{MigrateError, Migrator};

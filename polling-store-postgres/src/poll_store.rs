@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use polling_core::{
-    Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result, Results, VoteReceipt,
-    VoterId,
+    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result, Results,
+    VoteReceipt, VoterId,
 };
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
@@ -36,6 +36,10 @@ const DELETE_POLL: &str = "DELETE FROM polls WHERE id = $1";
 /// voter's ballot gives a row of nulls; no poll, no row).
 const GET_BALLOT: &str = "SELECT b.voter_id, b.choices, b.cast_at, b.version FROM polls p \
      LEFT JOIN ballots b ON b.poll_id = p.id AND b.voter_id = $2 WHERE p.id = $1";
+/// Every ballot of the poll; one row with NULLs for a poll without ballots,
+/// none for an unknown poll.
+const GET_BALLOTS: &str = "SELECT b.choices, b.cast_at FROM polls p \
+     LEFT JOIN ballots b ON b.poll_id = p.id WHERE p.id = $1";
 
 const GET_RESULTS: &str = concat!("SELECT ", results_columns!(), " FROM polls WHERE id = $1");
 
@@ -177,5 +181,22 @@ impl PollStore for PgPollStore {
             .map_err(unavailable)?
             .ok_or(PollError::NotFound)?;
         rows::results(id, &row)
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        let rows = sqlx::query(GET_BALLOTS)
+            .bind(rows::uuid(id))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if rows.is_empty() {
+            return Err(PollError::NotFound);
+        }
+        let mut ballots = rows
+            .iter()
+            .filter_map(|row| rows::anonymous_ballot(row).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        ballots.sort_unstable();
+        Ok(ballots)
     }
 }

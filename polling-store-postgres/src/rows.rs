@@ -1,8 +1,8 @@
 //! Rows to domain values, and domain values to column types.
 
 use polling_core::{
-    OptionCount, OptionId, Poll, PollId, PollOption, Results, TokenHash, Visibility, VoteReceipt,
-    VoterId,
+    AnonymousBallot, OptionCount, OptionId, Poll, PollId, PollOption, Results, TokenHash,
+    Visibility, VoteReceipt, VoterId,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -83,12 +83,7 @@ pub(crate) fn results(poll_id: PollId, row: &PgRow) -> Result<Results> {
 pub(crate) fn ballot(poll_id: PollId, row: &PgRow) -> Result<(VoterId, VoteReceipt)> {
     let voter: String = get(row, "voter_id")?;
     let voter = VoterId::try_from(voter).map_err(|_| corrupt("voter id"))?;
-    let choices: Vec<i32> = get(row, "choices")?;
-    let choices = choices
-        .into_iter()
-        .map(|c| u32::try_from(c).map(OptionId::new))
-        .collect::<Result<_, _>>()
-        .map_err(|_| corrupt("negative option id in a ballot"))?;
+    let choices = option_ids(get(row, "choices")?)?;
     let cast_at: OffsetDateTime = get(row, "cast_at")?;
     let receipt = VoteReceipt {
         poll_id,
@@ -97,6 +92,25 @@ pub(crate) fn ballot(poll_id: PollId, row: &PgRow) -> Result<(VoterId, VoteRecei
         version: to_u64(get(row, "version")?)?,
     };
     Ok((voter, receipt))
+}
+
+/// An anonymous ballot from `choices` and `cast_at`; `None` for the row of
+/// a poll without ballots (both NULL).
+pub(crate) fn anonymous_ballot(row: &PgRow) -> Result<Option<AnonymousBallot>> {
+    let choices: Option<Vec<i32>> = get(row, "choices")?;
+    let cast_at: Option<OffsetDateTime> = get(row, "cast_at")?;
+    let (Some(choices), Some(cast_at)) = (choices, cast_at) else {
+        return Ok(None);
+    };
+    let choices = option_ids(choices)?;
+    Ok(Some(AnonymousBallot::new(choices, cast_at)))
+}
+
+fn option_ids(raw: Vec<i32>) -> Result<Vec<OptionId>> {
+    raw.into_iter()
+        .map(|c| u32::try_from(c).map(OptionId::new))
+        .collect::<Result<_, _>>()
+        .map_err(|_| corrupt("negative option id in a ballot"))
 }
 
 /// The poll id as the `uuid` column takes it.

@@ -161,6 +161,9 @@ fn start_replica(options: &StackOptions, n: usize) -> io::Result<Replica> {
         .env("POLLING_LOG_FORMAT", "json")
         // Behind nginx, the page's origin is nginx's, and nginx passes Host on.
         .env("POLLING_ALLOWED_ORIGINS", "same-origin")
+        // The share page /p/{id} is the app's index.html with the poll's
+        // link-preview tags: the replicas read it, as in the image.
+        .env("POLLING_FRONTEND_DIR", crate::repo_root().join("frontend"))
         .stdout(log_file(options, &format!("{instance}.log"))?)
         .stderr(log_file(options, &format!("{instance}.err"))?)
         .spawn()?;

@@ -1,8 +1,9 @@
 //! The compose stack's nginx and Prometheus configs, run natively in front of
 //! three real replicas on the machine's PostgreSQL and Redis: through nginx
 //! only, votes from many clients are spread over every replica, a WebSocket
-//! sees votes other replicas served, every dashboard query has data, and a
-//! replica killed mid-load loses no acknowledged vote.
+//! sees votes other replicas served, every dashboard query has data, a
+//! replica killed mid-load loses no acknowledged vote, and share links, QR
+//! codes and `X-Served-By` reach the client from the replicas.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -365,6 +366,78 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
         missing.is_empty(),
         "dashboard queries without data:\n{}",
         missing.join("\n")
+    );
+}
+
+/// `GET path` through `addr`: status, lower-cased response head, body.
+async fn get_raw(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("receive");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .map(str::trim)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn through_nginx_share_pages_and_qr_codes_come_from_the_replicas_which_name_themselves() {
+    let db = Database::create();
+    let stack = start_stack(&db, "share");
+    let nginx = stack.nginx_addr;
+    let draft = serde_json::json!({"question": "Shared <stack>?", "options": ["yes", "no"]});
+    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{poll}");
+    let id = poll["id"].as_str().unwrap().to_owned();
+
+    let (status, head, page) = get_raw(nginx, &format!("/p/{id}")).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        header(&head, "x-served-by").is_some(),
+        "from a replica: {head}"
+    );
+    assert!(
+        page.contains("<meta property=\"og:title\" content=\"Shared &lt;stack&gt;?\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("content=\"http://{nginx}/p/{id}\"")),
+        "{page}"
+    );
+    assert!(page.contains("src=\"/js/main.js\""), "the app: {page}");
+
+    let (status, head, svg) = get_raw(nginx, &format!("/api/polls/{id}/qr.svg")).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header(&head, "content-type"), Some("image/svg+xml"));
+    assert!(svg.contains("<svg"), "{svg}");
+
+    let mut served_by = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let (status, head, _) = get_raw(nginx, &format!("/api/polls/{id}")).await;
+        assert_eq!(status, 200);
+        served_by.insert(
+            header(&head, "x-served-by")
+                .expect("X-Served-By")
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        served_by.len(),
+        3,
+        "every replica named itself: {served_by:?}"
     );
 }
 

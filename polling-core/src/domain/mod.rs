@@ -13,6 +13,7 @@
 //! A poll also says who sees its counts when ([`Visibility`]) and whether a
 //! voter may change their ballot (`allow_vote_change`).
 
+mod anonymous_ballot;
 mod ballot;
 mod event;
 pub(crate) mod ids;
@@ -24,6 +25,7 @@ mod results;
 pub(crate) mod token;
 mod visibility;
 
+pub use anonymous_ballot::AnonymousBallot;
 pub use ballot::Ballot;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};

@@ -14,8 +14,10 @@
 
 mod broadcaster;
 mod cache;
+mod idempotency;
 mod store;
 
 pub use broadcaster::LocalBroadcaster;
 pub use cache::MemoryCache;
+pub use idempotency::MemoryIdempotencyStore;
 pub use store::MemoryStore;

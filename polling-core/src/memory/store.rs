@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Ballot, CastKind, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
+use crate::domain::{
+    AnonymousBallot, Ballot, CastKind, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId,
+};
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
 
@@ -180,5 +182,17 @@ impl PollStore for MemoryStore {
 
     async fn results(&self, id: PollId) -> Result<Results> {
         self.with_entry(id, |entry| Ok(entry.results.clone()))
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        self.with_entry(id, |entry| {
+            let mut ballots: Vec<AnonymousBallot> = entry
+                .ballots
+                .values()
+                .map(|receipt| AnonymousBallot::new(receipt.choices.clone(), receipt.cast_at))
+                .collect();
+            ballots.sort_unstable();
+            Ok(ballots)
+        })
     }
 }

@@ -12,6 +12,7 @@
 //! | `PollStore` | [`store_conformance_tests!`](crate::store_conformance_tests) | [`store`] |
 //! | `ResultsCache` | [`cache_conformance_tests!`](crate::cache_conformance_tests) | [`cache`] |
 //! | `Broadcaster` | [`broadcaster_conformance_tests!`](crate::broadcaster_conformance_tests) | [`broadcaster`] |
+//! | `IdempotencyStore` | [`idempotency_conformance_tests!`](crate::idempotency_conformance_tests) | [`idempotency`] |
 //!
 //! Each macro takes the test attribute, the parameters that attribute hands the
 //! test function, and an expression making a **fresh, empty** backend from
@@ -46,6 +47,7 @@
 pub mod broadcaster;
 pub mod cache;
 mod doubles;
+pub mod idempotency;
 mod recorder;
 pub mod store;
 

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::{assert_error, ballot, is_error, sample_poll};
-use crate::domain::{CastKind, OptionId, Poll, PollId, Results, Visibility, VoterId};
+use crate::domain::{
+    AnonymousBallot, CastKind, OptionId, Poll, PollId, Results, Visibility, VoterId,
+};
 use crate::store::PollStore;
 
 /// Generates one test per case of [`testing::store`](crate::testing::store).
@@ -68,6 +70,8 @@ macro_rules! store_conformance_tests {
             a_changed_ballot_replaces_the_old_one,
             changing_a_ballot_needs_an_open_poll_and_valid_choices,
             concurrent_changes_by_one_voter_leave_exact_counts,
+            ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices,
+            ballots_of_an_unknown_or_deleted_poll_are_not_found,
         );
     };
 }
@@ -1047,5 +1051,85 @@ pub async fn concurrent_changes_by_one_voter_leave_exact_counts<S: PollStore>(st
         expected,
         "the voter counts once, for their stored choice {:?}",
         stored.choices
+    );
+}
+
+/// `ballots` lists every recorded ballot once (a replay adds none, a refused
+/// one none), with its choices and the minute of its receipt, sorted by
+/// minute then choices, and they add up to the results.
+pub async fn ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices<S: PollStore>(
+    store: S,
+) {
+    let poll = sample_poll(3, true, None);
+    create(&store, &poll).await;
+    assert_eq!(
+        store.ballots(poll.id).await.expect("ballots of a new poll"),
+        Vec::<AnonymousBallot>::new(),
+        "a new poll has no ballots"
+    );
+    let mut expected = Vec::new();
+    for choices in [&[2][..], &[0, 1], &[1], &[2], &[0, 1, 2]] {
+        let b = ballot(&poll, &VoterId::generate(), choices);
+        let outcome = store
+            .cast(&b)
+            .await
+            .unwrap_or_else(|e| panic!("ballot {choices:?} failed: {e:?}"));
+        store.cast(&b).await.expect("a replay of the same ballot");
+        expected.push(AnonymousBallot::new(
+            b.choices().to_vec(),
+            outcome.receipt.cast_at,
+        ));
+    }
+    let other = sample_poll(2, false, None);
+    create(&store, &other).await;
+    store
+        .cast(&ballot(&other, &VoterId::generate(), &[0]))
+        .await
+        .expect("a ballot in another poll");
+    expected.sort();
+
+    let ballots = store.ballots(poll.id).await.expect("ballots of the poll");
+    assert_eq!(ballots, expected, "every ballot once, anonymous, sorted");
+    for b in &ballots {
+        assert_eq!(
+            (b.cast_minute.second(), b.cast_minute.nanosecond()),
+            (0, 0),
+            "cast_minute {} is not a whole minute",
+            b.cast_minute
+        );
+    }
+    let results = results_of(&store, &poll).await;
+    let mut tally = vec![0_u64; poll.options.len()];
+    for choice in ballots.iter().flat_map(|b| &b.choices) {
+        tally[choice.index()] += 1;
+    }
+    assert_eq!(tally, counts(&results), "the ballots add up to the results");
+    assert_eq!(ballots.len() as u64, results.total, "one ballot per vote");
+    assert!(
+        ballots
+            .iter()
+            .all(|b| b.choices.iter().all(|c| *c < OptionId::new(3))),
+        "choices name the poll's options"
+    );
+}
+
+/// `ballots` of a poll that does not exist, or no longer does, is `NotFound`.
+pub async fn ballots_of_an_unknown_or_deleted_poll_are_not_found<S: PollStore>(store: S) {
+    assert_error(
+        store.ballots(PollId::generate()).await,
+        "not_found",
+        "ballots of an unknown poll",
+    );
+    let poll = sample_poll(2, false, None);
+    create(&store, &poll).await;
+    store
+        .cast(&ballot(&poll, &VoterId::generate(), &[1]))
+        .await
+        .expect("a ballot");
+    store.delete(poll.id).await.expect("delete");
+    assert_error(
+        store.ballots(poll.id).await,
+        "not_found",
+        "ballots of a deleted poll",
     );
 }

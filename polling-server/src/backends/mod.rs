@@ -7,8 +7,8 @@ mod startup;
 
 use std::sync::Arc;
 
-use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
-use polling_core::{Broadcaster, PollStore, ResultsCache};
+use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
+use polling_core::{Broadcaster, IdempotencyStore, PollStore, ResultsCache};
 
 use crate::{App, BroadcasterKind, CacheKind, Config, ScrapeHook};
 
@@ -36,6 +36,9 @@ pub struct Backends {
     pub cache: Arc<dyn ResultsCache>,
     /// Carries results events to every listener.
     pub broadcaster: Arc<dyn Broadcaster>,
+    /// Idempotency keys: in the store's database when there is one, so every
+    /// replica replays the same responses.
+    pub idempotency: Arc<dyn IdempotencyStore>,
     /// Which implementation each one is, for the start-up log line.
     pub kinds: Kinds,
     /// Gauges the backends set at each scrape of `/metrics`.
@@ -51,6 +54,8 @@ pub struct Kinds {
     pub cache: &'static str,
     /// `local` or `redis`.
     pub broadcaster: &'static str,
+    /// `memory` or `postgres`.
+    pub idempotency: &'static str,
 }
 
 impl Backends {
@@ -60,10 +65,12 @@ impl Backends {
             store: Arc::new(MemoryStore::new()),
             cache: Arc::new(MemoryCache::new()),
             broadcaster: Arc::new(LocalBroadcaster::new()),
+            idempotency: Arc::new(MemoryIdempotencyStore::new()),
             kinds: Kinds {
                 store: "memory",
                 cache: "memory",
                 broadcaster: "local",
+                idempotency: "memory",
             },
             scrape_hooks: Vec::new(),
         }
@@ -80,8 +87,10 @@ impl Backends {
         crate::telemetry::prometheus_handle();
         let mut backends = Self::in_process();
         if let Some(url) = &config.database_url {
-            let (store, gauges) = postgres::store(config, url).await?;
+            let (store, idempotency, gauges) = postgres::store(config, url).await?;
             backends.store = store;
+            backends.idempotency = idempotency;
+            backends.kinds.idempotency = "postgres";
             backends.scrape_hooks.push(gauges);
             backends.kinds.store = "postgres";
         }
@@ -101,7 +110,8 @@ impl Backends {
     /// An [`App`] over these backends.
     pub fn into_app(self) -> App {
         self.scrape_hooks.into_iter().fold(
-            App::new(self.store, self.cache, self.broadcaster),
+            App::new(self.store, self.cache, self.broadcaster)
+                .with_idempotency_store(self.idempotency),
             App::with_scrape_hook,
         )
     }

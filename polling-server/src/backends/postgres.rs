@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use polling_core::PollStore;
-use polling_store_postgres::PgConfig;
+use polling_core::{IdempotencyStore, PollStore};
+use polling_store_postgres::{PgConfig, PgIdempotencyStore};
 
 use sqlx::PgPool;
 
@@ -12,7 +12,7 @@ use crate::telemetry::{DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS};
 use crate::{Config, ScrapeHook};
 
 /// Connects (retrying for `--startup-timeout`), runs the migrations and
-/// returns the store.
+/// returns the store and the idempotency keys, which share the pool.
 ///
 /// # Errors
 ///
@@ -20,7 +20,7 @@ use crate::{Config, ScrapeHook};
 pub(super) async fn store(
     config: &Config,
     url: &str,
-) -> Result<(Arc<dyn PollStore>, ScrapeHook), String> {
+) -> Result<(Arc<dyn PollStore>, Arc<dyn IdempotencyStore>, ScrapeHook), String> {
     let pg = PgConfig {
         max_connections: config.database_pool_size,
         acquire_timeout: config.database_acquire_timeout,
@@ -39,7 +39,8 @@ pub(super) async fn store(
         .map_err(|e| format!("{setting}: migrating {shown} failed: {e}"))?;
     tracing::info!(database = %shown, pool_size = pg.max_connections, "PostgreSQL store ready");
     let gauges = pool_gauges(pool.clone());
-    Ok((Arc::new(pg.store(pool)), gauges))
+    let idempotency = Arc::new(PgIdempotencyStore::new(pool.clone()));
+    Ok((Arc::new(pg.store(pool)), idempotency, gauges))
 }
 
 /// Sets the pool's gauges at each scrape.

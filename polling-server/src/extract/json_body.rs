@@ -2,6 +2,7 @@
 
 use bytes::{Buf, BytesMut};
 use futures_util::TryStreamExt;
+use polling_core::idempotency::Fingerprint;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -17,9 +18,20 @@ use crate::error::ApiError;
 ///   `Content-Length` first, then while reading, so chunked bodies are bounded too);
 /// * 400 when it is not well-formed JSON or not UTF-8;
 /// * 422 when it is well-formed but does not fit `T` (wrong type, missing or unknown field).
+// The plain form, for routes that take no `Idempotency-Key`; the two that do
+// use [`fingerprinted_json_body`].
+#[allow(dead_code)]
 pub(crate) fn json_body<T: DeserializeOwned + Send + 'static>(
     limit: u64,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    fingerprinted_json_body(limit).map(|(value, _): (T, Fingerprint)| value)
+}
+
+/// [`json_body`], with the [`Fingerprint`] of the body's bytes (for
+/// `Idempotency-Key`: the same key with another body is refused).
+pub(crate) fn fingerprinted_json_body<T: DeserializeOwned + Send + 'static>(
+    limit: u64,
+) -> impl Filter<Extract = ((T, Fingerprint),), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(warp::body::stream())
         .and_then(move |headers: HeaderMap, body| async move {
@@ -32,7 +44,8 @@ pub(crate) fn json_body<T: DeserializeOwned + Send + 'static>(
                 return Err(ApiError::PayloadTooLarge(limit).into());
             }
             let bytes = read_bounded(body, limit).await?;
-            parse(&bytes).map_err(Rejection::from)
+            let value = parse(&bytes)?;
+            Ok::<_, Rejection>((value, Fingerprint::of(&bytes)))
         })
 }
 
@@ -114,6 +127,16 @@ mod tests {
     #[tokio::test]
     async fn well_formed_bodies_parse() {
         assert!(post(br#"{"n": 3}"#).filter(&filter()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_fingerprint_is_of_the_bytes_as_sent() {
+        let fingerprinted = fingerprinted_json_body::<Probe>(16);
+        let (probe, fingerprint) = post(br#"{"n": 3}"#).filter(&fingerprinted).await.unwrap();
+        assert_eq!(probe.n, 3);
+        assert_eq!(fingerprint, Fingerprint::of(br#"{"n": 3}"#));
+        let (_, spaced) = post(br#"{"n":  3}"#).filter(&fingerprinted).await.unwrap();
+        assert_ne!(spaced, fingerprint, "other bytes, another fingerprint");
     }
 
     #[tokio::test]

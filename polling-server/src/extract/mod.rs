@@ -2,9 +2,11 @@
 //! with an [`ApiError`](crate::error::ApiError).
 
 mod bearer;
+mod idempotency_key;
 mod json_body;
 mod voter;
 
 pub(crate) use bearer::{bearer_token, optional_bearer_token};
-pub(crate) use json_body::json_body;
+pub(crate) use idempotency_key::{idempotency_key, IdempotencyKey};
+pub(crate) use json_body::fingerprinted_json_body;
 pub(crate) use voter::{voter, Voter};

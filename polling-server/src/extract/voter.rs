@@ -24,6 +24,11 @@ pub(crate) struct Voter {
 }
 
 impl Voter {
+    /// The voter id the request's cookie carried; `None` for a new voter.
+    pub(crate) fn known_id(&self) -> Option<&VoterId> {
+        (!self.issued).then_some(&self.id)
+    }
+
     /// Adds the `Set-Cookie` header to `response` when the id is new.
     pub(crate) fn attach(&self, mut response: Response) -> Response {
         if self.issued {

@@ -1,11 +1,13 @@
 //! The HTTP API (DESIGN §4) as warp filters, built by [`routes`].
 
 mod counts_gate;
+mod export;
 mod fallback;
 mod live;
 pub(crate) mod meta;
 mod polls;
 mod results;
+mod share;
 mod votes;
 mod websocket;
 
@@ -50,15 +52,25 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/polls/{id}/votes"),
     route("GET", "/api/polls/{id}/results"),
     route("GET", "/api/polls/{id}/live"),
+    route("GET", "/api/polls/{id}/export/results.csv"),
+    route("GET", "/api/polls/{id}/export/results.json"),
+    route("GET", "/api/polls/{id}/export/ballots.csv"),
+    route("GET", "/api/polls/{id}/qr.svg"),
+    route("GET", "/p/{id}"),
     route("GET", "/api/openapi.json"),
     route("GET", "/healthz"),
     route("GET", "/readyz"),
     route("GET", "/metrics"),
 ];
 
+/// The header naming the server instance that answered.
+pub(crate) const SERVED_BY: &str = "x-served-by";
+
 /// The whole server as one filter: the API, the browser app (if configured),
-/// JSON errors for everything refused, and security headers on every response.
+/// JSON errors for everything refused, and security headers and
+/// `X-Served-By` (the instance name) on every response.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let served_by = served_by(&app.instance);
     let api = polls::routes(&app)
         .or(votes::routes(&app))
         .unify()
@@ -67,6 +79,10 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(live::routes(&app))
         .unify()
         .or(meta::routes(&app))
+        .unify()
+        .or(export::routes(&app))
+        .unify()
+        .or(share::routes(&app))
         .unify();
     let frontend = match app.frontend_dir.clone() {
         Some(dir) => warp::fs::dir(dir).map(Reply::into_response).boxed(),
@@ -81,8 +97,25 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .recover(error::recover)
         .unify()
         .with(warp::reply::with::headers(security_headers()))
+        .with(warp::reply::with::header(SERVED_BY, served_by))
         .map(Reply::into_response)
         .boxed()
+}
+
+/// The instance name as a header value; characters a header cannot carry
+/// become `_`.
+fn served_by(instance: &str) -> HeaderValue {
+    let visible: String = instance
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    HeaderValue::from_str(visible.trim()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// Headers for every response: a strict Content-Security-Policy (the browser

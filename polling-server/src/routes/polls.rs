@@ -2,17 +2,21 @@
 
 use std::collections::HashMap;
 
+use polling_core::idempotency::Fingerprint;
 use polling_core::{ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::header::LOCATION;
-use warp::http::{HeaderValue, StatusCode};
+use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::extract::{bearer_token, json_body, voter, Voter};
+use crate::extract::{
+    bearer_token, fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter,
+};
+use crate::idempotent::{idempotent, Scope};
 use crate::views::{CreatedPoll, PollPage, PollView};
 
 /// Polls per page when `limit` is not given.
@@ -25,7 +29,8 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_app(app))
         .and(voter())
-        .and(json_body::<PollDraft>(app.body_limit))
+        .and(idempotency_key())
+        .and(fingerprinted_json_body::<PollDraft>(app.body_limit))
         .and_then(create);
     let list = warp::path!("api" / "polls")
         .and(warp::get())
@@ -59,7 +64,23 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn create(app: App, voter: Voter, draft: PollDraft) -> Result<Response, Rejection> {
+/// Creates the poll, once per `Idempotency-Key` (see [`idempotent`]).
+async fn create(
+    app: App,
+    voter: Voter,
+    key: Option<IdempotencyKey>,
+    (draft, fingerprint): (PollDraft, Fingerprint),
+) -> Result<Response, Rejection> {
+    let scope = Scope {
+        method: Method::POST,
+        path: "/api/polls".to_owned(),
+        voter: &voter,
+        key,
+    };
+    idempotent(&app, scope, fingerprint, create_poll(&app, &voter, draft)).await
+}
+
+async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Response, Rejection> {
     let now = polling_core::now();
     let new = NewPoll::new(draft, now).map_err(ApiError::from)?;
     let token = ManageToken::generate();
@@ -142,7 +163,11 @@ async fn get(raw_id: String, app: App, voter: Voter) -> Result<Response, Rejecti
 
 /// The poll, if `token` manages it: 404 before 403, so ids can't be probed
 /// with tokens.
-async fn authorize(app: &App, raw_id: &str, token: &ManageToken) -> Result<Poll, ApiError> {
+pub(super) async fn authorize(
+    app: &App,
+    raw_id: &str,
+    token: &ManageToken,
+) -> Result<Poll, ApiError> {
     let poll = app.store.get(parse_poll_id(raw_id)?).await?;
     if poll.manage_token_hash.verifies(token) {
         Ok(poll)

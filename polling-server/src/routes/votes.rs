@@ -1,8 +1,9 @@
 //! Casting a ballot.
 
-use polling_core::{Ballot, CastKind};
+use polling_core::idempotency::Fingerprint;
+use polling_core::{Ballot, CastKind, PollId};
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -10,7 +11,8 @@ use super::{json, parse_poll_id, with_app};
 use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::extract::{json_body, voter, Voter};
+use crate::extract::{fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter};
+use crate::idempotent::{idempotent, Scope};
 use crate::views::{VoteRequest, VoteView};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
@@ -18,22 +20,48 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_app(app))
         .and(voter())
-        .and(json_body::<VoteRequest>(app.body_limit))
+        .and(idempotency_key())
+        .and(fingerprinted_json_body::<VoteRequest>(app.body_limit))
         .and_then(cast)
         .boxed()
+}
+
+/// Casts the ballot, once per `Idempotency-Key` (see [`idempotent`]).
+async fn cast(
+    raw_id: String,
+    app: App,
+    voter: Voter,
+    key: Option<IdempotencyKey>,
+    (body, fingerprint): (VoteRequest, Fingerprint),
+) -> Result<Response, Rejection> {
+    // Before the key is looked up: an id that names no poll is 404 whatever
+    // the key, and the scope holds the canonical id, never raw input.
+    let poll_id = parse_poll_id(&raw_id)?;
+    let scope = Scope {
+        method: Method::POST,
+        path: format!("/api/polls/{poll_id}/votes"),
+        voter: &voter,
+        key,
+    };
+    idempotent(
+        &app,
+        scope,
+        fingerprint,
+        cast_ballot(poll_id, &app, &voter, body),
+    )
+    .await
 }
 
 /// 201 with the receipt and results for a new ballot; 200 with the original
 /// receipt when the same voter sends the same ballot again, and 200 with a new
 /// receipt when the poll allows changing a vote and the ballot differs. The
 /// results are `null` when the poll's visibility hides them from the voter.
-async fn cast(
-    raw_id: String,
-    app: App,
-    voter: Voter,
+async fn cast_ballot(
+    poll_id: PollId,
+    app: &App,
+    voter: &Voter,
     body: VoteRequest,
 ) -> Result<Response, Rejection> {
-    let poll_id = parse_poll_id(&raw_id)?;
     let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
     let outcome = app.cast(ballot).await.map_err(ApiError::from)?;
     let status = match outcome.kind {

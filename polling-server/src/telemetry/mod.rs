@@ -29,3 +29,6 @@ pub const BUILD_INFO: &str = "polling_build_info";
 pub const DB_POOL_CONNECTIONS: &str = "polling_db_pool_connections";
 /// The PostgreSQL pool's configured maximum.
 pub const DB_POOL_MAX_CONNECTIONS: &str = "polling_db_pool_max_connections";
+/// Requests sent with an `Idempotency-Key`: label `outcome` (`fresh`: run,
+/// `replayed`, `mismatch`: another body, `in_use`: the first still running).
+pub const IDEMPOTENCY_REQUESTS_TOTAL: &str = "polling_idempotency_requests_total";

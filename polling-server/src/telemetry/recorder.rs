@@ -6,7 +6,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::{
     BUILD_INFO, DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS, HTTP_REQUESTS_TOTAL,
-    HTTP_REQUEST_DURATION_SECONDS,
+    HTTP_REQUEST_DURATION_SECONDS, IDEMPOTENCY_REQUESTS_TOTAL,
 };
 
 /// Histogram buckets for every `_seconds` metric: from half a millisecond
@@ -60,6 +60,10 @@ fn describe() {
     describe_gauge!(
         DB_POOL_MAX_CONNECTIONS,
         "The PostgreSQL pool's maximum size."
+    );
+    describe_counter!(
+        IDEMPOTENCY_REQUESTS_TOTAL,
+        "Requests with an Idempotency-Key, by outcome (fresh, replayed, mismatch, in_use)."
     );
 }
 

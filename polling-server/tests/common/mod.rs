@@ -352,12 +352,17 @@ impl Client {
 
         let mut builder = hyper::Request::builder()
             .method(request.method)
-            .uri(request.path)
-            .header(HOST, self.addr.to_string());
-        let has_cookie = request
-            .headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case(COOKIE.as_str()));
+            .uri(request.path);
+        let has = |header: &hyper::header::HeaderName| {
+            request
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(header.as_str()))
+        };
+        let has_cookie = has(&COOKIE);
+        if !has(&HOST) {
+            builder = builder.header(HOST, self.addr.to_string());
+        }
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
@@ -459,4 +464,27 @@ pub(crate) fn database_url(connect: &sqlx::postgres::PgConnectOptions, port: u16
             .get_database()
             .expect("sqlx::test names its database"),
     )
+}
+
+/// The server's backends on the `#[sqlx::test]` database `connect` names
+/// (polls, ballots and idempotency keys in PostgreSQL), as an [`App`].
+pub(crate) async fn postgres_app(connect: &sqlx::postgres::PgConnectOptions) -> App {
+    use clap::Parser;
+    let url = database_url(connect, connect.get_port());
+    let config = polling_server::Config::try_parse_from([
+        "polling-server",
+        "--database-url",
+        &url,
+        "--database-pool-size",
+        "4",
+        "--startup-timeout",
+        "5s",
+    ])
+    .expect("a valid configuration");
+    let backends = polling_server::Backends::connect(&config)
+        .await
+        .expect("the PostgreSQL backends connect");
+    assert_eq!(backends.kinds.store, "postgres");
+    assert_eq!(backends.kinds.idempotency, "postgres");
+    backends.into_app()
 }

@@ -1,0 +1,167 @@
+//! Exports for a poll's owner (`Authorization: Bearer <manage_token>`): the
+//! results as CSV and JSON, and the anonymous ballots as CSV.
+
+use polling_core::{AnonymousBallot, ManageToken, OptionId, Poll, Results};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use warp::filters::BoxedFilter;
+use warp::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use warp::http::{HeaderValue, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use super::polls::authorize;
+use super::with_app;
+use crate::app::App;
+use crate::csv::Csv;
+use crate::error::ApiError;
+use crate::extract::bearer_token;
+use crate::views::PollView;
+
+/// The media type of the CSV files (RFC 4180, with a header row).
+const CSV: &str = "text/csv; charset=utf-8; header=present";
+
+pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
+    let results_csv = warp::path!("api" / "polls" / String / "export" / "results.csv")
+        .and(warp::get())
+        .and(with_app(app))
+        .and(bearer_token())
+        .and_then(results_csv);
+    let results_json = warp::path!("api" / "polls" / String / "export" / "results.json")
+        .and(warp::get())
+        .and(with_app(app))
+        .and(bearer_token())
+        .and_then(results_json);
+    let ballots_csv = warp::path!("api" / "polls" / String / "export" / "ballots.csv")
+        .and(warp::get())
+        .and(with_app(app))
+        .and(bearer_token())
+        .and_then(ballots_csv);
+    results_csv
+        .or(results_json)
+        .unify()
+        .or(ballots_csv)
+        .unify()
+        .boxed()
+}
+
+/// The poll, if `token` manages it, and its results from the store (not the
+/// cache: an export is the record).
+async fn poll_and_results(
+    app: &App,
+    raw_id: &str,
+    token: &ManageToken,
+) -> Result<(Poll, Results), ApiError> {
+    let poll = authorize(app, raw_id, token).await?;
+    let results = app.store.results(poll.id).await?;
+    Ok((poll, results))
+}
+
+/// `option_id,option,votes`: one row per option, in option order.
+async fn results_csv(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
+    let (poll, results) = poll_and_results(&app, &raw_id, &token).await?;
+    let mut csv = Csv::new();
+    csv.row(["option_id", "option", "votes"]);
+    for (option, count) in poll.options.iter().zip(&results.counts) {
+        csv.row([
+            option.id.to_string(),
+            option.text.clone(),
+            count.votes.to_string(),
+        ]);
+    }
+    Ok(attachment(csv.finish(), CSV, &poll, "results.csv"))
+}
+
+/// The results as JSON (see the `ResultsExport` schema).
+async fn results_json(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
+    let (poll, results) = poll_and_results(&app, &raw_id, &token).await?;
+    let now = polling_core::now();
+    let export = ResultsExport {
+        poll: PollView::new(&poll, now),
+        version: results.version,
+        total: results.total,
+        counts: poll
+            .options
+            .iter()
+            .zip(&results.counts)
+            .map(|(option, count)| CountExport {
+                option_id: option.id,
+                option: &option.text,
+                votes: count.votes,
+            })
+            .collect(),
+        exported_at: now,
+    };
+    let body = serde_json::to_string_pretty(&export)
+        .map_err(|e| ApiError::from(polling_core::PollError::unavailable(e)))?;
+    Ok(attachment(body, "application/json", &poll, "results.json"))
+}
+
+/// `cast_minute,option_ids,options`: one row per ballot, sorted by minute
+/// then choices; ids joined with `;`, texts with `; `. No voter ids, and no
+/// time finer than the minute.
+async fn ballots_csv(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
+    let poll = authorize(&app, &raw_id, &token).await?;
+    let ballots = app.store.ballots(poll.id).await.map_err(ApiError::from)?;
+    let mut csv = Csv::new();
+    csv.row(["cast_minute", "option_ids", "options"]);
+    for ballot in &ballots {
+        csv.row(ballot_row(&poll, ballot));
+    }
+    Ok(attachment(csv.finish(), CSV, &poll, "ballots.csv"))
+}
+
+fn ballot_row(poll: &Poll, ballot: &AnonymousBallot) -> [String; 3] {
+    let minute = ballot
+        .cast_minute
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| ballot.cast_minute.to_string());
+    let ids: Vec<String> = ballot.choices.iter().map(ToString::to_string).collect();
+    let texts: Vec<&str> = ballot
+        .choices
+        .iter()
+        .filter_map(|c| poll.options.get(c.index()).map(|o| o.text.as_str()))
+        .collect();
+    [minute, ids.join(";"), texts.join("; ")]
+}
+
+/// `body` as a download named `poll-<id>-<name>`, never cached (owner-only data).
+fn attachment(body: String, media_type: &'static str, poll: &Poll, name: &str) -> Response {
+    let mut response = warp::reply::with_status(body, StatusCode::OK).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let disposition = format!("attachment; filename=\"poll-{}-{name}\"", poll.id);
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// The JSON export of a poll's results.
+#[derive(Debug, Serialize)]
+struct ResultsExport<'a> {
+    /// The poll, as `GET /api/polls/{id}` shows it.
+    poll: PollView<'a>,
+    /// The results version exported.
+    version: u64,
+    /// Ballots recorded.
+    total: u64,
+    /// One per option, in option order.
+    counts: Vec<CountExport<'a>>,
+    /// When the file was made.
+    #[serde(with = "time::serde::rfc3339")]
+    exported_at: OffsetDateTime,
+}
+
+/// One option's count, with its text.
+#[derive(Debug, Serialize)]
+struct CountExport<'a> {
+    /// The option's id.
+    option_id: OptionId,
+    /// The option's text, so the file reads without the poll.
+    option: &'a str,
+    /// Ballots that chose it.
+    votes: u64,
+}
