@@ -14,6 +14,7 @@ use polling_core::{
 use polling_realtime::{Hub, HubConfig, SocketConfig};
 use tower::{ServiceBuilder, ServiceExt};
 
+use crate::limits::Limits;
 use crate::origin::AllowedOrigins;
 
 /// The tower stack of the vote and results paths, outermost first:
@@ -47,6 +48,10 @@ pub struct App {
     pub(crate) body_limit: u64,
     /// The browser app served at `/`, if any.
     pub(crate) frontend_dir: Option<PathBuf>,
+    /// Rates, caps and timeouts against abusive or slow clients.
+    pub(crate) limits: Limits,
+    /// Whether the voter cookie is marked `Secure` (served over HTTPS).
+    pub(crate) secure_cookies: bool,
     /// Carries results events; kept to rebuild the hub with a new socket cap.
     broadcaster: Arc<dyn Broadcaster>,
     /// Live-results sockets: one upstream subscription per watched poll.
@@ -86,6 +91,8 @@ impl App {
             stack,
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
+            limits: Limits::default(),
+            secure_cookies: false,
             broadcaster,
             hub,
             socket_config: SocketConfig::default(),
@@ -107,6 +114,21 @@ impl App {
     /// Sets the most bytes a request body may have.
     pub fn with_body_limit(mut self, bytes: u64) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// Sets the rates, caps and timeouts against abusive or slow clients
+    /// (see [`Limits`]; by default none but the timeouts).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Marks the voter cookie `Secure`, for a server reached over HTTPS
+    /// (directly or through a TLS-terminating proxy): browsers then never
+    /// send it over plain HTTP.
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
         self
     }
 
@@ -203,6 +225,8 @@ impl fmt::Debug for App {
         f.debug_struct("App")
             .field("body_limit", &self.body_limit)
             .field("frontend_dir", &self.frontend_dir)
+            .field("limits", &self.limits)
+            .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()
     }
 }

@@ -43,6 +43,13 @@ pub(crate) enum ApiError {
     UpgradeRequired,
     /// The live-results socket cap is reached (or the server is stopping).
     TooManySockets,
+    /// The client created polls or voted faster than allowed; it may try
+    /// again after this many seconds.
+    RateLimited(u64),
+    /// The cap on requests in flight is reached.
+    Overloaded,
+    /// The client took longer than allowed to send the body.
+    RequestTimeout,
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -89,7 +96,9 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::ForeignOrigin => StatusCode::FORBIDDEN,
             Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            Self::TooManySockets => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManySockets | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -109,6 +118,10 @@ impl ApiError {
             Self::ForeignOrigin => "forbidden_origin",
             Self::UpgradeRequired => "upgrade_required",
             Self::TooManySockets => "too_many_sockets",
+            Self::RateLimited(_) => "rate_limited",
+            // The same answer as any other temporary unavailability.
+            Self::Overloaded => "unavailable",
+            Self::RequestTimeout => "request_timeout",
         }
     }
 
@@ -139,6 +152,13 @@ impl ApiError {
             Self::TooManySockets => {
                 "too many live connections right now; try again shortly".to_owned()
             }
+            Self::RateLimited(seconds) => {
+                format!("too many requests from this client; try again in {seconds} s")
+            }
+            Self::Overloaded => {
+                "the service is temporarily unavailable; try again shortly".to_owned()
+            }
+            Self::RequestTimeout => "the request body took too long to arrive".to_owned(),
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed here; allowed: {}",
                 allowed
@@ -183,6 +203,17 @@ impl Reply for ApiError {
             }
             Self::TooManySockets => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::Overloaded => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::RateLimited(seconds) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*seconds));
+            }
+            Self::RequestTimeout => {
+                // The rest of the body may still be on its way: this
+                // connection cannot carry another request.
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Self::UpgradeRequired => {
                 headers.insert(UPGRADE, HeaderValue::from_static("websocket"));

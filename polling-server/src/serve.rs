@@ -9,13 +9,15 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 
 use crate::app::App;
+use crate::limits::{ConcurrencyCap, PeerAddr, RateLimit};
 use crate::routes::routes;
 use crate::telemetry::Observe;
 
@@ -29,13 +31,21 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let hub = app.hub.clone();
-    let service = Observe::new(warp::service(routes(app)));
+    let limits = app.limits.clone();
+    // Outermost first: observe (so refusals are logged and counted too),
+    // rate limits, the cap on requests in flight, the routes.
+    let service = Observe::new(RateLimit::new(
+        ConcurrencyCap::new(warp::service(routes(app)), limits.max_concurrent_requests),
+        limits.polls_per_minute,
+        limits.votes_per_minute,
+        limits.trusted_proxies.clone(),
+    ));
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     accept_failed(error).await;
                     continue;
@@ -43,10 +53,26 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(service.clone());
+        let (stream, peer) = stream;
+        // Only the accept loop knows the peer: it goes on each request.
+        let service = TowerToHyperService::new(
+            ServiceBuilder::new()
+                .map_request(move |mut request: hyper::Request<_>| {
+                    request.extensions_mut().insert(PeerAddr(peer));
+                    request
+                })
+                .service(service.clone()),
+        );
         let watcher = graceful.watcher();
+        let header_read_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // A client that trickles its headers (or idles on a kept-alive
+            // connection) is cut off rather than holding the connection.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -1,5 +1,7 @@
 //! A JSON body: checked media type, bounded size, precise errors.
 
+use std::time::Duration;
+
 use bytes::{Buf, BytesMut};
 use futures_util::TryStreamExt;
 use serde::de::DeserializeOwned;
@@ -15,10 +17,13 @@ use crate::error::ApiError;
 /// * 415 when the `Content-Type` is not `application/json`;
 /// * 413 when the body is over `limit` bytes (checked against
 ///   `Content-Length` first, then while reading, so chunked bodies are bounded too);
+/// * 408 when the body takes longer than `read_timeout` to arrive (a slow
+///   client holds no request open forever);
 /// * 400 when it is not well-formed JSON or not UTF-8;
 /// * 422 when it is well-formed but does not fit `T` (wrong type, missing or unknown field).
 pub(crate) fn json_body<T: DeserializeOwned + Send + 'static>(
     limit: u64,
+    read_timeout: Duration,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(warp::body::stream())
@@ -31,7 +36,9 @@ pub(crate) fn json_body<T: DeserializeOwned + Send + 'static>(
             if declared.is_some_and(|len| len > limit) {
                 return Err(ApiError::PayloadTooLarge(limit).into());
             }
-            let bytes = read_bounded(body, limit).await?;
+            let bytes = tokio::time::timeout(read_timeout, read_bounded(body, limit))
+                .await
+                .map_err(|_| ApiError::RequestTimeout)??;
             parse(&bytes).map_err(Rejection::from)
         })
 }
@@ -96,7 +103,7 @@ mod tests {
     }
 
     fn filter() -> impl Filter<Extract = (Probe,), Error = Rejection> + Clone {
-        json_body::<Probe>(16)
+        json_body::<Probe>(16, Duration::from_secs(5))
     }
 
     async fn refusal(request: warp::test::RequestBuilder) -> &'static str {

@@ -86,7 +86,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 
 /// Headers for every response: a strict Content-Security-Policy (the browser
 /// app has no inline script or style), no sniffing, no framing.
-fn security_headers() -> HeaderMap {
+pub(crate) fn security_headers() -> HeaderMap {
     let pairs = [
         (
             "content-security-policy",

@@ -15,7 +15,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "results")
         .and(warp::get())
         .and(with_app(app))
-        .and(voter())
+        .and(voter(app.secure_cookies))
         .and(warp::header::headers_cloned())
         .and_then(results)
         .boxed()

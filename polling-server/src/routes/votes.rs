@@ -16,8 +16,8 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "votes")
         .and(warp::post())
         .and(with_app(app))
-        .and(voter())
-        .and(json_body::<VoteRequest>(app.body_limit))
+        .and(voter(app.secure_cookies))
+        .and(json_body::<VoteRequest>(app.body_limit, app.limits.body_read_timeout))
         .and_then(cast)
         .boxed()
 }
