@@ -66,6 +66,15 @@ pub(crate) async fn serve(
         let watcher = graceful.watcher();
         let header_read_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
+            // The HTTP version is told from the first bytes, before hyper's
+            // timeout runs: a connection that sends nothing is closed here.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await,
+                Ok(Ok(1..))
+            ) {
+                return;
+            }
             let mut builder = auto::Builder::new(TokioExecutor::new());
             // A client that trickles its headers (or idles on a kept-alive
             // connection) is cut off rather than holding the connection.

@@ -161,6 +161,11 @@ fn start_replica(options: &StackOptions, n: usize) -> io::Result<Replica> {
         .env("POLLING_LOG_FORMAT", "json")
         // Behind nginx, the page's origin is nginx's, and nginx passes Host on.
         .env("POLLING_ALLOWED_ORIGINS", "same-origin")
+        // nginx, on this machine, forwards the client's address; the test's
+        // many simulated voters all come from 127.0.0.1, so votes are not
+        // rate limited here (poll creation keeps its default limit).
+        .env("POLLING_TRUSTED_PROXIES", "127.0.0.1")
+        .env("POLLING_RATE_LIMIT_VOTES", "0")
         .stdout(log_file(options, &format!("{instance}.log"))?)
         .stderr(log_file(options, &format!("{instance}.err"))?)
         .spawn()?;
