@@ -141,12 +141,22 @@ pub struct Config {
 
     /// Poll creations (`POST /api/polls`) per minute per client address,
     /// with a burst of as many; more are refused 429. 0: unlimited.
-    #[arg(long, env = "POLLING_RATE_LIMIT_POLLS", default_value_t = 20, value_name = "N")]
+    #[arg(
+        long,
+        env = "POLLING_RATE_LIMIT_POLLS",
+        default_value_t = 20,
+        value_name = "N"
+    )]
     pub rate_limit_polls: u32,
 
     /// Votes (`POST /api/polls/{id}/votes`) per minute per client address,
     /// with a burst of as many; more are refused 429. 0: unlimited.
-    #[arg(long, env = "POLLING_RATE_LIMIT_VOTES", default_value_t = 120, value_name = "N")]
+    #[arg(
+        long,
+        env = "POLLING_RATE_LIMIT_VOTES",
+        default_value_t = 120,
+        value_name = "N"
+    )]
     pub rate_limit_votes: u32,
 
     /// The proxies (comma-separated addresses or CIDR blocks, such as
@@ -157,7 +167,12 @@ pub struct Config {
 
     /// The most requests in flight at once; more are answered 503 at once.
     /// 0: no cap.
-    #[arg(long, env = "POLLING_MAX_CONCURRENT_REQUESTS", default_value_t = 1024, value_name = "N")]
+    #[arg(
+        long,
+        env = "POLLING_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024,
+        value_name = "N"
+    )]
     pub max_concurrent_requests: usize,
 
     /// How long a client may take to send a request's headers, or to start
@@ -298,8 +313,8 @@ mod tests {
         let limits = config.limits();
         assert!(limits.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
         assert_eq!(limits.votes_per_minute, 0);
-        let error = Config::try_parse_from(["polling-server", "--trusted-proxies", "nginx"])
-            .unwrap_err();
+        let error =
+            Config::try_parse_from(["polling-server", "--trusted-proxies", "nginx"]).unwrap_err();
         assert!(error.to_string().contains("--trusted-proxies"), "{error}");
     }
 

@@ -57,7 +57,11 @@ async fn a_client_over_its_vote_rate_gets_429_with_retry_after_and_nothing_is_re
     assert_eq!(results["version"], 2, "the refused vote was not recorded");
     // Reading is never rate limited.
     for _ in 0..5 {
-        server.client().get(&format!("/api/polls/{id}")).await.assert_json(200);
+        server
+            .client()
+            .get(&format!("/api/polls/{id}"))
+            .await
+            .assert_json(200);
     }
     let metrics = String::from_utf8(server.client().get("/metrics").await.body.to_vec()).unwrap();
     assert!(
@@ -75,7 +79,10 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     // No trusted proxy: the header is the client's own claim, ignored.
     let direct = server(limits.clone()).await;
     let client = direct.client();
-    client.send(create_from(Some("1.1.1.1"))).await.assert_json(201);
+    client
+        .send(create_from(Some("1.1.1.1")))
+        .await
+        .assert_json(201);
     client
         .send(create_from(Some("2.2.2.2")))
         .await
@@ -90,8 +97,14 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     })
     .await;
     let client = proxied.client();
-    client.send(create_from(Some("1.1.1.1"))).await.assert_json(201);
-    client.send(create_from(Some("2.2.2.2"))).await.assert_json(201);
+    client
+        .send(create_from(Some("1.1.1.1")))
+        .await
+        .assert_json(201);
+    client
+        .send(create_from(Some("2.2.2.2")))
+        .await
+        .assert_json(201);
     client
         .send(create_from(Some("9.9.9.9, 1.1.1.1")))
         .await
@@ -115,12 +128,17 @@ async fn requests_over_the_cap_in_flight_are_shed_with_503_then_served_again() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let (send, chunks) = mpsc::channel::<Bytes>(1);
-        send.send(Bytes::from_static(b"{\"question\":")).await.unwrap();
+        send.send(Bytes::from_static(b"{\"question\":"))
+            .await
+            .unwrap();
         let request = Request::post("/api/polls")
             .header("content-type", "application/json")
             .streamed(chunks);
         let client = server.client();
-        held.push((send, tokio::spawn(async move { client.send(request).await })));
+        held.push((
+            send,
+            tokio::spawn(async move { client.send(request).await }),
+        ));
     }
     let client = server.client();
     let shed = wait_for(|| async { client.get("/healthz").await.status.as_u16() == 503 }).await;
@@ -198,8 +216,15 @@ async fn a_client_trickling_its_body_is_answered_408_after_the_body_timeout() {
         elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(3),
         "answered after {elapsed:?}"
     );
-    let polls = Client::new(server.addr()).get("/api/polls").await.assert_json(200);
-    assert_eq!(polls["polls"].as_array().unwrap().len(), 0, "nothing was written");
+    let polls = Client::new(server.addr())
+        .get("/api/polls")
+        .await
+        .assert_json(200);
+    assert_eq!(
+        polls["polls"].as_array().unwrap().len(),
+        0,
+        "nothing was written"
+    );
 }
 
 /// Everything the server sends until it closes the connection (at most 5 s).

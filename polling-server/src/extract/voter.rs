@@ -126,6 +126,9 @@ mod tests {
         };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
-        assert!(cookie.ends_with("; HttpOnly; SameSite=Lax; Secure"), "{cookie}");
+        assert!(
+            cookie.ends_with("; HttpOnly; SameSite=Lax; Secure"),
+            "{cookie}"
+        );
     }
 }

@@ -37,8 +37,8 @@ use std::time::Duration;
 use warp::reply::Response;
 use warp::Reply;
 
-pub use client_addr::TrustedProxies;
 pub(crate) use client_addr::PeerAddr;
+pub use client_addr::TrustedProxies;
 pub(crate) use concurrency::ConcurrencyCap;
 pub(crate) use rate_limit::RateLimit;
 

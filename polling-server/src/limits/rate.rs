@@ -86,9 +86,16 @@ mod tests {
         }
         let wait = limiter.check(ip(1), start).unwrap_err();
         assert_eq!(wait, Duration::from_secs(20));
-        assert!(limiter.check(ip(1), start + Duration::from_secs(19)).is_err());
-        assert_eq!(limiter.check(ip(1), start + Duration::from_secs(20)), Ok(()));
-        assert!(limiter.check(ip(1), start + Duration::from_secs(20)).is_err());
+        assert!(limiter
+            .check(ip(1), start + Duration::from_secs(19))
+            .is_err());
+        assert_eq!(
+            limiter.check(ip(1), start + Duration::from_secs(20)),
+            Ok(())
+        );
+        assert!(limiter
+            .check(ip(1), start + Duration::from_secs(20))
+            .is_err());
         // Others have their own allowance.
         assert_eq!(limiter.check(ip(2), start), Ok(()));
     }

@@ -42,12 +42,7 @@ pub(crate) struct RateLimit<S> {
 impl<S> RateLimit<S> {
     /// Limits `inner` to `polls` and `votes` requests per minute per client
     /// (0: unlimited).
-    pub(crate) fn new(
-        inner: S,
-        polls: u32,
-        votes: u32,
-        trusted_proxies: TrustedProxies,
-    ) -> Self {
+    pub(crate) fn new(inner: S, polls: u32, votes: u32, trusted_proxies: TrustedProxies) -> Self {
         let limiter = |per_minute| (per_minute > 0).then(|| RateLimiter::per_minute(per_minute));
         Self {
             inner,
@@ -71,10 +66,9 @@ impl Limiters {
         let segments: Vec<&str> = path.split('/').collect();
         match segments.as_slice() {
             ["", "api", "polls"] => self.polls.as_ref().map(|l| (l, "/api/polls")),
-            ["", "api", "polls", id, "votes"] if !id.is_empty() => self
-                .votes
-                .as_ref()
-                .map(|l| (l, "/api/polls/{id}/votes")),
+            ["", "api", "polls", id, "votes"] if !id.is_empty() => {
+                self.votes.as_ref().map(|l| (l, "/api/polls/{id}/votes"))
+            }
             _ => None,
         }
     }
@@ -94,14 +88,20 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some((limiter, route)) = self.limiters.for_route(request.method(), request.uri().path()) {
+        if let Some((limiter, route)) = self
+            .limiters
+            .for_route(request.method(), request.uri().path())
+        {
             // Without a peer (a server not run by our accept loop) every
             // request shares one allowance: still bounded, never unlimited.
             let peer = request
                 .extensions()
                 .get::<PeerAddr>()
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.ip());
-            let client = self.limiters.trusted_proxies.client_ip(peer, request.headers());
+            let client = self
+                .limiters
+                .trusted_proxies
+                .client_ip(peer, request.headers());
             if let Err(wait) = limiter.check(client, Instant::now()) {
                 metrics::counter!(RATE_LIMITED_TOTAL, "route" => route).increment(1);
                 let response = refuse(ApiError::RateLimited(retry_after(wait)));

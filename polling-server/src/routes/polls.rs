@@ -25,7 +25,10 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_app(app))
         .and(voter(app.secure_cookies))
-        .and(json_body::<PollDraft>(app.body_limit, app.limits.body_read_timeout))
+        .and(json_body::<PollDraft>(
+            app.body_limit,
+            app.limits.body_read_timeout,
+        ))
         .and_then(create);
     let list = warp::path!("api" / "polls")
         .and(warp::get())

@@ -17,7 +17,10 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_app(app))
         .and(voter(app.secure_cookies))
-        .and(json_body::<VoteRequest>(app.body_limit, app.limits.body_read_timeout))
+        .and(json_body::<VoteRequest>(
+            app.body_limit,
+            app.limits.body_read_timeout,
+        ))
         .and_then(cast)
         .boxed()
 }
