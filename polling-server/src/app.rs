@@ -199,17 +199,40 @@ impl App {
 }
 
 impl App {
-    /// Casts `ballot` through the stack.
+    /// Casts `ballot` through the stack, within the backend timeout.
     pub(crate) fn cast(&self, ballot: Ballot) -> BoxFuture<'static, Result<CastOutcome>> {
         // Boxed here, where the future's `Send` is provable; warp's
         // higher-ranked filter bounds cannot see through the stack's types.
-        Box::pin(self.stack.clone().oneshot(ballot))
+        Box::pin(within(
+            self.limits.backend_timeout,
+            self.stack.clone().oneshot(ballot),
+        ))
     }
 
-    /// Reads the results of `poll_id` through the stack.
+    /// Reads the results of `poll_id` through the stack, within the backend
+    /// timeout.
     pub(crate) fn results(&self, poll_id: PollId) -> BoxFuture<'static, Result<Results>> {
-        Box::pin(self.stack.clone().oneshot(ResultsRequest::new(poll_id)))
+        Box::pin(within(
+            self.limits.backend_timeout,
+            self.stack.clone().oneshot(ResultsRequest::new(poll_id)),
+        ))
     }
+}
+
+/// `operation`'s result, or `unavailable` once `timeout` has passed (a
+/// pool queue and a batch in flight can add up to more than either's own
+/// timeout: this is the bound a client sees).
+async fn within<T>(
+    timeout: std::time::Duration,
+    operation: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(timeout, operation)
+        .await
+        .unwrap_or_else(|_| {
+            Err(polling_core::PollError::unavailable(format!(
+                "no answer from the backends within {timeout:?}"
+            )))
+        })
 }
 
 /// A hub whose sockets read their snapshots through the stack's (cached)

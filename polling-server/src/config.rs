@@ -185,6 +185,11 @@ pub struct Config {
     #[arg(long, env = "POLLING_BODY_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub body_read_timeout: Duration,
 
+    /// How long a vote or a results read may take through PostgreSQL and
+    /// Redis before it is answered 503 `unavailable`.
+    #[arg(long, env = "POLLING_BACKEND_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub backend_timeout: Duration,
+
     /// Mark the voter cookie `Secure`: set it when browsers reach the
     /// server over HTTPS (directly or through a TLS-terminating proxy).
     #[arg(long, env = "POLLING_SECURE_COOKIES")]
@@ -216,6 +221,7 @@ impl Config {
             max_concurrent_requests: self.max_concurrent_requests,
             header_read_timeout: self.header_read_timeout,
             body_read_timeout: self.body_read_timeout,
+            backend_timeout: self.backend_timeout,
         }
     }
 
@@ -295,6 +301,7 @@ mod tests {
         assert_eq!(limits.max_concurrent_requests, 1024);
         assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
         assert_eq!(limits.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.backend_timeout, Duration::from_secs(10));
         assert!(!config.secure_cookies);
     }
 

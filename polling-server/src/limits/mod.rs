@@ -6,6 +6,8 @@
 //!   the address it forwards;
 //! * [`ConcurrencyCap`]: at most so many requests in flight, the rest shed
 //!   with 503;
+//! * slow backends: a vote or results read that takes longer than
+//!   [`Limits::backend_timeout`] is answered 503 `unavailable`;
 //! * slow clients: the accept loop bounds the time to read a request's
 //!   headers ([`Limits::header_read_timeout`]), the JSON body extractor the
 //!   time to read its body ([`Limits::body_read_timeout`]).
@@ -66,6 +68,10 @@ pub struct Limits {
     /// How long a client may take to send a request's body before it is
     /// answered 408 `request_timeout`.
     pub body_read_timeout: Duration,
+    /// How long a vote or a results read may take through the backends
+    /// before it is answered 503 `unavailable` (a vote may still commit:
+    /// its voter's retry then gets the original receipt).
+    pub backend_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -77,6 +83,7 @@ impl Default for Limits {
             max_concurrent_requests: 0,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            backend_timeout: Duration::from_secs(10),
         }
     }
 }

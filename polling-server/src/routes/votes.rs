@@ -4,7 +4,7 @@ use polling_core::Ballot;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, with_app};
 use crate::app::App;
@@ -35,7 +35,13 @@ async fn cast(
 ) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
     let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
-    let outcome = app.cast(ballot).await.map_err(ApiError::from)?;
+    let outcome = match app.cast(ballot).await {
+        Ok(outcome) => outcome,
+        // A vote refused as unavailable may still have committed (the
+        // answer was lost, or came too late): the new voter must keep its
+        // id, so that its retry finds that ballot instead of casting another.
+        Err(error) => return Ok(voter.attach(ApiError::from(error).into_response())),
+    };
     let status = if outcome.is_new {
         StatusCode::CREATED
     } else {
