@@ -25,6 +25,11 @@ use crate::telemetry::Observe;
 /// send their close frames.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// The most bytes hyper buffers while reading a request's head: larger
+/// headers are answered 431. hyper's default (about 400 KiB) is far more
+/// than a browser sends; 64 KiB still fits any cookie a browser keeps.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 pub(crate) async fn serve(
     listener: TcpListener,
     app: App,
@@ -81,7 +86,8 @@ pub(crate) async fn serve(
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout);
+                .header_read_timeout(header_read_timeout)
+                .max_buf_size(MAX_HEAD_BYTES);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection ended with an error");
