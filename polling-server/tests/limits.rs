@@ -141,17 +141,21 @@ async fn requests_over_the_cap_in_flight_are_shed_with_503_then_served_again() {
         ));
     }
     let client = server.client();
-    let shed = wait_for(|| async { client.get("/healthz").await.status.as_u16() == 503 }).await;
+    let shed = wait_for(|| async { client.get("/api/polls").await.status.as_u16() == 503 }).await;
     assert!(shed, "a third request in flight was not shed");
     let refused = client.get("/api/polls").await;
     refused.assert_error(503, "unavailable");
     assert_eq!(refused.header("retry-after"), Some("1"));
+    // The operators' routes are never shed.
+    client.get("/healthz").await.assert_json(200);
+    client.get("/readyz").await.assert_json(200);
+    assert_eq!(client.get("/metrics").await.status.as_u16(), 200);
 
     for (send, answer) in held {
         drop(send);
         answer.await.unwrap().assert_error(400, "malformed_json");
     }
-    client.get("/healthz").await.assert_json(200);
+    client.get("/api/polls").await.assert_json(200);
 }
 
 #[tokio::test]

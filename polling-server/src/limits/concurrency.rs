@@ -14,11 +14,17 @@ use warp::reply::Response;
 use super::refuse;
 use crate::error::ApiError;
 
+/// The paths never shed.
+const EXEMPT: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
 /// Wraps the routes: while `max` requests are in flight, another one is
 /// answered at once with 503 `unavailable` and `Retry-After` rather than
 /// queued (load shedding: a queue would only turn overload into latency for
 /// everyone). Clones share the cap. A WebSocket counts until its upgrade is
-/// answered; open sockets have their own cap (`--max-sockets`).
+/// answered; open sockets have their own cap (`--max-sockets`). The
+/// operators' routes (`/healthz`, `/readyz`, `/metrics`) are never shed: an
+/// overloaded server is alive, says itself whether it is ready, and can
+/// still be observed.
 #[derive(Clone, Debug)]
 pub(crate) struct ConcurrencyCap<S> {
     inner: S,
@@ -48,8 +54,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let exempt = EXEMPT.contains(&request.uri().path());
         let permit = match &self.permits {
             None => None,
+            Some(_) if exempt => None,
             Some(permits) => match Arc::clone(permits).try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {

@@ -1,6 +1,6 @@
 //! Casting a ballot.
 
-use polling_core::Ballot;
+use polling_core::{Ballot, PollError};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -40,7 +40,10 @@ async fn cast(
         // A vote refused as unavailable may still have committed (the
         // answer was lost, or came too late): the new voter must keep its
         // id, so that its retry finds that ballot instead of casting another.
-        Err(error) => return Ok(voter.attach(ApiError::from(error).into_response())),
+        Err(error @ PollError::Unavailable(_)) => {
+            return Ok(voter.attach(ApiError::from(error).into_response()))
+        }
+        Err(error) => return Err(ApiError::from(error).into()),
     };
     let status = if outcome.is_new {
         StatusCode::CREATED
