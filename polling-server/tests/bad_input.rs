@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Builds a request from the fixture poll's id and manage token.
+type MakeRequest = Box<dyn Fn(&str, &str) -> Request>;
+
 /// One bad request and the refusal it must get.
 struct Case {
     /// What the case is, for failure messages.
@@ -22,7 +25,7 @@ struct Case {
     /// The route template it exercises (`{id}` filled in by the test).
     route: (&'static str, &'static str),
     /// The request, given the fixture poll's id and manage token.
-    request: Box<dyn Fn(&str, &str) -> Request>,
+    request: MakeRequest,
     /// The status and `error.code` it must get.
     expected: (u16, &'static str),
 }
@@ -235,10 +238,7 @@ async fn every_bad_input_gets_its_documented_refusal_and_writes_nothing() {
         if response.status.is_server_error() {
             failures.push(format!("{}: a 5xx", case.name));
         }
-        if !body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-        {
+        if body["error"]["message"].as_str().is_none_or(str::is_empty) {
             failures.push(format!("{}: no error message: {body}", case.name));
         }
         if response.header("x-content-type-options") != Some("nosniff") {

@@ -20,7 +20,11 @@ use warp::reply::Response;
 /// The statuses each route must be able to answer with (DESIGN §4): the
 /// document has to list at least these for the operation.
 const CONTRACT: &[(&str, &str, &[u16])] = &[
-    ("POST", "/api/polls", &[201, 400, 408, 413, 415, 422, 429, 503]),
+    (
+        "POST",
+        "/api/polls",
+        &[201, 400, 408, 413, 415, 422, 429, 503],
+    ),
     ("GET", "/api/polls", &[200, 422, 503]),
     ("GET", "/api/polls/{id}", &[200, 404, 503]),
     (
