@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 /// ones; an address is idle once its bucket has refilled.
 const MAX_TRACKED: usize = 65_536;
 
+/// The least time between two sweeps of a full limiter: a sweep looks at
+/// every remembered client, and newcomers arriving while every slot is taken
+/// must not each pay for one (which would make the limiter a lever for
+/// exhausting the CPU).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// A token bucket per client address, kept as GCRA does: one instant per
 /// address (the "theoretical arrival time" of its next request), so a
 /// client costs 16 bytes of state plus its key.
@@ -22,8 +28,17 @@ pub(crate) struct RateLimiter {
     interval: Duration,
     /// How far ahead of now a client's arrival time may run: the burst.
     tolerance: Duration,
+    /// Each client's theoretical arrival time, and when the map was last swept.
+    clients: Mutex<Clients>,
+}
+
+/// The state behind a [`RateLimiter`]'s lock.
+#[derive(Debug, Default)]
+struct Clients {
     /// Each client's theoretical arrival time.
-    clients: Mutex<HashMap<IpAddr, Instant>>,
+    arrivals: HashMap<IpAddr, Instant>,
+    /// When idle clients were last forgotten, if ever.
+    swept: Option<Instant>,
 }
 
 impl RateLimiter {
@@ -34,25 +49,30 @@ impl RateLimiter {
         Self {
             interval,
             tolerance: interval * (per_minute - 1),
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(Clients::default()),
         }
     }
 
     /// Takes one request from `client`'s allowance at `now`; when there is
     /// none left, says how long until there is.
     pub(crate) fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if clients.len() >= MAX_TRACKED && !clients.contains_key(&client) {
-            // Forget every client whose bucket is full again: remembering
-            // them changes nothing.
-            clients.retain(|_, arrival| *arrival > now);
-            if clients.len() >= MAX_TRACKED {
+        let mut guard = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let Clients { arrivals, swept } = &mut *guard;
+        if arrivals.len() >= MAX_TRACKED && !arrivals.contains_key(&client) {
+            if swept.is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY) {
+                // Forget every client whose bucket is full again:
+                // remembering them changes nothing.
+                arrivals.retain(|_, arrival| *arrival > now);
+                *swept = Some(now);
+            }
+            if arrivals.len() >= MAX_TRACKED {
                 // Every remembered client is mid-burst: an attack spread over
                 // more addresses than we keep. Refusing the newcomer keeps
                 // memory bounded; it may retry once a slot frees up.
-                return Err(self.interval);
+                return Err(SWEEP_EVERY.max(self.interval));
             }
         }
+        let clients = arrivals;
         let arrival = clients.get(&client).copied().unwrap_or(now).max(now);
         let allowed_from = arrival.checked_sub(self.tolerance).unwrap_or(now);
         if now < allowed_from {
@@ -65,7 +85,7 @@ impl RateLimiter {
     /// How many client addresses are remembered.
     #[cfg(test)]
     fn tracked(&self) -> usize {
-        self.clients.lock().unwrap().len()
+        self.clients.lock().unwrap().arrivals.len()
     }
 }
 
@@ -122,11 +142,16 @@ mod tests {
         }
         assert_eq!(limiter.tracked(), MAX_TRACKED);
         // Still mid-burst a moment later: a newcomer is refused, not stored.
-        let soon = start + Duration::from_millis(1);
+        let soon = start + Duration::from_millis(500);
         assert!(limiter.check(ip(u32::MAX), soon).is_err());
         assert_eq!(limiter.tracked(), MAX_TRACKED);
-        // Once their buckets refill they are forgotten.
-        let later = start + Duration::from_secs(2);
+        // Their buckets refill after 1 s, but the map is swept at most once
+        // a second: until then newcomers are refused without a scan.
+        let refilled = start + Duration::from_millis(1200);
+        assert!(limiter.check(ip(u32::MAX), refilled).is_err());
+        assert_eq!(limiter.tracked(), MAX_TRACKED);
+        // Then the idle clients are forgotten.
+        let later = start + Duration::from_millis(1600);
         assert!(limiter.check(ip(u32::MAX), later).is_ok());
         assert_eq!(limiter.tracked(), 1);
     }
