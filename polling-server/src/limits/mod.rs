@@ -6,8 +6,11 @@
 //!   the address it forwards;
 //! * [`ConcurrencyCap`]: at most so many requests in flight, the rest shed
 //!   with 503;
-//! * slow backends: a vote or results read that takes longer than
-//!   [`Limits::backend_timeout`] is answered 503 `unavailable`;
+//! * slow backends: on the vote and results paths, tower's load shed,
+//!   concurrency limit and timeout (DESIGN §3, between the metrics and
+//!   cache layers of the [`Stack`](crate::Stack)): a vote or results read
+//!   over the cap, or taking longer than [`Limits::backend_timeout`], is
+//!   answered 503 `unavailable`;
 //! * slow clients: the accept loop bounds the time to read a request's
 //!   headers ([`Limits::header_read_timeout`]), the JSON body extractor the
 //!   time to read its body ([`Limits::body_read_timeout`]).
@@ -59,7 +62,9 @@ pub struct Limits {
     pub votes_per_minute: u32,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
-    /// The most requests in flight at once; 0: no cap.
+    /// The most requests in flight at once, and the most votes and results
+    /// reads in flight through the backends (live sockets' snapshots
+    /// included); 0: no cap.
     pub max_concurrent_requests: usize,
     /// How long a client may take to send a request's headers (and, on a
     /// kept-alive connection, to start the next request) before the
