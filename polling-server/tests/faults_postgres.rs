@@ -199,5 +199,12 @@ async fn postgres_stopped_during_votes_answers_503_in_time_and_recovers_without_
         Some(attempts.len() as u64),
         "each lane voter counted exactly once: {results}"
     );
+    // The stack's metrics saw the refusals as unavailable votes.
+    let metrics = server.client().get("/metrics").await;
+    let metrics = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        metrics.contains(r#"polling_votes_total{outcome="unavailable"}"#),
+        "{metrics}"
+    );
     drop(pg);
 }

@@ -112,6 +112,16 @@ where
     }
 }
 
+/// The allowance a client address draws on: its own for IPv4, its /64
+/// network for IPv6 (one subscriber's usual assignment: counting addresses
+/// would give every host 2^64 allowances).
+fn rate_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+    }
+}
+
 /// `wait` in whole seconds, rounded up, at least 1.
 fn retry_after(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -128,6 +138,15 @@ mod tests {
         assert_eq!(retry_after(Duration::from_secs(2)), 2);
         assert_eq!(retry_after(Duration::from_millis(2001)), 3);
         assert_eq!(retry_after(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64_and_ipv4_ones_do_not() {
+        let key = |text: &str| rate_key(text.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2::"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
     }
 
     #[test]
