@@ -3,7 +3,9 @@
 //! The loop is ours rather than `warp::serve` so that every request passes
 //! through [`Observe`] (request id, span, log line, HTTP metrics) as a tower
 //! service around warp's, which a warp filter cannot do: a filter cannot run
-//! the routes inside a span of its own.
+//! the routes inside a span of its own. It is also the only place that
+//! knows each connection's peer (for the [rate limits](crate::Limits)) and
+//! can bound how long a client takes to send its request's head.
 
 use std::future::Future;
 use std::pin::pin;
@@ -48,7 +50,7 @@ pub(crate) async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -58,7 +60,6 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (stream, peer) = stream;
         // Only the accept loop knows the peer: it goes on each request.
         let service = TowerToHyperService::new(
             ServiceBuilder::new()
