@@ -109,6 +109,19 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
         .send(create_from(Some("9.9.9.9, 1.1.1.1")))
         .await
         .assert_error(429, "rate_limited");
+    // IPv6 clients share their /64: rotating addresses within it gains nothing.
+    client
+        .send(create_from(Some("2001:db8:1:2::1")))
+        .await
+        .assert_json(201);
+    client
+        .send(create_from(Some("2001:db8:1:2:ffff::7")))
+        .await
+        .assert_error(429, "rate_limited");
+    client
+        .send(create_from(Some("2001:db8:1:3::1")))
+        .await
+        .assert_json(201);
     // The proxy itself, forwarding nothing, is one more client.
     client.send(create_from(None)).await.assert_json(201);
     client

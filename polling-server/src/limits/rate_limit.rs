@@ -102,7 +102,7 @@ where
                 .limiters
                 .trusted_proxies
                 .client_ip(peer, request.headers());
-            if let Err(wait) = limiter.check(client, Instant::now()) {
+            if let Err(wait) = limiter.check(rate_key(client), Instant::now()) {
                 metrics::counter!(RATE_LIMITED_TOTAL, "route" => route).increment(1);
                 let response = refuse(ApiError::RateLimited(retry_after(wait)));
                 return Box::pin(async move { Ok(response) });
