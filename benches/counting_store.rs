@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use polling_core::{Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results};
+use polling_core::{
+    Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results, VoteReceipt, VoterId,
+};
 use time::OffsetDateTime;
 
 /// Wraps a store and counts calls to [`PollStore::results`]: on the
@@ -55,6 +57,10 @@ impl<S: PollStore> PollStore for CountingStore<S> {
 
     async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
         self.inner.cast(ballot).await
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        self.inner.ballot(poll, voter).await
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {

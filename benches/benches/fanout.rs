@@ -1,6 +1,7 @@
 //! Fan-out of live results: the time from one vote until every one of N open
 //! WebSockets holds its results, for N = 1,000 and 10,000 real loopback
-//! connections, and the server's memory per idle socket.
+//! connections, each beside the baseline of one socket measured in the same
+//! run, and the server's memory per idle socket.
 //!
 //! ```text
 //! cargo bench -p polling-benches --bench fanout
@@ -26,7 +27,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-const SOCKET_COUNTS: [usize; 2] = [1_000, 10_000];
+/// The first count is the baseline the others are compared with.
+const SOCKET_COUNTS: [usize; 3] = [1, 1_000, 10_000];
 /// Votes per socket count; each is awaited on every socket before the next.
 const ROUNDS: usize = 20;
 /// Handshakes in flight at once while opening the sockets.
@@ -49,8 +51,16 @@ fn main() {
         Ok(n) => vec![n.parse().expect("POLLING_FANOUT_SOCKETS is a number")],
         Err(_) => SOCKET_COUNTS.to_vec(),
     };
+    let mut baseline = None;
     for sockets in counts {
-        rt.block_on(measure(sockets));
+        let p50 = rt.block_on(measure(sockets));
+        match baseline {
+            None => baseline = Some(p50),
+            Some(one) => println!(
+                "        {sockets} sockets take {:.1}x the time of one socket (p50 {p50:.2?} vs {one:.2?})",
+                p50.as_secs_f64() / one.as_secs_f64().max(f64::MIN_POSITIVE)
+            ),
+        }
     }
     println!("targets: 10000 sockets updated in < 100 ms; < 20 KiB per idle socket");
 }
@@ -129,7 +139,9 @@ struct Tally {
     done: Notify,
 }
 
-async fn measure(sockets: usize) {
+/// Opens `sockets` sockets, casts [`ROUNDS`] votes and prints the figures;
+/// returns the median time from a vote until every socket held it.
+async fn measure(sockets: usize) -> Duration {
     let server = Server::start();
     let addr = server.addr;
     let poll: serde_json::Value = serde_json::from_str(
@@ -192,6 +204,7 @@ async fn measure(sockets: usize) {
     for task in tasks {
         task.abort();
     }
+    times[times.len() / 2]
 }
 
 /// Opens a WebSocket to `path`: the handshake, with the response's head read

@@ -129,17 +129,22 @@ export async function getPoll(id) {
 }
 
 /** `POST /api/polls/{id}/votes`: `{receipt, results, replayed}`; `replayed`
- * is true when the server answered 200 (this voter had cast this ballot). */
+ * is true when the server answered 200: this voter had voted before, and
+ * either cast this ballot then or (where the poll allows it) changed their
+ * vote to it. `results` is null when the poll hides them from this voter. */
 export async function castVote(id, choices) {
   const { status, body } = await request('POST', `${pollPath(id)}/votes`, { body: { choices } });
   return { ...body, replayed: status === 200 };
 }
 
-/** `GET /api/polls/{id}/results`; null when `etag` is still current (304). */
-export async function getResults(id, etag = null) {
+/** `GET /api/polls/{id}/results`; null when `etag` is still current (304).
+ * With the manage `token`, the owner sees the counts whatever the poll's
+ * visibility; otherwise hidden counts are an ApiError `results_hidden`. */
+export async function getResults(id, etag = null, token = null) {
   const headers = etag ? { 'if-none-match': etag } : {};
   const { status, body, headers: answer } = await request('GET', `${pollPath(id)}/results`, {
     headers,
+    token,
   });
   if (status === 304) return null;
   return { results: body, etag: answer.get('etag') };

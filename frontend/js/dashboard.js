@@ -4,7 +4,7 @@
 import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
 import { absoluteUrl, paths } from './router.js';
-import { votedBallot } from './storage.js';
+import { manageToken, votedBallot } from './storage.js';
 import { h, pageTitle, pollFacts, shareBox } from './view.js';
 
 /** Renders the dashboard into `root`; returns its cleanup. */
@@ -17,7 +17,14 @@ export function renderDashboard(root, id) {
   const show = (poll) => {
     document.title = `Live: ${poll.question} · Polling`;
     const ballot = votedBallot(poll.id);
-    live = liveResults(poll, { mine: ballot ? ballot.choices : null, title: 'Live results' });
+    // The owner sees the counts whatever the visibility; a voter who has not
+    // voted may be told to vote first.
+    live = liveResults(poll, {
+      mine: ballot ? ballot.choices : null,
+      title: 'Live results',
+      token: manageToken(poll.id),
+      voteLink: !ballot && poll.status === 'open' ? paths.poll(poll.id) : null,
+    });
     body.replaceChildren(
       pageTitle(poll.question),
       pollFacts(poll),

@@ -114,7 +114,23 @@ function createForm() {
   single.addEventListener('change', syncMode);
   multiple.addEventListener('change', syncMode);
 
-  // Closing time.
+  // Who sees the results, and whether votes can be changed.
+  const visibilityId = uid('visibility');
+  const visibilityHint = h('p', {
+    class: 'hint',
+    id: uid('hint'),
+    text: 'You, as the creator, always see the results.',
+  });
+  const visibility = h(
+    'select',
+    { id: visibilityId, name: 'visibility', 'aria-describedby': visibilityHint.id },
+    h('option', { value: 'always', text: 'Everyone, at any time' }),
+    h('option', { value: 'after_vote', text: 'Voters, once they have voted' }),
+    h('option', { value: 'after_close', text: 'Everyone, once the poll is closed' }),
+  );
+  const allowChange = h('input', { type: 'checkbox', id: uid('allow-change'), name: 'allow_vote_change' });
+
+
   const closesId = uid('closes');
   const closesError = fieldError();
   const closesHint = h('p', {
@@ -143,6 +159,19 @@ function createForm() {
     ),
     optionsFieldset,
     modeFieldset,
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: visibilityId, text: 'Who sees the results' }),
+      visibility,
+      visibilityHint,
+    ),
+    h(
+      'div',
+      { class: 'field choice' },
+      allowChange,
+      h('label', { for: allowChange.id, text: 'Allow voters to change their vote while the poll is open' }),
+    ),
     h('div', { class: 'field' }, h('label', { for: closesId, text: 'Closes at' }), closes, closesHint, closesError),
     formError,
     h('div', { class: 'actions' }, submit),
@@ -239,7 +268,13 @@ function createForm() {
       }
     }
 
-    const draft = { question: text, options, multiple: multiple.checked };
+    const draft = {
+      question: text,
+      options,
+      multiple: multiple.checked,
+      visibility: visibility.value,
+      allow_vote_change: allowChange.checked,
+    };
     if (multiple.checked && maxInput.value.trim() !== '') {
       const max = Number(maxInput.value);
       if (!Number.isInteger(max) || max < 1 || max > options.length) {

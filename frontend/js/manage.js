@@ -37,7 +37,9 @@ export function renderManage(root, id) {
       );
       return;
     }
-    live = liveResults(poll, { title: 'Results so far' });
+    // With the manage token the owner sees the counts whatever the poll's
+    // visibility (the socket presents it in a message, never in the URL).
+    live = liveResults(poll, { title: 'Results so far', token });
     const messages = h('div', { class: 'messages' });
     const facts = h('div', {}, pollFacts(poll));
     const actions = h('div', { class: 'manage-actions' });
@@ -100,7 +102,12 @@ export function renderManage(root, id) {
         try {
           poll = await closePoll(poll.id, token);
           facts.replaceChildren(pollFacts(poll));
-          say('success', 'Voting is closed. The results stay visible.');
+          say(
+            'success',
+            poll.visibility === 'always'
+              ? 'Voting is closed. The results stay visible.'
+              : 'Voting is closed. The results are now visible to everyone.',
+          );
           renderActions();
           actions.querySelector('.danger').focus();
         } catch (error) {

@@ -1,7 +1,11 @@
 // The poll page (#/polls/{id}): the ballot, then the live results once this
-// browser has voted (or when voting has ended), and the share link.
+// browser has voted (or when voting has ended), and the share link. Where the
+// poll allows it, "Change my vote" brings the ballot back, with the current
+// choices ticked. The results show as the poll's visibility allows: the
+// server may hide them until this browser has voted, or until the poll
+// closes, and the page says so.
 
-import { ApiError, castVote, describeError } from './api.js';
+import { ApiError, castVote, describeError, getPoll } from './api.js';
 import { liveResults } from './live.js';
 import { absoluteUrl, paths } from './router.js';
 import { manageToken, rememberVote, votedBallot } from './storage.js';
@@ -28,6 +32,7 @@ export function renderPoll(root, id, { flash = null } = {}) {
 function showPoll(body, poll, flash, cleanups) {
   document.title = `${poll.question} · Polling`;
   const messages = h('div', { class: 'messages' });
+  const facts = h('div', {}, pollFacts(poll));
   if (flash) messages.append(notice('success', flash));
   const main = h('div', { class: 'poll-main' });
   const links = h(
@@ -39,18 +44,92 @@ function showPoll(body, poll, flash, cleanups) {
   );
   body.replaceChildren(
     pageTitle(poll.question),
-    pollFacts(poll),
+    facts,
     messages,
     main,
     h('aside', { class: 'panel share-panel', 'aria-label': 'Share' }, shareBox(absoluteUrl(paths.poll(poll.id))), links),
   );
 
   let live = null;
-  const showResults = (initial = null, mine = null) => {
+  let mine = null;
+  const changeArea = h('div', { class: 'change-area' });
+  const showResults = (initial = null, choices = null) => {
     if (live) live.stop();
-    live = liveResults(poll, { initial, mine, title: 'Results' });
+    mine = choices;
+    live = liveResults(poll, {
+      initial,
+      mine: choices,
+      title: 'Results',
+      token: manageToken(poll.id),
+      onReveal: refresh,
+    });
     cleanups.push(() => live.stop());
-    main.replaceChildren(h('div', { class: 'panel results-panel' }, live.element));
+    main.replaceChildren(changeArea, h('div', { class: 'panel results-panel' }, live.element));
+    offerChange();
+  };
+
+  /** Reads the poll again (hidden counts appeared: perhaps it closed). */
+  const refresh = async () => {
+    try {
+      const fresh = await getPoll(poll.id);
+      poll.status = fresh.status;
+      poll.closed_at = fresh.closed_at;
+      facts.replaceChildren(pollFacts(poll));
+      if (!changeArea.querySelector('form')) offerChange();
+    } catch {
+      // The facts stay as they were; a vote after close is refused anyway.
+    }
+  };
+
+  /** "Change my vote", where the poll allows it and voting is open. */
+  const offerChange = () => {
+    changeArea.replaceChildren();
+    if (!poll.allow_vote_change || poll.status !== 'open') return;
+    const button = h('button', { type: 'button', class: 'secondary change-vote', text: 'Change my vote' });
+    button.addEventListener('click', () => {
+      const form = ballotForm(poll, messages, {
+        current: mine,
+        submitText: 'Change my vote',
+        onVoted: (answer) => {
+          const choices = answer.receipt.choices;
+          const same = Array.isArray(mine) && mine.length === choices.length && mine.every((c) => choices.includes(c));
+          rememberVote(poll.id, choices, answer.receipt.cast_at);
+          mine = choices;
+          live.view.setMine(choices);
+          if (answer.results) live.view.show(answer.results);
+          live.recheck();
+          messages.replaceChildren(
+            same ? notice('info', 'Your vote is unchanged.') : notice('success', 'Your vote was changed.'),
+          );
+          offerChange();
+          focusMessages(messages);
+        },
+        onRefused: () => offerChange(),
+        onCancel: () => {
+          offerChange();
+          changeArea.querySelector('button').focus();
+        },
+      });
+      changeArea.replaceChildren(form);
+      form.querySelector('input').focus();
+    });
+    changeArea.append(h('div', { class: 'actions' }, button));
+  };
+
+  const firstVote = {
+    onVoted: (answer) => {
+      rememberVote(poll.id, answer.receipt.choices, answer.receipt.cast_at);
+      messages.replaceChildren(
+        answer.replayed
+          ? notice('info', 'You have already voted in this poll; your vote was counted once.')
+          : notice('success', 'Thank you, your vote is counted.'),
+      );
+      showResults(answer.results, answer.receipt.choices);
+      // Counts the poll hid until this vote show at once.
+      live.recheck();
+      focusMessages(messages);
+    },
+    onRefused: () => showResults(),
   };
 
   const ballot = votedBallot(poll.id);
@@ -61,12 +140,15 @@ function showPoll(body, poll, flash, cleanups) {
     messages.append(notice('info', 'This poll is closed: voting has ended.'));
     showResults();
   } else {
-    main.replaceChildren(ballotForm(poll, messages, showResults));
+    main.replaceChildren(ballotForm(poll, messages, firstVote));
   }
 }
 
-/** The ballot: radio buttons (one choice) or checkboxes (up to max). */
-function ballotForm(poll, messages, showResults) {
+/** The ballot: radio buttons (one choice) or checkboxes (up to max).
+ * `onVoted(answer)` after the server took it, `onRefused()` after it said
+ * "already voted" or "closed"; with `current` choices ticked and a Cancel
+ * button calling `onCancel` when changing a vote. */
+function ballotForm(poll, messages, { onVoted, onRefused, current = null, onCancel = null, submitText = 'Vote' }) {
   const max = poll.multiple ? Math.min(poll.max_choices, poll.options.length) : 1;
   const inputType = poll.multiple ? 'checkbox' : 'radio';
   const name = uid('choice');
@@ -83,6 +165,7 @@ function ballotForm(poll, messages, showResults) {
       name,
       value: String(option.id),
       id: uid('choice'),
+      checked: Array.isArray(current) && current.includes(option.id),
     });
     return { option, input };
   });
@@ -115,9 +198,14 @@ function ballotForm(poll, messages, showResults) {
     fieldset.addEventListener('change', () => showError(''));
   }
 
-  const submit = h('button', { type: 'submit', class: 'primary', text: 'Vote' });
+  const submit = h('button', { type: 'submit', class: 'primary', text: submitText });
+  const cancel = onCancel ? h('button', { type: 'button', class: 'secondary', text: 'Cancel' }) : null;
+  if (cancel) cancel.addEventListener('click', () => onCancel());
   const formError = h('div', { class: 'form-error', role: 'alert' });
-  const form = h('form', { class: 'ballot-form', novalidate: true }, fieldset, formError, h('div', { class: 'actions' }, submit));
+  const form = h('form', { class: 'ballot-form', novalidate: true }, fieldset, formError, h('div', { class: 'actions' }, submit, cancel));
+  if (poll.multiple && Array.isArray(current)) {
+    for (const { input } of inputs) input.disabled = current.length >= max && !input.checked;
+  }
 
   let busy = false;
   form.addEventListener('submit', async (event) => {
@@ -136,28 +224,22 @@ function ballotForm(poll, messages, showResults) {
     }
     busy = true;
     submit.disabled = true;
-    submit.textContent = 'Voting…';
+    submit.textContent = current ? 'Changing…' : 'Voting…';
     form.setAttribute('aria-busy', 'true');
     try {
       const answer = await castVote(poll.id, choices);
-      rememberVote(poll.id, answer.receipt.choices, answer.receipt.cast_at);
-      messages.replaceChildren(
-        answer.replayed
-          ? notice('info', 'You have already voted in this poll; your vote was counted once.')
-          : notice('success', 'Thank you, your vote is counted.'),
-      );
-      showResults(answer.results, answer.receipt.choices);
-      focusMessages(messages);
+      onVoted(answer);
     } catch (error) {
       const code = error instanceof ApiError ? error.code : 'network';
       if (code === 'already_voted') {
-        rememberVote(poll.id, null);
+        if (!current) rememberVote(poll.id, null);
         messages.replaceChildren(notice('warning', describeError(error)));
-        showResults();
+        onRefused();
         focusMessages(messages);
       } else if (code === 'poll_closed') {
         messages.replaceChildren(notice('warning', describeError(error)));
-        showResults();
+        poll.status = 'closed';
+        onRefused();
         focusMessages(messages);
       } else if (code === 'not_found') {
         messages.replaceChildren(notice('error', 'This poll was deleted; it no longer takes votes.'));
@@ -170,7 +252,7 @@ function ballotForm(poll, messages, showResults) {
     } finally {
       busy = false;
       submit.disabled = false;
-      submit.textContent = 'Vote';
+      submit.textContent = submitText;
       form.removeAttribute('aria-busy');
     }
   });

@@ -4,6 +4,12 @@
 // results object carries a version that grows with each ballot; this module
 // forwards only results newer than the newest it has seen, whatever their
 // source, so out-of-order or repeated deliveries never move the numbers back.
+// When the poll's visibility hides the counts from this browser, the server
+// sends {"type":"hidden","visibility":...} instead, and a snapshot once they
+// may be shown; `recheck()` asks for that at once (right after a vote), and a
+// manage token given at construction is presented on every (re)connection,
+// so the poll's owner always sees the counts. The token goes in a message,
+// never in the URL.
 //
 // When the socket drops it reconnects with exponential backoff (with
 // jitter), and meanwhile fetches GET /api/polls/{id}/results every few
@@ -21,13 +27,18 @@ export class LiveResults {
   /**
    * @param {string} pollId
    * @param {object} handlers `onResults(results)` for each newer results,
-   *   `onState(state)` for connecting | live | reconnecting | offline | gone.
+   *   `onState(state)` for connecting | live | reconnecting | offline | gone,
+   *   `onHidden(visibility)` when the counts are hidden from this browser.
    * @param {object} [timing] backoff and fallback intervals, in ms.
+   * @param {string|null} [token] the poll's manage token, for its owner.
    */
-  constructor(pollId, { onResults, onState }, timing = {}) {
+  constructor(pollId, { onResults, onState, onHidden = () => {} }, timing = {}, token = null) {
     this.pollId = pollId;
     this.onResults = onResults;
     this.onState = onState;
+    this.onHidden = onHidden;
+    this.token = token;
+    this.recheckPending = false;
     this.baseDelay = timing.baseDelay ?? 500;
     this.maxDelay = timing.maxDelay ?? 8000;
     this.fallbackInterval = timing.fallbackInterval ?? 3000;
@@ -89,6 +100,16 @@ export class LiveResults {
     this.setState('offline');
   }
 
+  /** Asks the server whether the counts may be shown now (right after this
+   * browser voted); sent when the socket is open, else once it opens. */
+  recheck() {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: 'recheck' }));
+    } else {
+      this.recheckPending = true;
+    }
+  }
+
   /** Results from anywhere (socket, fetch, a vote's answer): forwarded only
    * when newer than every results seen before. */
   accept(results) {
@@ -115,6 +136,13 @@ export class LiveResults {
       return;
     }
     this.socket = socket;
+    socket.onopen = () => {
+      if (this.token) socket.send(JSON.stringify({ type: 'manage', token: this.token }));
+      if (this.recheckPending) {
+        this.recheckPending = false;
+        socket.send(JSON.stringify({ type: 'recheck' }));
+      }
+    };
     socket.onmessage = (event) => {
       let message;
       try {
@@ -122,14 +150,15 @@ export class LiveResults {
       } catch {
         return;
       }
-      if (!message || (message.type !== 'snapshot' && message.type !== 'results')) return;
+      if (!message || !['snapshot', 'results', 'hidden'].includes(message.type)) return;
       if (this.state !== 'live') {
         this.attempts = 0;
         this.hurried = false;
         this.stopFallback();
         this.setState('live');
       }
-      this.accept(message.results);
+      if (message.type === 'hidden') this.onHidden(message.visibility);
+      else this.accept(message.results);
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
@@ -199,7 +228,7 @@ export class LiveResults {
     this.fetching = true;
     try {
       const etag = this.version === null ? null : `"${this.version}"`;
-      const answer = await getResults(this.pollId, etag);
+      const answer = await getResults(this.pollId, etag, this.token);
       if (this.stopped) return;
       if (answer) this.accept(answer.results);
       // The server answers again: once per outage, do not wait out a long
@@ -210,6 +239,7 @@ export class LiveResults {
       }
     } catch (error) {
       if (error instanceof ApiError && error.code === 'not_found') this.gone();
+      if (error instanceof ApiError && error.code === 'results_hidden') this.onHidden(null);
     } finally {
       this.fetching = false;
     }

@@ -88,6 +88,9 @@ export function pollFacts(poll) {
         : 'Choose one',
     ),
   );
+  if (poll.visibility === 'after_vote') facts.append(h('li', {}, 'Results after you vote'));
+  else if (poll.visibility === 'after_close') facts.append(h('li', {}, 'Results when closed'));
+  if (poll.allow_vote_change) facts.append(h('li', {}, 'Votes can be changed'));
   if (poll.closed_at) facts.append(h('li', {}, 'Closed ', timeEl(poll.closed_at)));
   else if (poll.closes_at) {
     const past = new Date(poll.closes_at).getTime() <= Date.now();
@@ -97,6 +100,12 @@ export function pollFacts(poll) {
   return facts;
 }
 
+/** Why the counts are hidden, for each visibility rule. */
+const HIDDEN_TEXT = {
+  after_vote: 'The results are hidden until you vote, so that early votes do not sway later ones. They appear here as soon as you have voted.',
+  after_close: 'The results are hidden until the poll closes. They appear here as soon as it does.',
+};
+
 /**
  * Bars and percentages for one poll's results. `show(results)` only ever
  * moves forward: results with a version lower than or equal to the one on
@@ -105,10 +114,19 @@ export function pollFacts(poll) {
  * region, so screen readers hear what changed.
  */
 export class ResultsView {
-  constructor(poll, { mine = null, headingLevel = 'h2', title = 'Results' } = {}) {
+  constructor(poll, { mine = null, headingLevel = 'h2', title = 'Results', voteLink = null, onReveal = null } = {}) {
     this.poll = poll;
+    this.onReveal = onReveal;
     this.version = null;
     this.rows = new Map();
+    this.hiddenText = h('span', {});
+    this.hiddenNote = h(
+      'p',
+      { class: 'notice notice-info results-hidden', dataset: { testid: 'results-hidden' }, hidden: true },
+      this.hiddenText,
+      voteLink ? ' ' : null,
+      voteLink ? h('a', { href: voteLink, text: 'Vote in this poll' }) : null,
+    );
     const headingId = uid('results-title');
     this.total = h('p', { class: 'results-total', dataset: { testid: 'total' } }, 'Loading results…');
     this.list = h('ol', { class: 'result-list' });
@@ -117,25 +135,21 @@ export class ResultsView {
       const pct = h('span', { class: 'result-pct', text: '0%' });
       const votes = h('span', { class: 'result-votes', text: '0 votes' });
       const fill = h('span', { class: 'bar-fill' });
-      const isMine = Array.isArray(mine) && mine.includes(option.id);
+      const tag = h('span', { class: 'tag', text: 'Your vote', hidden: true });
       const row = h(
         'li',
-        { class: isMine ? 'result is-mine' : 'result', dataset: { optionId: String(option.id) } },
-        h(
-          'span',
-          { class: 'result-head' },
-          text,
-          isMine ? h('span', { class: 'tag', text: 'Your vote' }) : null,
-          h('span', { class: 'result-figures' }, pct, ' ', votes),
-        ),
+        { class: 'result', dataset: { optionId: String(option.id) } },
+        h('span', { class: 'result-head' }, text, tag, h('span', { class: 'result-figures' }, pct, ' ', votes)),
         h('span', { class: 'bar', 'aria-hidden': 'true' }, fill),
       );
-      this.rows.set(option.id, { row, pct, votes, fill });
+      this.rows.set(option.id, { row, pct, votes, fill, tag });
       this.list.append(row);
     }
+    this.setMine(mine);
     this.live = h(
       'div',
-      { class: 'results-live', 'aria-live': 'polite', dataset: { version: '' } },
+      { class: 'results-live', 'aria-live': 'polite', dataset: { version: '', hidden: '' } },
+      this.hiddenNote,
       this.total,
       this.list,
     );
@@ -154,11 +168,37 @@ export class ResultsView {
     );
   }
 
+  /** Marks the options of this browser's ballot (`choices`, or none). */
+  setMine(choices) {
+    for (const [id, { row, tag }] of this.rows) {
+      const isMine = Array.isArray(choices) && choices.includes(id);
+      row.classList.toggle('is-mine', isMine);
+      tag.hidden = !isMine;
+    }
+  }
+
+  /** The server hides the counts from this browser under `visibility`
+   * (`after_vote`, `after_close`): says so, and when they will show. Counts
+   * once shown are never hidden again (visibility only widens). */
+  hide(visibility) {
+    if (this.version !== null) return;
+    this.hiddenText.textContent = HIDDEN_TEXT[visibility] || 'The results are hidden for now.';
+    this.hiddenNote.hidden = false;
+    this.total.hidden = true;
+    this.list.hidden = true;
+    this.live.dataset.hidden = visibility || 'hidden';
+  }
+
   /** Shows `results` if they are newer than what is shown; returns whether. */
   show(results) {
     if (!results || results.poll_id !== this.poll.id) return false;
     if (this.version !== null && results.version <= this.version) return false;
     this.version = results.version;
+    const wasHidden = !this.hiddenNote.hidden;
+    this.hiddenNote.hidden = true;
+    this.total.hidden = false;
+    this.list.hidden = false;
+    this.live.dataset.hidden = '';
     const total = results.total;
     for (const { option_id: optionId, votes } of results.counts) {
       const row = this.rows.get(optionId);
@@ -170,6 +210,7 @@ export class ResultsView {
     }
     this.total.textContent = total === 0 ? 'No votes yet' : `${plural(total, 'vote')} in total`;
     this.live.dataset.version = String(results.version);
+    if (wasHidden && this.onReveal) this.onReveal();
     return true;
   }
 }

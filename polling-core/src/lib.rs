@@ -35,8 +35,9 @@ pub mod testing;
 pub use broadcaster::{resyncing_stream, Broadcaster, EventStream};
 pub use cache::ResultsCache;
 pub use domain::{
-    now, Ballot, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError, Poll,
-    PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, VoteReceipt, VoterId,
+    now, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId, ParseIdError,
+    Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, Visibility, VoteReceipt,
+    VoterId,
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use store::{Page, PollStore};

@@ -45,7 +45,7 @@
 
 use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 
-use crate::domain::CastOutcome;
+use crate::domain::{CastKind, CastOutcome};
 use crate::error::{AsPollError, PollError};
 
 /// Ballots answered, by [`outcome`] (counter).
@@ -86,10 +86,14 @@ pub const REDIS_PUBSUB_CONNECTED: &str = "polling_redis_pubsub_connected";
 pub mod outcome {
     /// The label's name.
     pub const LABEL: &str = "outcome";
-    /// A new ballot was recorded (`is_new`).
+    /// A new ballot was recorded ([`CastKind::New`](crate::CastKind::New)).
     pub const ACCEPTED: &str = "accepted";
-    /// The voter's identical ballot again: the original receipt (`is_new: false`).
+    /// The voter's identical ballot again: the original receipt
+    /// ([`CastKind::Replay`](crate::CastKind::Replay)).
     pub const DUPLICATE: &str = "duplicate";
+    /// The voter replaced their earlier ballot
+    /// ([`CastKind::Changed`](crate::CastKind::Changed)).
+    pub const CHANGED: &str = "changed";
     /// The voter had cast a different ballot (`already_voted`).
     pub const ALREADY_VOTED: &str = "already_voted";
     /// The choices do not fit the poll (`invalid_choice`).
@@ -101,9 +105,10 @@ pub mod outcome {
     /// The store failed, or a limit layer refused or timed the ballot out.
     pub const UNAVAILABLE: &str = "unavailable";
     /// Every value, in the order above.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 8] = [
         ACCEPTED,
         DUPLICATE,
+        CHANGED,
         ALREADY_VOTED,
         INVALID,
         CLOSED,
@@ -187,8 +192,11 @@ pub mod reason {
 /// shedding error in a [`BoxError`](crate::BoxError)) is `unavailable`.
 pub fn vote_outcome<E: AsPollError>(result: &Result<CastOutcome, E>) -> &'static str {
     match result {
-        Ok(cast) if cast.is_new => outcome::ACCEPTED,
-        Ok(_) => outcome::DUPLICATE,
+        Ok(cast) => match cast.kind {
+            CastKind::New => outcome::ACCEPTED,
+            CastKind::Replay => outcome::DUPLICATE,
+            CastKind::Changed => outcome::CHANGED,
+        },
         Err(error) => match error.as_poll_error() {
             Some(PollError::NotFound) => outcome::NOT_FOUND,
             Some(PollError::PollClosed) => outcome::CLOSED,

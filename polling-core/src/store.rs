@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Ballot, CastOutcome, Poll, PollId, Results};
+use crate::domain::{Ballot, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
 use crate::error::Result;
 
 /// One page of [`PollStore::list`].
@@ -29,14 +29,25 @@ pub struct Page {
 ///
 /// 1. the poll exists, else [`PollError::NotFound`](crate::PollError::NotFound);
 /// 2. the voter's earlier ballot in this poll, if any: the identical ballot
-///    returns the original receipt with `is_new: false`; a different one is
-///    [`PollError::AlreadyVoted`](crate::PollError::AlreadyVoted);
+///    returns the original receipt and the current results
+///    ([`CastKind::Replay`](crate::CastKind::Replay)); a different one is
+///    [`PollError::AlreadyVoted`](crate::PollError::AlreadyVoted) unless the
+///    poll has `allow_vote_change`;
 /// 3. the poll is open (not closed, not past `closes_at`), else
 ///    [`PollError::PollClosed`](crate::PollError::PollClosed);
 /// 4. the choices fit the poll ([`Poll::check_ballot`]).
 ///
-/// Then it records the ballot and the counts together and returns the
-/// results right after it, whose `version` is one more than before.
+/// Then, in one atomic step, it records the ballot and the counts together
+/// and returns a new receipt and the results right after it, whose `version`
+/// is one more than before:
+///
+/// * a first ballot ([`CastKind::New`](crate::CastKind::New)) adds one to each
+///   chosen option and to `total`;
+/// * a changed ballot ([`CastKind::Changed`](crate::CastKind::Changed))
+///   replaces the earlier one: its choices down by one, the new ones up by
+///   one, `total` unchanged (see [`Results::change`]). Concurrent changes by
+///   one voter are applied one after the other, so counts never go negative
+///   and a voter never counts twice.
 #[async_trait]
 pub trait PollStore: Send + Sync + 'static {
     /// Stores a new poll (made by [`Poll::open`]).
@@ -56,6 +67,10 @@ pub trait PollStore: Send + Sync + 'static {
 
     /// Records `ballot`; see [Casting](PollStore#casting).
     async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome>;
+
+    /// The receipt of `voter`'s current ballot in `poll` (the latest, after a
+    /// change), `None` if they have not voted, or `NotFound` for an unknown poll.
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>>;
 
     /// The poll's current results, or `NotFound`.
     async fn results(&self, id: PollId) -> Result<Results>;
@@ -85,6 +100,10 @@ impl<T: PollStore + ?Sized> PollStore for Arc<T> {
 
     async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
         (**self).cast(ballot).await
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        (**self).ballot(poll, voter).await
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {

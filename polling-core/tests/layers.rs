@@ -149,7 +149,7 @@ async fn a_replayed_ballot_is_neither_republished_nor_recached() {
         .oneshot(ballot(&poll, &voter, &[0]))
         .await
         .unwrap();
-    assert!(!replay.is_new);
+    assert!(!replay.is_new());
     assert_eq!(replay.receipt, first.receipt);
     assert_eq!(cache.puts(), 1, "a replay puts nothing");
 
@@ -174,6 +174,47 @@ async fn a_replayed_ballot_is_neither_republished_nor_recached() {
 }
 
 #[tokio::test]
+async fn a_changed_ballot_is_cached_and_published() {
+    let store = MemoryStore::new();
+    let mut poll = sample_poll(2, false, None);
+    poll.allow_vote_change = true;
+    store.create(&poll).await.unwrap();
+    let broadcaster = LocalBroadcaster::new();
+    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
+    let cache = CountingCache::new(MemoryCache::new());
+    let service = stack(&store, cache.clone(), broadcaster);
+    let voter = VoterId::generate();
+
+    let first = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[0]))
+        .await
+        .unwrap();
+    let changed = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[1]))
+        .await
+        .unwrap();
+    assert!(changed.is_changed());
+    assert_eq!(cache.puts(), 2, "a change is cached like a new ballot");
+    let received = [next_event(&mut events).await, next_event(&mut events).await];
+    assert_eq!(
+        received,
+        [
+            ResultsEvent::Updated {
+                results: first.results
+            },
+            ResultsEvent::Updated {
+                results: changed.results.clone()
+            },
+        ],
+        "a change is published like a new ballot"
+    );
+    let read = service.oneshot(ResultsRequest::new(poll.id)).await.unwrap();
+    assert_eq!(read, changed.results, "reads see the change");
+}
+
+#[tokio::test]
 async fn a_failing_cache_fails_no_vote_and_reads_fall_back_to_the_store() {
     let (store, poll) = store_with_poll().await;
     let broadcaster = LocalBroadcaster::new();
@@ -185,7 +226,7 @@ async fn a_failing_cache_fails_no_vote_and_reads_fall_back_to_the_store() {
         .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
         .await
         .expect("a cache failure must not fail the vote");
-    assert!(outcome.is_new);
+    assert!(outcome.is_new());
     assert_eq!(
         next_event(&mut events).await,
         ResultsEvent::Updated {
@@ -213,7 +254,7 @@ async fn a_failing_broadcaster_fails_no_vote() {
         .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
         .await
         .expect("a broadcast failure must not fail the vote");
-    assert!(outcome.is_new);
+    assert!(outcome.is_new());
     assert_eq!(cache.puts(), 1, "the vote is still cached");
 
     let read = service.oneshot(ResultsRequest::new(poll.id)).await.unwrap();

@@ -61,8 +61,14 @@ fn votes_are_counted_by_outcome_and_timed() {
             .await
             .unwrap();
         let replay = cast(ballot(&poll, &voter, &[0])).await.unwrap();
-        assert!(!replay.is_new);
+        assert!(!replay.is_new());
         cast(ballot(&poll, &voter, &[1])).await.unwrap_err();
+        let mut changeable = sample_poll(2, false, None);
+        changeable.allow_vote_change = true;
+        store.create(&changeable).await.unwrap();
+        cast(ballot(&changeable, &voter, &[0])).await.unwrap();
+        let changed = cast(ballot(&changeable, &voter, &[1])).await.unwrap();
+        assert!(changed.is_changed());
         cast(ballot(&poll, &VoterId::generate(), &[7]))
             .await
             .unwrap_err();
@@ -83,8 +89,9 @@ fn votes_are_counted_by_outcome_and_timed() {
     assert_eq!(
         counted,
         [
-            (outcome::ACCEPTED, 3),
+            (outcome::ACCEPTED, 4),
             (outcome::DUPLICATE, 1),
+            (outcome::CHANGED, 1),
             (outcome::ALREADY_VOTED, 1),
             (outcome::INVALID, 1),
             (outcome::CLOSED, 1),
@@ -93,7 +100,7 @@ fn votes_are_counted_by_outcome_and_timed() {
         ]
     );
     let durations = recorder.histogram(VOTE_DURATION_SECONDS, &[]);
-    assert_eq!(durations.len(), 8, "every ballot is timed");
+    assert_eq!(durations.len(), 10, "every ballot is timed");
     assert!(
         durations.iter().all(|&s| (0.0..5.0).contains(&s)),
         "{durations:?}"
@@ -152,7 +159,7 @@ fn a_failing_cache_is_counted_by_operation_and_reads_still_succeed() {
             .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
             .await
             .expect("a cache failure fails no vote");
-        assert!(outcome.is_new);
+        assert!(outcome.is_new());
         let read = service
             .oneshot(ResultsRequest::new(poll.id))
             .await
@@ -249,6 +256,6 @@ fn without_a_recorder_the_layers_record_nothing_and_work() {
             .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
             .await
             .unwrap();
-        assert!(outcome.is_new);
+        assert!(outcome.is_new());
     });
 }

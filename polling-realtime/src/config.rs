@@ -57,6 +57,11 @@ pub struct SocketConfig {
     /// How many frames a client may send per second (pongs included); more
     /// close the socket with 1008. Default 10.
     pub max_incoming_per_sec: u32,
+    /// While a socket may not see its poll's counts (see
+    /// [`CountsGate`](crate::CountsGate)), the least time between two of its
+    /// re-checks prompted by results changes, so a busy poll does not ask the
+    /// store once per vote per hidden socket. Default 250 ms.
+    pub recheck_interval: Duration,
 }
 
 impl SocketConfig {
@@ -70,6 +75,8 @@ impl SocketConfig {
     pub const DEFAULT_MAX_INCOMING_MESSAGE_BYTES: usize = 1024;
     /// The default of [`SocketConfig::max_incoming_per_sec`].
     pub const DEFAULT_MAX_INCOMING_PER_SEC: u32 = 10;
+    /// The default of [`SocketConfig::recheck_interval`].
+    pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_millis(250);
 
     /// Sets [`SocketConfig::ping_interval`].
     pub fn ping_interval(mut self, interval: Duration) -> Self {
@@ -100,6 +107,12 @@ impl SocketConfig {
         self.max_incoming_per_sec = frames;
         self
     }
+
+    /// Sets [`SocketConfig::recheck_interval`].
+    pub fn recheck_interval(mut self, interval: Duration) -> Self {
+        self.recheck_interval = interval;
+        self
+    }
 }
 
 impl Default for SocketConfig {
@@ -110,6 +123,7 @@ impl Default for SocketConfig {
             send_timeout: Self::DEFAULT_SEND_TIMEOUT,
             max_incoming_message_bytes: Self::DEFAULT_MAX_INCOMING_MESSAGE_BYTES,
             max_incoming_per_sec: Self::DEFAULT_MAX_INCOMING_PER_SEC,
+            recheck_interval: Self::DEFAULT_RECHECK_INTERVAL,
         }
     }
 }

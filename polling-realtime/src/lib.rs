@@ -5,8 +5,9 @@
 //! |---|---|
 //! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission cap; shutdown |
 //! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
+//! | [`serve_gated_socket`], [`CountsGate`] | the same for a poll whose visibility may hide its counts from the socket |
 //! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
-//! | [`protocol`] | the messages (`snapshot`, `results`) and [close codes](protocol::close_code) |
+//! | [`protocol`] | the messages (`snapshot`, `results`, `hidden`; `recheck`, `manage`) and [close codes](protocol::close_code) |
 //! | [`SocketConfig`], [`HubConfig`] | ping/pong timing, incoming limits, the socket cap |
 //! | [`HubStats`] | sockets, polls, messages sent, changes skipped by coalescing |
 //!
@@ -31,6 +32,11 @@
 //! [`Resync`](polling_core::ResultsEvent::Resync), the hub reads fresh
 //! results from the [`SnapshotSource`] and every socket sends a new
 //! `snapshot`.
+//!
+//! A poll whose visibility hides its counts from some sockets is served with
+//! [`serve_gated_socket`] and a [`CountsGate`] the server implements: such a
+//! socket gets a `hidden` message instead, and its `snapshot` the moment the
+//! gate opens (see [`protocol`]).
 //!
 //! This crate knows no HTTP framework: the server maps its WebSocket messages
 //! onto [`ClientFrame`] and [`ServerFrame`] (and caps the library's message
@@ -109,6 +115,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod config;
+mod gate;
 mod hub;
 mod poll_feed;
 pub mod protocol;
@@ -117,8 +124,9 @@ mod socket;
 mod stats;
 
 pub use config::{HubConfig, SocketConfig};
+pub use gate::{AlwaysVisible, CountsAccess, CountsGate};
 pub use hub::{Admission, AdmitError, Hub};
-pub use protocol::{close_code, ClientFrame, ServerFrame, ServerMessage};
+pub use protocol::{close_code, ClientFrame, ClientMessage, ServerFrame, ServerMessage};
 pub use snapshot::SnapshotSource;
-pub use socket::{serve_socket, SocketEnd};
+pub use socket::{serve_gated_socket, serve_socket, SocketEnd};
 pub use stats::HubStats;

@@ -12,10 +12,40 @@
 //! A `snapshot` comes first, and again after the server lost track of the
 //! poll's events (a resync): the client replaces what it holds. A `results`
 //! message follows every change the socket had time to send; versions only
-//! grow, a slow socket skips some. Clients send nothing; what they send is
-//! ignored, within [limits](crate::SocketConfig).
+//! grow, a slow socket skips some.
+//!
+//! # Hidden counts
+//!
+//! When the poll's visibility hides its counts from this socket (see
+//! [`CountsGate`](crate::CountsGate)), the first message is instead
+//!
+//! ```json
+//! {"type":"hidden","visibility":"after_vote"}
+//! ```
+//!
+//! (or `"after_close"`), and no `snapshot` or `results` follows until the
+//! socket may see the counts: then it gets a `snapshot`, and `results` as
+//! usual. A hidden socket learns nothing of the votes, not even the turnout
+//! (no `version`, no `total`): the turnout of an `after_vote` poll tells
+//! little, but a message per vote would tell a watcher when someone voted,
+//! and one shape for both rules keeps clients simple.
+//!
+//! # Client messages
+//!
+//! Clients may send two JSON text messages ([`ClientMessage`]); anything
+//! else is ignored, and everything counts against the
+//! [limits](crate::SocketConfig):
+//!
+//! * `{"type":"recheck"}`: ask again whether the counts may be shown now; a
+//!   browser sends it right after its vote succeeded, for an immediate
+//!   `snapshot` (the socket would also notice the vote by itself, within
+//!   [`recheck_interval`](crate::SocketConfig::recheck_interval) of the
+//!   results changing);
+//! * `{"type":"manage","token":"<manage token>"}`: the poll owner's page; with
+//!   the poll's manage token the socket sees the counts from now on. The
+//!   token travels in a message, never in the URL.
 
-use polling_core::Results;
+use polling_core::{Results, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// A message from the server, as JSON text.
@@ -33,6 +63,12 @@ pub enum ServerMessage {
         /// The results.
         results: Results,
     },
+    /// The poll's visibility hides the counts from this socket for now; a
+    /// `snapshot` follows when they may be shown.
+    Hidden {
+        /// The rule hiding them (`after_vote` or `after_close`).
+        visibility: Visibility,
+    },
 }
 
 impl ServerMessage {
@@ -41,11 +77,39 @@ impl ServerMessage {
         serde_json::to_string(self).expect("results serialize to JSON")
     }
 
-    /// The results the message carries.
-    pub fn results(&self) -> &Results {
+    /// The results the message carries, if any (a `hidden` message has none).
+    pub fn results(&self) -> Option<&Results> {
         match self {
-            Self::Snapshot { results } | Self::Results { results } => results,
+            Self::Snapshot { results } | Self::Results { results } => Some(results),
+            Self::Hidden { .. } => None,
         }
+    }
+}
+
+/// A message from the client, as JSON text; see [Client
+/// messages](self#client-messages).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientMessage {
+    /// Ask again whether the counts may be shown.
+    Recheck,
+    /// Present the poll's manage token.
+    Manage {
+        /// The manage token from the poll's creation.
+        token: String,
+    },
+}
+
+impl ClientMessage {
+    /// The message in `text`, if it is one (anything else is ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// The message as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("client messages serialize to JSON")
     }
 }
 
@@ -213,6 +277,37 @@ mod tests {
         assert_eq!(value["type"], "snapshot");
         assert_eq!(value["results"]["version"], 3);
         let frame = ServerFrame::Text(text);
-        assert_eq!(frame.message().unwrap().results(), &results);
+        assert_eq!(frame.message().unwrap().results(), Some(&results));
+    }
+
+    #[test]
+    fn hidden_messages_carry_the_rule_and_no_counts() {
+        let text = ServerMessage::Hidden {
+            visibility: Visibility::AfterVote,
+        }
+        .to_json();
+        assert_eq!(text, r#"{"type":"hidden","visibility":"after_vote"}"#);
+        assert_eq!(ServerFrame::Text(text).message().unwrap().results(), None);
+    }
+
+    #[test]
+    fn client_messages_parse_and_anything_else_is_none() {
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"recheck"}"#),
+            Some(ClientMessage::Recheck)
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"manage","token":"abc"}"#),
+            Some(ClientMessage::Manage {
+                token: "abc".into()
+            })
+        );
+        for other in ["hello", "{}", r#"{"type":"manage"}"#, r#"{"type":"vote"}"#] {
+            assert_eq!(ClientMessage::parse(other), None, "{other}");
+        }
+        assert_eq!(
+            ClientMessage::Manage { token: "t".into() }.to_json(),
+            r#"{"type":"manage","token":"t"}"#
+        );
     }
 }

@@ -7,14 +7,17 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use polling_core::metrics::{reason, LIVE_SOCKETS_CLOSED_TOTAL};
-use polling_core::{PollError, PollId};
+use polling_core::{PollError, PollId, Visibility};
 use tokio::sync::watch;
 use tokio::time::{self, Instant};
 
 use crate::config::SocketConfig;
+use crate::gate::{AlwaysVisible, CountsAccess, CountsGate};
 use crate::hub::{Admission, Hub};
-use crate::poll_feed::{Latest, Published};
-use crate::protocol::{close_code, ClientFrame, MessageKind, ServerFrame};
+use crate::poll_feed::{Latest, PollFeed, Published};
+use crate::protocol::{
+    close_code, ClientFrame, ClientMessage, MessageKind, ServerFrame, ServerMessage,
+};
 
 /// The longest a socket waits to send its close frame and close its sink.
 const CLOSE_BUDGET: Duration = Duration::from_secs(1);
@@ -84,6 +87,39 @@ where
     St: Stream<Item = Result<ClientFrame, E>>,
     E: fmt::Display,
 {
+    serve_gated_socket(admission, poll, &AlwaysVisible, sink, stream, config).await
+}
+
+/// [`serve_socket`] for a poll whose visibility may hide its counts from this
+/// socket: `gate` says whether it may see them.
+///
+/// A socket that may not gets `{"type":"hidden",…}` instead of the first
+/// `snapshot`, then nothing about the counts until it may: then a
+/// `snapshot`, and `results` as usual. While hidden it asks `gate` again
+/// when the poll's results change (at most once per
+/// [`recheck_interval`](SocketConfig::recheck_interval)), after a resync,
+/// when the client sends `recheck`, when the client presents a manage token
+/// (`manage`), and when the counts are due to show by themselves; once
+/// visible, it never asks again. See [`protocol`](crate::protocol).
+///
+/// If the gate fails on the first ask, the socket closes with
+/// [`close_code::INTERNAL_ERROR`], as when the results cannot be read; later
+/// failures keep the counts hidden until the next ask.
+pub async fn serve_gated_socket<G, Si, St, E>(
+    admission: Admission,
+    poll: PollId,
+    gate: &G,
+    sink: Si,
+    stream: St,
+    config: &SocketConfig,
+) -> SocketEnd
+where
+    G: CountsGate + ?Sized,
+    Si: Sink<ServerFrame>,
+    Si::Error: fmt::Display,
+    St: Stream<Item = Result<ClientFrame, E>>,
+    E: fmt::Display,
+{
     let mut socket = Socket {
         hub: admission.hub().clone(),
         poll,
@@ -95,6 +131,13 @@ where
         seq: 0,
         generation: 0,
         sink_stuck: false,
+        gate: Gate {
+            gate,
+            hidden: None,
+            last_ask: None,
+            ask_at: None,
+            reveal_at: None,
+        },
     };
     let end = socket.run().await;
     if !socket.sink_stuck {
@@ -152,7 +195,7 @@ impl SocketEnd {
 }
 
 /// The state of one socket.
-struct Socket<'a, Si, St> {
+struct Socket<'a, Si, St, G: ?Sized> {
     /// The hub serving it.
     hub: Hub,
     /// The poll watched.
@@ -173,10 +216,66 @@ struct Socket<'a, Si, St> {
     generation: u64,
     /// A send failed or was abandoned: the sink is not used again.
     sink_stuck: bool,
+    /// Whether the socket may see the counts, and when to ask again.
+    gate: Gate<'a, G>,
 }
 
-impl<Si, St, E> Socket<'_, Si, St>
+/// A socket's view of its [`CountsGate`].
+struct Gate<'a, G: ?Sized> {
+    /// Says whether the socket may see the counts.
+    gate: &'a G,
+    /// `Some(rule)` while the counts are hidden from the socket.
+    hidden: Option<Visibility>,
+    /// When the gate was last asked.
+    last_ask: Option<Instant>,
+    /// When to ask again, prompted by a results change (throttled).
+    ask_at: Option<Instant>,
+    /// When the counts are due to show by themselves.
+    reveal_at: Option<Instant>,
+}
+
+/// Past `reveal_in`, the margin before asking again, so that the poll is
+/// closed by every clock's reckoning.
+const REVEAL_MARGIN: Duration = Duration::from_millis(50);
+
+impl<G: CountsGate + ?Sized> Gate<'_, G> {
+    /// Asks the gate; whether the socket may see the counts now. An error
+    /// keeps them hidden.
+    async fn ask(&mut self, poll: PollId) -> Result<bool, PollError> {
+        self.last_ask = Some(Instant::now());
+        self.ask_at = None;
+        match self.gate.access().await? {
+            CountsAccess::Hidden {
+                visibility,
+                reveal_in,
+            } => {
+                self.hidden = Some(visibility);
+                self.reveal_at = reveal_in
+                    .filter(|d| !d.is_zero())
+                    .map(|d| Instant::now() + d + REVEAL_MARGIN);
+                Ok(false)
+            }
+            _ => {
+                tracing::debug!(%poll, "live socket may see the counts");
+                self.hidden = None;
+                self.reveal_at = None;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Asks the gate again later, no sooner than the recheck interval after
+    /// the last ask.
+    fn ask_soon(&mut self, interval: Duration) {
+        let now = Instant::now();
+        let next = self.last_ask.map_or(now, |last| last + interval).max(now);
+        self.ask_at = Some(self.ask_at.map_or(next, |at| at.min(next)));
+    }
+}
+
+impl<Si, St, E, G> Socket<'_, Si, St, G>
 where
+    G: CountsGate + ?Sized,
     Si: Sink<ServerFrame>,
     Si::Error: fmt::Display,
     St: Stream<Item = Result<ClientFrame, E>>,
@@ -208,8 +307,26 @@ where
         }
         // The feed now holds the snapshot or newer results.
         let first = latest.borrow_and_update().clone();
-        if let Err(end) = self.deliver(&first, true).await {
-            return end;
+        match self.gate.ask(self.poll).await {
+            Ok(true) => {
+                if let Err(end) = self.deliver(&first, true).await {
+                    return end;
+                }
+            }
+            Ok(false) => {
+                if first.gone {
+                    return SocketEnd::PollNotFound;
+                }
+                self.seq = first.seq;
+                if let Err(end) = self.send_hidden().await {
+                    return end;
+                }
+            }
+            Err(PollError::NotFound) => return SocketEnd::PollNotFound,
+            Err(error) => {
+                tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
+                return SocketEnd::SnapshotFailed(error);
+            }
         }
 
         let mut ping = time::interval_at(
@@ -231,7 +348,22 @@ where
                         return SocketEnd::ClientGone;
                     }
                     let state = latest.borrow_and_update().clone();
-                    if let Err(end) = self.deliver(&state, false).await {
+                    if self.gate.hidden.is_some() && !state.gone {
+                        // Perhaps this socket's own vote, or a close: ask again.
+                        self.seq = state.seq;
+                        self.gate.ask_soon(self.config.recheck_interval);
+                    } else if let Err(end) = self.deliver(&state, false).await {
+                        return end;
+                    }
+                }
+                () = sleep_until(self.gate.ask_at), if self.gate.ask_at.is_some() => {
+                    if let Err(end) = self.ask_and_reveal(&feed, &mut latest).await {
+                        return end;
+                    }
+                }
+                () = sleep_until(self.gate.reveal_at), if self.gate.reveal_at.is_some() => {
+                    self.gate.reveal_at = None;
+                    if let Err(end) = self.ask_and_reveal(&feed, &mut latest).await {
                         return end;
                     }
                 }
@@ -255,6 +387,9 @@ where
                     if !window.admit(Instant::now(), self.config.max_incoming_per_sec) {
                         return SocketEnd::Flood;
                     }
+                    if let Err(end) = self.answer(&frame, &feed, &mut latest).await {
+                        return end;
+                    }
                 }
                 _ = ping.tick() => {
                     if let Err(end) = self.send(ServerFrame::Ping(Vec::new())).await {
@@ -269,6 +404,92 @@ where
                 }
             }
         }
+    }
+
+    /// Acts on a client's `recheck` or `manage` message while the counts are
+    /// hidden; ignores anything else.
+    async fn answer(
+        &mut self,
+        frame: &ClientFrame,
+        feed: &PollFeed,
+        latest: &mut watch::Receiver<Latest>,
+    ) -> Result<(), SocketEnd> {
+        let ClientFrame::Text(text) = frame else {
+            return Ok(());
+        };
+        if self.gate.hidden.is_none() {
+            return Ok(());
+        }
+        match ClientMessage::parse(text) {
+            Some(ClientMessage::Recheck) => self.ask_and_reveal(feed, latest).await,
+            Some(ClientMessage::Manage { token }) => match self.gate.gate.manages(&token).await {
+                Ok(true) => {
+                    self.gate.hidden = None;
+                    self.gate.ask_at = None;
+                    self.gate.reveal_at = None;
+                    self.reveal(feed, latest).await
+                }
+                Ok(false) => {
+                    tracing::debug!(poll = %self.poll, "live socket presented a wrong manage token");
+                    Ok(())
+                }
+                Err(error) => {
+                    tracing::warn!(poll = %self.poll, %error, "cannot check a live socket's manage token");
+                    Ok(())
+                }
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Asks the gate again; sends a snapshot if the counts may be shown now.
+    async fn ask_and_reveal(
+        &mut self,
+        feed: &PollFeed,
+        latest: &mut watch::Receiver<Latest>,
+    ) -> Result<(), SocketEnd> {
+        match self.gate.ask(self.poll).await {
+            Ok(true) => self.reveal(feed, latest).await,
+            Ok(false) => Ok(()),
+            Err(PollError::NotFound) => Err(SocketEnd::PollNotFound),
+            Err(error) => {
+                tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
+                self.gate.ask_soon(self.config.recheck_interval);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends the current results as a snapshot: the counts were hidden and
+    /// may be shown now. They are read afresh first: the change that opened
+    /// the gate (this socket's own vote) may not have reached the hub yet,
+    /// and the first counts a voter sees should include their vote.
+    async fn reveal(
+        &mut self,
+        feed: &PollFeed,
+        latest: &mut watch::Receiver<Latest>,
+    ) -> Result<(), SocketEnd> {
+        match self.hub.source().snapshot(self.poll).await {
+            Ok(results) => feed.offer(results),
+            Err(PollError::NotFound) => return Err(SocketEnd::PollNotFound),
+            Err(error) => {
+                // What the hub holds will do; newer results follow as usual.
+                tracing::warn!(poll = %self.poll, %error, "cannot read fresh results for a live socket");
+            }
+        }
+        let state = latest.borrow_and_update().clone();
+        self.deliver(&state, true).await
+    }
+
+    /// Tells the client that the counts are hidden, and by which rule.
+    async fn send_hidden(&mut self) -> Result<(), SocketEnd> {
+        let Some(visibility) = self.gate.hidden else {
+            return Ok(());
+        };
+        self.send(ServerFrame::Text(
+            ServerMessage::Hidden { visibility }.to_json(),
+        ))
+        .await
     }
 
     /// Sends what `state` holds if the client needs it: a snapshot when

@@ -19,6 +19,7 @@ use tower::timeout::Timeout;
 use tower::util::MapErr;
 use tower::{ServiceBuilder, ServiceExt};
 
+use crate::access::{self, Access, Viewer, Visibilities};
 use crate::limits::Limits;
 use crate::origin::AllowedOrigins;
 
@@ -55,6 +56,8 @@ pub struct App {
     pub(crate) store: Arc<dyn PollStore>,
     /// The results cache (invalidated when a poll is deleted).
     pub(crate) cache: Arc<dyn ResultsCache>,
+    /// Each poll's results visibility, remembered (it never changes).
+    pub(crate) visibilities: Visibilities,
     /// The vote and results paths with their layers.
     pub(crate) stack: Stack,
     /// The most bytes a request body may have.
@@ -101,6 +104,7 @@ impl App {
         Self {
             store,
             cache,
+            visibilities: Visibilities::default(),
             stack,
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
@@ -217,6 +221,11 @@ impl App {
         // Boxed here, where the future's `Send` is provable; warp's
         // higher-ranked filter bounds cannot see through the stack's types.
         Box::pin(self.stack.clone().oneshot(ballot))
+    }
+
+    /// Whether `viewer` may see the counts of `poll_id` now (see [`access`]).
+    pub(crate) async fn access(&self, poll_id: PollId, viewer: Viewer<'_>) -> Result<Access> {
+        access::access(&*self.store, &self.visibilities, poll_id, viewer).await
     }
 
     /// Reads the results of `poll_id` through the stack.

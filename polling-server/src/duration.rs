@@ -3,12 +3,21 @@
 
 use std::time::Duration;
 
-/// Parses `<n>ms`, `<n>s`, `<n>m` or a bare `<n>` (seconds).
+/// Parses `<n>ms`, `<n>s`, `<n>m` or a bare `<n>` (seconds), as every
+/// duration flag of the server does.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(polling_server::parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert_eq!(polling_server::parse_duration("2m"), Ok(Duration::from_secs(120)));
+/// assert!(polling_server::parse_duration("soon").is_err());
+/// ```
 ///
 /// # Errors
 ///
 /// A message for clap to show next to the flag's name.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit): (&str, fn(u64) -> Duration) = if let Some(n) = text.strip_suffix("ms") {
         (n, Duration::from_millis)

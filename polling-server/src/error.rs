@@ -7,12 +7,19 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use polling_core::PollError;
+use polling_core::{PollError, Visibility};
 use serde::Serialize;
-use warp::http::header::{ALLOW, CONNECTION, RETRY_AFTER, UPGRADE, WWW_AUTHENTICATE};
+use warp::http::header::{
+    ALLOW, CACHE_CONTROL, CONNECTION, RETRY_AFTER, UPGRADE, VARY, WWW_AUTHENTICATE,
+};
 use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Rejection, Reply};
+
+/// `Cache-Control` of responses that depend on who asks.
+pub(crate) const PRIVATE: &str = "private, no-cache";
+/// `Vary` of responses that depend on who asks.
+pub(crate) const VARY_VIEWER: &str = "Cookie, Authorization";
 
 /// What went wrong with a request, and how to say so.
 #[derive(Clone, Debug)]
@@ -50,6 +57,8 @@ pub(crate) enum ApiError {
     Overloaded,
     /// The client took longer than allowed to send the body.
     RequestTimeout,
+    /// The poll's visibility rule hides its counts from this requester now.
+    ResultsHidden(Visibility),
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -99,6 +108,7 @@ impl ApiError {
             Self::TooManySockets | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::ResultsHidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -122,6 +132,7 @@ impl ApiError {
             // The same answer as any other temporary unavailability.
             Self::Overloaded => "unavailable",
             Self::RequestTimeout => "request_timeout",
+            Self::ResultsHidden(_) => "results_hidden",
         }
     }
 
@@ -159,6 +170,7 @@ impl ApiError {
                 "the service is temporarily unavailable; try again shortly".to_owned()
             }
             Self::RequestTimeout => "the request body took too long to arrive".to_owned(),
+            Self::ResultsHidden(visibility) => visibility.hidden_message().to_owned(),
             Self::MethodNotAllowed(allowed) => format!(
                 "method not allowed here; allowed: {}",
                 allowed
@@ -221,6 +233,11 @@ impl Reply for ApiError {
             }
             Self::Unauthorized => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::ResultsHidden(_) => {
+                // The answer depends on who asks (voter cookie, manage token).
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE));
+                headers.insert(VARY, HeaderValue::from_static(VARY_VIEWER));
             }
             Self::MethodNotAllowed(allowed) => {
                 let allow = allowed

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod access;
 mod app;
 mod backends;
 mod config;
@@ -41,6 +42,7 @@ use tokio::net::TcpListener;
 pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT};
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
+pub use duration::parse_duration;
 pub use limits::{Limits, TrustedProxies};
 pub use origin::AllowedOrigins;
 pub use probe::probe_ready;

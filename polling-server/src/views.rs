@@ -3,7 +3,7 @@
 //! Domain records are never serialized to clients directly: a [`Poll`] holds
 //! its manage token's hash, which stays on the server.
 
-use polling_core::{OptionId, Poll, PollOption, Results, VoteReceipt};
+use polling_core::{OptionId, Poll, PollOption, Results, Visibility, VoteReceipt};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -23,6 +23,10 @@ pub(crate) struct PollView<'a> {
     created_at: OffsetDateTime,
     /// `open` or `closed`, as of the response.
     status: &'static str,
+    /// Who sees the counts, and when.
+    visibility: Visibility,
+    /// Whether a voter may replace their ballot while the poll is open.
+    allow_vote_change: bool,
 }
 
 impl<'a> PollView<'a> {
@@ -41,6 +45,8 @@ impl<'a> PollView<'a> {
             } else {
                 "open"
             },
+            visibility: poll.visibility,
+            allow_vote_change: poll.allow_vote_change,
         }
     }
 }
@@ -64,7 +70,9 @@ pub(crate) struct PollPage<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct VoteView<'a> {
     pub(crate) receipt: &'a VoteReceipt,
-    pub(crate) results: &'a Results,
+    /// `None` (JSON `null`) when the poll's visibility hides the counts from
+    /// this voter (an `after_close` poll still open).
+    pub(crate) results: Option<&'a Results>,
 }
 
 /// The body of `POST /api/polls/{id}/votes`.

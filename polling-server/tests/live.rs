@@ -279,3 +279,160 @@ async fn a_client_flooding_its_socket_with_messages_is_cut_off_with_1008() {
     // The server goes on serving everyone else.
     server.client().get("/healthz").await.assert_json(200);
 }
+
+// ---------------------------------------------------------------- visibility
+
+/// Opens a same-origin socket as the voter whose cookie is `voter`.
+async fn open_as(addr: SocketAddr, poll: &str, voter: &str) -> Socket {
+    let mut request = format!("ws://{addr}/api/polls/{poll}/live")
+        .into_client_request()
+        .expect("a valid WebSocket URL");
+    let headers = request.headers_mut();
+    headers.insert("origin", format!("http://{addr}").parse().unwrap());
+    headers.insert(
+        "cookie",
+        format!("{}={voter}", common::VOTER_COOKIE).parse().unwrap(),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the socket opens");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// A client that has its voter cookie, and that cookie.
+async fn voter_with_cookie(server: &TestServer, poll: &str) -> (common::Client, String) {
+    let client = server.client();
+    client
+        .get(&format!("/api/polls/{poll}"))
+        .await
+        .assert_json(200);
+    let cookie = client.voter_id().expect("a voter cookie");
+    (client, cookie)
+}
+
+/// Asserts the socket gets no text message within `wait`.
+async fn assert_no_message(socket: &mut Socket, wait: Duration) {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(other) => panic!("expected no message, got {other:?}"),
+        }
+    }
+}
+
+/// Asserts `message` is `hidden` for `visibility`, with no counts at all.
+#[track_caller]
+fn assert_hidden(message: &Value, visibility: &str) {
+    assert_eq!(
+        message,
+        &serde_json::json!({ "type": "hidden", "visibility": visibility }),
+        "a hidden socket learns the rule and nothing else"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_after_vote_subscriber_gets_no_counts_before_voting_and_a_snapshot_right_after() {
+    let server = TestServer::start().await;
+    let draft = serde_json::json!({
+        "question": "Lunch?", "options": ["pizza", "salad"], "visibility": "after_vote"
+    });
+    let (poll, _) = create_poll(&server.client(), draft).await;
+    let id = id_of(&poll);
+    let (voter, cookie) = voter_with_cookie(&server, &id).await;
+    let mut socket = open_as(server.addr(), &id, &cookie).await;
+    assert_hidden(&next_message(&mut socket).await, "after_vote");
+
+    server.client().vote(&id, &[0]).await.assert_json(201);
+    server.client().vote(&id, &[0]).await.assert_json(201);
+    assert_no_message(&mut socket, Duration::from_millis(500)).await;
+
+    // The voter's own vote flips the socket by itself (no recheck sent).
+    let started = tokio::time::Instant::now();
+    voter.vote(&id, &[1]).await.assert_json(201);
+    let snapshot = next_message(&mut socket).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["results"]["version"], 3);
+    assert_eq!(snapshot["results"]["counts"][1]["votes"], 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the snapshot came {:?} after the vote",
+        started.elapsed()
+    );
+    server.client().vote(&id, &[1]).await.assert_json(201);
+    let next = next_message(&mut socket).await;
+    assert_eq!(next["type"], "results");
+    assert_eq!(next["results"]["version"], 4);
+
+    // A recheck right after voting gets the snapshot at once.
+    let (late, cookie) = voter_with_cookie(&server, &id).await;
+    let mut socket = open_as(server.addr(), &id, &cookie).await;
+    assert_hidden(&next_message(&mut socket).await, "after_vote");
+    late.vote(&id, &[0]).await.assert_json(201);
+    socket
+        .send(Message::text(r#"{"type":"recheck"}"#))
+        .await
+        .unwrap();
+    let snapshot = next_message(&mut socket).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["results"]["total"], 5);
+    socket.close(None).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_after_close_subscriber_sees_counts_when_the_owner_closes_or_as_the_owner() {
+    let server = TestServer::start().await;
+    let draft = serde_json::json!({
+        "question": "Lunch?", "options": ["pizza", "salad"], "visibility": "after_close"
+    });
+    let (poll, token) = create_poll(&server.client(), draft).await;
+    let id = id_of(&poll);
+    let (voter, cookie) = voter_with_cookie(&server, &id).await;
+    let mut socket = open_as(server.addr(), &id, &cookie).await;
+    assert_hidden(&next_message(&mut socket).await, "after_close");
+
+    voter.vote(&id, &[1]).await.assert_json(201);
+    socket
+        .send(Message::text(r#"{"type":"recheck"}"#))
+        .await
+        .unwrap();
+    assert_no_message(&mut socket, Duration::from_millis(500)).await;
+
+    // The owner's page presents the manage token in a message.
+    let mut owner = open_same_origin(server.addr(), &id).await;
+    assert_hidden(&next_message(&mut owner).await, "after_close");
+    owner
+        .send(Message::text(
+            r#"{"type":"manage","token":"not-the-token"}"#,
+        ))
+        .await
+        .unwrap();
+    assert_no_message(&mut owner, Duration::from_millis(300)).await;
+    owner
+        .send(Message::text(format!(
+            r#"{{"type":"manage","token":"{token}"}}"#
+        )))
+        .await
+        .unwrap();
+    let snapshot = next_message(&mut owner).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["results"]["counts"][1]["votes"], 1);
+    assert_no_message(&mut socket, Duration::from_millis(100)).await;
+
+    // Closing flips every hidden socket.
+    server
+        .client()
+        .send(
+            common::Request::post(format!("/api/polls/{id}/close"))
+                .header("authorization", format!("Bearer {token}")),
+        )
+        .await
+        .assert_json(200);
+    let snapshot = next_message(&mut socket).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["results"]["version"], 1);
+    assert_eq!(snapshot["results"]["counts"][1]["votes"], 1);
+    socket.close(None).await.ok();
+}

@@ -32,7 +32,7 @@ const CONTRACT: &[(&str, &str, &[u16])] = &[
         "/api/polls/{id}/votes",
         &[200, 201, 400, 404, 408, 409, 413, 415, 422, 429, 503],
     ),
-    ("GET", "/api/polls/{id}/results", &[200, 304, 404, 503]),
+    ("GET", "/api/polls/{id}/results", &[200, 304, 403, 404, 503]),
     ("GET", "/api/polls/{id}/live", &[101, 403, 404, 426, 503]),
     ("POST", "/api/polls/{id}/close", &[200, 401, 403, 404, 503]),
     ("DELETE", "/api/polls/{id}", &[204, 401, 403, 404, 503]),
@@ -132,11 +132,13 @@ impl<'a> Operation<'a> {
             .collect()
     }
 
+    /// Whether the operation requires a manage token (an empty requirement
+    /// among the alternatives makes it optional).
     fn has_security(&self, doc: &Value) -> bool {
         let security = self.op.get("security").or_else(|| doc.get("security"));
-        security
-            .and_then(Value::as_array)
-            .is_some_and(|s| !s.is_empty())
+        security.and_then(Value::as_array).is_some_and(|s| {
+            !s.is_empty() && !s.iter().any(|r| r.as_object().is_some_and(Map::is_empty))
+        })
     }
 
     fn request_example(&self, doc: &Value) -> Option<Value> {
@@ -331,6 +333,14 @@ fn flatten(doc: &Value, schema: &Value) -> Value {
     let Some(branches) = schema.get("allOf").and_then(Value::as_array) else {
         return schema.clone();
     };
+    if let [only] = branches.as_slice() {
+        // A reference wrapped to say more about it (nullable, a default).
+        let mut one = flatten(doc, only);
+        if schema["nullable"] == true {
+            one["nullable"] = json!(true);
+        }
+        return one;
+    }
     let mut properties = Map::new();
     let mut required = Vec::new();
     for branch in branches {

@@ -230,6 +230,83 @@ async fn a_browser_on_one_replica_sees_a_vote_cast_on_another(
     assert_eq!(versions, [0, 1], "B's browser saw A's vote");
 }
 
+/// The next text message of a live socket as JSON, within 5 s.
+async fn next_live_message(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> serde_json::Value {
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the socket stays open")
+            .expect("a well-formed frame");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).expect("JSON messages");
+        }
+    }
+}
+
+#[sqlx::test]
+async fn a_hidden_socket_on_one_replica_shows_counts_after_its_voter_votes_on_another(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let prefix = unique_prefix();
+    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
+    let (a, _) = replica(&config(&connect, port, &prefix)).await;
+    let (b, _) = replica(&config(&connect, port, &prefix)).await;
+    let voter = a.client();
+    let draft = serde_json::json!({
+        "question": "Lunch?", "options": ["pizza", "salad"], "visibility": "after_vote"
+    });
+    let (poll, token) = create_poll(&voter, draft).await;
+    let id = id_of(&poll);
+    let cookie = voter.voter_id().expect("a voter cookie");
+
+    // The voter's browser watches through B; another browser too.
+    let open = |cookie: Option<String>| {
+        let mut request = format!("ws://{}/api/polls/{id}/live", b.addr())
+            .into_client_request()
+            .unwrap();
+        if let Some(cookie) = cookie {
+            let value = format!("{}={cookie}", common::VOTER_COOKIE);
+            request
+                .headers_mut()
+                .insert("cookie", value.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request)
+    };
+    let (mut mine, _) = open(Some(cookie)).await.unwrap();
+    let (mut other, _) = open(None).await.unwrap();
+    let hidden = serde_json::json!({ "type": "hidden", "visibility": "after_vote" });
+    assert_eq!(next_live_message(&mut mine).await, hidden);
+    assert_eq!(next_live_message(&mut other).await, hidden);
+
+    // The vote goes through A; B's socket of that voter flips by itself.
+    voter.vote(&id, &[1]).await.assert_json(201);
+    let snapshot = next_live_message(&mut mine).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["results"]["version"], 1);
+    assert_eq!(snapshot["results"]["counts"][1]["votes"], 1);
+
+    // Closing through A flips B's other socket (a resync over Redis).
+    voter
+        .send(
+            common::Request::post(format!("/api/polls/{id}/close"))
+                .header("authorization", format!("Bearer {token}")),
+        )
+        .await
+        .assert_json(200);
+    let snapshot = next_live_message(&mut other).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["results"]["version"], 1);
+}
+
 #[sqlx::test]
 async fn readiness_is_degraded_not_down_while_redis_is_gone(
     _options: PgPoolOptions,

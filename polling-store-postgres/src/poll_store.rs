@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use polling_core::{
-    Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result, Results,
+    Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result, Results, VoteReceipt,
+    VoterId,
 };
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
 use crate::cast::{CastMode, Caster};
@@ -12,8 +13,9 @@ use crate::error::unavailable;
 use crate::rows;
 
 const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, multiple, max_choices, \
-     closes_at, closed_at, created_at, manage_token_hash, votes) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, array_fill(0::bigint, ARRAY[cardinality($3)]))";
+     closes_at, closed_at, created_at, manage_token_hash, visibility, allow_vote_change, votes) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+     array_fill(0::bigint, ARRAY[cardinality($3)]))";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = $1");
 
@@ -29,6 +31,11 @@ const CLOSE_POLL: &str = concat!(
 );
 
 const DELETE_POLL: &str = "DELETE FROM polls WHERE id = $1";
+
+/// The voter's ballot, and whether the poll exists (a poll without the
+/// voter's ballot gives a row of nulls; no poll, no row).
+const GET_BALLOT: &str = "SELECT b.voter_id, b.choices, b.cast_at, b.version FROM polls p \
+     LEFT JOIN ballots b ON b.poll_id = p.id AND b.voter_id = $2 WHERE p.id = $1";
 
 const GET_RESULTS: &str = concat!("SELECT ", results_columns!(), " FROM polls WHERE id = $1");
 
@@ -81,6 +88,8 @@ impl PollStore for PgPollStore {
             .bind(poll.closed_at)
             .bind(poll.created_at)
             .bind(poll.manage_token_hash.as_str())
+            .bind(poll.visibility.as_str())
+            .bind(poll.allow_vote_change)
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -143,6 +152,21 @@ impl PollStore for PgPollStore {
 
     async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
         self.caster.cast(ballot).await
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        let row = sqlx::query(GET_BALLOT)
+            .bind(rows::uuid(poll))
+            .bind(voter.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(PollError::NotFound)?;
+        let voted: Option<String> = row.try_get("voter_id").map_err(unavailable)?;
+        match voted {
+            None => Ok(None),
+            Some(_) => rows::ballot(poll, &row).map(|(_, receipt)| Some(receipt)),
+        }
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {

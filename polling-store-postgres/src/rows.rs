@@ -1,7 +1,8 @@
 //! Rows to domain values, and domain values to column types.
 
 use polling_core::{
-    OptionCount, OptionId, Poll, PollId, PollOption, Results, TokenHash, VoteReceipt, VoterId,
+    OptionCount, OptionId, Poll, PollId, PollOption, Results, TokenHash, Visibility, VoteReceipt,
+    VoterId,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -15,7 +16,7 @@ use polling_core::Result;
 macro_rules! poll_columns {
     () => {
         "id, question, options, multiple, max_choices, closes_at, closed_at, created_at, \
-         manage_token_hash"
+         manage_token_hash, visibility, allow_vote_change"
     };
 }
 
@@ -41,6 +42,7 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
         })
         .collect::<Result<_>>()?;
     let max_choices: i32 = get(row, "max_choices")?;
+    let visibility: String = get(row, "visibility")?;
     Ok(Poll {
         id: PollId::from_uuid(get(row, "id")?),
         question: get(row, "question")?,
@@ -51,6 +53,8 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
         closed_at: get(row, "closed_at")?,
         created_at: get(row, "created_at")?,
         manage_token_hash: TokenHash::from_stored(get::<String>(row, "manage_token_hash")?),
+        visibility: Visibility::from_name(&visibility).ok_or_else(|| corrupt("visibility"))?,
+        allow_vote_change: get(row, "allow_vote_change")?,
     })
 }
 

@@ -24,7 +24,7 @@ async fn votes_survive_a_new_pool(options: PgPoolOptions, connect: PgConnectOpti
     assert_eq!(results, cast.results);
     assert_eq!(results.votes(OptionId::new(1)), Some(1));
     let replay = after.cast(&ballot(&poll, &voter, &[1])).await.unwrap();
-    assert!(!replay.is_new);
+    assert!(!replay.is_new());
     assert_eq!(replay.receipt, cast.receipt);
 }
 

@@ -45,7 +45,7 @@ async fn two_thousand_voters_are_counted_exactly(store: PgPollStore) {
         .iter()
         .map(|o| {
             let o = o.as_ref().expect("every ballot of a distinct voter counts");
-            assert!(o.is_new);
+            assert!(o.is_new());
             assert_eq!(o.results.version, o.receipt.version);
             o.receipt.version
         })
@@ -100,7 +100,7 @@ async fn fifty_identical_ballots_from_one_voter_count_once_with_one_receipt(pool
     let outcomes = cast_concurrently(&store, vec![same; 50]).await;
 
     let outcomes: Vec<CastOutcome> = outcomes.into_iter().map(|o| o.unwrap()).collect();
-    assert_eq!(outcomes.iter().filter(|o| o.is_new).count(), 1);
+    assert_eq!(outcomes.iter().filter(|o| o.is_new()).count(), 1);
     let first = &outcomes[0].receipt;
     assert!(
         outcomes.iter().all(|o| &o.receipt == first),
@@ -152,7 +152,7 @@ async fn a_mixed_batch_gives_every_caller_its_own_outcome(pool: PgPool) {
     let summary: Vec<String> = outcomes
         .iter()
         .map(|o| match o {
-            Ok(o) if o.is_new => format!("new v{}", o.receipt.version),
+            Ok(o) if o.is_new() => format!("new v{}", o.receipt.version),
             Ok(o) => format!("replay v{}", o.receipt.version),
             Err(e) => e.code().to_owned(),
         })
@@ -189,6 +189,90 @@ async fn a_mixed_batch_gives_every_caller_its_own_outcome(pool: PgPool) {
     assert_eq!((results.version, results.total), (4, 4));
     let counts: Vec<u64> = results.counts.iter().map(|c| c.votes).collect();
     assert_eq!(counts, [1, 2, 1]);
+}
+
+/// On a poll that allows changing a vote, one batch (held behind the row
+/// lock) holds first ballots, changes of stored ballots and changes of
+/// ballots first cast in the same batch: each caller gets its own outcome,
+/// and one row per voter holds their last ballot.
+#[sqlx::test]
+async fn a_batch_with_first_ballots_and_their_changes_writes_each_voters_last_ballot(pool: PgPool) {
+    let store = PgPollStore::new(pool.clone());
+    let mut poll = sample_poll(3, false, None);
+    poll.allow_vote_change = true;
+    store.create(&poll).await.unwrap();
+    store
+        .cast(&ballot(&poll, &voter("early"), &[0]))
+        .await
+        .unwrap();
+
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM polls WHERE id = $1 FOR UPDATE")
+        .bind(poll.id.as_uuid())
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let batch = [
+        ballot(&poll, &voter("ann"), &[1]),   // first ballot
+        ballot(&poll, &voter("early"), &[2]), // changes a stored ballot
+        ballot(&poll, &voter("ann"), &[2]),   // changes a ballot of this batch
+        ballot(&poll, &voter("ann"), &[2]),   // replays that change
+        ballot(&poll, &voter("early"), &[7]), // an invalid change
+        ballot(&poll, &voter("ann"), &[0]),   // changes again
+    ];
+    let casts = join_all(batch.iter().map(|b| store.cast(b)));
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        lock.commit().await.unwrap();
+    };
+    let (outcomes, ()) = tokio::join!(casts, release);
+
+    let summary: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(o) if o.is_new() => format!("new v{}", o.receipt.version),
+            Ok(o) if o.is_changed() => format!("changed v{}", o.receipt.version),
+            Ok(o) => format!("replay v{}", o.receipt.version),
+            Err(e) => e.code().to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "new v2",
+            "changed v3",
+            "changed v4",
+            "replay v4",
+            "invalid_choice",
+            "changed v5"
+        ]
+    );
+
+    let results = store.results(poll.id).await.unwrap();
+    assert_eq!((results.version, results.total), (5, 2));
+    let counts: Vec<u64> = results.counts.iter().map(|c| c.votes).collect();
+    assert_eq!(counts, [1, 0, 1], "ann on 0, early on 2");
+
+    let rows: Vec<(String, Vec<i32>, i64)> = sqlx::query_as(
+        "SELECT voter_id, choices, version FROM ballots WHERE poll_id = $1 ORDER BY voter_id",
+    )
+    .bind(poll.id.as_uuid())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("ann".to_owned(), vec![0], 5),
+            ("early".to_owned(), vec![2], 3)
+        ],
+        "one row per voter, holding their last ballot"
+    );
+    for name in ["ann", "early"] {
+        let stored = store.ballot(poll.id, &voter(name)).await.unwrap().unwrap();
+        let row = rows.iter().find(|r| r.0 == name).unwrap();
+        assert_eq!(stored.version, u64::try_from(row.2).unwrap());
+    }
 }
 
 #[sqlx::test]

@@ -94,6 +94,47 @@ fn the_backend_runs_three_replicas_after_healthy_dependencies() {
 }
 
 #[test]
+fn the_seed_profile_runs_the_load_tool_against_nginx_only_on_request() {
+    let compose = yaml("docker-compose.yml");
+    let services = compose["services"].as_mapping().unwrap();
+    for (name, service) in services {
+        let profiles = service["profiles"].as_sequence();
+        if name.as_str() == Some("seed") {
+            assert_eq!(profiles.map(Vec::len), Some(1));
+            assert_eq!(profiles.unwrap()[0], "seed");
+        } else {
+            assert!(profiles.is_none(), "{name:?} would be left out of `up`");
+        }
+    }
+    let seed = &compose["services"]["seed"];
+    let target = seed["build"]["target"].as_str().unwrap();
+    let dockerfile = read("Dockerfile");
+    assert!(
+        dockerfile
+            .lines()
+            .any(|line| line.starts_with("FROM ") && line.ends_with(&format!(" AS {target}"))),
+        "the Dockerfile has no stage {target:?}"
+    );
+    assert!(dockerfile.contains("ENTRYPOINT [\"polling-load\", \"seed\"]"));
+    // The last stage is what a plain build makes: the server, not the seed.
+    let last = dockerfile
+        .lines()
+        .rfind(|l| l.starts_with("FROM "))
+        .unwrap();
+    assert!(last.ends_with(" AS runtime"), "{last}");
+    let nginx = read("nginx/nginx.conf");
+    let port = nginx
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("listen ")?.strip_suffix(';'))
+        .unwrap();
+    assert_eq!(
+        seed["environment"]["POLLING_SEED_TARGET"].as_str(),
+        Some(format!("http://nginx:{port}").as_str())
+    );
+    assert!(seed["depends_on"]["nginx"].is_mapping());
+}
+
+#[test]
 fn every_file_the_compose_file_mounts_or_builds_from_exists() {
     let compose = yaml("docker-compose.yml");
     let dir = compose_dir();

@@ -15,6 +15,7 @@ use polling_stack::{Stack, StackOptions};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 mod common;
 
@@ -88,6 +89,19 @@ fn rand_suffix() -> String {
 }
 
 /// One HTTP/1.1 exchange: status, the `polling_voter` cookie if set, body.
+/// The head of the response to `GET path`, lower-cased.
+async fn response_head(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let head = response
+        .split_once("\r\n\r\n")
+        .map_or(&*response, |(h, _)| h);
+    head.to_ascii_lowercase()
+}
+
 async fn http(
     addr: SocketAddr,
     method: &str,
@@ -255,6 +269,17 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
     let stack = start_stack(&db, "spread");
     let nginx = stack.nginx_addr;
 
+    // nginx and the replicas both set the security headers: one of each.
+    let head = response_head(nginx, "/api/polls").await;
+    for header in [
+        "content-security-policy:",
+        "x-content-type-options:",
+        "x-frame-options:",
+        "referrer-policy:",
+    ] {
+        assert_eq!(head.matches(header).count(), 1, "{header}\n{head}");
+    }
+
     let draft = serde_json::json!({"question": "Stack?", "options": ["yes", "no"]});
     let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
         .await
@@ -262,10 +287,18 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
     assert_eq!(status, 201, "{poll}");
     let id = poll["id"].as_str().unwrap().to_owned();
 
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{nginx}/api/polls/{id}/live"))
-            .await
-            .expect("a WebSocket through nginx");
+    // As a browser on the app's page opens it: with the page's Origin, which
+    // the replica checks against the Host nginx passes on.
+    let mut request = format!("ws://{nginx}/api/polls/{id}/live")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Origin",
+        format!("http://{nginx}").parse().expect("an Origin header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a same-origin WebSocket through nginx");
 
     let acknowledged = vote_load(nginx, &id, 150, 15).await;
     assert_eq!(acknowledged, 150);

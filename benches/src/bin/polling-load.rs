@@ -17,18 +17,39 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use hyper::{Method, StatusCode};
+use polling_server::parse_duration;
 use tokio::sync::{mpsc, watch};
 
 use load::client::{Conn, Target};
-use load::run::{drive, Load, Run};
-use load::stats::{Errors, Feed, Latencies};
+use load::run::{drive, Load};
+use load::seed;
+use load::stats::{Errors, Feed};
 
 /// Drives voters, results readers and live-results watchers at a polling
-/// server, and prints each figure beside a minimal hyper server's ceiling.
+/// server, and prints each figure beside a minimal hyper server's ceiling;
+/// or, with `seed`, fills a fresh server with a few polls and votes.
 #[derive(Debug, Parser)]
-#[command(name = "polling-load", version)]
+#[command(name = "polling-load", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    bench: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a few polls and cast a few thousand votes across them (each as
+    /// a new voter, retried safely with an `Idempotency-Key`), then check
+    /// that the results match the votes acknowledged.
+    Seed(SeedArgs),
+}
+
+/// The load run's settings.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// The server (or nginx) to load: `http://host[:port]`.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -61,27 +82,37 @@ struct Args {
     no_baseline: bool,
 }
 
-/// Parses `10s`, `250ms`, `1m`, `1.5s`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 10s"))?;
-    let seconds = match unit {
-        "" | "s" => number,
-        "ms" => number / 1000.0,
-        "m" => number * 60.0,
-        _ => return Err(format!("`{unit}`: use ms, s or m")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+/// The settings of `polling-load seed`.
+#[derive(Debug, clap::Args)]
+struct SeedArgs {
+    /// The server (or nginx) to seed: `http://host[:port]`.
+    #[arg(
+        long,
+        env = "POLLING_SEED_TARGET",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    target: String,
+
+    /// How many polls to create.
+    #[arg(long, env = "POLLING_SEED_POLLS", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=seed::MAX_POLLS as i64))]
+    polls: u16,
+
+    /// How many votes to cast across them.
+    #[arg(long, env = "POLLING_SEED_VOTES", default_value_t = 3000)]
+    votes: usize,
+
+    /// Votes in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+
+    /// How long to wait for the server's API to answer before giving up.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    wait: Duration,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,7 +123,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    let outcome = match cli.command {
+        Some(Command::Seed(args)) => runtime.block_on(seed(args)),
+        None => runtime.block_on(run(cli.bench)),
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("polling-load: {e}");
@@ -174,7 +209,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         }
     }
 
-    report(
+    load::report::report(
         &ours,
         baseline.as_ref(),
         &feed,
@@ -211,166 +246,19 @@ async fn create_poll(target: &Target) -> Result<String, String> {
         .ok_or_else(|| "the created poll has no id".into())
 }
 
-/// The figures of one run.
-struct Figures {
-    /// Recorded votes per second.
-    votes_per_sec: f64,
-    /// Vote latencies.
-    votes: Latencies,
-    /// Successful reads per second.
-    reads_per_sec: f64,
-    /// Read latencies.
-    reads: Latencies,
-}
-
-impl Figures {
-    /// Sums up `run`.
-    fn of(run: &Run) -> Self {
-        let secs = run.elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
-        Self {
-            votes_per_sec: run.votes.len() as f64 / secs,
-            votes: Latencies::new(run.votes.clone()),
-            reads_per_sec: run.reads.len() as f64 / secs,
-            reads: Latencies::new(run.reads.clone()),
-        }
-    }
-}
-
-/// A latency percentile in milliseconds.
-fn ms(latencies: &Latencies, p: f64) -> Option<f64> {
-    latencies.percentile(p).map(|d| d.as_secs_f64() * 1000.0)
-}
-
-/// Prints the table of figures and the counts behind them.
-fn report(ours: &Run, baseline: Option<&Run>, feed: &Feed, watchers: usize, watch_errors: &Errors) {
-    let our = Figures::of(ours);
-    let base = baseline.map(Figures::of);
-    let base = base.as_ref();
-    let (delays, unseen) = feed.delays(&ours.acks);
-    let delays = Latencies::new(delays);
-
-    type Row<'a> = (&'a str, Option<f64>, Option<f64>, usize);
-    let rows: [Row<'_>; 10] = [
-        (
-            "votes/s",
-            Some(our.votes_per_sec),
-            base.map(|b| b.votes_per_sec),
-            0,
-        ),
-        (
-            "vote latency p50 (ms)",
-            ms(&our.votes, 50.0),
-            base.and_then(|b| ms(&b.votes, 50.0)),
-            2,
-        ),
-        (
-            "vote latency p95 (ms)",
-            ms(&our.votes, 95.0),
-            base.and_then(|b| ms(&b.votes, 95.0)),
-            2,
-        ),
-        (
-            "vote latency p99 (ms)",
-            ms(&our.votes, 99.0),
-            base.and_then(|b| ms(&b.votes, 99.0)),
-            2,
-        ),
-        (
-            "results reads/s",
-            Some(our.reads_per_sec),
-            base.map(|b| b.reads_per_sec),
-            0,
-        ),
-        (
-            "read latency p50 (ms)",
-            ms(&our.reads, 50.0),
-            base.and_then(|b| ms(&b.reads, 50.0)),
-            2,
-        ),
-        (
-            "read latency p99 (ms)",
-            ms(&our.reads, 99.0),
-            base.and_then(|b| ms(&b.reads, 99.0)),
-            2,
-        ),
-        ("vote-to-browser p50 (ms)", ms(&delays, 50.0), None, 2),
-        ("vote-to-browser p99 (ms)", ms(&delays, 99.0), None, 2),
-        ("vote-to-browser max (ms)", ms(&delays, 100.0), None, 2),
-    ];
+/// Seeds the target with polls and votes.
+async fn seed(args: SeedArgs) -> Result<ExitCode, String> {
+    let target = Target::parse(&args.target)?;
+    let plan = seed::Seed {
+        polls: usize::from(args.polls),
+        votes: args.votes,
+        concurrency: args.concurrency,
+        wait: args.wait,
+    };
     println!(
-        "\n{:<26} {:>12} {:>12} {:>8}",
-        "figure", "ours", "baseline", "ratio"
+        "polling-load seed: {} polls, {} votes at {}",
+        plan.polls, plan.votes, args.target
     );
-    for (figure, ours, base, decimals) in rows {
-        let show = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"));
-        let ratio = match (ours, base) {
-            (Some(o), Some(b)) if b > 0.0 => format!("{:.2}x", o / b),
-            _ => "-".into(),
-        };
-        println!(
-            "{figure:<26} {:>12} {:>12} {ratio:>8}",
-            show(ours),
-            show(base)
-        );
-    }
-
-    println!();
-    println!(
-        "votes:   ours {} in {:.2} s, errors: {}",
-        ours.votes.len(),
-        ours.elapsed.as_secs_f64(),
-        ours.vote_errors
-    );
-    if let Some(b) = baseline {
-        println!(
-            "         baseline {} in {:.2} s, errors: {}",
-            b.votes.len(),
-            b.elapsed.as_secs_f64(),
-            b.vote_errors
-        );
-    }
-    println!(
-        "reads:   ours {}, errors: {}",
-        ours.reads.len(),
-        ours.read_errors
-    );
-    if let Some(b) = baseline {
-        println!(
-            "         baseline {}, errors: {}",
-            b.reads.len(),
-            b.read_errors
-        );
-    }
-    if watchers > 0 {
-        println!(
-            "live:    {} acknowledged votes, {} held by a watcher, {} never; watcher errors: {}",
-            ours.acks.len(),
-            delays.len(),
-            unseen,
-            watch_errors
-        );
-    }
-    println!(
-        "targets: votes/s ours/baseline >= 0.5x (embedded default); \
-         vote-to-browser p99 < 50 ms (nginx + 3 replicas + Redis)"
-    );
-    if ours.vote_errors.total() + ours.read_errors.total() > 0 {
-        println!("note:    errors are counted apart; the rates count successes only");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("ten").is_err());
-        assert!(parse_duration("5h").is_err());
-    }
+    seed::seed(&target, plan).await?;
+    Ok(ExitCode::SUCCESS)
 }

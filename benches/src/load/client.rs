@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
+use hyper::header::{HeaderName, CONTENT_TYPE, COOKIE, HOST, RETRY_AFTER, SET_COOKIE};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -69,6 +69,8 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     /// The `name=value` of the first `Set-Cookie`, if any.
     pub(crate) cookie: Option<String>,
+    /// The `Retry-After` of a refusal, in whole seconds, if any.
+    pub(crate) retry_after: Option<Duration>,
     /// The whole body.
     pub(crate) body: Bytes,
 }
@@ -101,8 +103,20 @@ impl Conn {
         body: Option<Bytes>,
         cookie: Option<&str>,
     ) -> Result<Answer, String> {
+        let headers: Vec<_> = cookie.map(|c| (COOKIE, c)).into_iter().collect();
+        self.send_with(method, path, body, &headers).await
+    }
+
+    /// [`send`](Self::send) with any request `headers`.
+    pub(crate) async fn send_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        headers: &[(HeaderName, &str)],
+    ) -> Result<Answer, String> {
         let result =
-            tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(method, path, body, cookie))
+            tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(method, path, body, headers))
                 .await
                 .unwrap_or_else(|_| Err("timeout".into()));
         if result.is_err() {
@@ -117,7 +131,7 @@ impl Conn {
         method: Method,
         path: &str,
         body: Option<Bytes>,
-        cookie: Option<&str>,
+        headers: &[(HeaderName, &str)],
     ) -> Result<Answer, String> {
         let mut builder = Request::builder()
             .method(method)
@@ -126,8 +140,8 @@ impl Conn {
         if body.is_some() {
             builder = builder.header(CONTENT_TYPE, "application/json");
         }
-        if let Some(cookie) = cookie {
-            builder = builder.header(COOKIE, cookie);
+        for (name, value) in headers {
+            builder = builder.header(name, *value);
         }
         let request = builder
             .body(Full::new(body.unwrap_or_default()))
@@ -142,6 +156,12 @@ impl Conn {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
         let body = response
             .into_body()
             .collect()
@@ -151,6 +171,7 @@ impl Conn {
         Ok(Answer {
             status,
             cookie,
+            retry_after,
             body,
         })
     }

@@ -29,6 +29,8 @@ pub(crate) struct Run {
     /// Each recorded vote's results version and the instant its response
     /// had fully arrived (none against the baseline).
     pub(crate) acks: Vec<(u64, Instant)>,
+    /// The same votes' versions with the instant their request was sent.
+    pub(crate) sends: Vec<(u64, Instant)>,
     /// The failed votes.
     pub(crate) vote_errors: Errors,
     /// Each successful results read's latency, in nanoseconds.
@@ -59,6 +61,7 @@ pub(crate) async fn drive(target: &Target, poll_id: &str, load: Load) -> Run {
             Ok(part) => {
                 run.votes.extend(part.votes);
                 run.acks.extend(part.acks);
+                run.sends.extend(part.sends);
                 run.vote_errors.merge(part.vote_errors);
             }
             Err(_) => run.vote_errors.add("voter task failed"),
@@ -97,6 +100,7 @@ async fn vote(target: Target, path: String, n: usize, deadline: Instant) -> Run 
                 run.votes.push(nanos(arrived - sent));
                 if let Some(version) = results_version(&answer.body) {
                     run.acks.push((version, arrived));
+                    run.sends.push((version, sent));
                 }
             }
             Ok(answer) => run

@@ -9,6 +9,9 @@
 //! | options | [`MIN_OPTIONS`] to [`MAX_OPTIONS`], each 1 to [`MAX_OPTION_CHARS`] characters, no duplicates after trimming (case-insensitive) |
 //! | choices | single choice: exactly one; multiple: 1 to `max_choices`, no option twice |
 //! | `closes_at` | in the future when the poll is created |
+//!
+//! A poll also says who sees its counts when ([`Visibility`]) and whether a
+//! voter may change their ballot (`allow_vote_change`).
 
 mod ballot;
 mod event;
@@ -19,6 +22,7 @@ mod poll;
 mod receipt;
 mod results;
 pub(crate) mod token;
+mod visibility;
 
 pub use ballot::Ballot;
 pub use event::ResultsEvent;
@@ -26,9 +30,10 @@ pub use ids::{OptionId, ParseIdError, PollId, VoterId};
 pub use limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
 pub use new_poll::{NewPoll, PollDraft};
 pub use poll::{Poll, PollOption};
-pub use receipt::{CastOutcome, VoteReceipt};
+pub use receipt::{CastKind, CastOutcome, VoteReceipt};
 pub use results::{OptionCount, Results};
 pub use token::{ManageToken, TokenHash};
+pub use visibility::Visibility;
 
 use time::OffsetDateTime;
 

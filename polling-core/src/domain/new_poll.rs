@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
 use super::truncate_to_micros;
+use super::Visibility;
 use crate::error::{PollError, Result};
 
 /// A poll as a creator asks for it, not yet validated.
@@ -28,6 +29,12 @@ pub struct PollDraft {
     /// When voting ends by itself, if ever.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub closes_at: Option<OffsetDateTime>,
+    /// Who sees the counts, and when (default: everyone, always).
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Whether a voter may replace their ballot while the poll is open.
+    #[serde(default)]
+    pub allow_vote_change: bool,
 }
 
 /// A validated poll, ready to be opened with [`Poll::open`](crate::Poll::open).
@@ -40,6 +47,8 @@ pub struct NewPoll {
     multiple: bool,
     max_choices: u32,
     closes_at: Option<OffsetDateTime>,
+    visibility: Visibility,
+    allow_vote_change: bool,
 }
 
 impl NewPoll {
@@ -129,6 +138,8 @@ impl NewPoll {
             multiple: draft.multiple,
             max_choices,
             closes_at,
+            visibility: draft.visibility,
+            allow_vote_change: draft.allow_vote_change,
         })
     }
 
@@ -155,6 +166,16 @@ impl NewPoll {
     /// When voting ends by itself, if ever.
     pub fn closes_at(&self) -> Option<OffsetDateTime> {
         self.closes_at
+    }
+
+    /// Who sees the counts, and when.
+    pub fn visibility(&self) -> Visibility {
+        self.visibility
+    }
+
+    /// Whether a voter may replace their ballot while the poll is open.
+    pub fn allow_vote_change(&self) -> bool {
+        self.allow_vote_change
     }
 }
 
@@ -276,6 +297,22 @@ mod tests {
         assert_eq!(field_of(NewPoll::new(d.clone(), now)), "closes_at");
         d.closes_at = Some(now + Duration::minutes(5));
         assert!(NewPoll::new(d, now).is_ok());
+    }
+
+    #[test]
+    fn visibility_and_vote_change_default_off_and_are_kept() {
+        let json = r#"{"question":"Q","options":["a","b"]}"#;
+        let d: PollDraft = serde_json::from_str(json).unwrap();
+        let poll = NewPoll::new(d, crate::now()).unwrap();
+        assert_eq!(poll.visibility(), Visibility::Always);
+        assert!(!poll.allow_vote_change());
+        let json = r#"{"question":"Q","options":["a","b"],"visibility":"after_close","allow_vote_change":true}"#;
+        let d: PollDraft = serde_json::from_str(json).unwrap();
+        let poll = NewPoll::new(d, crate::now()).unwrap();
+        assert_eq!(poll.visibility(), Visibility::AfterClose);
+        assert!(poll.allow_vote_change());
+        let json = r#"{"question":"Q","options":["a","b"],"visibility":"never"}"#;
+        assert!(serde_json::from_str::<PollDraft>(json).is_err());
     }
 
     #[test]

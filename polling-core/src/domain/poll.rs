@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Ballot, NewPoll, OptionId, PollId, TokenHash};
+use super::{Ballot, NewPoll, OptionId, PollId, TokenHash, Visibility};
 use crate::error::{PollError, Result};
 
 /// One answer voters can choose.
@@ -44,6 +44,12 @@ pub struct Poll {
     pub created_at: OffsetDateTime,
     /// The hash of the owner's manage token; the token itself is never stored.
     pub manage_token_hash: TokenHash,
+    /// Who sees the counts, and when.
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Whether a voter may replace their ballot while the poll is open.
+    #[serde(default)]
+    pub allow_vote_change: bool,
 }
 
 impl Poll {
@@ -69,6 +75,8 @@ impl Poll {
             closed_at: None,
             created_at: super::truncate_to_micros(now),
             manage_token_hash,
+            visibility: new.visibility(),
+            allow_vote_change: new.allow_vote_change(),
         }
     }
 
@@ -120,7 +128,7 @@ mod tests {
             options: vec!["a".into(), "b".into(), "c".into()],
             multiple,
             max_choices,
-            closes_at: None,
+            ..PollDraft::default()
         };
         let now = crate::now();
         Poll::open(

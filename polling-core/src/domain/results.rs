@@ -63,6 +63,26 @@ impl Results {
         self.version += 1;
     }
 
+    /// Replaces one counted ballot choosing `old` by one choosing `new`, and
+    /// bumps the version; `total` stays (it is still one ballot).
+    ///
+    /// A count never goes below zero, even for an `old` that was never
+    /// counted (which a store never passes); choices outside the poll are
+    /// ignored, as in [`record`](Self::record).
+    pub fn change(&mut self, old: &[OptionId], new: &[OptionId]) {
+        for choice in old {
+            if let Some(count) = self.counts.get_mut(choice.index()) {
+                count.votes = count.votes.saturating_sub(1);
+            }
+        }
+        for choice in new {
+            if let Some(count) = self.counts.get_mut(choice.index()) {
+                count.votes += 1;
+            }
+        }
+        self.version += 1;
+    }
+
     /// Whether `self` should replace `other` (same poll, higher version).
     pub fn is_newer_than(&self, other: &Results) -> bool {
         self.poll_id == other.poll_id && self.version > other.version
@@ -104,5 +124,39 @@ mod tests {
         assert_eq!(results.votes(OptionId::new(2)), Some(2));
         assert!(results.is_newer_than(&before));
         assert!(!before.is_newer_than(&results));
+    }
+
+    #[test]
+    fn changing_moves_the_counts_keeps_the_total_and_never_underflows() {
+        let now = crate::now();
+        let draft = PollDraft {
+            question: "Q".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            multiple: true,
+            ..PollDraft::default()
+        };
+        let poll = Poll::open(
+            NewPoll::new(draft, now).unwrap(),
+            ManageToken::generate().hash(),
+            now,
+        );
+        let mut results = Results::empty(&poll);
+        results.record(&[OptionId::new(0), OptionId::new(1)]);
+        results.change(
+            &[OptionId::new(0), OptionId::new(1)],
+            &[OptionId::new(1), OptionId::new(2)],
+        );
+        assert_eq!(results.version, 2);
+        assert_eq!(results.total, 1);
+        assert_eq!(results.votes(OptionId::new(0)), Some(0));
+        assert_eq!(results.votes(OptionId::new(1)), Some(1));
+        assert_eq!(results.votes(OptionId::new(2)), Some(1));
+        results.change(&[OptionId::new(0)], &[OptionId::new(0)]);
+        assert_eq!(
+            results.votes(OptionId::new(0)),
+            Some(1),
+            "0 - 1 stays 0, then + 1"
+        );
+        assert_eq!(results.version, 3);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{Ballot, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
+use crate::domain::{Ballot, CastKind, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId};
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
 
@@ -129,23 +129,34 @@ impl PollStore for MemoryStore {
     async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
         let now = crate::now();
         self.with_entry(ballot.poll_id(), |entry| {
-            if let Some(receipt) = entry.ballots.get(ballot.voter()) {
-                return if receipt.choices == ballot.choices() {
-                    Ok(CastOutcome {
+            let earlier = entry.ballots.get(ballot.voter());
+            if let Some(receipt) = earlier {
+                if receipt.choices == ballot.choices() {
+                    return Ok(CastOutcome {
                         receipt: receipt.clone(),
                         results: entry.results.clone(),
-                        is_new: false,
-                    })
-                } else {
-                    Err(PollError::AlreadyVoted)
-                };
+                        kind: CastKind::Replay,
+                    });
+                }
+                if !entry.poll.allow_vote_change {
+                    return Err(PollError::AlreadyVoted);
+                }
             }
             if entry.poll.is_closed_at(now) {
                 return Err(PollError::PollClosed);
             }
             entry.poll.check_ballot(ballot)?;
 
-            entry.results.record(ballot.choices());
+            let kind = match earlier {
+                Some(old) => {
+                    entry.results.change(&old.choices, ballot.choices());
+                    CastKind::Changed
+                }
+                None => {
+                    entry.results.record(ballot.choices());
+                    CastKind::New
+                }
+            };
             let receipt = VoteReceipt {
                 poll_id: ballot.poll_id(),
                 choices: ballot.choices().to_vec(),
@@ -158,9 +169,13 @@ impl PollStore for MemoryStore {
             Ok(CastOutcome {
                 receipt,
                 results: entry.results.clone(),
-                is_new: true,
+                kind,
             })
         })
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        self.with_entry(poll, |entry| Ok(entry.ballots.get(voter).cloned()))
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {

@@ -76,7 +76,7 @@ pub fn sample_poll(options: usize, multiple: bool, max_choices: Option<u32>) -> 
         options: (1..=options).map(|i| format!("Option {i}")).collect(),
         multiple,
         max_choices,
-        closes_at: None,
+        ..PollDraft::default()
     };
     let new = NewPoll::new(draft, now).expect("sample_poll arguments break the domain rules");
     Poll::open(new, ManageToken::generate().hash(), now)

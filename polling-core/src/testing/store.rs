@@ -11,7 +11,7 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::{assert_error, ballot, is_error, sample_poll};
-use crate::domain::{Poll, PollId, Results, VoterId};
+use crate::domain::{CastKind, OptionId, Poll, PollId, Results, Visibility, VoterId};
 use crate::store::PollStore;
 
 /// Generates one test per case of [`testing::store`](crate::testing::store).
@@ -64,6 +64,10 @@ macro_rules! store_conformance_tests {
             a_voter_racing_itself_is_counted_once,
             cast_returns_the_results_it_stored,
             polls_are_independent,
+            ballot_returns_the_voters_current_receipt,
+            a_changed_ballot_replaces_the_old_one,
+            changing_a_ballot_needs_an_open_poll_and_valid_choices,
+            concurrent_changes_by_one_voter_leave_exact_counts,
         );
     };
 }
@@ -92,14 +96,19 @@ fn counts(results: &Results) -> Vec<u64> {
 }
 
 /// `create` stores every field; `get` gives back an equal [`Poll`], including
-/// `multiple`, `max_choices`, `closes_at` and the token hash.
+/// `multiple`, `max_choices`, `closes_at`, the token hash, `visibility` and
+/// `allow_vote_change`.
 pub async fn create_then_get_returns_an_equal_poll<S: PollStore>(store: S) {
     let single = sample_poll(2, false, None);
     let mut multiple = sample_poll(5, true, Some(3));
     multiple.question = "Which ones? Ünïcödé, \"quotes\" and 'apostrophes' 🗳".into();
     multiple.closes_at = Some(crate::now() + Duration::days(7));
+    multiple.visibility = Visibility::AfterVote;
+    multiple.allow_vote_change = true;
+    let mut secret = sample_poll(3, false, None);
+    secret.visibility = Visibility::AfterClose;
 
-    for poll in [&single, &multiple] {
+    for poll in [&single, &multiple, &secret] {
         create(&store, poll).await;
         let got = store
             .get(poll.id)
@@ -271,7 +280,7 @@ pub async fn closing_refuses_new_ballots_and_keeps_the_first_closed_at<S: PollSt
         .cast(&early_ballot)
         .await
         .expect("replaying a ballot cast before close");
-    assert!(!replay.is_new, "a replay after close is not new");
+    assert!(!replay.is_new(), "a replay after close is not new");
     assert_eq!(
         replay.receipt, first.receipt,
         "a replay after close returns the original receipt"
@@ -399,7 +408,7 @@ pub async fn the_first_ballot_is_new_at_version_one<S: PollStore>(store: S) {
     let b = ballot(&poll, &VoterId::generate(), &[2]);
     let outcome = store.cast(&b).await.expect("the first ballot");
 
-    assert!(outcome.is_new, "the first ballot is new");
+    assert!(outcome.is_new(), "the first ballot is new");
     assert_eq!(outcome.receipt.poll_id, poll.id, "receipt poll");
     assert_eq!(outcome.receipt.choices, b.choices(), "receipt choices");
     assert_eq!(outcome.receipt.version, 1, "receipt version");
@@ -443,7 +452,7 @@ pub async fn multiple_choice_ballots_count_each_choice_and_the_ballot_once<S: Po
 }
 
 /// Casting the identical ballot again (choices in any order) returns the
-/// original receipt with `is_new: false` and the current results, and counts
+/// original receipt (`CastKind::Replay`) and the current results, and counts
 /// nothing.
 pub async fn an_identical_ballot_replays_the_original_receipt<S: PollStore>(store: S) {
     let poll = sample_poll(3, true, None);
@@ -458,7 +467,7 @@ pub async fn an_identical_ballot_replays_the_original_receipt<S: PollStore>(stor
         .cast(&ballot(&poll, &voter, &[0, 2]))
         .await
         .expect("the identical ballot again");
-    assert!(!replay.is_new, "a replay is not new");
+    assert!(!replay.is_new(), "a replay is not new");
     assert_eq!(
         replay.receipt, original.receipt,
         "a replay returns the original receipt"
@@ -473,7 +482,7 @@ pub async fn an_identical_ballot_replays_the_original_receipt<S: PollStore>(stor
         .cast(&ballot(&poll, &voter, &[2, 0]))
         .await
         .expect("a later replay");
-    assert!(!later.is_new, "a later replay is not new");
+    assert!(!later.is_new(), "a later replay is not new");
     assert_eq!(
         later.receipt, original.receipt,
         "a later replay keeps the original receipt"
@@ -555,7 +564,7 @@ pub async fn invalid_choices_are_refused_and_change_nothing<S: PollStore>(store:
         .await
         .expect("a valid ballot after refused ones");
     assert!(
-        outcome.is_new,
+        outcome.is_new(),
         "a refused ballot does not use up the voter's ballot"
     );
     assert_eq!(outcome.results.version, 1);
@@ -564,7 +573,7 @@ pub async fn invalid_choices_are_refused_and_change_nothing<S: PollStore>(store:
         .await
         .expect("a valid ballot after refused ones");
     assert!(
-        outcome.is_new,
+        outcome.is_new(),
         "a refused ballot does not use up the voter's ballot"
     );
 }
@@ -590,7 +599,7 @@ pub async fn concurrent_ballots_from_distinct_voters_are_all_counted<S: PollStor
             .await
             .expect("a casting task panicked")
             .unwrap_or_else(|e| panic!("a concurrent ballot failed: {e:?}"));
-        assert!(outcome.is_new, "every voter's first ballot is new");
+        assert!(outcome.is_new(), "every voter's first ballot is new");
         assert_eq!(
             outcome.results.version, outcome.receipt.version,
             "cast returns the results its ballot produced"
@@ -644,7 +653,7 @@ pub async fn a_voter_racing_itself_is_counted_once<S: PollStore>(store: S) {
     let winners: Vec<_> = attempts
         .iter()
         .filter_map(|(b, r)| match r {
-            Ok(outcome) if outcome.is_new => Some((b, outcome)),
+            Ok(outcome) if outcome.is_new() => Some((b, outcome)),
             _ => None,
         })
         .collect();
@@ -741,7 +750,10 @@ pub async fn polls_are_independent<S: PollStore>(store: S) {
         .cast(&ballot(&b, &voter, &[1]))
         .await
         .expect("the same voter in another poll");
-    assert!(in_b.is_new, "a voter has one ballot per poll, not overall");
+    assert!(
+        in_b.is_new(),
+        "a voter has one ballot per poll, not overall"
+    );
     assert_eq!(
         in_b.results.version, 1,
         "B's versions count B's ballots only"
@@ -781,4 +793,259 @@ pub async fn polls_are_independent<S: PollStore>(store: S) {
         .map(|p| p.id)
         .collect();
     assert_eq!(ids, HashSet::from([b.id]), "only B is listed");
+}
+
+/// A poll whose voters may change their ballot.
+fn changeable_poll(options: usize, multiple: bool) -> Poll {
+    let mut poll = sample_poll(options, multiple, None);
+    poll.allow_vote_change = true;
+    poll
+}
+
+/// `ballot` is `None` before the voter votes, then the receipt of their
+/// current ballot (the newest, after a change); `NotFound` for an unknown poll.
+pub async fn ballot_returns_the_voters_current_receipt<S: PollStore>(store: S) {
+    let poll = changeable_poll(3, false);
+    create(&store, &poll).await;
+    let voter = VoterId::generate();
+    assert_eq!(
+        store
+            .ballot(poll.id, &voter)
+            .await
+            .expect("ballot before voting"),
+        None,
+        "no ballot before voting"
+    );
+    let first = store
+        .cast(&ballot(&poll, &voter, &[1]))
+        .await
+        .expect("the ballot");
+    assert_eq!(
+        store
+            .ballot(poll.id, &voter)
+            .await
+            .expect("ballot after voting"),
+        Some(first.receipt),
+        "the receipt of the ballot cast"
+    );
+    let changed = store
+        .cast(&ballot(&poll, &voter, &[2]))
+        .await
+        .expect("a changed ballot");
+    assert_eq!(
+        store
+            .ballot(poll.id, &voter)
+            .await
+            .expect("ballot after a change"),
+        Some(changed.receipt),
+        "the receipt of the changed ballot"
+    );
+    assert_eq!(
+        store
+            .ballot(poll.id, &VoterId::generate())
+            .await
+            .expect("another voter's ballot"),
+        None,
+        "another voter has not voted"
+    );
+    assert_error(
+        store.ballot(sample_poll(2, false, None).id, &voter).await,
+        "not_found",
+        "ballot in an unknown poll",
+    );
+}
+
+/// With `allow_vote_change`, a different ballot replaces the voter's earlier
+/// one: old choices down, new ones up, `total` unchanged, `version` up by one,
+/// a new receipt; the new ballot then replays, and changing back works too.
+pub async fn a_changed_ballot_replaces_the_old_one<S: PollStore>(store: S) {
+    let poll = changeable_poll(3, true);
+    create(&store, &poll).await;
+    let voter = VoterId::generate();
+    let first = store
+        .cast(&ballot(&poll, &voter, &[0, 1]))
+        .await
+        .expect("the first ballot");
+    store
+        .cast(&ballot(&poll, &VoterId::generate(), &[1]))
+        .await
+        .expect("another voter");
+
+    let changed = store
+        .cast(&ballot(&poll, &voter, &[1, 2]))
+        .await
+        .expect("a changed ballot");
+    assert_eq!(
+        changed.kind,
+        CastKind::Changed,
+        "a different ballot is a change"
+    );
+    assert_eq!(
+        counts(&changed.results),
+        [0, 2, 1],
+        "old choices down, new up"
+    );
+    assert_eq!(changed.results.total, 2, "a change keeps the total");
+    assert_eq!(changed.results.version, 3, "a change is one more version");
+    assert_eq!(
+        changed.receipt.version, 3,
+        "the new receipt has the new version"
+    );
+    assert_eq!(
+        changed.receipt.choices,
+        [OptionId::new(1), OptionId::new(2)],
+        "the new receipt has the new choices"
+    );
+    assert!(
+        changed.receipt.cast_at >= first.receipt.cast_at,
+        "the new receipt is cast later"
+    );
+    assert_eq!(results_of(&store, &poll).await, changed.results);
+
+    let replay = store
+        .cast(&ballot(&poll, &voter, &[2, 1]))
+        .await
+        .expect("the changed ballot again");
+    assert_eq!(replay.kind, CastKind::Replay, "the new ballot replays");
+    assert_eq!(replay.receipt, changed.receipt);
+    assert_eq!(replay.results, changed.results, "a replay counts nothing");
+
+    let back = store
+        .cast(&ballot(&poll, &voter, &[0, 1]))
+        .await
+        .expect("changing back");
+    assert_eq!(
+        back.kind,
+        CastKind::Changed,
+        "the old ballot is a change now"
+    );
+    assert_eq!(counts(&back.results), [1, 2, 0]);
+    assert_eq!(back.results.total, 2);
+    assert_eq!(back.results.version, 4);
+}
+
+/// A change is refused like a first ballot: `PollClosed` after close,
+/// `InvalidChoice` for bad choices; either leaves the earlier ballot and the
+/// counts as they were, and the earlier ballot still replays after close.
+pub async fn changing_a_ballot_needs_an_open_poll_and_valid_choices<S: PollStore>(store: S) {
+    let poll = changeable_poll(3, false);
+    create(&store, &poll).await;
+    let voter = VoterId::generate();
+    let first = store
+        .cast(&ballot(&poll, &voter, &[0]))
+        .await
+        .expect("the first ballot");
+
+    assert_error(
+        store.cast(&ballot(&poll, &voter, &[3])).await,
+        "invalid_choice",
+        "a change to an unknown option",
+    );
+    assert_error(
+        store.cast(&ballot(&poll, &voter, &[1, 2])).await,
+        "invalid_choice",
+        "a change to two options on a single-choice poll",
+    );
+    store.close(poll.id, crate::now()).await.expect("close");
+    assert_error(
+        store.cast(&ballot(&poll, &voter, &[1])).await,
+        "poll_closed",
+        "a change after close",
+    );
+    let replay = store
+        .cast(&ballot(&poll, &voter, &[0]))
+        .await
+        .expect("replaying the first ballot after close");
+    assert_eq!(replay.kind, CastKind::Replay);
+    assert_eq!(replay.receipt, first.receipt);
+    assert_eq!(
+        results_of(&store, &poll).await,
+        first.results,
+        "refused changes count nothing"
+    );
+    assert_eq!(
+        store.ballot(poll.id, &voter).await.expect("ballot"),
+        Some(first.receipt),
+        "refused changes keep the earlier ballot"
+    );
+}
+
+/// One voter sending 50 changes at once, alternating between two options,
+/// among other voters: every change is applied one after the other (versions
+/// contiguous, each once), the total stays, and the counts are exact, with
+/// the voter counted once, for the choice of their stored ballot.
+pub async fn concurrent_changes_by_one_voter_leave_exact_counts<S: PollStore>(store: S) {
+    const CHANGES: u32 = 50;
+    let store = shared(store);
+    let poll = changeable_poll(3, false);
+    create(&*store, &poll).await;
+    let voter = VoterId::generate();
+    store
+        .cast(&ballot(&poll, &voter, &[2]))
+        .await
+        .expect("the first ballot");
+    for choice in [0, 1, 2] {
+        store
+            .cast(&ballot(&poll, &VoterId::generate(), &[choice]))
+            .await
+            .expect("another voter");
+    }
+
+    let tasks: Vec<_> = (0..CHANGES)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let b = ballot(&poll, &voter, &[i % 2]);
+            tokio::spawn(async move { store.cast(&b).await })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for task in tasks {
+        let outcome = task
+            .await
+            .expect("a casting task panicked")
+            .unwrap_or_else(|e| panic!("a concurrent change failed: {e:?}"));
+        assert_eq!(outcome.results.total, 4, "a change never changes the total");
+        assert_eq!(
+            counts(&outcome.results).iter().sum::<u64>(),
+            4,
+            "every ballot counts once, whatever the interleaving"
+        );
+        if outcome.kind == CastKind::Changed {
+            assert_eq!(outcome.receipt.version, outcome.results.version);
+            versions.push(outcome.receipt.version);
+        } else {
+            assert_eq!(
+                outcome.kind,
+                CastKind::Replay,
+                "the voter's ballot is never new"
+            );
+        }
+    }
+    versions.sort_unstable();
+    let last = 4 + versions.len() as u64;
+    assert!(
+        versions.iter().copied().eq(5..=last),
+        "change versions must be exactly 5..={last}, each once: {versions:?}"
+    );
+    assert!(
+        versions.len() >= 2,
+        "alternating ballots change the stored one at least twice"
+    );
+
+    let results = results_of(&*store, &poll).await;
+    assert_eq!(results.version, last, "one version per change");
+    assert_eq!(results.total, 4, "the total is the number of voters");
+    let stored = store
+        .ballot(poll.id, &voter)
+        .await
+        .expect("ballot")
+        .expect("the voter has a ballot");
+    let mut expected = [1, 1, 1];
+    expected[stored.choices[0].index()] += 1;
+    assert_eq!(
+        counts(&results),
+        expected,
+        "the voter counts once, for their stored choice {:?}",
+        stored.choices
+    );
 }

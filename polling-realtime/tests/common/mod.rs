@@ -15,7 +15,8 @@ use polling_core::memory::LocalBroadcaster;
 use polling_core::testing::results_at;
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Results, ResultsEvent};
 use polling_realtime::{
-    serve_socket, ClientFrame, Hub, HubConfig, ServerFrame, ServerMessage, SocketConfig, SocketEnd,
+    serve_gated_socket, AlwaysVisible, ClientFrame, CountsGate, Hub, HubConfig, ServerFrame,
+    ServerMessage, SocketConfig, SocketEnd,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -178,17 +179,27 @@ impl Fixture {
     /// A socket on the fixture's poll whose client side has room for
     /// `capacity` frames.
     pub fn connect(&self, config: SocketConfig, capacity: usize) -> Client {
+        self.connect_gated(config, capacity, Arc::new(AlwaysVisible))
+    }
+
+    /// A socket on the fixture's poll whose counts `gate` may hide.
+    pub fn connect_gated(
+        &self,
+        config: SocketConfig,
+        capacity: usize,
+        gate: Arc<dyn CountsGate>,
+    ) -> Client {
         let (to_client, inbox) = mpsc::channel::<ServerFrame>(capacity);
         let sink = sink::unfold(to_client, |tx, frame| async move {
             tx.send(frame).await.map(|()| tx)
         });
-        self.connect_with(config, Box::pin(sink), inbox)
+        self.connect_with(config, Box::pin(sink), inbox, gate)
     }
 
     /// A socket whose sink never takes a frame.
     pub fn connect_stuck(&self, config: SocketConfig) -> Client {
         let (_, inbox) = mpsc::channel(1);
-        self.connect_with(config, Stuck, inbox)
+        self.connect_with(config, Stuck, inbox, Arc::new(AlwaysVisible))
     }
 
     fn connect_with<Si>(
@@ -196,6 +207,7 @@ impl Fixture {
         config: SocketConfig,
         sink: Si,
         inbox: mpsc::Receiver<ServerFrame>,
+        gate: Arc<dyn CountsGate>,
     ) -> Client
     where
         Si: Sink<ServerFrame> + Send + 'static,
@@ -208,7 +220,7 @@ impl Fixture {
         let admission = self.hub.try_admit().expect("admitted");
         let poll = self.poll;
         let task = tokio::spawn(async move {
-            serve_socket(admission, poll, sink, Box::pin(incoming), &config).await
+            serve_gated_socket(admission, poll, &*gate, sink, Box::pin(incoming), &config).await
         });
         Client {
             inbox,
@@ -308,7 +320,7 @@ pub fn kind_and_version(message: &ServerMessage) -> (&'static str, u64) {
     match message {
         ServerMessage::Snapshot { results } => ("snapshot", results.version),
         ServerMessage::Results { results } => ("results", results.version),
-        _ => unreachable!("no other messages"),
+        other => panic!("expected counts, got {other:?}"),
     }
 }
 

@@ -17,6 +17,13 @@ pub(crate) fn bearer_token() -> impl Filter<Extract = (ManageToken,), Error = Re
     })
 }
 
+/// The presented manage token, if any; never refuses (routes that only
+/// widen what they show for an owner take it this way).
+pub(crate) fn optional_bearer_token(
+) -> impl Filter<Extract = (Option<ManageToken>,), Error = std::convert::Infallible> + Clone {
+    warp::header::headers_cloned().map(|headers: HeaderMap| parse(&headers))
+}
+
 fn parse(headers: &HeaderMap) -> Option<ManageToken> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;

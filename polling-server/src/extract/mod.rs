@@ -5,6 +5,6 @@ mod bearer;
 mod json_body;
 mod voter;
 
-pub(crate) use bearer::bearer_token;
+pub(crate) use bearer::{bearer_token, optional_bearer_token};
 pub(crate) use json_body::json_body;
 pub(crate) use voter::{voter, Voter};

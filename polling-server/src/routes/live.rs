@@ -3,12 +3,14 @@
 //! Refusals come before the upgrade, as JSON errors: 426 without a
 //! WebSocket handshake, 403 for a foreign `Origin`, 404 for an unknown poll,
 //! 503 when the store is down or the socket cap is reached. The socket itself
-//! is [`polling_realtime::serve_socket`]: a `snapshot`, then coalesced
-//! `results`.
+//! is [`polling_realtime::serve_gated_socket`]: a `snapshot`, then coalesced
+//! `results`; or, when the poll's visibility hides the counts from the voter
+//! of the handshake's cookie, `hidden` until they may be shown (see
+//! [`SocketGate`]).
 
 use futures_util::{future, SinkExt, StreamExt};
 use polling_core::PollId;
-use polling_realtime::{serve_socket, Admission, ClientFrame, ServerFrame, SocketConfig};
+use polling_realtime::{serve_gated_socket, Admission, ClientFrame, ServerFrame, SocketConfig};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
@@ -16,10 +18,12 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::counts_gate::SocketGate;
 use super::websocket::{handshake, Handshake, Socket};
 use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
+use crate::extract::{voter, Voter};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "live")
@@ -27,6 +31,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
+        .and(voter(app.secure_cookies))
         .and(handshake())
         .and_then(live)
         .boxed()
@@ -37,6 +42,7 @@ async fn live(
     app: App,
     origin: Option<String>,
     host: Option<String>,
+    voter: Voter,
     handshake: Option<Handshake>,
 ) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
@@ -50,11 +56,18 @@ async fn live(
         tracing::info!(?origin, poll_id = %poll_id, "live socket refused: foreign origin");
         return Err(ApiError::ForeignOrigin.into());
     }
-    app.store.get(poll_id).await.map_err(ApiError::from)?;
+    let poll = app.store.get(poll_id).await.map_err(ApiError::from)?;
+    app.visibilities.remember(&poll);
     let admission = app.hub.try_admit().map_err(|_| ApiError::TooManySockets)?;
     let config = app.socket_config.clone();
+    let gate = SocketGate {
+        store: app.store.clone(),
+        visibilities: app.visibilities.clone(),
+        poll: poll_id,
+        voter: voter.id,
+    };
     Ok(handshake.accept(socket_buffers(&config), move |socket| {
-        serve(admission, poll_id, socket, config)
+        serve(admission, poll_id, gate, socket, config)
     }))
 }
 
@@ -84,7 +97,13 @@ const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER_LIMIT: usize = 64 * 1024;
 
 /// Runs one socket, mapping the library's messages to the hub's frames.
-async fn serve(admission: Admission, poll_id: PollId, socket: Socket, config: SocketConfig) {
+async fn serve(
+    admission: Admission,
+    poll_id: PollId,
+    gate: SocketGate,
+    socket: Socket,
+    config: SocketConfig,
+) {
     let (sink, stream) = socket.split();
     let sink = sink.with(|frame| {
         future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(to_message(
@@ -92,7 +111,7 @@ async fn serve(admission: Admission, poll_id: PollId, socket: Socket, config: So
         )))
     });
     let stream = stream.map(|message| message.map(to_frame));
-    let end = serve_socket(admission, poll_id, sink, stream, &config).await;
+    let end = serve_gated_socket(admission, poll_id, &gate, sink, stream, &config).await;
     tracing::debug!(poll_id = %poll_id, ?end, "live socket ended");
 }
 

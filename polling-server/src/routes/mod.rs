@@ -1,5 +1,6 @@
 //! The HTTP API (DESIGN §4) as warp filters, built by [`routes`].
 
+mod counts_gate;
 mod fallback;
 mod live;
 pub(crate) mod meta;
@@ -119,6 +120,20 @@ fn with_app(app: &App) -> impl Filter<Extract = (App,), Error = Infallible> + Cl
 fn parse_poll_id(raw: &str) -> Result<PollId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::from(polling_core::PollError::NotFound))
+}
+
+/// Marks `response` as depending on who asks (the voter cookie, a manage
+/// token): shared caches must not keep it, and browsers revalidate it.
+fn private(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        warp::http::header::CACHE_CONTROL,
+        HeaderValue::from_static(error::PRIVATE),
+    );
+    headers.insert(
+        warp::http::header::VARY,
+        HeaderValue::from_static(error::VARY_VIEWER),
+    );
 }
 
 /// `value` as a JSON response with `status`.

@@ -68,6 +68,7 @@ async fn create(app: App, voter: Voter, draft: PollDraft) -> Result<Response, Re
     let token = ManageToken::generate();
     let poll = Poll::open(new, token.hash(), now);
     app.store.create(&poll).await.map_err(ApiError::from)?;
+    app.visibilities.remember(&poll);
 
     let body = CreatedPoll {
         poll: PollView::new(&poll, now),
@@ -161,6 +162,12 @@ async fn close(raw_id: String, app: App, token: ManageToken) -> Result<Response,
         .close(poll.id, now)
         .await
         .map_err(ApiError::from)?;
+    // Every replica's live sockets on the poll resync: those waiting for the
+    // close to see the counts (visibility after_vote, after_close) get them.
+    let resync = polling_core::ResultsEvent::Resync { poll_id: poll.id };
+    if let Err(error) = app.broadcaster().publish(&resync).await {
+        tracing::warn!(poll_id = %poll.id, error = ?error, "telling live sockets of a close failed");
+    }
     Ok(json(&PollView::new(&closed, now), StatusCode::OK))
 }
 

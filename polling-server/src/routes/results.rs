@@ -1,35 +1,52 @@
 //! Reading a poll's results, with `ETag` revalidation.
 
+use polling_core::{ManageToken, Visibility};
 use warp::filters::BoxedFilter;
 use warp::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::{json, parse_poll_id, with_app};
+use super::{json, parse_poll_id, private, with_app};
+use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::extract::{voter, Voter};
+use crate::extract::{optional_bearer_token, voter, Voter};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "results")
         .and(warp::get())
         .and(with_app(app))
         .and(voter(app.secure_cookies))
+        .and(optional_bearer_token())
         .and(warp::header::headers_cloned())
         .and_then(results)
         .boxed()
 }
 
 /// 200 with the results and `ETag: "<version>"`, or 304 when the client's
-/// `If-None-Match` already names that version.
+/// `If-None-Match` already names that version; 403 `results_hidden` when the
+/// poll's visibility hides the counts from this requester (no `ETag` then).
+/// Answers that depend on who asks (any visibility but `always`) are
+/// `private` and vary on the cookie and the manage token.
 async fn results(
     raw_id: String,
     app: App,
     voter: Voter,
+    token: Option<ManageToken>,
     headers: HeaderMap,
 ) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
+    let viewer = Viewer {
+        voter: Some(&voter.id),
+        token: token.as_ref(),
+        voted: false,
+    };
+    let access = app.access(poll_id, viewer).await.map_err(ApiError::from)?;
+    if let Access::Hidden { visibility, .. } = access {
+        return Ok(voter.attach(ApiError::ResultsHidden(visibility).into_response()));
+    }
+    let personal = app.visibilities.get(poll_id) != Some(Visibility::Always);
     let results = app.results(poll_id).await.map_err(ApiError::from)?;
     let etag = format!("\"{}\"", results.version);
     let mut response = if if_none_match(&headers, &etag) {
@@ -43,6 +60,9 @@ async fn results(
     }
     // Results change with every vote: always revalidate.
     response_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if personal {
+        private(&mut response);
+    }
     Ok(voter.attach(response))
 }
 

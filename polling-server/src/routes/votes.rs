@@ -1,12 +1,13 @@
 //! Casting a ballot.
 
-use polling_core::{Ballot, PollError};
+use polling_core::{Ballot, CastKind, PollError};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, with_app};
+use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{json_body, voter, Voter};
@@ -26,7 +27,9 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 }
 
 /// 201 with the receipt and results for a new ballot; 200 with the original
-/// receipt when the same voter sends the same ballot again.
+/// receipt when the same voter sends the same ballot again, and 200 with a new
+/// receipt when the poll allows changing a vote and the ballot differs. The
+/// results are `null` when the poll's visibility hides them from the voter.
 async fn cast(
     raw_id: String,
     app: App,
@@ -45,14 +48,19 @@ async fn cast(
         }
         Err(error) => return Err(ApiError::from(error).into()),
     };
-    let status = if outcome.is_new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let status = match outcome.kind {
+        CastKind::New => StatusCode::CREATED,
+        CastKind::Replay | CastKind::Changed => StatusCode::OK,
     };
+    let viewer = Viewer {
+        voter: Some(&voter.id),
+        token: None,
+        voted: true,
+    };
+    let access = app.access(poll_id, viewer).await.map_err(ApiError::from)?;
     let view = VoteView {
         receipt: &outcome.receipt,
-        results: &outcome.results,
+        results: (access == Access::Visible).then_some(&outcome.results),
     };
     Ok(voter.attach(json(&view, status)))
 }

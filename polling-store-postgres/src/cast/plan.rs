@@ -1,22 +1,28 @@
 //! [`Plan`]: what a batch of ballots does to one poll, decided in memory
 //! under the poll's row lock, before anything is written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use polling_core::{Ballot, CastOutcome, Poll, PollError, Results, VoteReceipt, VoterId};
+use polling_core::{Ballot, CastKind, CastOutcome, Poll, PollError, Results, VoteReceipt, VoterId};
 use time::OffsetDateTime;
 
 use polling_core::Result;
 
-/// The outcome of every ballot of a batch, and the rows to write for the new ones.
+/// The outcome of every ballot of a batch, and the rows to write.
 #[derive(Debug)]
 pub(crate) struct Plan {
     /// One outcome per ballot, in the order of the batch.
     pub(crate) outcomes: Vec<Result<CastOutcome>>,
-    /// The ballots to insert: voter and receipt, versions ascending.
+    /// The ballot rows to insert (voters with no stored ballot before the
+    /// batch): voter and their ballot after the batch, versions ascending.
     pub(crate) new_ballots: Vec<(VoterId, VoteReceipt)>,
+    /// The ballot rows to update (voters whose stored ballot the batch
+    /// changed): voter and their ballot after the batch, versions ascending.
+    pub(crate) changed_ballots: Vec<(VoterId, VoteReceipt)>,
     /// The results after the whole batch.
     pub(crate) results: Results,
+    /// When the batch was decided: the `cast_at` of every row it writes.
+    pub(crate) cast_at: OffsetDateTime,
 }
 
 impl Plan {
@@ -25,8 +31,11 @@ impl Plan {
     ///
     /// `results` are the poll's results before the batch and `earlier` the
     /// stored ballots of the batch's voters. A ballot that fails never
-    /// affects the others: only the new ballots change the results, and each
-    /// outcome carries the results right after its own ballot.
+    /// affects the others: only new and changed ballots change the results,
+    /// and each outcome carries the results right after its own ballot. A
+    /// voter may appear more than once (a first ballot, then a change): each
+    /// sees the ballot the one before left, and one row per voter is written,
+    /// holding their last ballot.
     pub(crate) fn decide(
         poll: &Poll,
         mut results: Results,
@@ -34,27 +43,40 @@ impl Plan {
         ballots: &[Ballot],
         now: OffsetDateTime,
     ) -> Self {
-        let mut new_ballots = Vec::new();
+        let stored: HashSet<VoterId> = earlier.keys().cloned().collect();
+        // The voters whose row the batch writes.
+        let mut written: HashSet<VoterId> = HashSet::new();
         let outcomes = ballots
             .iter()
             .map(|ballot| {
-                if let Some(receipt) = earlier.get(ballot.voter()) {
-                    return if receipt.choices == ballot.choices() {
-                        Ok(CastOutcome {
+                let before = earlier.get(ballot.voter());
+                if let Some(receipt) = before {
+                    if receipt.choices == ballot.choices() {
+                        return Ok(CastOutcome {
                             receipt: receipt.clone(),
                             results: results.clone(),
-                            is_new: false,
-                        })
-                    } else {
-                        Err(PollError::AlreadyVoted)
-                    };
+                            kind: CastKind::Replay,
+                        });
+                    }
+                    if !poll.allow_vote_change {
+                        return Err(PollError::AlreadyVoted);
+                    }
                 }
                 if poll.is_closed_at(now) {
                     return Err(PollError::PollClosed);
                 }
                 poll.check_ballot(ballot)?;
 
-                results.record(ballot.choices());
+                let kind = match before {
+                    Some(old) => {
+                        results.change(&old.choices, ballot.choices());
+                        CastKind::Changed
+                    }
+                    None => {
+                        results.record(ballot.choices());
+                        CastKind::New
+                    }
+                };
                 let receipt = VoteReceipt {
                     poll_id: poll.id,
                     choices: ballot.choices().to_vec(),
@@ -62,19 +84,38 @@ impl Plan {
                     version: results.version,
                 };
                 earlier.insert(ballot.voter().clone(), receipt.clone());
-                new_ballots.push((ballot.voter().clone(), receipt.clone()));
+                written.insert(ballot.voter().clone());
                 Ok(CastOutcome {
                     receipt,
                     results: results.clone(),
-                    is_new: true,
+                    kind,
                 })
             })
             .collect();
+
+        let (mut new_ballots, mut changed_ballots) = (Vec::new(), Vec::new());
+        for voter in written {
+            let receipt = earlier[&voter].clone();
+            if stored.contains(&voter) {
+                changed_ballots.push((voter, receipt));
+            } else {
+                new_ballots.push((voter, receipt));
+            }
+        }
+        new_ballots.sort_by_key(|(_, r)| r.version);
+        changed_ballots.sort_by_key(|(_, r)| r.version);
         Self {
             outcomes,
             new_ballots,
+            changed_ballots,
             results,
+            cast_at: now,
         }
+    }
+
+    /// Whether the batch writes anything (else it only replayed or refused).
+    pub(crate) fn writes(&self) -> bool {
+        !self.new_ballots.is_empty() || !self.changed_ballots.is_empty()
     }
 }
 
@@ -137,7 +178,8 @@ mod tests {
             .outcomes
             .iter()
             .map(|o| match o {
-                Ok(o) if o.is_new => "new",
+                Ok(o) if o.is_new() => "new",
+                Ok(o) if o.is_changed() => "changed",
                 Ok(_) => "replay",
                 Err(e) => e.code(),
             })
@@ -174,5 +216,97 @@ mod tests {
         assert_eq!(plan.outcomes[0].as_ref().unwrap().receipt, earlier_receipt);
         assert!(matches!(plan.outcomes[1], Err(PollError::PollClosed)));
         assert!(plan.new_ballots.is_empty());
+    }
+
+    fn kinds(plan: &Plan) -> Vec<&'static str> {
+        plan.outcomes
+            .iter()
+            .map(|o| match o {
+                Ok(o) if o.is_new() => "new",
+                Ok(o) if o.is_changed() => "changed",
+                Ok(_) => "replay",
+                Err(e) => e.code(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_may_hold_a_first_ballot_then_its_change_and_writes_one_row() {
+        let mut poll = sample_poll(3, false, None);
+        poll.allow_vote_change = true;
+        let ballots = [
+            ballot(&poll, "a", &[0]),
+            ballot(&poll, "b", &[2]),
+            ballot(&poll, "a", &[1]),
+            ballot(&poll, "a", &[1]),
+            ballot(&poll, "a", &[7]),
+            ballot(&poll, "a", &[2]),
+        ];
+        let plan = decide(&poll, &ballots);
+        assert_eq!(
+            kinds(&plan),
+            [
+                "new",
+                "new",
+                "changed",
+                "replay",
+                "invalid_choice",
+                "changed"
+            ]
+        );
+        assert_eq!(plan.results.version, 4);
+        assert_eq!(plan.results.total, 2);
+        assert_eq!(plan.results.votes(OptionId::new(0)), Some(0));
+        assert_eq!(plan.results.votes(OptionId::new(1)), Some(0));
+        assert_eq!(plan.results.votes(OptionId::new(2)), Some(2));
+        let inserted: Vec<(&str, u64)> = plan
+            .new_ballots
+            .iter()
+            .map(|(v, r)| (v.as_str(), r.version))
+            .collect();
+        assert_eq!(
+            inserted,
+            [("b", 2), ("a", 4)],
+            "one row per voter, their last ballot"
+        );
+        assert!(
+            plan.changed_ballots.is_empty(),
+            "nobody had a stored ballot"
+        );
+    }
+
+    #[test]
+    fn a_stored_ballot_changed_in_a_batch_is_an_update() {
+        let mut poll = sample_poll(2, false, None);
+        poll.allow_vote_change = true;
+        let old = VoterId::try_from("old".to_owned()).unwrap();
+        let mut results = Results::empty(&poll);
+        results.record(&[OptionId::new(0)]);
+        let earlier = HashMap::from([(
+            old.clone(),
+            VoteReceipt {
+                poll_id: poll.id,
+                choices: vec![OptionId::new(0)],
+                cast_at: polling_core::now(),
+                version: 1,
+            },
+        )]);
+        let ballots = [ballot(&poll, "old", &[1]), ballot(&poll, "new", &[1])];
+        let plan = Plan::decide(&poll, results, earlier, &ballots, polling_core::now());
+        assert_eq!(kinds(&plan), ["changed", "new"]);
+        assert_eq!(plan.changed_ballots.len(), 1);
+        assert_eq!(plan.changed_ballots[0].0, old);
+        assert_eq!(plan.changed_ballots[0].1.version, 2);
+        assert_eq!(plan.new_ballots.len(), 1);
+        assert_eq!(plan.results.votes(OptionId::new(0)), Some(0));
+        assert_eq!(plan.results.votes(OptionId::new(1)), Some(2));
+        assert_eq!(plan.results.total, 2);
+    }
+
+    #[test]
+    fn without_vote_change_a_different_ballot_is_already_voted() {
+        let poll = sample_poll(2, false, None);
+        let plan = decide(&poll, &[ballot(&poll, "a", &[0]), ballot(&poll, "a", &[1])]);
+        assert_eq!(kinds(&plan), ["new", "already_voted"]);
     }
 }

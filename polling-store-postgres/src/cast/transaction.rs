@@ -25,11 +25,17 @@ const LOCK_POLL: &str = concat!(
 const EARLIER_BALLOTS: &str = "SELECT voter_id, choices, cast_at, version FROM ballots \
      WHERE poll_id = $1 AND voter_id = ANY($2)";
 
-/// The new ballots and the poll's counts change in one statement.
+/// The new ballots, the changed ones and the poll's counts change in one
+/// statement (the inserted and the updated rows are distinct voters).
 const RECORD: &str = "WITH inserted AS ( \
          INSERT INTO ballots (poll_id, voter_id, choices, cast_at, version) \
          SELECT $1, b.voter_id, string_to_array(b.choices, ',')::integer[], $4, b.version \
            FROM unnest($2::text[], $3::text[], $5::bigint[]) AS b(voter_id, choices, version) \
+     ), changed AS ( \
+         UPDATE ballots SET choices = string_to_array(c.choices, ',')::integer[], \
+                cast_at = $4, version = c.version \
+           FROM unnest($9::text[], $10::text[], $11::bigint[]) AS c(voter_id, choices, version) \
+          WHERE ballots.poll_id = $1 AND ballots.voter_id = c.voter_id \
      ) \
      UPDATE polls SET version = $6, total = $7, votes = $8 WHERE id = $1";
 
@@ -85,7 +91,7 @@ async fn try_cast_batch(
         .collect::<Result<HashMap<VoterId, _>>>()?;
 
     let plan = Plan::decide(&poll, results, earlier, ballots, polling_core::now());
-    if !plan.new_ballots.is_empty() {
+    if plan.writes() {
         record(&mut tx, id, &plan).await?;
     }
     tx.commit().await.map_err(unavailable)?;
@@ -93,40 +99,56 @@ async fn try_cast_batch(
 }
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
-    let count = plan.new_ballots.len();
-    let (mut voters, mut choices, mut versions) = (
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-    );
-    for (voter, receipt) in &plan.new_ballots {
-        voters.push(voter.as_str());
-        let listed: Vec<String> = receipt.choices.iter().map(|c| c.to_string()).collect();
-        choices.push(listed.join(","));
-        versions.push(rows::to_i64(receipt.version)?);
-    }
+    let new = Columns::of(&plan.new_ballots)?;
+    let changed = Columns::of(&plan.changed_ballots)?;
     let votes = plan
         .results
         .counts
         .iter()
         .map(|c| rows::to_i64(c.votes))
         .collect::<Result<Vec<_>>>()?;
-    // One batch is decided at one instant.
-    let cast_at = plan.new_ballots[0].1.cast_at;
 
     sqlx::query(RECORD)
         .bind(id)
-        .bind(&voters)
-        .bind(&choices)
-        .bind(cast_at)
-        .bind(&versions)
+        .bind(&new.voters)
+        .bind(&new.choices)
+        .bind(plan.cast_at)
+        .bind(&new.versions)
         .bind(rows::to_i64(plan.results.version)?)
         .bind(rows::to_i64(plan.results.total)?)
         .bind(&votes)
+        .bind(&changed.voters)
+        .bind(&changed.choices)
+        .bind(&changed.versions)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
     Ok(())
+}
+
+/// Ballot rows as the parallel arrays `unnest` takes.
+struct Columns<'a> {
+    voters: Vec<&'a str>,
+    /// Each ballot's choices, comma-separated.
+    choices: Vec<String>,
+    versions: Vec<i64>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(ballots: &'a [(VoterId, polling_core::VoteReceipt)]) -> Result<Self> {
+        let mut columns = Self {
+            voters: Vec::with_capacity(ballots.len()),
+            choices: Vec::with_capacity(ballots.len()),
+            versions: Vec::with_capacity(ballots.len()),
+        };
+        for (voter, receipt) in ballots {
+            columns.voters.push(voter.as_str());
+            let listed: Vec<String> = receipt.choices.iter().map(|c| c.to_string()).collect();
+            columns.choices.push(listed.join(","));
+            columns.versions.push(rows::to_i64(receipt.version)?);
+        }
+        Ok(columns)
+    }
 }
 
 /// One failure handed to every caller of a batch.

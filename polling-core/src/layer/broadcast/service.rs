@@ -70,7 +70,8 @@ where
         let broadcaster = Arc::clone(&self.broadcaster);
         ResponseFuture::new(async move {
             let outcome = cast.await?;
-            if outcome.is_new {
+            // A replay changed nothing; new and changed ballots did.
+            if outcome.changed_results() {
                 let event = ResultsEvent::Updated {
                     results: outcome.results.clone(),
                 };

@@ -84,7 +84,8 @@ where
         let stale = Arc::clone(&self.stale);
         ResponseFuture::new(async move {
             let outcome = cast.await?;
-            if outcome.is_new {
+            // A replay changed nothing; new and changed ballots did.
+            if outcome.changed_results() {
                 put(&*cache, &stale, &outcome.results).await;
             }
             Ok(outcome)
