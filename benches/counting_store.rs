@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use polling_core::{
-    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results, VoteReceipt,
-    VoterId,
+    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results,
+    VoteReceipt, VoterId,
 };
 use time::OffsetDateTime;
 

@@ -37,9 +37,9 @@ pub mod testing;
 pub use broadcaster::{resyncing_stream, Broadcaster, EventStream};
 pub use cache::ResultsCache;
 pub use domain::{
-    now, AnonymousBallot, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount, OptionId,
-    ParseIdError, Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash, Visibility,
-    VoteReceipt, VoterId,
+    now, AnonymousBallot, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount,
+    OptionId, ParseIdError, Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash,
+    Visibility, VoteReceipt, VoterId,
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;

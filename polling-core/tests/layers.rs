@@ -15,7 +15,8 @@ use polling_core::testing::{
     ballot, results_at, sample_poll, CountingCache, FailingBroadcaster, FailingCache,
 };
 use polling_core::{
-    Broadcaster, EventStream, PollError, PollStore, ResultsCache, ResultsEvent, VoterId,
+    Broadcaster, EventStream, PollError, PollId, PollStore, Results, ResultsCache, ResultsEvent,
+    VoterId,
 };
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -389,4 +390,82 @@ async fn health_checks_default_to_ok_and_arcs_forward_them() {
     ));
     let counting = CountingCache::new(FailingCache);
     assert!(counting.check().await.is_err(), "the wrapper forwards it");
+}
+
+/// A [`MemoryCache`] that can be cut off, as Redis behind a partition: every
+/// call fails while cut, and the entries are still there when it is back.
+#[derive(Clone, Default)]
+struct SeveredCache {
+    inner: MemoryCache,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SeveredCache {
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn reachable(&self) -> polling_core::Result<()> {
+        if self.cut.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(polling_core::PollError::unavailable(
+                "SeveredCache: cut off",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ResultsCache for SeveredCache {
+    async fn get(&self, poll: PollId) -> polling_core::Result<Option<Results>> {
+        self.reachable()?;
+        self.inner.get(poll).await
+    }
+
+    async fn put(&self, results: &Results) -> polling_core::Result<()> {
+        self.reachable()?;
+        self.inner.put(results).await
+    }
+
+    async fn invalidate(&self, poll: PollId) -> polling_core::Result<()> {
+        self.reachable()?;
+        self.inner.invalidate(poll).await
+    }
+}
+
+#[tokio::test]
+async fn a_cache_cut_off_during_votes_serves_no_stale_results_once_it_is_back() {
+    let (store, poll) = store_with_poll().await;
+    let cache = SeveredCache::default();
+    let service = stack(&store, cache.clone(), LocalBroadcaster::new());
+    let read = |service: Stack<SeveredCache, LocalBroadcaster>| async move {
+        service.oneshot(ResultsRequest::new(poll.id)).await.unwrap()
+    };
+    assert_eq!(read(service.clone()).await.version, 0);
+
+    cache.set_cut(true);
+    for _ in 0..2 {
+        service
+            .clone()
+            .oneshot(ballot(&poll, &VoterId::generate(), &[0]))
+            .await
+            .expect("a cut-off cache fails no vote");
+    }
+    cache.set_cut(false);
+    assert_eq!(
+        cache.inner.get(poll.id).await.unwrap().map(|r| r.version),
+        Some(0),
+        "the cache still holds the version from before"
+    );
+
+    let fresh = read(service.clone()).await;
+    assert_eq!(fresh.version, 2, "read from the store, not the stale cache");
+    assert_eq!(
+        cache.inner.get(poll.id).await.unwrap(),
+        Some(fresh.clone()),
+        "and the cache refreshed"
+    );
+    // Refreshed, the cache serves again (a hit returns the same).
+    assert_eq!(read(service).await, fresh);
 }

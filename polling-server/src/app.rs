@@ -9,21 +9,35 @@ use futures_util::future::BoxFuture;
 use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer, Metrics, MetricsLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
 use polling_core::service::{PollService, ResultsRequest};
+use polling_core::BoxError;
 use polling_core::{
-    Ballot, Broadcaster, CastOutcome, IdempotencyStore, PollId, PollStore, Result, Results,
-    ResultsCache,
+    Ballot, Broadcaster, CastOutcome, IdempotencyStore, PollError, PollId, PollStore, Result,
+    Results, ResultsCache,
 };
 use polling_realtime::{Hub, HubConfig, SocketConfig};
+use tower::limit::ConcurrencyLimit;
+use tower::load_shed::LoadShed;
+use tower::timeout::Timeout;
+use tower::util::MapErr;
 use tower::{ServiceBuilder, ServiceExt};
 
 use crate::access::{self, Access, Viewer, Visibilities};
+use crate::limits::Limits;
 use crate::origin::AllowedOrigins;
 use crate::public_url::PublicUrl;
 
-/// The tower stack of the vote and results paths, outermost first:
-/// metrics, cache, broadcast, store.
-pub type Stack =
-    Metrics<Cache<Broadcast<PollService<dyn PollStore>, dyn Broadcaster>, dyn ResultsCache>>;
+/// The tower stack of the vote and results paths, outermost first (DESIGN
+/// §3): metrics; the limits (tower's load shed, concurrency limit and
+/// timeout, their refusals turned into [`PollError::Unavailable`]); cache;
+/// broadcast; store.
+pub type Stack = Metrics<MapErr<Limited<BackendLayers>, fn(BoxError) -> PollError>>;
+
+/// The cache, broadcast and store layers of the [`Stack`].
+type BackendLayers =
+    Cache<Broadcast<PollService<dyn PollStore>, dyn Broadcaster>, dyn ResultsCache>;
+
+/// Tower's limit layers around `S`, outermost first.
+type Limited<S> = LoadShed<ConcurrencyLimit<Timeout<S>>>;
 
 /// The body limit when none is configured: 16 KiB.
 pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
@@ -57,10 +71,16 @@ pub struct App {
     pub(crate) body_limit: u64,
     /// The browser app served at `/`, if any.
     pub(crate) frontend_dir: Option<PathBuf>,
+    /// Rates, caps and timeouts against abusive or slow clients.
+    pub(crate) limits: Limits,
+    /// Whether the voter cookie is marked `Secure` (served over HTTPS).
+    pub(crate) secure_cookies: bool,
     /// Carries results events; kept to rebuild the hub with a new socket cap.
     broadcaster: Arc<dyn Broadcaster>,
     /// Live-results sockets: one upstream subscription per watched poll.
     pub(crate) hub: Hub,
+    /// The hub's settings; kept to rebuild it over a new stack.
+    hub_config: HubConfig,
     /// Timing and limits of each live-results socket.
     pub(crate) socket_config: SocketConfig,
     /// The pages allowed to open live-results sockets.
@@ -89,14 +109,12 @@ impl App {
         cache: Arc<dyn ResultsCache>,
         broadcaster: Arc<dyn Broadcaster>,
     ) -> Self {
-        let stack = ServiceBuilder::new()
-            .layer(MetricsLayer::new())
-            .layer(CacheLayer::from_arc(Arc::clone(&cache)))
-            .layer(BroadcastLayer::from_arc(Arc::clone(&broadcaster)))
-            .service(PollService::from_arc(Arc::clone(&store)));
+        let limits = Limits::default();
+        let stack = stack(&store, &cache, &broadcaster, &limits);
         // Installed before the first request, so that every one is counted.
         crate::telemetry::prometheus_handle();
-        let hub = hub(&stack, &broadcaster, HubConfig::default());
+        let hub_config = HubConfig::default();
+        let hub = hub(&stack, &broadcaster, hub_config.clone());
         Self {
             store,
             cache,
@@ -104,6 +122,9 @@ impl App {
             stack,
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
+            limits,
+            secure_cookies: false,
+            hub_config,
             broadcaster,
             hub,
             socket_config: SocketConfig::default(),
@@ -131,13 +152,27 @@ impl App {
         self
     }
 
+    /// Sets the rates, caps and timeouts against abusive or slow clients
+    /// and slow backends (see [`Limits`]; by default none but the timeouts).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.stack = stack(&self.store, &self.cache, &self.broadcaster, &limits);
+        self.hub = hub(&self.stack, &self.broadcaster, self.hub_config.clone());
+        self.limits = limits;
+        self
+    }
+
+    /// Marks the voter cookie `Secure`, for a server reached over HTTPS
+    /// (directly or through a TLS-terminating proxy): browsers then never
+    /// send it over plain HTTP.
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
     /// Caps the live-results sockets open at once.
     pub fn with_max_sockets(mut self, max_sockets: usize) -> Self {
-        self.hub = hub(
-            &self.stack,
-            &self.broadcaster,
-            HubConfig::with_max_sockets(max_sockets),
-        );
+        self.hub_config = HubConfig::with_max_sockets(max_sockets);
+        self.hub = hub(&self.stack, &self.broadcaster, self.hub_config.clone());
         self
     }
 
@@ -237,6 +272,40 @@ impl App {
     }
 }
 
+/// The vote and results paths over the backends, with `limits`' backend
+/// timeout and its cap on requests in flight (0: none).
+fn stack(
+    store: &Arc<dyn PollStore>,
+    cache: &Arc<dyn ResultsCache>,
+    broadcaster: &Arc<dyn Broadcaster>,
+    limits: &Limits,
+) -> Stack {
+    let in_flight = match limits.max_concurrent_requests {
+        0 => tokio::sync::Semaphore::MAX_PERMITS,
+        cap => cap,
+    };
+    ServiceBuilder::new()
+        .layer(MetricsLayer::new())
+        .map_err(unavailable as fn(BoxError) -> PollError)
+        .load_shed()
+        .concurrency_limit(in_flight)
+        .timeout(limits.backend_timeout)
+        .layer(CacheLayer::from_arc(Arc::clone(cache)))
+        .layer(BroadcastLayer::from_arc(Arc::clone(broadcaster)))
+        .service(PollService::from_arc(Arc::clone(store)))
+}
+
+/// The limit layers' errors as the stack's: the backends' own
+/// [`PollError`]s unchanged, a timeout or a shed request `unavailable`
+/// (a vote that timed out may still commit: its voter's retry then gets
+/// the original receipt).
+fn unavailable(error: BoxError) -> PollError {
+    match error.downcast::<PollError>() {
+        Ok(error) => *error,
+        Err(error) => PollError::unavailable(error),
+    }
+}
+
 /// A hub whose sockets read their snapshots through the stack's (cached)
 /// results path.
 fn hub(stack: &Stack, broadcaster: &Arc<dyn Broadcaster>, config: HubConfig) -> Hub {
@@ -250,6 +319,8 @@ impl fmt::Debug for App {
         f.debug_struct("App")
             .field("body_limit", &self.body_limit)
             .field("frontend_dir", &self.frontend_dir)
+            .field("limits", &self.limits)
+            .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::duration::parse_duration;
+use crate::limits::{Limits, TrustedProxies};
 use crate::origin::AllowedOrigins;
 use crate::public_url::PublicUrl;
 
@@ -150,6 +151,62 @@ pub struct Config {
     #[arg(long, env = "POLLING_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<PublicUrl>,
 
+    /// Poll creations (`POST /api/polls`) per minute per client address,
+    /// with a burst of as many; more are refused 429. 0: unlimited.
+    #[arg(
+        long,
+        env = "POLLING_RATE_LIMIT_POLLS",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub rate_limit_polls: u32,
+
+    /// Votes (`POST /api/polls/{id}/votes`) per minute per client address,
+    /// with a burst of as many; more are refused 429. 0: unlimited.
+    #[arg(
+        long,
+        env = "POLLING_RATE_LIMIT_VOTES",
+        default_value_t = 120,
+        value_name = "N"
+    )]
+    pub rate_limit_votes: u32,
+
+    /// The proxies (comma-separated addresses or CIDR blocks, such as
+    /// `127.0.0.1` or `172.16.0.0/12`) whose `X-Forwarded-For` names the
+    /// client for rate limits [default: none: the peer is the client].
+    #[arg(long, env = "POLLING_TRUSTED_PROXIES", value_name = "ADDRS")]
+    pub trusted_proxies: Option<TrustedProxies>,
+
+    /// The most requests in flight at once; more are answered 503 at once.
+    /// 0: no cap.
+    #[arg(
+        long,
+        env = "POLLING_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024,
+        value_name = "N"
+    )]
+    pub max_concurrent_requests: usize,
+
+    /// How long a client may take to send a request's headers, or to start
+    /// the next request on a kept-alive connection, before it is closed.
+    #[arg(long, env = "POLLING_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub header_read_timeout: Duration,
+
+    /// How long a client may take to send a request's body before it is
+    /// answered 408 `request_timeout`.
+    #[arg(long, env = "POLLING_BODY_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub body_read_timeout: Duration,
+
+    /// How long a vote or a results read may take through PostgreSQL and
+    /// Redis before it is answered 503 `unavailable`.
+    #[arg(long, env = "POLLING_BACKEND_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub backend_timeout: Duration,
+
+    /// Mark the voter cookie `Secure`: set it when browsers reach the
+    /// server over HTTPS (directly or through a TLS-terminating proxy).
+    #[arg(long, env = "POLLING_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
     /// This server's name in metrics, logs and the `X-Served-By` header
     /// [default: the host name].
     #[arg(long, env = "POLLING_INSTANCE", value_name = "NAME")]
@@ -168,6 +225,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// The abuse limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            polls_per_minute: self.rate_limit_polls,
+            votes_per_minute: self.rate_limit_votes,
+            trusted_proxies: self.trusted_proxies.clone().unwrap_or_default(),
+            max_concurrent_requests: self.max_concurrent_requests,
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            backend_timeout: self.backend_timeout,
+        }
+    }
+
     /// This server's name: as set, else the host name.
     pub fn instance(&self) -> String {
         self.instance.clone().unwrap_or_else(host_name)
@@ -237,6 +307,15 @@ mod tests {
         assert_eq!(config.startup_timeout, Duration::from_secs(30));
         assert_eq!(config.allowed_origins, AllowedOrigins::SameOrigin);
         assert_eq!(config.max_sockets, 10_000);
+        let limits = config.limits();
+        assert_eq!(limits.polls_per_minute, 20);
+        assert_eq!(limits.votes_per_minute, 120);
+        assert_eq!(limits.trusted_proxies, TrustedProxies::default());
+        assert_eq!(limits.max_concurrent_requests, 1024);
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.backend_timeout, Duration::from_secs(10));
+        assert!(!config.secure_cookies);
         assert_eq!(config.idempotency_ttl, Duration::from_secs(24 * 60 * 60));
         assert_eq!(config.public_url, None);
     }
@@ -256,6 +335,26 @@ mod tests {
         let error = Config::try_parse_from(["polling-server", "--public-url", "polls.example.com"])
             .unwrap_err();
         assert!(error.to_string().contains("--public-url"), "{error}");
+    }
+
+    #[test]
+    fn limits_and_secure_cookies_come_from_flags_or_the_environment() {
+        let config = Config::try_parse_from([
+            "polling-server",
+            "--trusted-proxies",
+            "127.0.0.1,10.0.0.0/8",
+            "--rate-limit-votes",
+            "0",
+            "--secure-cookies",
+        ])
+        .unwrap();
+        assert!(config.secure_cookies);
+        let limits = config.limits();
+        assert!(limits.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert_eq!(limits.votes_per_minute, 0);
+        let error =
+            Config::try_parse_from(["polling-server", "--trusted-proxies", "nginx"]).unwrap_err();
+        assert!(error.to_string().contains("--trusted-proxies"), "{error}");
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub(crate) enum ApiError {
     UpgradeRequired,
     /// The live-results socket cap is reached (or the server is stopping).
     TooManySockets,
+    /// The client created polls or voted faster than allowed; it may try
+    /// again after this many seconds.
+    RateLimited(u64),
+    /// The cap on requests in flight is reached.
+    Overloaded,
+    /// The client took longer than allowed to send the body.
+    RequestTimeout,
     /// The poll's visibility rule hides its counts from this requester now.
     ResultsHidden(Visibility),
     /// An `Idempotency-Key` header that is not 1 to 255 visible ASCII characters.
@@ -112,7 +119,9 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::ForeignOrigin => StatusCode::FORBIDDEN,
             Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
-            Self::TooManySockets => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManySockets | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::ResultsHidden(_) => StatusCode::FORBIDDEN,
         }
     }
@@ -133,6 +142,10 @@ impl ApiError {
             Self::ForeignOrigin => "forbidden_origin",
             Self::UpgradeRequired => "upgrade_required",
             Self::TooManySockets => "too_many_sockets",
+            Self::RateLimited(_) => "rate_limited",
+            // The same answer as any other temporary unavailability.
+            Self::Overloaded => "unavailable",
+            Self::RequestTimeout => "request_timeout",
             Self::ResultsHidden(_) => "results_hidden",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
@@ -168,6 +181,13 @@ impl ApiError {
             Self::TooManySockets => {
                 "too many live connections right now; try again shortly".to_owned()
             }
+            Self::RateLimited(seconds) => {
+                format!("too many requests from this client; try again in {seconds} s")
+            }
+            Self::Overloaded => {
+                "the service is temporarily unavailable; try again shortly".to_owned()
+            }
+            Self::RequestTimeout => "the request body took too long to arrive".to_owned(),
             Self::ResultsHidden(visibility) => visibility.hidden_message().to_owned(),
             Self::InvalidIdempotencyKey => {
                 "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()
@@ -229,6 +249,17 @@ impl Reply for ApiError {
             }
             Self::IdempotencyKeyInUse => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::Overloaded => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::RateLimited(seconds) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*seconds));
+            }
+            Self::RequestTimeout => {
+                // The rest of the body may still be on its way: this
+                // connection cannot carry another request.
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Self::UpgradeRequired => {
                 headers.insert(UPGRADE, HeaderValue::from_static("websocket"));

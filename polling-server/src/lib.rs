@@ -29,6 +29,7 @@ mod duration;
 mod error;
 mod extract;
 mod idempotent;
+mod limits;
 mod origin;
 mod probe;
 mod public_url;
@@ -45,6 +46,7 @@ pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TT
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
 pub use duration::parse_duration;
+pub use limits::{Limits, TrustedProxies};
 pub use origin::AllowedOrigins;
 pub use probe::probe_ready;
 pub use public_url::PublicUrl;

@@ -3,19 +3,23 @@
 //! The loop is ours rather than `warp::serve` so that every request passes
 //! through [`Observe`] (request id, span, log line, HTTP metrics) as a tower
 //! service around warp's, which a warp filter cannot do: a filter cannot run
-//! the routes inside a span of its own.
+//! the routes inside a span of its own. It is also the only place that
+//! knows each connection's peer (for the [rate limits](crate::Limits)) and
+//! can bound how long a client takes to send its request's head.
 
 use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 
 use crate::app::App;
+use crate::limits::{ConcurrencyCap, PeerAddr, RateLimit};
 use crate::routes::routes;
 use crate::telemetry::Observe;
 
@@ -23,19 +27,32 @@ use crate::telemetry::Observe;
 /// send their close frames.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// The most bytes hyper buffers while reading a request's head: larger
+/// headers are answered 431. hyper's default (about 400 KiB) is far more
+/// than a browser sends; 64 KiB still fits any cookie a browser keeps.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 pub(crate) async fn serve(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let hub = app.hub.clone();
-    let service = Observe::new(warp::service(routes(app)));
+    let limits = app.limits.clone();
+    // Outermost first: observe (so refusals are logged and counted too),
+    // rate limits, the cap on requests in flight, the routes.
+    let service = Observe::new(RateLimit::new(
+        ConcurrencyCap::new(warp::service(routes(app)), limits.max_concurrent_requests),
+        limits.polls_per_minute,
+        limits.votes_per_minute,
+        limits.trusted_proxies.clone(),
+    ));
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     accept_failed(error).await;
                     continue;
@@ -43,10 +60,35 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(service.clone());
+        // Only the accept loop knows the peer: it goes on each request.
+        let service = TowerToHyperService::new(
+            ServiceBuilder::new()
+                .map_request(move |mut request: hyper::Request<_>| {
+                    request.extensions_mut().insert(PeerAddr(peer));
+                    request
+                })
+                .service(service.clone()),
+        );
         let watcher = graceful.watcher();
+        let header_read_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
+            // The HTTP version is told from the first bytes, before hyper's
+            // timeout runs: a connection that sends nothing is closed here.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await,
+                Ok(Ok(1..))
+            ) {
+                return;
+            }
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // A client that trickles its headers (or idles on a kept-alive
+            // connection) is cut off rather than holding the connection.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .max_buf_size(MAX_HEAD_BYTES);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -261,6 +261,25 @@ async fn deleting_a_poll_closes_its_live_sockets_with_4404() {
     assert_eq!(code, 4404);
 }
 
+#[tokio::test]
+async fn a_client_flooding_its_socket_with_messages_is_cut_off_with_1008() {
+    let server = TestServer::start().await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let mut socket = open_same_origin(server.addr(), &id_of(&poll)).await;
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+
+    // Far more than the default 10 messages a second, each small.
+    for _ in 0..100 {
+        if socket.send(Message::text("hi")).await.is_err() {
+            break;
+        }
+    }
+    let code = close_code(&mut socket).await;
+    assert_eq!(code, 1008);
+    // The server goes on serving everyone else.
+    server.client().get("/healthz").await.assert_json(200);
+}
+
 // ---------------------------------------------------------------- visibility
 
 /// Opens a same-origin socket as the voter whose cookie is `voter`.

@@ -20,13 +20,17 @@ use warp::reply::Response;
 /// The statuses each route must be able to answer with (DESIGN §4): the
 /// document has to list at least these for the operation.
 const CONTRACT: &[(&str, &str, &[u16])] = &[
-    ("POST", "/api/polls", &[201, 400, 409, 413, 415, 422, 503]),
+    (
+        "POST",
+        "/api/polls",
+        &[201, 400, 408, 409, 413, 415, 422, 429, 503],
+    ),
     ("GET", "/api/polls", &[200, 422, 503]),
     ("GET", "/api/polls/{id}", &[200, 404, 503]),
     (
         "POST",
         "/api/polls/{id}/votes",
-        &[200, 201, 400, 404, 409, 413, 415, 422, 503],
+        &[200, 201, 400, 404, 408, 409, 413, 415, 422, 429, 503],
     ),
     ("GET", "/api/polls/{id}/results", &[200, 304, 403, 404, 503]),
     ("GET", "/api/polls/{id}/live", &[101, 403, 404, 426, 503]),
@@ -49,7 +53,7 @@ const CONTRACT: &[(&str, &str, &[u16])] = &[
     ),
     ("GET", "/api/polls/{id}/qr.svg", &[200, 400, 404, 503]),
     ("GET", "/p/{id}", &[200, 400, 404, 503]),
-    ("GET", "/api/openapi.json", &[200]),
+    ("GET", "/api/openapi.json", &[200, 503]),
     ("GET", "/healthz", &[200]),
     ("GET", "/readyz", &[200, 503]),
     ("GET", "/metrics", &[200]),

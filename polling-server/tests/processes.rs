@@ -5,61 +5,18 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::process::ServerProcess;
 use common::{create_poll, database_url, draft, id_of, Client};
 use futures_util::StreamExt;
 use polling_core::PollId;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_tungstenite::tungstenite::Message;
 
-/// A `polling-server` process, killed when dropped.
-struct Replica {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Replica {
-    /// Starts the binary on a free port with `env` as its only settings.
-    async fn start(env: &[(&str, String)]) -> Self {
-        let addr = {
-            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap()
-        };
-        let child = Command::new(env!("CARGO_BIN_EXE_polling-server"))
-            .env_clear()
-            .env("POLLING_LISTEN", addr.to_string())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start polling-server");
-        let replica = Self { child, addr };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return replica;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("polling-server did not listen on {addr} within 10 s");
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A replica: the binary itself.
+type Replica = ServerProcess;
 
 async fn next_text(
     socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),

@@ -478,6 +478,43 @@ fn valid_page_query(pairs: &[(String, String)]) -> Option<usize> {
     Some(limit)
 }
 
+/// The request headers the server reads, and some it should ignore.
+const HEADER_NAMES: &[&str] = &[
+    "cookie",
+    "authorization",
+    "content-type",
+    "x-request-id",
+    "if-none-match",
+    "origin",
+    "x-forwarded-for",
+    "upgrade",
+    "sec-websocket-key",
+    "accept",
+];
+
+/// Any value a header may carry on the wire: visible ASCII, tabs and
+/// obs-text bytes (0x80-0xFF), often around the syntax the server parses.
+fn header_value() -> impl Strategy<Value = warp::http::HeaderValue> {
+    let byte = prop_oneof![8 => 0x20_u8..0x7f, 1 => 0x80_u8..=0xff, 1 => Just(b'\t')];
+    let prefix = prop::sample::select(vec![
+        "",
+        "Bearer ",
+        "bearer  ",
+        "polling_voter=",
+        "polling_voter=a; polling_voter=",
+        "\"",
+        "W/\"",
+        "application/json; charset=",
+        "1.2.3.4, ",
+        "http://",
+    ]);
+    (prefix, prop::collection::vec(byte, 0..120)).prop_map(|(prefix, tail)| {
+        let mut bytes = prefix.as_bytes().to_vec();
+        bytes.extend(tail);
+        warp::http::HeaderValue::from_bytes(&bytes).expect("only bytes a header value allows")
+    })
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 128,
@@ -520,6 +557,28 @@ proptest! {
             let draft: Value = serde_json::from_slice(&body).unwrap();
             check_read_back(&draft, &created)?;
         }
+    }
+
+    #[test]
+    fn any_header_value_on_any_route_is_answered_without_5xx(
+        route in prop::sample::select(polling_server::ROUTES),
+        headers in prop::collection::vec(
+            (prop::sample::select(HEADER_NAMES), header_value()),
+            1..4,
+        ),
+    ) {
+        let path = route.path.replace("{id}", &fixture().poll_id);
+        let mut request = warp::test::request().method(route.method).path(&path);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let body: &[u8] = match (route.method, route.path) {
+            ("POST", "/api/polls") => br#"{"question":"q","options":["a","b"]}"#,
+            ("POST", "/api/polls/{id}/votes") => br#"{"choices":[0]}"#,
+            _ => b"",
+        };
+        let answer = send(request.body(body));
+        check(&format!("{} {path}", route.method), &answer)?;
     }
 
     #[test]

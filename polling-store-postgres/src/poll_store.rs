@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use polling_core::{
-    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result, Results,
-    VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result,
+    Results, VoteReceipt, VoterId,
 };
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;

@@ -164,6 +164,11 @@ fn start_replica(options: &StackOptions, n: usize) -> io::Result<Replica> {
         // The share page /p/{id} is the app's index.html with the poll's
         // link-preview tags: the replicas read it, as in the image.
         .env("POLLING_FRONTEND_DIR", crate::repo_root().join("frontend"))
+        // nginx, on this machine, forwards the client's address; the test's
+        // many simulated voters all come from 127.0.0.1, so votes are not
+        // rate limited here (poll creation keeps its default limit).
+        .env("POLLING_TRUSTED_PROXIES", "127.0.0.1")
+        .env("POLLING_RATE_LIMIT_VOTES", "0")
         .stdout(log_file(options, &format!("{instance}.log"))?)
         .stderr(log_file(options, &format!("{instance}.err"))?)
         .spawn()?;

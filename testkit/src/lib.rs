@@ -4,7 +4,15 @@
 //! * [`TcpProxy`]: forwards a local port to a real server (PostgreSQL, Redis)
 //!   and can cut every connection and refuse new ones, then come back on the
 //!   same port, as a server that goes down and returns would.
+//! * [`RedisServer`]: a `redis-server` of the test's own, to kill, pause and
+//!   restart on the same port.
+//! * [`PgCluster`]: a PostgreSQL cluster of the test's own, to stop
+//!   (immediately, as a crash) and restart on the same port.
 
+mod pg_cluster;
+mod redis_server;
 mod tcp_proxy;
 
+pub use pg_cluster::PgCluster;
+pub use redis_server::RedisServer;
 pub use tcp_proxy::TcpProxy;

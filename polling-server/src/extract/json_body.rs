@@ -1,5 +1,7 @@
 //! A JSON body: checked media type, bounded size, precise errors.
 
+use std::time::Duration;
+
 use bytes::{Buf, BytesMut};
 use futures_util::TryStreamExt;
 use polling_core::idempotency::Fingerprint;
@@ -16,21 +18,16 @@ use crate::error::ApiError;
 /// * 415 when the `Content-Type` is not `application/json`;
 /// * 413 when the body is over `limit` bytes (checked against
 ///   `Content-Length` first, then while reading, so chunked bodies are bounded too);
+/// * 408 when the body takes longer than `read_timeout` to arrive (a slow
+///   client holds no request open forever);
 /// * 400 when it is not well-formed JSON or not UTF-8;
 /// * 422 when it is well-formed but does not fit `T` (wrong type, missing or unknown field).
-// The plain form, for routes that take no `Idempotency-Key`; the two that do
-// use [`fingerprinted_json_body`].
-#[allow(dead_code)]
-pub(crate) fn json_body<T: DeserializeOwned + Send + 'static>(
-    limit: u64,
-) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    fingerprinted_json_body(limit).map(|(value, _): (T, Fingerprint)| value)
-}
-
-/// [`json_body`], with the [`Fingerprint`] of the body's bytes (for
+///
+/// Along with the value comes the [`Fingerprint`] of the body's bytes (for
 /// `Idempotency-Key`: the same key with another body is refused).
 pub(crate) fn fingerprinted_json_body<T: DeserializeOwned + Send + 'static>(
     limit: u64,
+    read_timeout: Duration,
 ) -> impl Filter<Extract = ((T, Fingerprint),), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(warp::body::stream())
@@ -43,7 +40,9 @@ pub(crate) fn fingerprinted_json_body<T: DeserializeOwned + Send + 'static>(
             if declared.is_some_and(|len| len > limit) {
                 return Err(ApiError::PayloadTooLarge(limit).into());
             }
-            let bytes = read_bounded(body, limit).await?;
+            let bytes = tokio::time::timeout(read_timeout, read_bounded(body, limit))
+                .await
+                .map_err(|_| ApiError::RequestTimeout)??;
             let value = parse(&bytes)?;
             Ok::<_, Rejection>((value, Fingerprint::of(&bytes)))
         })
@@ -108,8 +107,8 @@ mod tests {
         n: u32,
     }
 
-    fn filter() -> impl Filter<Extract = (Probe,), Error = Rejection> + Clone {
-        json_body::<Probe>(16)
+    fn filter() -> impl Filter<Extract = ((Probe, Fingerprint),), Error = Rejection> + Clone {
+        fingerprinted_json_body::<Probe>(16, Duration::from_secs(5))
     }
 
     async fn refusal(request: warp::test::RequestBuilder) -> &'static str {
@@ -131,11 +130,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_fingerprint_is_of_the_bytes_as_sent() {
-        let fingerprinted = fingerprinted_json_body::<Probe>(16);
-        let (probe, fingerprint) = post(br#"{"n": 3}"#).filter(&fingerprinted).await.unwrap();
+        let (probe, fingerprint) = post(br#"{"n": 3}"#).filter(&filter()).await.unwrap();
         assert_eq!(probe.n, 3);
         assert_eq!(fingerprint, Fingerprint::of(br#"{"n": 3}"#));
-        let (_, spaced) = post(br#"{"n":  3}"#).filter(&fingerprinted).await.unwrap();
+        let (_, spaced) = post(br#"{"n":  3}"#).filter(&filter()).await.unwrap();
         assert_ne!(spaced, fingerprint, "other bytes, another fingerprint");
     }
 

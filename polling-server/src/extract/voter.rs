@@ -21,6 +21,8 @@ pub(crate) struct Voter {
     pub(crate) id: VoterId,
     /// Whether the id is new and must be sent back in a `Set-Cookie`.
     issued: bool,
+    /// Whether the cookie is marked `Secure` (HTTPS only).
+    secure: bool,
 }
 
 impl Voter {
@@ -32,8 +34,9 @@ impl Voter {
     /// Adds the `Set-Cookie` header to `response` when the id is new.
     pub(crate) fn attach(&self, mut response: Response) -> Response {
         if self.issued {
+            let secure = if self.secure { "; Secure" } else { "" };
             let cookie = format!(
-                "{COOKIE_NAME}={}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax",
+                "{COOKIE_NAME}={}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
                 self.id
             );
             if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -45,13 +48,18 @@ impl Voter {
 }
 
 /// The voter of this request; never refuses (a missing or malformed cookie
-/// gets a fresh id).
-pub(crate) fn voter() -> impl Filter<Extract = (Voter,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().map(|headers: HeaderMap| match from_cookies(&headers) {
-        Some(id) => Voter { id, issued: false },
+/// gets a fresh id, in a cookie marked `Secure` when `secure`).
+pub(crate) fn voter(secure: bool) -> impl Filter<Extract = (Voter,), Error = Infallible> + Clone {
+    warp::header::headers_cloned().map(move |headers: HeaderMap| match from_cookies(&headers) {
+        Some(id) => Voter {
+            id,
+            issued: false,
+            secure,
+        },
         None => Voter {
             id: VoterId::generate(),
             issued: true,
+            secure,
         },
     })
 }
@@ -95,19 +103,37 @@ mod tests {
         let new = Voter {
             id: VoterId::generate(),
             issued: true,
+            secure: false,
         };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
         assert!(cookie.starts_with(&format!("polling_voter={}", new.id)));
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        assert!(!cookie.contains("Secure"));
         let known = Voter {
             id: VoterId::generate(),
             issued: false,
+            secure: true,
         };
         assert!(known
             .attach(Response::default())
             .headers()
             .get(SET_COOKIE)
             .is_none());
+    }
+
+    #[test]
+    fn behind_tls_the_cookie_is_secure() {
+        let new = Voter {
+            id: VoterId::generate(),
+            issued: true,
+            secure: true,
+        };
+        let cookie = new.attach(Response::default());
+        let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+        assert!(
+            cookie.ends_with("; HttpOnly; SameSite=Lax; Secure"),
+            "{cookie}"
+        );
     }
 }

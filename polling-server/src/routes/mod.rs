@@ -120,7 +120,7 @@ fn served_by(instance: &str) -> HeaderValue {
 
 /// Headers for every response: a strict Content-Security-Policy (the browser
 /// app has no inline script or style), no sniffing, no framing.
-fn security_headers() -> HeaderMap {
+pub(crate) fn security_headers() -> HeaderMap {
     let pairs = [
         (
             "content-security-policy",

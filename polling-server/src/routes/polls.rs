@@ -28,9 +28,12 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let create = warp::path!("api" / "polls")
         .and(warp::post())
         .and(with_app(app))
-        .and(voter())
+        .and(voter(app.secure_cookies))
         .and(idempotency_key())
-        .and(fingerprinted_json_body::<PollDraft>(app.body_limit))
+        .and(fingerprinted_json_body::<PollDraft>(
+            app.body_limit,
+            app.limits.body_read_timeout,
+        ))
         .and_then(create);
     let list = warp::path!("api" / "polls")
         .and(warp::get())
@@ -40,7 +43,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let get = warp::path!("api" / "polls" / String)
         .and(warp::get())
         .and(with_app(app))
-        .and(voter())
+        .and(voter(app.secure_cookies))
         .and_then(get);
     let close = warp::path!("api" / "polls" / String / "close")
         .and(warp::post())

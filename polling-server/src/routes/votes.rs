@@ -1,11 +1,11 @@
 //! Casting a ballot.
 
 use polling_core::idempotency::Fingerprint;
-use polling_core::{Ballot, CastKind, PollId};
+use polling_core::{Ballot, CastKind, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::{Method, StatusCode};
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, with_app};
 use crate::access::{Access, Viewer};
@@ -19,9 +19,12 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "votes")
         .and(warp::post())
         .and(with_app(app))
-        .and(voter())
+        .and(voter(app.secure_cookies))
         .and(idempotency_key())
-        .and(fingerprinted_json_body::<VoteRequest>(app.body_limit))
+        .and(fingerprinted_json_body::<VoteRequest>(
+            app.body_limit,
+            app.limits.body_read_timeout,
+        ))
         .and_then(cast)
         .boxed()
 }
@@ -63,7 +66,16 @@ async fn cast_ballot(
     body: VoteRequest,
 ) -> Result<Response, Rejection> {
     let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
-    let outcome = app.cast(ballot).await.map_err(ApiError::from)?;
+    let outcome = match app.cast(ballot).await {
+        Ok(outcome) => outcome,
+        // A vote refused as unavailable may still have committed (the
+        // answer was lost, or came too late): the new voter must keep its
+        // id, so that its retry finds that ballot instead of casting another.
+        Err(error @ PollError::Unavailable(_)) => {
+            return Ok(voter.attach(ApiError::from(error).into_response()))
+        }
+        Err(error) => return Err(ApiError::from(error).into()),
+    };
     let status = match outcome.kind {
         CastKind::New => StatusCode::CREATED,
         CastKind::Replay | CastKind::Changed => StatusCode::OK,

@@ -23,6 +23,11 @@ pub(crate) use route_template::route_template;
 pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 /// HTTP request latency, seconds: labels `method`, `route`.
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
+/// Requests refused 429 `rate_limited`: label `route` (`/api/polls`,
+/// `/api/polls/{id}/votes`).
+pub const RATE_LIMITED_TOTAL: &str = "polling_rate_limited_total";
+/// Requests shed with 503 because the cap on requests in flight was reached.
+pub const OVERLOADED_TOTAL: &str = "polling_overloaded_total";
 /// 1, with the server's `version` and `instance` as labels.
 pub const BUILD_INFO: &str = "polling_build_info";
 /// PostgreSQL pool connections: label `state` (`idle`, `in_use`).

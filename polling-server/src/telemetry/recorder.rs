@@ -6,7 +6,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::{
     BUILD_INFO, DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS, HTTP_REQUESTS_TOTAL,
-    HTTP_REQUEST_DURATION_SECONDS, IDEMPOTENCY_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_SECONDS, IDEMPOTENCY_REQUESTS_TOTAL, OVERLOADED_TOTAL,
+    RATE_LIMITED_TOTAL,
 };
 
 /// Histogram buckets for every `_seconds` metric: from half a millisecond
@@ -48,6 +49,14 @@ fn describe() {
         HTTP_REQUEST_DURATION_SECONDS,
         Unit::Seconds,
         "HTTP request latency, by method and route template."
+    );
+    describe_counter!(
+        RATE_LIMITED_TOTAL,
+        "Requests refused 429 rate_limited, by route (creating polls, voting)."
+    );
+    describe_counter!(
+        OVERLOADED_TOTAL,
+        "Requests shed with 503 at the cap on requests in flight."
     );
     describe_gauge!(
         BUILD_INFO,

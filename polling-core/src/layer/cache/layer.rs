@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
+use super::stale::StalePolls;
 use super::Cache;
 use crate::cache::ResultsCache;
 
@@ -10,21 +11,24 @@ use crate::cache::ResultsCache;
 pub struct CacheLayer<C: ?Sized> {
     /// The cache shared by every service this layer makes.
     cache: Arc<C>,
+    /// The polls whose cached results failed to refresh, shared likewise.
+    stale: Arc<StalePolls>,
 }
 
 impl<C: ResultsCache> CacheLayer<C> {
     /// Caches through `cache`.
     pub fn new(cache: C) -> Self {
-        Self {
-            cache: Arc::new(cache),
-        }
+        Self::from_arc(Arc::new(cache))
     }
 }
 
 impl<C: ResultsCache + ?Sized> CacheLayer<C> {
     /// Caches through a shared cache (such as `Arc<dyn ResultsCache>`).
     pub fn from_arc(cache: Arc<C>) -> Self {
-        Self { cache }
+        Self {
+            cache,
+            stale: Arc::default(),
+        }
     }
 }
 
@@ -32,6 +36,7 @@ impl<C: ?Sized> Clone for CacheLayer<C> {
     fn clone(&self) -> Self {
         Self {
             cache: Arc::clone(&self.cache),
+            stale: Arc::clone(&self.stale),
         }
     }
 }
@@ -46,6 +51,6 @@ impl<S, C: ?Sized> Layer<S> for CacheLayer<C> {
     type Service = Cache<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Cache::from_arc(inner, Arc::clone(&self.cache))
+        Cache::with_stale(inner, Arc::clone(&self.cache), Arc::clone(&self.stale))
     }
 }

@@ -5,7 +5,10 @@
 //! asks the inner service and caches what it returns. On a
 //! [`Ballot`](crate::Ballot) that was recorded, it puts the results the store
 //! returned, so the next read sees this vote. Cache failures are logged and
-//! never fail the request: reads fall through to the inner service.
+//! never fail the request: reads fall through to the inner service. When a
+//! `put` fails, the cache may keep an older version than the store (a cache
+//! cut off rather than emptied): this process then reads that poll from the
+//! inner service, and refreshes the cache, until a `put` succeeds.
 //!
 //! It counts every results read by source (cache hit, miss or error) in
 //! [`RESULTS_READS_TOTAL`](crate::metrics::RESULTS_READS_TOTAL), and failed
@@ -28,6 +31,7 @@
 
 mod layer;
 mod service;
+mod stale;
 
 pub use super::future::ResponseFuture;
 pub use layer::CacheLayer;

@@ -4,6 +4,7 @@ use std::task::{Context, Poll};
 
 use tower::Service;
 
+use super::stale::StalePolls;
 use super::ResponseFuture;
 use crate::cache::ResultsCache;
 use crate::domain::{Ballot, CastOutcome, Results};
@@ -16,6 +17,8 @@ pub struct Cache<S, C: ?Sized> {
     inner: S,
     /// Where results are cached.
     cache: Arc<C>,
+    /// The polls whose cached results failed to refresh, shared by clones.
+    stale: Arc<StalePolls>,
 }
 
 impl<S, C: ResultsCache> Cache<S, C> {
@@ -28,7 +31,16 @@ impl<S, C: ResultsCache> Cache<S, C> {
 impl<S, C: ?Sized> Cache<S, C> {
     /// Caches `inner`'s results in a shared cache.
     pub fn from_arc(inner: S, cache: Arc<C>) -> Self {
-        Self { inner, cache }
+        Self::with_stale(inner, cache, Arc::default())
+    }
+
+    /// Caches `inner`'s results, sharing `stale` with the layer's other services.
+    pub(super) fn with_stale(inner: S, cache: Arc<C>, stale: Arc<StalePolls>) -> Self {
+        Self {
+            inner,
+            cache,
+            stale,
+        }
     }
 
     define_inner_service_accessors!();
@@ -39,6 +51,7 @@ impl<S: Clone, C: ?Sized> Clone for Cache<S, C> {
         Self {
             inner: self.inner.clone(),
             cache: Arc::clone(&self.cache),
+            stale: Arc::clone(&self.stale),
         }
     }
 }
@@ -68,11 +81,12 @@ where
     fn call(&mut self, ballot: Ballot) -> Self::Future {
         let cast = self.inner.call(ballot);
         let cache = Arc::clone(&self.cache);
+        let stale = Arc::clone(&self.stale);
         ResponseFuture::new(async move {
             let outcome = cast.await?;
             // A replay changed nothing; new and changed ballots did.
             if outcome.changed_results() {
-                put(&*cache, &outcome.results).await;
+                put(&*cache, &stale, &outcome.results).await;
             }
             Ok(outcome)
         })
@@ -99,13 +113,18 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let cache = Arc::clone(&self.cache);
+        let stale = Arc::clone(&self.stale);
         ResponseFuture::new(async move {
-            match cache.get(request.poll_id).await {
-                Ok(Some(results)) => {
+            let poll_id = request.poll_id;
+            // A poll whose refresh failed may be cached at an older version
+            // than the store's: its cached entry counts as a miss.
+            let stale_since = stale.get(poll_id);
+            match cache.get(poll_id).await {
+                Ok(Some(results)) if stale_since.is_none() => {
                     count_read(source::CACHE_HIT);
                     return Ok(results);
                 }
-                Ok(None) => count_read(source::CACHE_MISS),
+                Ok(_) => count_read(source::CACHE_MISS),
                 Err(error) => {
                     count_read(source::CACHE_ERROR);
                     count_error(operation::GET);
@@ -117,21 +136,32 @@ where
                 }
             }
             let results = inner.call(request).await?;
-            put(&*cache, &results).await;
+            if put(&*cache, &stale, &results).await {
+                if let Some(seen) = stale_since {
+                    stale.clear(poll_id, seen);
+                }
+            }
             Ok(results)
         })
     }
 }
 
-async fn put<C: ResultsCache + ?Sized>(cache: &C, results: &Results) {
-    if let Err(error) = cache.put(results).await {
-        count_error(operation::PUT);
-        tracing::warn!(
-            poll_id = %results.poll_id,
-            version = results.version,
-            error = ?error,
-            "results cache write failed; a later write heals it"
-        );
+/// Caches `results`; whether that worked. A failure marks the poll stale, so
+/// this process's reads refresh it from the store until a write succeeds.
+async fn put<C: ResultsCache + ?Sized>(cache: &C, stale: &StalePolls, results: &Results) -> bool {
+    match cache.put(results).await {
+        Ok(()) => true,
+        Err(error) => {
+            stale.mark(results.poll_id);
+            count_error(operation::PUT);
+            tracing::warn!(
+                poll_id = %results.poll_id,
+                version = results.version,
+                error = ?error,
+                "results cache write failed; reads refresh it from the store until a write succeeds"
+            );
+            false
+        }
     }
 }
 

@@ -1,0 +1,77 @@
+//! [`ConcurrencyCap`]: at most so many requests in flight; more are shed.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::Semaphore;
+use tower::Service;
+use warp::http::Request;
+use warp::reply::Response;
+
+use super::refuse;
+use crate::error::ApiError;
+
+/// The paths never shed.
+const EXEMPT: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// Wraps the routes: while `max` requests are in flight, another one is
+/// answered at once with 503 `unavailable` and `Retry-After` rather than
+/// queued (load shedding: a queue would only turn overload into latency for
+/// everyone). Clones share the cap. A WebSocket counts until its upgrade is
+/// answered; open sockets have their own cap (`--max-sockets`). The
+/// operators' routes (`/healthz`, `/readyz`, `/metrics`) are never shed: an
+/// overloaded server is alive, says itself whether it is ready, and can
+/// still be observed.
+#[derive(Clone, Debug)]
+pub(crate) struct ConcurrencyCap<S> {
+    inner: S,
+    /// One permit per request in flight; `None`: no cap.
+    permits: Option<Arc<Semaphore>>,
+}
+
+impl<S> ConcurrencyCap<S> {
+    /// Caps `inner` at `max` requests in flight (0: no cap).
+    pub(crate) fn new(inner: S, max: usize) -> Self {
+        let permits = (max > 0).then(|| Arc::new(Semaphore::new(max)));
+        Self { inner, permits }
+    }
+}
+
+impl<S, B> Service<Request<B>> for ConcurrencyCap<S>
+where
+    S: Service<Request<B>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let exempt = EXEMPT.contains(&request.uri().path());
+        let permit = match &self.permits {
+            None => None,
+            Some(_) if exempt => None,
+            Some(permits) => match Arc::clone(permits).try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    metrics::counter!(crate::telemetry::OVERLOADED_TOTAL).increment(1);
+                    let response = refuse(ApiError::Overloaded);
+                    return Box::pin(async move { Ok(response) });
+                }
+            },
+        };
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await;
+            drop(permit);
+            response
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! Abuse limits around the routes, as tower services the accept loop wraps
+//! warp's in (see [`Limits`]):
+//!
+//! * [`RateLimit`]: per-client rates on creating polls and voting, the
+//!   client being the TCP peer or, behind a [trusted proxy](TrustedProxies),
+//!   the address it forwards;
+//! * [`ConcurrencyCap`]: at most so many requests in flight, the rest shed
+//!   with 503;
+//! * slow backends: on the vote and results paths, tower's load shed,
+//!   concurrency limit and timeout (DESIGN §3, between the metrics and
+//!   cache layers of the [`Stack`](crate::Stack)): a vote or results read
+//!   over the cap, or taking longer than [`Limits::backend_timeout`], is
+//!   answered 503 `unavailable`;
+//! * slow clients: the accept loop bounds the time to read a request's
+//!   headers ([`Limits::header_read_timeout`]), the JSON body extractor the
+//!   time to read its body ([`Limits::body_read_timeout`]).
+//!
+//! Live sockets have their own cap and message limits (`polling-realtime`).
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use polling_server::{App, Limits};
+//!
+//! let limits = Limits {
+//!     votes_per_minute: 30,
+//!     trusted_proxies: "127.0.0.1".parse().unwrap(),
+//!     ..Limits::default()
+//! };
+//! let app = App::in_process().with_limits(limits);
+//! # let _ = app;
+//! ```
+
+mod client_addr;
+mod concurrency;
+mod rate;
+mod rate_limit;
+
+use std::time::Duration;
+
+use warp::reply::Response;
+use warp::Reply;
+
+pub(crate) use client_addr::PeerAddr;
+pub use client_addr::TrustedProxies;
+pub(crate) use concurrency::ConcurrencyCap;
+pub(crate) use rate_limit::RateLimit;
+
+use crate::error::ApiError;
+
+/// The abuse limits of a server. [`Default`] limits no rate and no
+/// concurrency (an embedding application opts in); the binary's defaults
+/// are its flags' (`polling-server --help`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `POST /api/polls` per minute per client, with a burst of as many;
+    /// 0: unlimited.
+    pub polls_per_minute: u32,
+    /// `POST /api/polls/{id}/votes` per minute per client, with a burst of
+    /// as many; 0: unlimited.
+    pub votes_per_minute: u32,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The most requests in flight at once, and the most votes and results
+    /// reads in flight through the backends (live sockets' snapshots
+    /// included); 0: no cap.
+    pub max_concurrent_requests: usize,
+    /// How long a client may take to send a request's headers (and, on a
+    /// kept-alive connection, to start the next request) before the
+    /// connection is closed.
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body before it is
+    /// answered 408 `request_timeout`.
+    pub body_read_timeout: Duration,
+    /// How long a vote or a results read may take through the backends
+    /// before it is answered 503 `unavailable` (a vote may still commit:
+    /// its voter's retry then gets the original receipt).
+    pub backend_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            polls_per_minute: 0,
+            votes_per_minute: 0,
+            trusted_proxies: TrustedProxies::default(),
+            max_concurrent_requests: 0,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            backend_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `error` as the response the routes would have given, security headers
+/// included, for refusals made before the routes.
+fn refuse(error: ApiError) -> Response {
+    let mut response = error.into_response();
+    response
+        .headers_mut()
+        .extend(crate::routes::security_headers());
+    response
+}

@@ -1,0 +1,71 @@
+//! [`ServerProcess`]: the `polling-server` binary itself, on a free port.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `polling-server` process, killed when dropped.
+pub(crate) struct ServerProcess {
+    /// The running binary.
+    child: Child,
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the binary on a free port with `env` as its only settings, and
+    /// waits until it accepts connections.
+    pub(crate) async fn start(env: &[(&str, String)]) -> Self {
+        let addr = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap()
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_polling-server"))
+            .env_clear()
+            .env("POLLING_LISTEN", addr.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start polling-server");
+        let process = Self { child, addr };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("polling-server did not listen on {addr} within 10 s");
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `within` for the process to exit; its status, or `None`
+    /// if it is still running.
+    pub(crate) async fn exited_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for polling-server") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

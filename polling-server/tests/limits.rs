@@ -1,0 +1,277 @@
+//! Abuse limits over real HTTP: per-client rates on creating polls and
+//! voting (429 with `Retry-After`), `X-Forwarded-For` believed only from a
+//! trusted proxy, a cap on requests in flight (503), and slow clients cut
+//! off by the header and body read timeouts.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{create_poll, draft, id_of, Client, Request, TestServer};
+use polling_server::{App, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+async fn server(limits: Limits) -> TestServer {
+    TestServer::with_app(App::in_process().with_limits(limits)).await
+}
+
+fn create_from(forwarded_for: Option<&str>) -> Request {
+    let request = Request::post("/api/polls").json(&draft(&["tabs", "spaces"]));
+    match forwarded_for {
+        Some(address) => request.header("x-forwarded-for", address),
+        None => request,
+    }
+}
+
+#[tokio::test]
+async fn a_client_over_its_vote_rate_gets_429_with_retry_after_and_nothing_is_recorded() {
+    let server = server(Limits {
+        votes_per_minute: 2,
+        ..Limits::default()
+    })
+    .await;
+    let (poll, _) = create_poll(&server.client(), draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    server.client().vote(&id, &[0]).await.assert_json(201);
+    server.client().vote(&id, &[1]).await.assert_json(201);
+    let refused = server.client().vote(&id, &[1]).await;
+    refused.assert_error(429, "rate_limited");
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .expect("Retry-After on 429")
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_eq!(refused.header("x-content-type-options"), Some("nosniff"));
+    assert!(refused.header("content-security-policy").is_some());
+    assert!(refused.header("x-request-id").is_some());
+
+    let results = server
+        .client()
+        .get(&format!("/api/polls/{id}/results"))
+        .await
+        .assert_json(200);
+    assert_eq!(results["version"], 2, "the refused vote was not recorded");
+    // Reading is never rate limited.
+    for _ in 0..5 {
+        server
+            .client()
+            .get(&format!("/api/polls/{id}"))
+            .await
+            .assert_json(200);
+    }
+    let metrics = String::from_utf8(server.client().get("/metrics").await.body.to_vec()).unwrap();
+    assert!(
+        metrics.contains(r#"polling_rate_limited_total{route="/api/polls/{id}/votes"}"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    let limits = Limits {
+        polls_per_minute: 1,
+        ..Limits::default()
+    };
+    // No trusted proxy: the header is the client's own claim, ignored.
+    let direct = server(limits.clone()).await;
+    let client = direct.client();
+    client
+        .send(create_from(Some("1.1.1.1")))
+        .await
+        .assert_json(201);
+    client
+        .send(create_from(Some("2.2.2.2")))
+        .await
+        .assert_error(429, "rate_limited");
+
+    // Behind a trusted proxy (this test, on 127.0.0.1) each forwarded
+    // address has its own allowance, and spoofed hops to the left count for
+    // nothing.
+    let proxied = server(Limits {
+        trusted_proxies: "127.0.0.1".parse().unwrap(),
+        ..limits
+    })
+    .await;
+    let client = proxied.client();
+    client
+        .send(create_from(Some("1.1.1.1")))
+        .await
+        .assert_json(201);
+    client
+        .send(create_from(Some("2.2.2.2")))
+        .await
+        .assert_json(201);
+    client
+        .send(create_from(Some("9.9.9.9, 1.1.1.1")))
+        .await
+        .assert_error(429, "rate_limited");
+    // IPv6 clients share their /64: rotating addresses within it gains nothing.
+    client
+        .send(create_from(Some("2001:db8:1:2::1")))
+        .await
+        .assert_json(201);
+    client
+        .send(create_from(Some("2001:db8:1:2:ffff::7")))
+        .await
+        .assert_error(429, "rate_limited");
+    client
+        .send(create_from(Some("2001:db8:1:3::1")))
+        .await
+        .assert_json(201);
+    // The proxy itself, forwarding nothing, is one more client.
+    client.send(create_from(None)).await.assert_json(201);
+    client
+        .send(create_from(None))
+        .await
+        .assert_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn requests_over_the_cap_in_flight_are_shed_with_503_then_served_again() {
+    let server = server(Limits {
+        max_concurrent_requests: 2,
+        ..Limits::default()
+    })
+    .await;
+    // Two requests whose bodies never finish stay in flight.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (send, chunks) = mpsc::channel::<Bytes>(1);
+        send.send(Bytes::from_static(b"{\"question\":"))
+            .await
+            .unwrap();
+        let request = Request::post("/api/polls")
+            .header("content-type", "application/json")
+            .streamed(chunks);
+        let client = server.client();
+        held.push((
+            send,
+            tokio::spawn(async move { client.send(request).await }),
+        ));
+    }
+    let client = server.client();
+    let shed = wait_for(|| async { client.get("/api/polls").await.status.as_u16() == 503 }).await;
+    assert!(shed, "a third request in flight was not shed");
+    let refused = client.get("/api/polls").await;
+    refused.assert_error(503, "unavailable");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    // The operators' routes are never shed.
+    client.get("/healthz").await.assert_json(200);
+    client.get("/readyz").await.assert_json(200);
+    assert_eq!(client.get("/metrics").await.status.as_u16(), 200);
+
+    for (send, answer) in held {
+        drop(send);
+        answer.await.unwrap().assert_error(400, "malformed_json");
+    }
+    client.get("/api/polls").await.assert_json(200);
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_disconnected_after_the_header_timeout() {
+    let server = server(Limits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(3),
+        "closed after {elapsed:?}"
+    );
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // An idle connection that never starts a request is bounded the same way.
+    let mut idle = TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    assert_eq!(read_until_closed(&mut idle).await, "");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // So is a kept-alive connection that does not send its next request.
+    let mut kept = TcpStream::connect(server.addr()).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let answer = read_until_closed(&mut kept).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_body_is_answered_408_after_the_body_timeout() {
+    let server = server(Limits {
+        body_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(
+            b"POST /api/polls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"question\":",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    let elapsed = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(3),
+        "answered after {elapsed:?}"
+    );
+    let polls = Client::new(server.addr())
+        .get("/api/polls")
+        .await
+        .assert_json(200);
+    assert_eq!(
+        polls["polls"].as_array().unwrap().len(),
+        0,
+        "nothing was written"
+    );
+}
+
+/// Everything the server sends until it closes the connection (at most 5 s).
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open for 5 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Polls `condition` every 20 ms for up to 5 s; whether it became true.
+async fn wait_for<F, Fut>(mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..250 {
+        if condition().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
