@@ -52,6 +52,11 @@ const CLOSE: (&str, &str) = ("POST", "/api/polls/{id}/close");
 const VOTE: (&str, &str) = ("POST", "/api/polls/{id}/votes");
 const RESULTS: (&str, &str) = ("GET", "/api/polls/{id}/results");
 const LIVE: (&str, &str) = ("GET", "/api/polls/{id}/live");
+const EXPORT_RESULTS_CSV: (&str, &str) = ("GET", "/api/polls/{id}/export/results.csv");
+const EXPORT_RESULTS_JSON: (&str, &str) = ("GET", "/api/polls/{id}/export/results.json");
+const EXPORT_BALLOTS_CSV: (&str, &str) = ("GET", "/api/polls/{id}/export/ballots.csv");
+const QR: (&str, &str) = ("GET", "/api/polls/{id}/qr.svg");
+const SHARE: (&str, &str) = ("GET", "/p/{id}");
 
 /// A JSON body sent as is, with a JSON content type.
 fn raw_json(method: &str, path: String, body: impl Into<Vec<u8>>) -> Request {
@@ -113,6 +118,9 @@ fn corpus() -> Vec<Case> {
         case("huge max_choices", CREATE, (422, "invalid_field"), create(&br#"{"question":"q","options":["a","b"],"multiple":true,"max_choices":18446744073709551616}"#[..])),
         case("max_choices of 1e400", CREATE, (400, "malformed_json"), create(&br#"{"question":"q","options":["a","b"],"max_choices":1e400}"#[..])),
         case("closes_at not a time", CREATE, (422, "invalid_field"), create(&br#"{"question":"q","options":["a","b"],"closes_at":"tomorrow"}"#[..])),
+        case("unknown visibility", CREATE, (422, "invalid_field"), create(&br#"{"question":"q","options":["a","b"],"visibility":"sometimes"}"#[..])),
+        case("visibility of the wrong type", CREATE, (422, "invalid_field"), create(&br#"{"question":"q","options":["a","b"],"visibility":1}"#[..])),
+        case("allow_vote_change as a string", CREATE, (422, "invalid_field"), create(&br#"{"question":"q","options":["a","b"],"allow_vote_change":"yes"}"#[..])),
         // Well-shaped, against the rules.
         case("empty question", CREATE, (422, "invalid_poll"), create(&br#"{"question":"  ","options":["a","b"]}"#[..])),
         case("question of 301 characters", CREATE, (422, "invalid_poll"), create(format!(r#"{{"question":"{}","options":["a","b"]}}"#, "q".repeat(301)))),
@@ -152,8 +160,16 @@ fn corpus() -> Vec<Case> {
         case("close with an oversized token", CLOSE, (401, "unauthorized"), |id, _| Request::post(format!("/api/polls/{id}/close")).bearer(&"a".repeat(5000))),
         case("delete with SQL as the token", DELETE, (403, "forbidden"), |id, _| Request::delete(format!("/api/polls/{id}")).bearer("'OR'1'='1")),
         case("delete with an empty bearer", DELETE, (401, "unauthorized"), |id, _| Request::delete(format!("/api/polls/{id}")).header("authorization", "Bearer ")),
+        // Idempotency keys.
+        case("empty idempotency key", CREATE, (400, "invalid_idempotency_key"), |_, _| raw_json("POST", "/api/polls".to_owned(), br#"{"question":"q","options":["a","b"]}"#.to_vec()).header("idempotency-key", "")),
+        case("idempotency key of 256 characters", VOTE, (400, "invalid_idempotency_key"), |id, _| raw_json("POST", format!("/api/polls/{id}/votes"), br#"{"choices":[0]}"#.to_vec()).header("idempotency-key", "k".repeat(256))),
+        case("idempotency key with a space", VOTE, (400, "invalid_idempotency_key"), |id, _| raw_json("POST", format!("/api/polls/{id}/votes"), br#"{"choices":[0]}"#.to_vec()).header("idempotency-key", "two words")),
         // Live results.
         case("live without a handshake", LIVE, (426, "upgrade_required"), |id, _| Request::get(format!("/api/polls/{id}/live"))),
+        // Exports, for the owner only.
+        case("results.csv without a token", EXPORT_RESULTS_CSV, (401, "unauthorized"), |id, _| Request::get(format!("/api/polls/{id}/export/results.csv"))),
+        case("results.json with a wrong token", EXPORT_RESULTS_JSON, (403, "forbidden"), |id, _| Request::get(format!("/api/polls/{id}/export/results.json")).bearer(&"0".repeat(64))),
+        case("ballots.csv with SQL as the token", EXPORT_BALLOTS_CSV, (403, "forbidden"), |id, _| Request::get(format!("/api/polls/{id}/export/ballots.csv")).bearer("'OR'1'='1")),
     ];
     for bad in BAD_IDS {
         let with = move |template: &str| template.replace("{id}", bad);
@@ -184,6 +200,27 @@ fn corpus() -> Vec<Case> {
             DELETE,
             (404, "not_found"),
             move |_, token| Request::delete(with("/api/polls/{id}")).bearer(token),
+        ));
+        for (name, route) in [
+            ("bad id: results.csv", EXPORT_RESULTS_CSV),
+            ("bad id: results.json", EXPORT_RESULTS_JSON),
+            ("bad id: ballots.csv", EXPORT_BALLOTS_CSV),
+        ] {
+            cases.push(case(name, route, (404, "not_found"), move |_, token| {
+                Request::get(with(route.1)).bearer(token)
+            }));
+        }
+        cases.push(case(
+            "bad id: qr.svg",
+            QR,
+            (404, "not_found"),
+            move |_, _| Request::get(with("/api/polls/{id}/qr.svg")),
+        ));
+        cases.push(case(
+            "bad id: share page",
+            SHARE,
+            (404, "not_found"),
+            move |_, _| Request::get(with("/p/{id}")),
         ));
         cases.push(case(
             "bad id: live",
