@@ -5,11 +5,16 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 
-use polling_server::App;
+use polling_server::{App, Limits};
 use tokio::net::TcpListener;
 
 /// Starts the embedded server on a free port, on a runtime of its own.
 fn start_server() -> SocketAddr {
+    start_server_with(Limits::default())
+}
+
+/// [`start_server`] with `limits`.
+fn start_server_with(limits: Limits) -> SocketAddr {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -22,7 +27,7 @@ fn start_server() -> SocketAddr {
     std::thread::spawn(move || {
         runtime.block_on(polling_server::run(
             listener,
-            App::in_process(),
+            App::in_process().with_limits(limits),
             std::future::pending(),
         ));
     });
@@ -86,6 +91,25 @@ fn seeding_casts_every_vote_once_across_new_polls() {
         total += counted;
     }
     assert_eq!(total, 700);
+}
+
+#[test]
+fn a_rate_limited_seed_waits_out_its_429s_and_still_counts_every_vote_once() {
+    // 600 votes a minute with a burst of as many: the last 60 of 660 votes
+    // are paced by 429s with Retry-After, about 6 s in all.
+    let address = start_server_with(Limits {
+        votes_per_minute: 600,
+        ..Limits::default()
+    });
+    let output = seed(address, 2, 660);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("with 660 votes"), "{stdout}");
+    assert!(stdout.contains("failed votes: none"), "{stdout}");
 }
 
 #[test]

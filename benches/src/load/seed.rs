@@ -273,8 +273,10 @@ async fn cast_votes(
 
 /// POSTs `body` to `path` with `Idempotency-Key: key`, trying again (same
 /// key) after refusals and failures that may be passing: 429 and 503 after
-/// their `Retry-After`, 502 and 504, and lost connections. Returns the last
-/// status and body.
+/// their `Retry-After`, 502 and 504, and lost connections. A 429 is the
+/// server pacing this client (all of the seed's voters share its address):
+/// it is waited out however often it comes; the others count against
+/// [`ATTEMPTS`]. Returns the last status and body.
 async fn send_retrying(
     conn: &mut Conn,
     path: &str,
@@ -282,9 +284,9 @@ async fn send_retrying(
     key: &str,
 ) -> Result<(StatusCode, Bytes), String> {
     let idempotency_key = HeaderName::from_static("idempotency-key");
-    let mut last = String::new();
-    for attempt in 0..ATTEMPTS {
-        let pause = match conn
+    let mut failures = 0;
+    loop {
+        let (pause, failure) = match conn
             .send_with(
                 Method::POST,
                 path,
@@ -293,19 +295,24 @@ async fn send_retrying(
             )
             .await
         {
-            Ok(answer) if is_passing(answer.status) => {
-                last = format!("HTTP {}", answer.status.as_u16());
-                answer.retry_after.unwrap_or(Duration::from_millis(200))
+            Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                (answer.retry_after.unwrap_or(Duration::from_secs(1)), None)
             }
+            Ok(answer) if is_passing(answer.status) => (
+                answer.retry_after.unwrap_or(Duration::from_millis(200)),
+                Some(format!("HTTP {}", answer.status.as_u16())),
+            ),
             Ok(answer) => return Ok((answer.status, answer.body)),
-            Err(e) => {
-                last = e;
-                Duration::from_millis(100 << attempt.min(5))
-            }
+            Err(e) => (Duration::from_millis(100 << failures.min(5)), Some(e)),
         };
+        if let Some(failure) = failure {
+            failures += 1;
+            if failures >= ATTEMPTS {
+                return Err(format!("{failure} after {ATTEMPTS} attempts"));
+            }
+        }
         tokio::time::sleep(pause.min(Duration::from_secs(10))).await;
     }
-    Err(format!("{last} after {ATTEMPTS} attempts"))
 }
 
 /// Whether a status says "not now" rather than "no".
