@@ -46,7 +46,8 @@ pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
 /// nothing else is configured: 24 hours.
 pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The backends and settings of one server. Cheap to clone.
+/// The backends and settings of one server. Cheap to clone: clones share
+/// one allocation of its parts (every route takes the app for every request).
 ///
 /// # Example
 ///
@@ -58,7 +59,14 @@ pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// # let _ = app;
 /// ```
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<Shared>);
+
+/// What the clones of an [`App`] share; set with `App`'s `with_*` methods.
+///
+/// Public only as the target of `App`'s `Deref`: it is not exported, and its
+/// fields are the crate's own.
+#[derive(Clone)]
+pub struct Shared {
     /// Where polls and ballots live (create, get, list, close, delete).
     pub(crate) store: Arc<dyn PollStore>,
     /// The results cache (invalidated when a poll is deleted).
@@ -115,7 +123,7 @@ impl App {
         crate::telemetry::prometheus_handle();
         let hub_config = HubConfig::default();
         let hub = hub(&stack, &broadcaster, hub_config.clone());
-        Self {
+        Self(Arc::new(Shared {
             store,
             cache,
             visibilities: Visibilities::default(),
@@ -134,7 +142,13 @@ impl App {
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             public_url: None,
             scrape_hooks: Vec::new(),
-        }
+        }))
+    }
+
+    /// The shared parts, to change while building the app (copied first if
+    /// a clone already shares them, which a builder never has).
+    fn shared_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 
     /// The embedded default: everything in process memory.
@@ -148,16 +162,19 @@ impl App {
 
     /// Sets the most bytes a request body may have.
     pub fn with_body_limit(mut self, bytes: u64) -> Self {
-        self.body_limit = bytes;
+        self.shared_mut().body_limit = bytes;
         self
     }
 
     /// Sets the rates, caps and timeouts against abusive or slow clients
     /// and slow backends (see [`Limits`]; by default none but the timeouts).
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.stack = stack(&self.store, &self.cache, &self.broadcaster, &limits);
-        self.hub = hub(&self.stack, &self.broadcaster, self.hub_config.clone());
-        self.limits = limits;
+        let stack = stack(&self.store, &self.cache, &self.broadcaster, &limits);
+        let hub = hub(&stack, &self.broadcaster, self.hub_config.clone());
+        let shared = self.shared_mut();
+        shared.stack = stack;
+        shared.hub = hub;
+        shared.limits = limits;
         self
     }
 
@@ -165,60 +182,63 @@ impl App {
     /// (directly or through a TLS-terminating proxy): browsers then never
     /// send it over plain HTTP.
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
-        self.secure_cookies = secure;
+        self.shared_mut().secure_cookies = secure;
         self
     }
 
     /// Caps the live-results sockets open at once.
     pub fn with_max_sockets(mut self, max_sockets: usize) -> Self {
-        self.hub_config = HubConfig::with_max_sockets(max_sockets);
-        self.hub = hub(&self.stack, &self.broadcaster, self.hub_config.clone());
+        let hub_config = HubConfig::with_max_sockets(max_sockets);
+        let hub = hub(&self.stack, &self.broadcaster, hub_config.clone());
+        let shared = self.shared_mut();
+        shared.hub_config = hub_config;
+        shared.hub = hub;
         self
     }
 
     /// Sets the pages allowed to open live-results sockets.
     pub fn with_allowed_origins(mut self, origins: AllowedOrigins) -> Self {
-        self.allowed_origins = origins;
+        self.shared_mut().allowed_origins = origins;
         self
     }
 
     /// Sets the timing and limits of each live-results socket.
     pub fn with_socket_config(mut self, config: SocketConfig) -> Self {
-        self.socket_config = config;
+        self.shared_mut().socket_config = config;
         self
     }
 
     /// Keeps idempotency keys in `store` (default: in process memory; a
     /// shared store when several replicas serve the same clients).
     pub fn with_idempotency_store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
-        self.idempotency = store;
+        self.shared_mut().idempotency = store;
         self
     }
 
     /// Keeps responses to requests with an `Idempotency-Key` for `ttl`
     /// (default: [`DEFAULT_IDEMPOTENCY_TTL`]).
     pub fn with_idempotency_ttl(mut self, ttl: Duration) -> Self {
-        self.idempotency_ttl = ttl;
+        self.shared_mut().idempotency_ttl = ttl;
         self
     }
 
     /// Builds share links on `url` instead of each request's `Host`.
     pub fn with_public_url(mut self, url: Option<PublicUrl>) -> Self {
-        self.public_url = url;
+        self.shared_mut().public_url = url;
         self
     }
 
     /// Names this server in `polling_build_info` and `X-Served-By` (default:
     /// the host name).
     pub fn with_instance(mut self, instance: impl Into<Arc<str>>) -> Self {
-        self.instance = instance.into();
+        self.shared_mut().instance = instance.into();
         self
     }
 
     /// Runs `hook` before each scrape of `/metrics`, to set gauges whose
     /// values live elsewhere.
     pub fn with_scrape_hook(mut self, hook: ScrapeHook) -> Self {
-        self.scrape_hooks.push(hook);
+        self.shared_mut().scrape_hooks.push(hook);
         self
     }
 
@@ -248,7 +268,7 @@ impl App {
 
     /// Serves the browser app from `dir` at `/`.
     pub fn with_frontend_dir(mut self, dir: Option<PathBuf>) -> Self {
-        self.frontend_dir = dir;
+        self.shared_mut().frontend_dir = dir;
         self
     }
 }
@@ -312,6 +332,14 @@ fn hub(stack: &Stack, broadcaster: &Arc<dyn Broadcaster>, config: HubConfig) -> 
     let stack = stack.clone();
     let source = move |poll: PollId| stack.clone().oneshot(ResultsRequest::new(poll));
     Hub::with_config(Arc::clone(broadcaster), source, config)
+}
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl fmt::Debug for App {
