@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tower::Service;
 use tracing::Instrument;
-use warp::http::{Request, Response};
+use warp::http::{Method, Request, Response};
 
 use super::request_id::{request_id, HEADER};
 use super::{route_template, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
@@ -66,14 +66,14 @@ where
                 let class = status_class(status.as_u16());
                 metrics::counter!(
                     HTTP_REQUESTS_TOTAL,
-                    "method" => method.to_string(),
+                    "method" => method_label(&method),
                     "route" => route,
                     "status" => class,
                 )
                 .increment(1);
                 metrics::histogram!(
                     HTTP_REQUEST_DURATION_SECONDS,
-                    "method" => method.to_string(),
+                    "method" => method_label(&method),
                     "route" => route,
                 )
                 .record(elapsed.as_secs_f64());
@@ -90,6 +90,24 @@ where
     }
 }
 
+/// The method as a metric label: the standard ones by name, any other
+/// (hyper accepts any token as a method) as `OTHER`, so that clients cannot
+/// grow the label set without bound. Static, so labelling allocates nothing.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 fn status_class(status: u16) -> &'static str {
     match status {
         100..=199 => "1xx",
@@ -97,5 +115,20 @@ fn status_class(status: u16) -> &'static str {
         300..=399 => "3xx",
         400..=499 => "4xx",
         _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_ones_share_one_label() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "OTHER");
+        let another = Method::from_bytes(b"X-RANDOM-1234").unwrap();
+        assert_eq!(method_label(&another), method_label(&invented));
     }
 }
