@@ -3,6 +3,7 @@
 //! and match the results; ballots name no voter and no time finer than the
 //! minute.
 
+#[macro_use]
 mod common;
 
 use common::{create_poll, id_of, Client, Request, Response, TestServer};
@@ -20,28 +21,6 @@ const TRICKY: [&str; 5] = [
     "@SUM(A1:A9)",
     "-1+1",
 ];
-
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(polling_server::App::in_process()).await;
-                }
-            )+
-        }
-        mod postgres {
-            use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-            $(
-                #[sqlx::test]
-                async fn $name(_options: PgPoolOptions, connect: PgConnectOptions) {
-                    super::$name(crate::common::postgres_app(&connect).await).await;
-                }
-            )+
-        }
-    };
-}
 
 on_both_backends!(
     the_results_csv_parses_and_matches_the_results,

@@ -1,6 +1,7 @@
 //! `Idempotency-Key` over real HTTP, on the in-process backends and on
 //! PostgreSQL, and across two server instances sharing one database.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -42,30 +43,6 @@ async fn poll_count(client: &Client) -> usize {
         .as_array()
         .expect("a page of polls")
         .len()
-}
-
-/// Generates one test per backend for each scenario: `memory_<name>` on an
-/// in-process app and `postgres_<name>` on a fresh PostgreSQL database.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(polling_server::App::in_process()).await;
-                }
-            )+
-        }
-        mod postgres {
-            use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-            $(
-                #[sqlx::test]
-                async fn $name(_options: PgPoolOptions, connect: PgConnectOptions) {
-                    super::$name(crate::common::postgres_app(&connect).await).await;
-                }
-            )+
-        }
-    };
 }
 
 on_both_backends!(

@@ -2,6 +2,7 @@
 //! the QR code of the share link, and the share page `/p/{id}` with its
 //! Open Graph tags, on the in-process backends and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::path::PathBuf;
@@ -26,28 +27,6 @@ fn qr_of(link: &str) -> String {
         .dark_color(svg::Color("#000000"))
         .light_color(svg::Color("#ffffff"))
         .build()
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(polling_server::App::in_process()).await;
-                }
-            )+
-        }
-        mod postgres {
-            use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-            $(
-                #[sqlx::test]
-                async fn $name(_options: PgPoolOptions, connect: PgConnectOptions) {
-                    super::$name(crate::common::postgres_app(&connect).await).await;
-                }
-            )+
-        }
-    };
 }
 
 on_both_backends!(

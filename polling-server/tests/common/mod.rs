@@ -7,6 +7,34 @@
 
 pub(crate) mod process;
 
+/// Generates one test per backend for each scenario `async fn name(app: App)`
+/// in the calling file: `memory::name` on an in-process app and
+/// `postgres::name` on a fresh `#[sqlx::test]` PostgreSQL database (see
+/// [`postgres_app`]). Bring it into scope with `#[macro_use] mod common;`.
+// Only some test binaries run their scenarios on both backends.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(polling_server::App::in_process()).await;
+                }
+            )+
+        }
+        mod postgres {
+            use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+            $(
+                #[sqlx::test]
+                async fn $name(_options: PgPoolOptions, connect: PgConnectOptions) {
+                    super::$name(crate::common::postgres_app(&connect).await).await;
+                }
+            )+
+        }
+    };
+}
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
