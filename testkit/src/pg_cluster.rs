@@ -160,19 +160,25 @@ impl PgCluster {
         self.dir.join("data")
     }
 
-    /// Runs one of PostgreSQL's programs (as `postgres` when we are root);
-    /// panics with its output if it fails.
+    /// Runs one of PostgreSQL's programs in the cluster's directory; panics
+    /// with its output if it fails.
     fn run(&self, program: &str, args: &[&std::ffi::OsStr]) {
-        let path = self.bin.join(program);
-        let mut command = if running_as_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&path);
-            command
-        } else {
-            Command::new(&path)
-        };
+        let mut command = self.command(program);
         command.args(args).current_dir(&self.dir);
         checked(command.output(), &format!("{program} {args:?}"));
+    }
+
+    /// A command for one of PostgreSQL's programs, run as the `postgres` OS
+    /// user when we are root.
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if running_as_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
     }
 }
 
@@ -180,18 +186,10 @@ impl Drop for PgCluster {
     fn drop(&mut self) {
         if self.running {
             self.running = false;
-            let data = self.data();
-            let path = self.bin.join("pg_ctl");
-            let mut command = if running_as_root() {
-                let mut command = Command::new("runuser");
-                command.args(["-u", "postgres", "--"]).arg(&path);
-                command
-            } else {
-                Command::new(&path)
-            };
-            let _ = command
+            let _ = self
+                .command("pg_ctl")
                 .arg("-D")
-                .arg(&data)
+                .arg(self.data())
                 .args(["-m", "immediate", "-w", "stop"])
                 .output();
         }
