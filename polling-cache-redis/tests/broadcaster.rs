@@ -10,11 +10,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, plain_connection, redis_url, test_config, RedisServer};
+use common::{eventually, plain_connection, redis_url, test_config};
 use futures_util::StreamExt;
 use polling_cache_redis::{RedisBroadcaster, RedisConfig};
 use polling_core::testing::results_at;
 use polling_core::{Broadcaster, EventStream, PollId, ResultsEvent};
+use polling_testkit::RedisServer;
 use redis::aio::MultiplexedConnection;
 
 const WITHIN: Duration = Duration::from_secs(5);

@@ -12,11 +12,12 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use common::{eventually, test_config, RedisServer};
+use common::{eventually, test_config};
 use futures_util::StreamExt;
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
 use polling_core::testing::{assert_error, results_at};
 use polling_core::{Broadcaster, EventStream, PollId, ResultsCache, ResultsEvent};
+use polling_testkit::RedisServer;
 
 /// The longest an operation may take while Redis is down.
 const FAIL_WITHIN: Duration = Duration::from_secs(3);

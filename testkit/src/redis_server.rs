@@ -46,6 +46,11 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Kills the server (SIGKILL: no goodbye to its clients) and waits for it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

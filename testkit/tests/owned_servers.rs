@@ -20,7 +20,8 @@ fn port_of(url: &str) -> u16 {
 #[test]
 fn a_redis_server_stops_and_returns_on_its_port() {
     let mut redis = RedisServer::start();
-    let port = port_of(&redis.url());
+    let port = redis.port();
+    assert_eq!(port_of(&redis.url()), port);
     assert!(accepts(port));
     redis.kill();
     assert!(!accepts(port));

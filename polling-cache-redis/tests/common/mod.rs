@@ -1,12 +1,11 @@
-//! Helpers shared by the integration tests: the Redis to use, unique key
-//! prefixes, and a `redis-server` of a test's own that it can kill and restart.
+//! Helpers shared by the integration tests: the Redis to use and unique key
+//! prefixes. A `redis-server` of a test's own, to kill and restart, is
+//! [`polling_testkit::RedisServer`].
 
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
 use polling_core::PollId;
@@ -70,91 +69,5 @@ where
             "{what}: not within {within:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A `redis-server` child process on a port of its own, killed when dropped.
-pub(crate) struct RedisServer {
-    /// The port it listens on, kept across restarts.
-    port: u16,
-    /// The running server; `None` while killed.
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// Starts a server on a free port and waits until it accepts connections.
-    pub(crate) fn start() -> Self {
-        // Bind port 0 for a free port, then free it for the server.
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("find a free port")
-            .port();
-        let mut server = Self { port, child: None };
-        server.restart();
-        server
-    }
-
-    /// The URL of the server.
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Kills the server (SIGKILL: no goodbye to its clients) and waits for it.
-    pub(crate) fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stops the server (SIGSTOP) without closing its connections: a stalled
-    /// Redis, which answers nothing until [`RedisServer::resume`].
-    pub(crate) fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    /// Lets a paused server go on (SIGCONT).
-    pub(crate) fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let child = self.child.as_ref().expect("the server is running");
-        let status = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {signal} failed");
-    }
-
-    /// Starts the server again on the same port, and waits until it accepts
-    /// connections.
-    pub(crate) fn restart(&mut self) {
-        self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", ""])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server (is it on PATH?)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on port {} within 10 s",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
