@@ -121,6 +121,28 @@ async fn cached_version(url: &str, id: &str) -> Option<u64> {
         .unwrap()
 }
 
+/// Creates a poll through `client` and has one voter vote, then reads the
+/// results so the Redis at `redis_url` caches them; returns the poll's id
+/// once both the server and the cache say version 1.
+async fn poll_cached_at_version_one(
+    server: &TestServer,
+    client: &Client,
+    redis_url: &str,
+) -> String {
+    let (poll, _) = create_poll(client, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    votes_acknowledged(server, &id, 1).await;
+    assert_eq!(
+        client
+            .get(&format!("/api/polls/{id}/results"))
+            .await
+            .assert_json(200)["version"],
+        1
+    );
+    assert_eq!(cached_version(redis_url, &id).await, Some(1));
+    id
+}
+
 #[sqlx::test]
 async fn redis_killed_during_votes_loses_none_and_live_updates_and_caching_resume(
     _options: PgPoolOptions,
@@ -177,15 +199,8 @@ async fn redis_frozen_during_votes_serves_no_stale_results_once_it_thaws(
     let redis = RedisServer::start();
     let server = server(&connect, &redis).await;
     let client = server.client();
-    let (poll, _) = create_poll(&client, draft(&["tabs", "spaces"])).await;
-    let id = id_of(&poll);
+    let id = poll_cached_at_version_one(&server, &client, &redis.url()).await;
     let results_path = format!("/api/polls/{id}/results");
-    votes_acknowledged(&server, &id, 1).await;
-    assert_eq!(
-        client.get(&results_path).await.assert_json(200)["version"],
-        1
-    );
-    assert_eq!(cached_version(&redis.url(), &id).await, Some(1));
 
     // Frozen, Redis keeps version 1 while the votes move on.
     redis.pause();
@@ -213,28 +228,13 @@ async fn redis_cut_off_during_votes_serves_no_stale_results_once_it_is_reachable
     // A partition: Redis keeps running (and keeps version 1), but nothing
     // the server sends while cut off reaches it.
     let redis = RedisServer::start();
-    let redis_port = redis
-        .url()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .parse::<u16>()
-        .unwrap();
-    let mut proxy = TcpProxy::start(([127, 0, 0, 1], redis_port).into())
+    let mut proxy = TcpProxy::start(([127, 0, 0, 1], redis.port()).into())
         .await
         .unwrap();
     let server = server_at(&connect, &format!("redis://{}/", proxy.addr())).await;
     let client = server.client();
-    let (poll, _) = create_poll(&client, draft(&["tabs", "spaces"])).await;
-    let id = id_of(&poll);
+    let id = poll_cached_at_version_one(&server, &client, &redis.url()).await;
     let results_path = format!("/api/polls/{id}/results");
-    votes_acknowledged(&server, &id, 1).await;
-    assert_eq!(
-        client.get(&results_path).await.assert_json(200)["version"],
-        1
-    );
-    assert_eq!(cached_version(&redis.url(), &id).await, Some(1));
 
     proxy.cut().await;
     votes_acknowledged(&server, &id, 3).await;
