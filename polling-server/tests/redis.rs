@@ -52,6 +52,16 @@ async fn replica(config: &Config) -> (TestServer, Backends) {
     )
 }
 
+/// Two replicas, A and B, sharing the test's database and the Redis at
+/// [`REDIS`] under `prefix`.
+async fn two_replicas(connect: &PgConnectOptions, prefix: &str) -> [(TestServer, Backends); 2] {
+    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
+    [
+        replica(&config(connect, port, prefix)).await,
+        replica(&config(connect, port, prefix)).await,
+    ]
+}
+
 async fn next_event(events: &mut polling_core::EventStream) -> ResultsEvent {
     tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
@@ -65,9 +75,7 @@ async fn a_vote_through_one_replica_reaches_the_cache_and_subscribers_of_another
     connect: PgConnectOptions,
 ) {
     let prefix = unique_prefix();
-    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
-    let (a, _) = replica(&config(&connect, port, &prefix)).await;
-    let (b, b_backends) = replica(&config(&connect, port, &prefix)).await;
+    let [(a, _), (b, b_backends)] = two_replicas(&connect, &prefix).await;
     let voter = a.client();
     let (poll, _) = create_poll(&voter, draft(&["tabs", "spaces"])).await;
     let id = id_of(&poll);
@@ -200,9 +208,7 @@ async fn a_browser_on_one_replica_sees_a_vote_cast_on_another(
     use tokio_tungstenite::tungstenite::Message;
 
     let prefix = unique_prefix();
-    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
-    let (a, _) = replica(&config(&connect, port, &prefix)).await;
-    let (b, _) = replica(&config(&connect, port, &prefix)).await;
+    let [(a, _), (b, _)] = two_replicas(&connect, &prefix).await;
     let voter = a.client();
     let (poll, _) = create_poll(&voter, draft(&["tabs", "spaces"])).await;
     let id = id_of(&poll);
@@ -257,9 +263,7 @@ async fn a_hidden_socket_on_one_replica_shows_counts_after_its_voter_votes_on_an
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let prefix = unique_prefix();
-    let port = REDIS.rsplit_once(':').unwrap().1.parse().unwrap();
-    let (a, _) = replica(&config(&connect, port, &prefix)).await;
-    let (b, _) = replica(&config(&connect, port, &prefix)).await;
+    let [(a, _), (b, _)] = two_replicas(&connect, &prefix).await;
     let voter = a.client();
     let draft = serde_json::json!({
         "question": "Lunch?", "options": ["pizza", "salad"], "visibility": "after_vote"
