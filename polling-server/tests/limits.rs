@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{create_poll, draft, id_of, Client, Request, TestServer};
+use common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
 use polling_server::{App, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,12 +18,15 @@ async fn server(limits: Limits) -> TestServer {
     TestServer::with_app(App::in_process().with_limits(limits)).await
 }
 
-fn create_from(forwarded_for: Option<&str>) -> Request {
+/// Creates a poll through `client`, claiming in `X-Forwarded-For` to be
+/// sent for `forwarded_for` when given.
+async fn create_from(client: &Client, forwarded_for: Option<&str>) -> Response {
     let request = Request::post("/api/polls").json(&draft(&["tabs", "spaces"]));
-    match forwarded_for {
+    let request = match forwarded_for {
         Some(address) => request.header("x-forwarded-for", address),
         None => request,
-    }
+    };
+    client.send(request).await
 }
 
 #[tokio::test]
@@ -79,12 +82,8 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     // No trusted proxy: the header is the client's own claim, ignored.
     let direct = server(limits.clone()).await;
     let client = direct.client();
-    client
-        .send(create_from(Some("1.1.1.1")))
-        .await
-        .assert_json(201);
-    client
-        .send(create_from(Some("2.2.2.2")))
+    create_from(&client, Some("1.1.1.1")).await.assert_json(201);
+    create_from(&client, Some("2.2.2.2"))
         .await
         .assert_error(429, "rate_limited");
 
@@ -97,35 +96,24 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     })
     .await;
     let client = proxied.client();
-    client
-        .send(create_from(Some("1.1.1.1")))
-        .await
-        .assert_json(201);
-    client
-        .send(create_from(Some("2.2.2.2")))
-        .await
-        .assert_json(201);
-    client
-        .send(create_from(Some("9.9.9.9, 1.1.1.1")))
+    create_from(&client, Some("1.1.1.1")).await.assert_json(201);
+    create_from(&client, Some("2.2.2.2")).await.assert_json(201);
+    create_from(&client, Some("9.9.9.9, 1.1.1.1"))
         .await
         .assert_error(429, "rate_limited");
     // IPv6 clients share their /64: rotating addresses within it gains nothing.
-    client
-        .send(create_from(Some("2001:db8:1:2::1")))
+    create_from(&client, Some("2001:db8:1:2::1"))
         .await
         .assert_json(201);
-    client
-        .send(create_from(Some("2001:db8:1:2:ffff::7")))
+    create_from(&client, Some("2001:db8:1:2:ffff::7"))
         .await
         .assert_error(429, "rate_limited");
-    client
-        .send(create_from(Some("2001:db8:1:3::1")))
+    create_from(&client, Some("2001:db8:1:3::1"))
         .await
         .assert_json(201);
     // The proxy itself, forwarding nothing, is one more client.
-    client.send(create_from(None)).await.assert_json(201);
-    client
-        .send(create_from(None))
+    create_from(&client, None).await.assert_json(201);
+    create_from(&client, None)
         .await
         .assert_error(429, "rate_limited");
 }
