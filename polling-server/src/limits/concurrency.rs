@@ -1,8 +1,6 @@
 //! [`ConcurrencyCap`]: at most so many requests in flight; more are shed.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -11,7 +9,7 @@ use tower::Service;
 use warp::http::Request;
 use warp::reply::Response;
 
-use super::refuse;
+use super::{refuse, ResponseFuture};
 use crate::error::ApiError;
 
 /// The paths never shed.
@@ -47,7 +45,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -62,8 +60,7 @@ where
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     metrics::counter!(crate::telemetry::OVERLOADED_TOTAL).increment(1);
-                    let response = refuse(ApiError::Overloaded);
-                    return Box::pin(async move { Ok(response) });
+                    return refuse(ApiError::Overloaded);
                 }
             },
         };

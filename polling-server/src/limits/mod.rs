@@ -37,6 +37,9 @@ mod concurrency;
 mod rate;
 mod rate_limit;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use warp::reply::Response;
@@ -93,12 +96,16 @@ impl Default for Limits {
     }
 }
 
-/// `error` as the response the routes would have given, security headers
-/// included, for refusals made before the routes.
-fn refuse(error: ApiError) -> Response {
+/// The future of a limit's service: the routes' response, or a refusal
+/// from [`refuse`].
+type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+/// Answers at once with `error` as the response the routes would have
+/// given, security headers included, for refusals made before the routes.
+fn refuse(error: ApiError) -> ResponseFuture {
     let mut response = error.into_response();
     response
         .headers_mut()
         .extend(crate::routes::security_headers());
-    response
+    Box::pin(async move { Ok(response) })
 }

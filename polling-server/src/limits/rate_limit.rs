@@ -1,9 +1,7 @@
 //! [`RateLimit`]: per-client limits on creating polls and on voting.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -14,7 +12,7 @@ use warp::reply::Response;
 
 use super::client_addr::{PeerAddr, TrustedProxies};
 use super::rate::RateLimiter;
-use super::refuse;
+use super::{refuse, ResponseFuture};
 use crate::error::ApiError;
 use crate::telemetry::RATE_LIMITED_TOTAL;
 
@@ -81,7 +79,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -104,8 +102,7 @@ where
                 .client_ip(peer, request.headers());
             if let Err(wait) = limiter.check(rate_key(client), Instant::now()) {
                 metrics::counter!(RATE_LIMITED_TOTAL, "route" => route).increment(1);
-                let response = refuse(ApiError::RateLimited(retry_after(wait)));
-                return Box::pin(async move { Ok(response) });
+                return refuse(ApiError::RateLimited(retry_after(wait)));
             }
         }
         Box::pin(self.inner.call(request))
