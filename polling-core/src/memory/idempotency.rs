@@ -81,6 +81,14 @@ impl Keys {
         self.records.insert(key, record);
     }
 
+    /// Whether the key's record is still `lease`'s, its request not
+    /// completed: what `complete` and `abandon` may act on.
+    fn is_running_under(&self, lease: &Lease) -> bool {
+        self.records
+            .get(lease.key())
+            .is_some_and(|r| r.token == lease.token() && r.response.is_none())
+    }
+
     /// Drops up to [`SWEEP_LIMIT`] records expired at `now`.
     fn sweep(&mut self, now: OffsetDateTime) {
         let expired: Vec<String> = self
@@ -130,11 +138,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         expires_at: OffsetDateTime,
     ) -> Result<()> {
         let mut keys = lock(&self.inner);
-        let held = keys
-            .records
-            .get(lease.key())
-            .is_some_and(|r| r.token == lease.token() && r.response.is_none());
-        if held {
+        if keys.is_running_under(lease) {
             let fingerprint = keys.records[lease.key()].fingerprint;
             let record = Record {
                 fingerprint,
@@ -149,11 +153,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
 
     async fn abandon(&self, lease: &Lease) -> Result<()> {
         let mut keys = lock(&self.inner);
-        let held = keys
-            .records
-            .get(lease.key())
-            .is_some_and(|r| r.token == lease.token() && r.response.is_none());
-        if held {
+        if keys.is_running_under(lease) {
             keys.remove(lease.key());
         }
         Ok(())
