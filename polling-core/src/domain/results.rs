@@ -99,8 +99,8 @@ mod tests {
     use super::*;
     use crate::{ManageToken, NewPoll, PollDraft};
 
-    #[test]
-    fn recording_counts_each_choice_once_and_bumps_the_version() {
+    /// The results of a new open multiple-choice poll of options a, b and c.
+    fn empty_results_of_three_options() -> Results {
         let now = crate::now();
         let draft = PollDraft {
             question: "Q".into(),
@@ -113,7 +113,12 @@ mod tests {
             ManageToken::generate().hash(),
             now,
         );
-        let mut results = Results::empty(&poll);
+        Results::empty(&poll)
+    }
+
+    #[test]
+    fn recording_counts_each_choice_once_and_bumps_the_version() {
+        let mut results = empty_results_of_three_options();
         let before = results.clone();
         results.record(&[OptionId::new(0), OptionId::new(2)]);
         results.record(&[OptionId::new(2)]);
@@ -128,19 +133,7 @@ mod tests {
 
     #[test]
     fn changing_moves_the_counts_keeps_the_total_and_never_underflows() {
-        let now = crate::now();
-        let draft = PollDraft {
-            question: "Q".into(),
-            options: vec!["a".into(), "b".into(), "c".into()],
-            multiple: true,
-            ..PollDraft::default()
-        };
-        let poll = Poll::open(
-            NewPoll::new(draft, now).unwrap(),
-            ManageToken::generate().hash(),
-            now,
-        );
-        let mut results = Results::empty(&poll);
+        let mut results = empty_results_of_three_options();
         results.record(&[OptionId::new(0), OptionId::new(1)]);
         results.change(
             &[OptionId::new(0), OptionId::new(1)],
