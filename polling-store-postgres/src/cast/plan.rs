@@ -142,6 +142,20 @@ mod tests {
         )
     }
 
+    /// Each outcome of `plan` in one word (`new`, `changed`, `replay`), or
+    /// its error's code.
+    fn kinds(plan: &Plan) -> Vec<&'static str> {
+        plan.outcomes
+            .iter()
+            .map(|o| match o {
+                Ok(o) if o.is_new() => "new",
+                Ok(o) if o.is_changed() => "changed",
+                Ok(_) => "replay",
+                Err(e) => e.code(),
+            })
+            .collect()
+    }
+
     #[test]
     fn new_ballots_get_contiguous_versions_and_their_own_results() {
         let poll = sample_poll(3, false, None);
@@ -174,18 +188,8 @@ mod tests {
             ballot(&poll, "c", &[1]),
         ];
         let plan = decide(&poll, &ballots);
-        let codes: Vec<&str> = plan
-            .outcomes
-            .iter()
-            .map(|o| match o {
-                Ok(o) if o.is_new() => "new",
-                Ok(o) if o.is_changed() => "changed",
-                Ok(_) => "replay",
-                Err(e) => e.code(),
-            })
-            .collect();
         assert_eq!(
-            codes,
+            kinds(&plan),
             ["new", "invalid_choice", "already_voted", "replay", "new"]
         );
         let replay = plan.outcomes[3].as_ref().unwrap();
@@ -216,18 +220,6 @@ mod tests {
         assert_eq!(plan.outcomes[0].as_ref().unwrap().receipt, earlier_receipt);
         assert!(matches!(plan.outcomes[1], Err(PollError::PollClosed)));
         assert!(plan.new_ballots.is_empty());
-    }
-
-    fn kinds(plan: &Plan) -> Vec<&'static str> {
-        plan.outcomes
-            .iter()
-            .map(|o| match o {
-                Ok(o) if o.is_new() => "new",
-                Ok(o) if o.is_changed() => "changed",
-                Ok(_) => "replay",
-                Err(e) => e.code(),
-            })
-            .collect()
     }
 
     #[test]
