@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use futures_util::future::join_all;
 use polling_core::testing::{ballot, sample_poll};
-use polling_core::{CastOutcome, OptionId, PollStore, Result, VoterId};
+use polling_core::{Ballot, CastOutcome, OptionId, Poll, PollStore, Result, VoterId};
 use polling_store_postgres::{CastMode, PgPollStore};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -14,10 +14,7 @@ fn voter(name: &str) -> VoterId {
     VoterId::try_from(name.to_owned()).unwrap()
 }
 
-async fn cast_concurrently(
-    store: &PgPollStore,
-    ballots: Vec<polling_core::Ballot>,
-) -> Vec<Result<CastOutcome>> {
+async fn cast_concurrently(store: &PgPollStore, ballots: Vec<Ballot>) -> Vec<Result<CastOutcome>> {
     let tasks: Vec<_> = ballots
         .into_iter()
         .map(|b| {
@@ -112,8 +109,45 @@ async fn fifty_identical_ballots_from_one_voter_count_once_with_one_receipt(pool
     assert_eq!(results.votes(OptionId::new(2)), Some(1));
 }
 
-/// Holds the poll's row lock so that the ballots below queue up behind it and
-/// are recorded together in the next transaction.
+/// Casts every ballot of `batch` at once while another transaction holds
+/// the poll's row lock, so that they queue up behind it and are recorded
+/// together in the next transaction; returns each caller's outcome, in
+/// `batch` order.
+async fn cast_as_one_batch(
+    pool: &PgPool,
+    store: &PgPollStore,
+    poll: &Poll,
+    batch: &[Ballot],
+) -> Vec<Result<CastOutcome>> {
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM polls WHERE id = $1 FOR UPDATE")
+        .bind(poll.id.as_uuid())
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let casts = join_all(batch.iter().map(|b| store.cast(b)));
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        lock.commit().await.unwrap();
+    };
+    let (outcomes, ()) = tokio::join!(casts, release);
+    outcomes
+}
+
+/// Each outcome in short: `new v{version}`, `changed v{version}`,
+/// `replay v{version}`, or the error's code.
+fn summary(outcomes: &[Result<CastOutcome>]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(o) if o.is_new() => format!("new v{}", o.receipt.version),
+            Ok(o) if o.is_changed() => format!("changed v{}", o.receipt.version),
+            Ok(o) => format!("replay v{}", o.receipt.version),
+            Err(e) => e.code().to_owned(),
+        })
+        .collect()
+}
+
 #[sqlx::test]
 async fn a_mixed_batch_gives_every_caller_its_own_outcome(pool: PgPool) {
     let store = PgPollStore::new(pool.clone());
@@ -121,13 +155,6 @@ async fn a_mixed_batch_gives_every_caller_its_own_outcome(pool: PgPool) {
     store.create(&poll).await.unwrap();
     let earlier = store
         .cast(&ballot(&poll, &voter("early"), &[0]))
-        .await
-        .unwrap();
-
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM polls WHERE id = $1 FOR UPDATE")
-        .bind(poll.id.as_uuid())
-        .execute(&mut *lock)
         .await
         .unwrap();
 
@@ -142,23 +169,10 @@ async fn a_mixed_batch_gives_every_caller_its_own_outcome(pool: PgPool) {
         ballot(&poll, &voter("dee"), &[0, 1]), // two choices on a one-choice poll
         ballot(&poll, &voter("bob"), &[1]), // bob's first valid ballot
     ];
-    let casts = join_all(batch.iter().map(|b| store.cast(b)));
-    let release = async {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        lock.commit().await.unwrap();
-    };
-    let (outcomes, ()) = tokio::join!(casts, release);
+    let outcomes = cast_as_one_batch(&pool, &store, &poll, &batch).await;
 
-    let summary: Vec<String> = outcomes
-        .iter()
-        .map(|o| match o {
-            Ok(o) if o.is_new() => format!("new v{}", o.receipt.version),
-            Ok(o) => format!("replay v{}", o.receipt.version),
-            Err(e) => e.code().to_owned(),
-        })
-        .collect();
     assert_eq!(
-        summary,
+        summary(&outcomes),
         [
             "new v2",
             "replay v1",
@@ -206,12 +220,6 @@ async fn a_batch_with_first_ballots_and_their_changes_writes_each_voters_last_ba
         .await
         .unwrap();
 
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM polls WHERE id = $1 FOR UPDATE")
-        .bind(poll.id.as_uuid())
-        .execute(&mut *lock)
-        .await
-        .unwrap();
     let batch = [
         ballot(&poll, &voter("ann"), &[1]),   // first ballot
         ballot(&poll, &voter("early"), &[2]), // changes a stored ballot
@@ -220,24 +228,10 @@ async fn a_batch_with_first_ballots_and_their_changes_writes_each_voters_last_ba
         ballot(&poll, &voter("early"), &[7]), // an invalid change
         ballot(&poll, &voter("ann"), &[0]),   // changes again
     ];
-    let casts = join_all(batch.iter().map(|b| store.cast(b)));
-    let release = async {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        lock.commit().await.unwrap();
-    };
-    let (outcomes, ()) = tokio::join!(casts, release);
+    let outcomes = cast_as_one_batch(&pool, &store, &poll, &batch).await;
 
-    let summary: Vec<String> = outcomes
-        .iter()
-        .map(|o| match o {
-            Ok(o) if o.is_new() => format!("new v{}", o.receipt.version),
-            Ok(o) if o.is_changed() => format!("changed v{}", o.receipt.version),
-            Ok(o) => format!("replay v{}", o.receipt.version),
-            Err(e) => e.code().to_owned(),
-        })
-        .collect();
     assert_eq!(
-        summary,
+        summary(&outcomes),
         [
             "new v2",
             "changed v3",
