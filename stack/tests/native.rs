@@ -89,20 +89,24 @@ fn rand_suffix() -> String {
     polling_core::VoterId::generate().as_str()[..8].to_owned()
 }
 
-/// One HTTP/1.1 exchange: status, the `polling_voter` cookie if set, body.
-/// The head of the response to `GET path`, lower-cased.
-async fn response_head(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+/// Sends `request`, a whole HTTP/1.1 request saying `connection: close`, to
+/// `addr` and reads the response to its end: status (0 if unreadable), head
+/// and body.
+async fn exchange(addr: SocketAddr, request: &str) -> std::io::Result<(u16, String, String)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let head = response
-        .split_once("\r\n\r\n")
-        .map_or(&*response, |(h, _)| h);
-    head.to_ascii_lowercase()
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head.to_owned(), body.to_owned()))
 }
 
+/// One HTTP/1.1 exchange: status, the `polling_voter` cookie if set, body.
 async fn http(
     addr: SocketAddr,
     method: &str,
@@ -110,7 +114,6 @@ async fn http(
     body: Option<&Value>,
     cookie: Option<&str>,
 ) -> std::io::Result<(u16, Option<String>, Value)> {
-    let mut stream = TcpStream::connect(addr).await?;
     let body = body.map(Value::to_string).unwrap_or_default();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
@@ -124,21 +127,13 @@ async fn http(
     }
     request.push_str("\r\n");
     request.push_str(&body);
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let (status, head, body) = exchange(addr, &request).await?;
     let cookie = head
         .lines()
         .filter_map(|l| l.strip_prefix("set-cookie: polling_voter="))
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
         .next();
-    let json = serde_json::from_str(body).unwrap_or(Value::Null);
+    let json = serde_json::from_str(&body).unwrap_or(Value::Null);
     Ok((status, cookie, json))
 }
 
@@ -271,7 +266,7 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
     let nginx = stack.nginx_addr;
 
     // nginx and the replicas both set the security headers: one of each.
-    let head = response_head(nginx, "/api/polls").await;
+    let (_, head, _) = get_raw(nginx, "/api/polls").await;
     for header in [
         "content-security-policy:",
         "x-content-type-options:",
@@ -371,18 +366,9 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
 
 /// `GET path` through `addr`: status, lower-cased response head, body.
 async fn get_raw(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("receive");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_ascii_lowercase(), body.to_owned())
+    let (status, head, body) = exchange(addr, &request).await.expect("an HTTP exchange");
+    (status, head.to_ascii_lowercase(), body)
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
