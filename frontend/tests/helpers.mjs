@@ -165,6 +165,24 @@ export function waitForConnection(page, state, timeout = 15_000) {
   return page.locator(`[data-testid="connection"][data-state="${state}"]`).waitFor({ timeout });
 }
 
+/** Fills the create form `page` shows with `question` and `options`,
+ * adding an option field for each option past the form's first two. */
+export async function fillCreateForm(page, question, options) {
+  await page.getByLabel('Question').fill(question);
+  for (const [index, option] of options.entries()) {
+    if (index >= 2) await page.getByRole('button', { name: 'Add option' }).click();
+    await page.getByLabel(`Option ${index + 1}`, { exact: true }).fill(option);
+  }
+}
+
+/** Submits the create form `page` shows and waits for the new poll's page;
+ * returns the poll's id. */
+export async function submitCreateForm(page) {
+  await page.getByRole('button', { name: 'Create poll' }).click();
+  await page.waitForURL(/#\/polls\/[^/]+$/);
+  return pollIdFromUrl(page.url());
+}
+
 /** The poll id in the page's URL (#/polls/{id}...). */
 export function pollIdFromUrl(url) {
   const match = /#\/polls\/([^/?#]+)/.exec(url);

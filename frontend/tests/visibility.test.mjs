@@ -10,7 +10,8 @@ import {
   TEST_TIMEOUT,
   api,
   createPollViaApi,
-  pollIdFromUrl,
+  fillCreateForm,
+  submitCreateForm,
   voteViaApi,
   waitForConnection,
   waitForText,
@@ -71,14 +72,10 @@ describe('visibility and changing a vote', () => {
   test('after_close, chosen in the create form: a voter sees no counts until the owner closes, the owner sees them all along', { timeout: TEST_TIMEOUT }, async () => {
     const creator = await (await context()).newPage();
     await creator.goto('/');
-    await creator.getByLabel('Question').fill('Secret ballot?');
-    await creator.getByLabel('Option 1', { exact: true }).fill('Yes');
-    await creator.getByLabel('Option 2', { exact: true }).fill('No');
+    await fillCreateForm(creator, 'Secret ballot?', ['Yes', 'No']);
     await creator.getByLabel('Who sees the results').selectOption('after_close');
     await creator.getByLabel('Allow voters to change their vote').check();
-    await creator.getByRole('button', { name: 'Create poll' }).click();
-    await creator.waitForURL(/#\/polls\/[^/]+$/);
-    const pollId = pollIdFromUrl(creator.url());
+    const pollId = await submitCreateForm(creator);
     const created = await api(suite.server, 'GET', `/api/polls/${pollId}`);
     assert.equal(created.body.visibility, 'after_close');
     assert.equal(created.body.allow_vote_change, true);

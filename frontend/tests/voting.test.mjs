@@ -7,7 +7,9 @@ import {
   TEST_TIMEOUT,
   api,
   createPollViaApi,
+  fillCreateForm,
   pollIdFromUrl,
+  submitCreateForm,
   voteViaApi,
   waitForConnection,
   waitForText,
@@ -20,14 +22,8 @@ describe('voting', () => {
   test('a poll created through the form gets votes from two browsers, and the dashboard sees both live', { timeout: TEST_TIMEOUT }, async () => {
     const creator = await (await context()).newPage();
     await creator.goto('/');
-    await creator.getByLabel('Question').fill('Which editor?');
-    await creator.getByLabel('Option 1', { exact: true }).fill('Vim');
-    await creator.getByLabel('Option 2', { exact: true }).fill('Emacs');
-    await creator.getByRole('button', { name: 'Add option' }).click();
-    await creator.getByLabel('Option 3', { exact: true }).fill('Nano');
-    await creator.getByRole('button', { name: 'Create poll' }).click();
-    await creator.waitForURL(/#\/polls\/[^/]+$/);
-    const pollId = pollIdFromUrl(creator.url());
+    await fillCreateForm(creator, 'Which editor?', ['Vim', 'Emacs', 'Nano']);
+    const pollId = await submitCreateForm(creator);
     await waitForText(creator.locator('.notice'), 'Poll created');
     assert.equal(await creator.locator('h1').textContent(), 'Which editor?');
     await creator.getByRole('link', { name: 'Manage this poll' }).waitFor();
@@ -120,9 +116,7 @@ describe('voting', () => {
   test('the creator closes and then deletes the poll from the manage page', { timeout: TEST_TIMEOUT }, async () => {
     const page = await (await context()).newPage();
     await page.goto('/#/new');
-    await page.getByLabel('Question').fill('Ship on Friday?');
-    await page.getByLabel('Option 1', { exact: true }).fill('Yes');
-    await page.getByLabel('Option 2', { exact: true }).fill('No');
+    await fillCreateForm(page, 'Ship on Friday?', ['Yes', 'No']);
     await page.getByLabel('Several options').check();
     await page.getByLabel('At most this many options').fill('2');
     // Tomorrow, as the datetime-local field takes it (local time).
@@ -130,9 +124,7 @@ describe('voting', () => {
     const pad = (n) => String(n).padStart(2, '0');
     const local = `${tomorrow.getFullYear()}-${pad(tomorrow.getMonth() + 1)}-${pad(tomorrow.getDate())}T${pad(tomorrow.getHours())}:${pad(tomorrow.getMinutes())}`;
     await page.getByLabel('Closes at').fill(local);
-    await page.getByRole('button', { name: 'Create poll' }).click();
-    await page.waitForURL(/#\/polls\/[^/]+$/);
-    const pollId = pollIdFromUrl(page.url());
+    const pollId = await submitCreateForm(page);
     await waitForText(page.locator('.hint'), 'Choose up to 2 options.');
     await waitForText(page.locator('.facts li'), /^Closes /);
     const created = (await api(suite.server, 'GET', `/api/polls/${pollId}`)).body;
@@ -183,9 +175,7 @@ describe('voting', () => {
     assert.equal(await page.getByLabel('Question').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.getByLabel('Question').evaluate((el) => el === document.activeElement), true);
 
-    await page.getByLabel('Question').fill('Pick one');
-    await page.getByLabel('Option 1', { exact: true }).fill('Same');
-    await page.getByLabel('Option 2', { exact: true }).fill('same ');
+    await fillCreateForm(page, 'Pick one', ['Same', 'same ']);
     await page.getByRole('button', { name: 'Create poll' }).click();
     await waitForText(page.locator('.field-error'), 'The options must all be different.');
 

@@ -4,7 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { browserSuite, pollIdFromUrl, TEST_TIMEOUT, voteViaApi, waitForText } from './helpers.mjs';
+import {
+  browserSuite,
+  fillCreateForm,
+  submitCreateForm,
+  TEST_TIMEOUT,
+  voteViaApi,
+  waitForText,
+} from './helpers.mjs';
 
 const PAYLOAD = '<img src=x onerror=alert(1)>';
 const OTHER = '<img src=x onerror=alert(2)>';
@@ -25,14 +32,8 @@ describe('user text', () => {
 
     // Created through the form, as a person would type it.
     await page.goto('/');
-    await page.getByLabel('Question').fill(PAYLOAD);
-    await page.getByLabel('Option 1', { exact: true }).fill(PAYLOAD);
-    await page.getByLabel('Option 2', { exact: true }).fill(OTHER);
-    await page.getByRole('button', { name: 'Add option' }).click();
-    await page.getByLabel('Option 3', { exact: true }).fill(SCRIPT);
-    await page.getByRole('button', { name: 'Create poll' }).click();
-    await page.waitForURL(/#\/polls\/[^/]+$/);
-    const pollId = pollIdFromUrl(page.url());
+    await fillCreateForm(page, PAYLOAD, [PAYLOAD, OTHER, SCRIPT]);
+    const pollId = await submitCreateForm(page);
     await voteViaApi(suite.server, pollId, [1]);
 
     // The ballot.
