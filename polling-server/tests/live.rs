@@ -7,16 +7,12 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{create_poll, draft, id_of, TestServer};
+use common::{create_poll, draft, id_of, next_message, Socket, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use polling_server::{AllowedOrigins, App};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `/api/polls/{poll}/live` on `addr` as a page of `origin` would.
 async fn open(
@@ -42,23 +38,6 @@ async fn open_same_origin(addr: SocketAddr, poll: &str) -> Socket {
     open(addr, poll, Some(&format!("http://{addr}")))
         .await
         .expect("a same-origin socket opens")
-}
-
-/// The next text message as JSON (answering nothing: tungstenite answers
-/// pings itself).
-async fn next_message(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a message within 5 s")
-            .expect("the socket stays open")
-            .expect("a well-formed frame");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).expect("JSON messages"),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text message, got {other:?}"),
-        }
-    }
 }
 
 /// The code of the close frame the socket gets next (skipping messages).

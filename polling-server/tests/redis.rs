@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, TestServer};
+use common::{create_poll, database_url, draft, id_of, next_message, TestServer};
 use futures_util::StreamExt;
 use polling_core::{PollId, ResultsEvent};
 use polling_server::{Backends, Config};
@@ -236,25 +236,6 @@ async fn a_browser_on_one_replica_sees_a_vote_cast_on_another(
     assert_eq!(versions, [0, 1], "B's browser saw A's vote");
 }
 
-/// The next text message of a live socket as JSON, within 5 s.
-async fn next_live_message(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> serde_json::Value {
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a message within 5 s")
-            .expect("the socket stays open")
-            .expect("a well-formed frame");
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).expect("JSON messages");
-        }
-    }
-}
-
 #[sqlx::test]
 async fn a_hidden_socket_on_one_replica_shows_counts_after_its_voter_votes_on_another(
     _options: PgPoolOptions,
@@ -288,12 +269,12 @@ async fn a_hidden_socket_on_one_replica_shows_counts_after_its_voter_votes_on_an
     let (mut mine, _) = open(Some(cookie)).await.unwrap();
     let (mut other, _) = open(None).await.unwrap();
     let hidden = serde_json::json!({ "type": "hidden", "visibility": "after_vote" });
-    assert_eq!(next_live_message(&mut mine).await, hidden);
-    assert_eq!(next_live_message(&mut other).await, hidden);
+    assert_eq!(next_message(&mut mine).await, hidden);
+    assert_eq!(next_message(&mut other).await, hidden);
 
     // The vote goes through A; B's socket of that voter flips by itself.
     voter.vote(&id, &[1]).await.assert_json(201);
-    let snapshot = next_live_message(&mut mine).await;
+    let snapshot = next_message(&mut mine).await;
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["results"]["version"], 1);
     assert_eq!(snapshot["results"]["counts"][1]["votes"], 1);
@@ -306,7 +287,7 @@ async fn a_hidden_socket_on_one_replica_shows_counts_after_its_voter_votes_on_an
         )
         .await
         .assert_json(200);
-    let snapshot = next_live_message(&mut other).await;
+    let snapshot = next_message(&mut other).await;
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["results"]["version"], 1);
 }

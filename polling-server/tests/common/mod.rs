@@ -518,3 +518,26 @@ pub(crate) async fn postgres_app(connect: &sqlx::postgres::PgConnectOptions) -> 
     assert_eq!(backends.kinds.idempotency, "postgres");
     backends.into_app()
 }
+
+/// A live results socket, as tokio-tungstenite opens it.
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The next text message of a live socket as JSON, within 5 s (answering
+/// nothing: tungstenite answers pings itself).
+pub(crate) async fn next_message(socket: &mut Socket) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the socket stays open")
+            .expect("a well-formed frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON messages"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
