@@ -33,6 +33,23 @@ fn stack<C: ResultsCache, B: Broadcaster>(
         .service(PollService::new(store.clone()))
 }
 
+/// The stack over `store` with a counting in-memory cache and a local
+/// broadcaster; also returns that cache, to read its counters, and a
+/// subscription to the events of `poll`.
+async fn watched_stack(
+    store: &MemoryStore,
+    poll: PollId,
+) -> (
+    Stack<CountingCache<MemoryCache>, LocalBroadcaster>,
+    CountingCache<MemoryCache>,
+    EventStream,
+) {
+    let broadcaster = LocalBroadcaster::new();
+    let events = broadcaster.subscribe(poll).await.unwrap();
+    let cache = CountingCache::new(MemoryCache::new());
+    (stack(store, cache.clone(), broadcaster), cache, events)
+}
+
 async fn next_event(events: &mut EventStream) -> ResultsEvent {
     tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
@@ -133,10 +150,7 @@ async fn a_vote_publishes_an_updated_event() {
 #[tokio::test]
 async fn a_replayed_ballot_is_neither_republished_nor_recached() {
     let (store, poll) = store_with_poll().await;
-    let broadcaster = LocalBroadcaster::new();
-    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
-    let cache = CountingCache::new(MemoryCache::new());
-    let service = stack(&store, cache.clone(), broadcaster);
+    let (service, cache, mut events) = watched_stack(&store, poll.id).await;
     let voter = VoterId::generate();
 
     let first = service
@@ -179,10 +193,7 @@ async fn a_changed_ballot_is_cached_and_published() {
     let mut poll = sample_poll(2, false, None);
     poll.allow_vote_change = true;
     store.create(&poll).await.unwrap();
-    let broadcaster = LocalBroadcaster::new();
-    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
-    let cache = CountingCache::new(MemoryCache::new());
-    let service = stack(&store, cache.clone(), broadcaster);
+    let (service, cache, mut events) = watched_stack(&store, poll.id).await;
     let voter = VoterId::generate();
 
     let first = service
@@ -291,10 +302,7 @@ async fn failing_cache_and_broadcaster_together_leave_the_store_path_working() {
 #[tokio::test]
 async fn store_errors_pass_through_the_layers_unchanged() {
     let (store, poll) = store_with_poll().await;
-    let broadcaster = LocalBroadcaster::new();
-    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
-    let cache = CountingCache::new(MemoryCache::new());
-    let service = stack(&store, cache.clone(), broadcaster);
+    let (service, cache, mut events) = watched_stack(&store, poll.id).await;
     let voter = VoterId::generate();
     let first = service
         .clone()
