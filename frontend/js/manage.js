@@ -87,6 +87,18 @@ export function renderManage(root, id) {
       body.querySelector('h1').focus();
     };
 
+    // A close or delete that failed: a poll already gone was deleted
+    // (elsewhere, or by a retry); anything else is said, and the buttons
+    // come back.
+    const actionFailed = (error) => {
+      if (error instanceof ApiError && error.code === 'not_found') {
+        deleted();
+        return;
+      }
+      say('error', describeError(error));
+      renderActions();
+    };
+
     const renderActions = () => {
       const closeButton = h('button', {
         type: 'button',
@@ -112,12 +124,7 @@ export function renderManage(root, id) {
           renderActions();
           actions.querySelector('.danger').focus();
         } catch (error) {
-          if (error instanceof ApiError && error.code === 'not_found') {
-            deleted();
-            return;
-          }
-          say('error', describeError(error));
-          renderActions();
+          actionFailed(error);
         }
       });
 
@@ -145,12 +152,7 @@ export function renderManage(root, id) {
             await deletePoll(poll.id, token);
             deleted();
           } catch (error) {
-            if (error instanceof ApiError && error.code === 'not_found') {
-              deleted();
-              return;
-            }
-            say('error', describeError(error));
-            renderActions();
+            actionFailed(error);
           }
         });
       });

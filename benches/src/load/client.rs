@@ -103,8 +103,8 @@ impl Conn {
         body: Option<Bytes>,
         cookie: Option<&str>,
     ) -> Result<Answer, String> {
-        let headers: Vec<_> = cookie.map(|c| (COOKIE, c)).into_iter().collect();
-        self.send_with(method, path, body, &headers).await
+        let cookie = cookie.map(|c| (COOKIE, c));
+        self.send_with(method, path, body, cookie.as_slice()).await
     }
 
     /// [`send`](Self::send) with any request `headers`.
