@@ -427,6 +427,37 @@ async fn through_nginx_share_pages_and_qr_codes_come_from_the_replicas_which_nam
     );
 }
 
+/// nginx is the edge: the address it passes on is the client's TCP peer,
+/// whatever `X-Forwarded-For` the client sent. Otherwise a client whose own
+/// address is in a trusted range (here 127.0.0.1; in the compose stack, a
+/// LAN on a private range) could name any address and escape its limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_cannot_escape_the_poll_rate_limit_by_sending_x_forwarded_for() {
+    let db = Database::create();
+    let stack = start_stack(&db, "spoof");
+    let nginx = stack.nginx_addr;
+    let body = serde_json::json!({"question": "Spoof?", "options": ["yes", "no"]}).to_string();
+    // 20 poll creations a minute per client on each of the 3 replicas.
+    let mut statuses = Vec::new();
+    for n in 0..70 {
+        let request = format!(
+            "POST /api/polls HTTP/1.1\r\nhost: {nginx}\r\nconnection: close\r\n\
+             x-forwarded-for: 203.0.113.{n}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, _, _) = exchange(nginx, &request).await.unwrap();
+        statuses.push(status);
+    }
+    let created = statuses.iter().filter(|&&s| s == 201).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(created + limited, 70, "only 201 or 429: {statuses:?}");
+    assert!(
+        created <= 60 && limited >= 10,
+        "spoofed addresses escaped the limit: {created} created, {limited} refused"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replica_killed_mid_load_loses_no_acknowledged_vote() {
     let db = Database::create();
