@@ -37,24 +37,7 @@ impl Database {
     }
 
     fn query(&self, sql: &str) -> String {
-        let output = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                &self.name,
-                "-tAc",
-                sql,
-            ])
-            .output()
-            .expect("psql");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = psql_on(&self.name, "-tAc", sql);
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 }
@@ -68,21 +51,33 @@ impl Drop for Database {
     }
 }
 
+/// Runs `sql` on the server's `postgres` database.
 fn psql(sql: &str) {
-    let status = Command::new("psql")
+    psql_on("postgres", "-qc", sql);
+}
+
+/// Runs `sql` with psql's `flags` on `database` of the local server as
+/// `postgres`; panics with psql's error unless it succeeds.
+fn psql_on(database: &str, flags: &str, sql: &str) -> std::process::Output {
+    let output = Command::new("psql")
         .args([
             "-h",
             "127.0.0.1",
             "-U",
             "postgres",
             "-d",
-            "postgres",
-            "-qc",
+            database,
+            flags,
             sql,
         ])
-        .status()
+        .output()
         .expect("psql");
-    assert!(status.success(), "{sql}");
+    assert!(
+        output.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 fn rand_suffix() -> String {
