@@ -1,5 +1,9 @@
 //! [`Ballot`]: one voter's choices in one poll.
 
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use super::limits::MAX_OPTIONS;
 use super::{OptionId, PollId, VoterId};
 use crate::error::{PollError, Result};
@@ -10,11 +14,34 @@ use crate::error::{PollError, Result};
 /// twice; its choices are kept sorted, so two ballots with the same choices in
 /// a different order are equal. Whether the choices exist in the poll is
 /// checked by the store, with [`Poll::check_ballot`](crate::Poll::check_ballot).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// A ballot also carries whether its caller has [abandoned](Ballot::abandon)
+/// it (shared by its clones, and not part of its value: equality and hashing
+/// ignore it), so that a store which queues ballots never records one whose
+/// caller gave up before it entered a transaction.
+#[derive(Clone, Debug)]
 pub struct Ballot {
     poll_id: PollId,
     voter: VoterId,
     choices: Vec<OptionId>,
+    /// Set once the caller no longer waits for the outcome; shared by clones.
+    abandoned: Arc<AtomicBool>,
+}
+
+impl PartialEq for Ballot {
+    fn eq(&self, other: &Self) -> bool {
+        self.poll_id == other.poll_id && self.voter == other.voter && self.choices == other.choices
+    }
+}
+
+impl Eq for Ballot {}
+
+impl Hash for Ballot {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.poll_id.hash(state);
+        self.voter.hash(state);
+        self.choices.hash(state);
+    }
 }
 
 impl Ballot {
@@ -57,6 +84,7 @@ impl Ballot {
             poll_id,
             voter,
             choices,
+            abandoned: Arc::default(),
         })
     }
 
@@ -74,6 +102,36 @@ impl Ballot {
     pub fn choices(&self) -> &[OptionId] {
         &self.choices
     }
+
+    /// Marks the ballot (and every clone of it) abandoned: its caller gave
+    /// up waiting (it timed out, hung up or was shed).
+    ///
+    /// A store that has not yet started recording the ballot must then never
+    /// record it, and answers it [`PollError::Unavailable`]; one already
+    /// inside a transaction finishes it, and the voter's retry finds it.
+    /// Layers whose work follows a commit (cache, broadcast) call this when
+    /// their caller drops them, and finish that work in a task of their own.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use polling_core::{Ballot, OptionId, PollId, VoterId};
+    ///
+    /// let ballot = Ballot::new(PollId::generate(), VoterId::generate(), vec![OptionId::new(0)])?;
+    /// let queued = ballot.clone();
+    /// ballot.abandon();
+    /// assert!(queued.is_abandoned());
+    /// # Ok::<(), polling_core::PollError>(())
+    /// ```
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`abandon`](Ballot::abandon) was called on this ballot or a
+    /// clone of it.
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::SeqCst)
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +148,18 @@ mod tests {
         assert!(Ballot::new(poll, voter.clone(), vec![]).is_err());
         assert!(Ballot::new(poll, voter.clone(), ids(&[1, 0, 1])).is_err());
         assert!(Ballot::new(poll, voter, ids(&(0..21).collect::<Vec<_>>())).is_err());
+    }
+
+    #[test]
+    fn abandoning_reaches_every_clone_but_not_equality() {
+        let ballot = Ballot::new(PollId::generate(), VoterId::generate(), ids(&[0])).unwrap();
+        let clone = ballot.clone();
+        assert!(!clone.is_abandoned());
+        ballot.abandon();
+        assert!(clone.is_abandoned());
+        let fresh = Ballot::new(ballot.poll_id(), ballot.voter().clone(), ids(&[0])).unwrap();
+        assert!(!fresh.is_abandoned());
+        assert_eq!(fresh, ballot);
     }
 
     #[test]
