@@ -19,7 +19,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "votes")
         .and(warp::post())
         .and(with_app(app))
-        .and(voter(app.secure_cookies))
+        .and(voter(app))
         .and(idempotency_key())
         .and(fingerprinted_json_body::<VoteRequest>(
             app.body_limit,
@@ -85,10 +85,23 @@ async fn cast_ballot(
         token: None,
         voted: true,
     };
-    let access = app.access(poll_id, viewer).await.map_err(ApiError::from)?;
+    // The ballot is committed: whatever happens now, the voter must get its
+    // cookie and a success, or its retry would be a second voter. Counts it
+    // cannot be shown for certain stay hidden.
+    let visible = match app.access(poll_id, viewer).await {
+        Ok(access) => access == Access::Visible,
+        Err(error) => {
+            tracing::warn!(
+                %poll_id,
+                error = ?error,
+                "could not decide the results' visibility after a vote; answering them hidden"
+            );
+            false
+        }
+    };
     let view = VoteView {
         receipt: &outcome.receipt,
-        results: (access == Access::Visible).then_some(&outcome.results),
+        results: visible.then_some(&outcome.results),
     };
     Ok(voter.attach(json(&view, status)))
 }
