@@ -97,6 +97,33 @@ impl VoterId {
         Self(crate::domain::token::random_hex::<16>())
     }
 
+    /// The voter id every replica derives from the same unguessable `seed`
+    /// (32 lowercase hex digits of its SHA-256, like a [generated](Self::generate) one).
+    ///
+    /// The server uses it for a first contact without a cookie that its
+    /// trusted proxy stamped with a request id: when the proxy retries that
+    /// request on another replica (the first one's reply was lost), the
+    /// retry is the same voter, and its ballot a replay, not a second vote.
+    /// The seed must be unguessable (nginx's `$request_id` is 128 random
+    /// bits), or a client could predict someone else's id.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use polling_core::VoterId;
+    ///
+    /// let a = VoterId::derived_from("4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f");
+    /// assert_eq!(a, VoterId::derived_from("4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f"));
+    /// assert_ne!(a, VoterId::derived_from("another request"));
+    /// assert_eq!(a.as_str().len(), 32);
+    /// ```
+    pub fn derived_from(seed: &str) -> Self {
+        Self(crate::domain::token::digest_hex::<16>(&[
+            b"polling voter id\0",
+            seed.as_bytes(),
+        ]))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -13,6 +13,15 @@ pub(crate) fn random_hex<const N: usize>() -> String {
     hex(&bytes)
 }
 
+/// The first `N` bytes of the SHA-256 of `parts`, concatenated, as lowercase hex.
+pub(crate) fn digest_hex<const N: usize>(parts: &[&[u8]]) -> String {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update(part);
+    }
+    hex(&digest.finalize()[..N])
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

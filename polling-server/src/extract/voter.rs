@@ -1,4 +1,11 @@
 //! The voter id cookie: read it, or issue one on first contact.
+//!
+//! A first contact that a [trusted proxy](crate::TrustedProxies) stamped
+//! with `X-Request-Id` gets the id [derived](VoterId::derived_from) from that
+//! request id, not a random one: the edge proxy (nginx) sends a request's
+//! retry on the next replica with the same id, so a cookieless vote whose
+//! reply was lost (a replica killed mid-request) is replayed there, never
+//! counted twice.
 
 use std::convert::Infallible;
 
@@ -7,6 +14,12 @@ use warp::http::header::{COOKIE, SET_COOKIE};
 use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
 use warp::Filter;
+
+use crate::app::App;
+use crate::limits::{PeerAddr, TrustedProxies};
+
+/// The header in which the edge proxy stamps each request's id.
+const REQUEST_ID: &str = "x-request-id";
 
 /// The cookie that carries the voter id.
 pub(crate) const COOKIE_NAME: &str = "polling_voter";
@@ -48,20 +61,49 @@ impl Voter {
 }
 
 /// The voter of this request; never refuses (a missing or malformed cookie
-/// gets a fresh id, in a cookie marked `Secure` when `secure`).
-pub(crate) fn voter(secure: bool) -> impl Filter<Extract = (Voter,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().map(move |headers: HeaderMap| match from_cookies(&headers) {
-        Some(id) => Voter {
-            id,
-            issued: false,
-            secure,
-        },
-        None => Voter {
-            id: VoterId::generate(),
-            issued: true,
-            secure,
-        },
-    })
+/// gets a new id, in a cookie marked `Secure` when the app says so; see the
+/// [module docs](self) for which new id).
+pub(crate) fn voter(app: &App) -> impl Filter<Extract = (Voter,), Error = Infallible> + Clone {
+    let secure = app.secure_cookies;
+    let proxies = app.limits.trusted_proxies.clone();
+    warp::header::headers_cloned()
+        .and(warp::ext::optional::<PeerAddr>())
+        .map(
+            move |headers: HeaderMap, peer: Option<PeerAddr>| match from_cookies(&headers) {
+                Some(id) => Voter {
+                    id,
+                    issued: false,
+                    secure,
+                },
+                None => Voter {
+                    id: new_id(&headers, peer, &proxies),
+                    issued: true,
+                    secure,
+                },
+            },
+        )
+}
+
+/// A new voter's id: derived from the request id its trusted proxy stamped,
+/// else random.
+fn new_id(headers: &HeaderMap, peer: Option<PeerAddr>, proxies: &TrustedProxies) -> VoterId {
+    let stamped = peer
+        .filter(|peer| proxies.trusts(peer.0.ip().to_canonical()))
+        .and_then(|_| headers.get(REQUEST_ID))
+        .and_then(|id| id.to_str().ok())
+        .filter(|id| is_unguessable(id));
+    match stamped {
+        Some(id) => VoterId::derived_from(id),
+        None => VoterId::generate(),
+    }
+}
+
+/// Whether a proxy's request id looks like one drawn at random: at least 32
+/// characters (nginx's `$request_id` is 32 hex digits, 128 random bits), at
+/// most 128 ASCII letters and digits. Anything shorter could be guessed and
+/// would let one client predict another's voter id.
+fn is_unguessable(id: &str) -> bool {
+    (32..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn from_cookies(headers: &HeaderMap) -> Option<VoterId> {
@@ -96,6 +138,53 @@ mod tests {
         assert!(from_cookies(&headers("polling_voter=a b")).is_none());
         assert!(from_cookies(&headers("polling_voter=")).is_none());
         assert!(from_cookies(&HeaderMap::new()).is_none());
+    }
+
+    fn peer(ip: &str) -> Option<PeerAddr> {
+        Some(PeerAddr(std::net::SocketAddr::new(
+            ip.parse().unwrap(),
+            40_000,
+        )))
+    }
+
+    fn stamped(request_id: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_str(request_id).unwrap());
+        headers
+    }
+
+    const EDGE_ID: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_first_contact_retried_by_the_trusted_proxy_is_the_same_voter() {
+        let proxies: TrustedProxies = "127.0.0.1".parse().unwrap();
+        let first = new_id(&stamped(EDGE_ID), peer("127.0.0.1"), &proxies);
+        let retry = new_id(&stamped(EDGE_ID), peer("127.0.0.1"), &proxies);
+        assert_eq!(first, retry);
+        assert_eq!(first, VoterId::derived_from(EDGE_ID));
+        let other = new_id(
+            &stamped(&EDGE_ID.replace('0', "1")),
+            peer("127.0.0.1"),
+            &proxies,
+        );
+        assert_ne!(first, other, "each edge request is a voter of its own");
+    }
+
+    #[test]
+    fn request_ids_from_untrusted_peers_or_guessable_ones_give_random_voters() {
+        let proxies: TrustedProxies = "127.0.0.1".parse().unwrap();
+        let derived = VoterId::derived_from(EDGE_ID);
+        for (headers, from) in [
+            (stamped(EDGE_ID), peer("10.1.2.3")),
+            (stamped(EDGE_ID), None),
+            (stamped("42"), peer("127.0.0.1")),
+            (stamped(&"a-b".repeat(20)), peer("127.0.0.1")),
+            (HeaderMap::new(), peer("127.0.0.1")),
+        ] {
+            let id = new_id(&headers, from, &proxies);
+            assert_ne!(id, derived);
+            assert_ne!(id, new_id(&headers, from, &proxies), "random each time");
+        }
     }
 
     #[test]

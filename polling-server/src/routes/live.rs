@@ -31,7 +31,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
-        .and(voter(app.secure_cookies))
+        .and(voter(app))
         .and(handshake())
         .and_then(live)
         .boxed()

@@ -28,7 +28,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let create = warp::path!("api" / "polls")
         .and(warp::post())
         .and(with_app(app))
-        .and(voter(app.secure_cookies))
+        .and(voter(app))
         .and(idempotency_key())
         .and(fingerprinted_json_body::<PollDraft>(
             app.body_limit,
@@ -43,7 +43,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let get = warp::path!("api" / "polls" / String)
         .and(warp::get())
         .and(with_app(app))
-        .and(voter(app.secure_cookies))
+        .and(voter(app))
         .and_then(get);
     let close = warp::path!("api" / "polls" / String / "close")
         .and(warp::post())

@@ -17,7 +17,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "results")
         .and(warp::get())
         .and(with_app(app))
-        .and(voter(app.secure_cookies))
+        .and(voter(app))
         .and(optional_bearer_token())
         .and(warp::header::headers_cloned())
         .and_then(results)
