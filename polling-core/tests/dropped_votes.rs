@@ -12,7 +12,9 @@ use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};
 use polling_core::service::PollService;
 use polling_core::testing::{ballot, sample_poll, CountingCache, GatedStore};
-use polling_core::{Broadcaster, EventStream, Poll, PollStore, ResultsCache, ResultsEvent, VoterId};
+use polling_core::{
+    Broadcaster, EventStream, Poll, PollStore, ResultsCache, ResultsEvent, VoterId,
+};
 use tower::timeout::TimeoutLayer;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
@@ -101,8 +103,15 @@ async fn a_vote_dropped_while_the_store_records_it_is_still_cached_and_published
     let kept = sent.clone();
 
     drop_once_in_the_store(fixture.service.clone().oneshot(sent), &fixture.store).await;
-    assert!(kept.is_abandoned(), "the dropped vote's ballot is abandoned");
-    assert_eq!(fixture.cache.puts(), 0, "nothing is cached before the commit");
+    assert!(
+        kept.is_abandoned(),
+        "the dropped vote's ballot is abandoned"
+    );
+    assert_eq!(
+        fixture.cache.puts(),
+        0,
+        "nothing is cached before the commit"
+    );
 
     fixture.store.open();
     assert_eq!(
@@ -115,7 +124,15 @@ async fn a_vote_dropped_while_the_store_records_it_is_still_cached_and_published
         1,
         "the commit is cached"
     );
-    assert_eq!(fixture.store.results(fixture.poll.id).await.unwrap().version, 1);
+    assert_eq!(
+        fixture
+            .store
+            .results(fixture.poll.id)
+            .await
+            .unwrap()
+            .version,
+        1
+    );
 
     // The next vote's effects are the next ones: nothing was done twice.
     let outcome = fixture
@@ -142,7 +159,10 @@ async fn a_backend_timeout_firing_mid_cast_still_caches_and_publishes_the_commit
     let answer = service.oneshot(sent).await;
     assert!(answer.is_err(), "the timeout answered: {answer:?}");
     assert_eq!(fixture.store.arrived(), 1, "the cast was in the store");
-    assert!(kept.is_abandoned(), "the timed-out vote's ballot is abandoned");
+    assert!(
+        kept.is_abandoned(),
+        "the timed-out vote's ballot is abandoned"
+    );
 
     fixture.store.open();
     assert_eq!(next_version(&mut fixture.events).await, 1);

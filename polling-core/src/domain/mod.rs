@@ -26,8 +26,8 @@ pub(crate) mod token;
 mod visibility;
 
 pub use anonymous_ballot::AnonymousBallot;
-pub use ballot::Ballot;
 pub(crate) use ballot::Abandoner;
+pub use ballot::Ballot;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};
 pub use limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};

@@ -10,8 +10,7 @@ use tokio::sync::watch;
 use crate::broadcaster::{Broadcaster, EventStream};
 use crate::cache::ResultsCache;
 use crate::domain::{
-    AnonymousBallot, Ballot, CastOutcome, Poll, PollId, Results, ResultsEvent, VoteReceipt,
-    VoterId,
+    AnonymousBallot, Ballot, CastOutcome, Poll, PollId, Results, ResultsEvent, VoteReceipt, VoterId,
 };
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
