@@ -219,3 +219,22 @@ fn a_vote_dropped_outside_a_runtime_is_only_abandoned() {
         assert_eq!(fixture.cache.puts(), 0);
     });
 }
+
+#[test]
+fn a_runtime_shut_down_while_a_dropped_vote_finishes_drops_it_quietly() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fixture = runtime.block_on(fixture());
+    let sent = ballot(&fixture.poll, &VoterId::generate(), &[0]);
+    let kept = sent.clone();
+    runtime.block_on(drop_once_in_the_store(
+        fixture.service.clone().oneshot(sent),
+        &fixture.store,
+    ));
+
+    // The detached rest waits at the closed gate; shutting down drops it
+    // (and the futures nested in it) without a panic or a second spawn.
+    drop(runtime);
+    assert!(kept.is_abandoned());
+    assert_eq!(fixture.store.arrived(), 1, "cast once, never again");
+    assert_eq!(fixture.cache.puts(), 0);
+}
