@@ -132,6 +132,24 @@ impl Ballot {
     pub fn is_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::SeqCst)
     }
+
+    /// A handle that [abandons](Ballot::abandon) this ballot and its clones
+    /// later, without keeping a copy of its voter and choices: what a layer's
+    /// response future keeps on every vote, for the rare caller that drops it.
+    pub(crate) fn abandoner(&self) -> Abandoner {
+        Abandoner(Arc::clone(&self.abandoned))
+    }
+}
+
+/// Abandons one [`Ballot`] and its clones; see [`Ballot::abandoner`].
+#[derive(Clone, Debug)]
+pub(crate) struct Abandoner(Arc<AtomicBool>);
+
+impl Abandoner {
+    /// Does what [`Ballot::abandon`] does to the ballot this came from.
+    pub(crate) fn abandon(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 #[cfg(test)]

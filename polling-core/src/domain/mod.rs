@@ -26,6 +26,7 @@ pub(crate) mod token;
 mod visibility;
 
 pub use anonymous_ballot::AnonymousBallot;
+pub(crate) use ballot::Abandoner;
 pub use ballot::Ballot;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};

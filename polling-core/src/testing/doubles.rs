@@ -4,11 +4,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use crate::broadcaster::{Broadcaster, EventStream};
 use crate::cache::ResultsCache;
-use crate::domain::{PollId, Results, ResultsEvent};
+use crate::domain::{
+    AnonymousBallot, Ballot, CastOutcome, Poll, PollId, Results, ResultsEvent, VoteReceipt, VoterId,
+};
 use crate::error::{PollError, Result};
+use crate::store::{Page, PollStore};
 
 /// A [`ResultsCache`] that is always down: every method returns
 /// [`PollError::Unavailable`].
@@ -133,5 +138,109 @@ impl<C: ResultsCache> ResultsCache for CountingCache<C> {
 
     async fn check(&self) -> Result<()> {
         self.inner.check().await
+    }
+}
+
+/// A [`PollStore`] wrapper whose casts wait at a gate the test opens, to
+/// act on a vote (drop its caller, let a timeout fire) while the store is
+/// recording it.
+///
+/// A cast that reached the gate counts as started, as a ballot inside a
+/// store's transaction: once the gate opens it goes on to the wrapped store
+/// even if its ballot was [abandoned](Ballot::abandon) meanwhile. Every other
+/// method goes straight to the wrapped store. The gate, once opened, stays
+/// open. Clones share the wrapped store and the gate.
+#[derive(Clone, Debug)]
+pub struct GatedStore<S> {
+    /// The store every call goes to, casts once the gate is open.
+    inner: Arc<S>,
+    /// The gate, shared by clones.
+    gate: Arc<Gate>,
+}
+
+/// The gate of a [`GatedStore`].
+#[derive(Debug)]
+struct Gate {
+    /// Whether casts may go on; `true` once opened.
+    open: watch::Sender<bool>,
+    /// How many casts have reached the gate, whether they still wait or not.
+    arrived: watch::Sender<usize>,
+}
+
+impl<S> GatedStore<S> {
+    /// Gates the casts to `inner`; the gate starts closed.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            gate: Arc::new(Gate {
+                open: watch::Sender::new(false),
+                arrived: watch::Sender::new(0),
+            }),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// How many casts have reached the gate so far.
+    pub fn arrived(&self) -> usize {
+        *self.gate.arrived.borrow()
+    }
+
+    /// Waits until `count` casts in all have reached the gate.
+    pub async fn wait_for_casts(&self, count: usize) {
+        let mut arrived = self.gate.arrived.subscribe();
+        // The sender lives as long as `self`: waiting cannot fail.
+        let _ = arrived.wait_for(|arrived| *arrived >= count).await;
+    }
+
+    /// Opens the gate: waiting casts go on, later ones pass straight through.
+    pub fn open(&self) {
+        self.gate.open.send_replace(true);
+    }
+}
+
+#[async_trait]
+impl<S: PollStore> PollStore for GatedStore<S> {
+    async fn create(&self, poll: &Poll) -> Result<()> {
+        self.inner.create(poll).await
+    }
+
+    async fn get(&self, id: PollId) -> Result<Poll> {
+        self.inner.get(id).await
+    }
+
+    async fn list(&self, limit: usize, before: Option<PollId>) -> Result<Page> {
+        self.inner.list(limit, before).await
+    }
+
+    async fn close(&self, id: PollId, at: OffsetDateTime) -> Result<Poll> {
+        self.inner.close(id, at).await
+    }
+
+    async fn delete(&self, id: PollId) -> Result<()> {
+        self.inner.delete(id).await
+    }
+
+    async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        let mut open = self.gate.open.subscribe();
+        self.gate.arrived.send_modify(|arrived| *arrived += 1);
+        // The sender lives as long as `self`: waiting cannot fail.
+        let _ = open.wait_for(|open| *open).await;
+        self.inner.cast(ballot).await
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        self.inner.ballot(poll, voter).await
+    }
+
+    async fn results(&self, id: PollId) -> Result<Results> {
+        self.inner.results(id).await
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        self.inner.ballots(id).await
     }
 }

@@ -40,8 +40,9 @@
 //!
 //! Besides the suites, this module offers [`sample_poll`], [`ballot`],
 //! [`results_at`], [`assert_error`] and [`shuffle`] for a backend's own tests,
-//! and the doubles [`FailingCache`], [`FailingBroadcaster`] and
-//! [`CountingCache`] for tests of the [layers](crate::layer), and the
+//! and the doubles [`FailingCache`], [`FailingBroadcaster`],
+//! [`CountingCache`] and [`GatedStore`] for tests of the
+//! [layers](crate::layer), and the
 //! [`TestRecorder`] for tests that assert on [metrics](crate::metrics).
 
 pub mod broadcaster;
@@ -51,7 +52,7 @@ pub mod idempotency;
 mod recorder;
 pub mod store;
 
-pub use doubles::{CountingCache, FailingBroadcaster, FailingCache};
+pub use doubles::{CountingCache, FailingBroadcaster, FailingCache, GatedStore};
 pub use recorder::TestRecorder;
 
 use std::fmt::Debug;

@@ -3,7 +3,10 @@
 //! On a [`Ballot`](crate::Ballot) that was recorded, [`Broadcast`] publishes
 //! the results the store returned as a
 //! [`ResultsEvent::Updated`](crate::ResultsEvent::Updated), after the commit
-//! and before answering. A failed publish is logged, counted in
+//! and before answering (or, if the caller left before the commit, after it
+//! all the same: see
+//! [post-commit effects](super#post-commit-effects-belong-to-the-commit-not-to-the-caller)).
+//! A failed publish is logged, counted in
 //! [`BROADCAST_PUBLISH_ERRORS_TOTAL`](crate::metrics::BROADCAST_PUBLISH_ERRORS_TOTAL),
 //! and never fails the vote:
 //! the next vote's event (or a subscriber's snapshot) carries a higher

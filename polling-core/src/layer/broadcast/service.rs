@@ -54,6 +54,7 @@ impl<S: fmt::Debug, B: ?Sized> fmt::Debug for Broadcast<S, B> {
 impl<S, B> Service<Ballot> for Broadcast<S, B>
 where
     S: Service<Ballot, Response = CastOutcome>,
+    S::Error: 'static,
     S::Future: Send + 'static,
     B: Broadcaster + ?Sized,
 {
@@ -66,27 +67,33 @@ where
     }
 
     fn call(&mut self, ballot: Ballot) -> Self::Future {
+        let abandoner = ballot.abandoner();
         let cast = self.inner.call(ballot);
         let broadcaster = Arc::clone(&self.broadcaster);
-        ResponseFuture::new(async move {
-            let outcome = cast.await?;
-            // A replay changed nothing; new and changed ballots did.
-            if outcome.changed_results() {
-                let event = ResultsEvent::Updated {
-                    results: outcome.results.clone(),
-                };
-                if let Err(error) = broadcaster.publish(&event).await {
-                    ::metrics::counter!(BROADCAST_PUBLISH_ERRORS_TOTAL).increment(1);
-                    tracing::warn!(
-                        poll_id = %outcome.results.poll_id,
-                        version = outcome.results.version,
-                        error = ?error,
-                        "results publish failed; the next vote heals it"
-                    );
+        // The publish belongs to the commit: if the caller leaves, the future
+        // finishes it in a task (see `ResponseFuture`).
+        ResponseFuture::vote(
+            async move {
+                let outcome = cast.await?;
+                // A replay changed nothing; new and changed ballots did.
+                if outcome.changed_results() {
+                    let event = ResultsEvent::Updated {
+                        results: outcome.results.clone(),
+                    };
+                    if let Err(error) = broadcaster.publish(&event).await {
+                        ::metrics::counter!(BROADCAST_PUBLISH_ERRORS_TOTAL).increment(1);
+                        tracing::warn!(
+                            poll_id = %outcome.results.poll_id,
+                            version = outcome.results.version,
+                            error = ?error,
+                            "results publish failed; the next vote heals it"
+                        );
+                    }
                 }
-            }
-            Ok(outcome)
-        })
+                Ok(outcome)
+            },
+            abandoner,
+        )
     }
 }
 

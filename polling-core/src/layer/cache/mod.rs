@@ -4,8 +4,10 @@
 //! from the [`ResultsCache`](crate::ResultsCache) when it can, and otherwise
 //! asks the inner service and caches what it returns. On a
 //! [`Ballot`](crate::Ballot) that was recorded, it puts the results the store
-//! returned, so the next read sees this vote. Cache failures are logged and
-//! never fail the request: reads fall through to the inner service. When a
+//! returned, so the next read sees this vote, even if the caller left before
+//! the commit (see [post-commit effects](super#post-commit-effects-belong-to-the-commit-not-to-the-caller)).
+//! Cache failures are logged and never fail the request: reads fall through
+//! to the inner service. When a
 //! `put` fails, the cache may keep an older version than the store (a cache
 //! cut off rather than emptied): this process then reads that poll from the
 //! inner service, and refreshes the cache, until a `put` succeeds.

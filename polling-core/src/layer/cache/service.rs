@@ -67,6 +67,7 @@ impl<S: fmt::Debug, C: ?Sized> fmt::Debug for Cache<S, C> {
 impl<S, C> Service<Ballot> for Cache<S, C>
 where
     S: Service<Ballot, Response = CastOutcome>,
+    S::Error: 'static,
     S::Future: Send + 'static,
     C: ResultsCache + ?Sized,
 {
@@ -79,17 +80,23 @@ where
     }
 
     fn call(&mut self, ballot: Ballot) -> Self::Future {
+        let abandoner = ballot.abandoner();
         let cast = self.inner.call(ballot);
         let cache = Arc::clone(&self.cache);
         let stale = Arc::clone(&self.stale);
-        ResponseFuture::new(async move {
-            let outcome = cast.await?;
-            // A replay changed nothing; new and changed ballots did.
-            if outcome.changed_results() {
-                put(&*cache, &stale, &outcome.results).await;
-            }
-            Ok(outcome)
-        })
+        // The put belongs to the commit: if the caller leaves, the future
+        // finishes it in a task (see `ResponseFuture`).
+        ResponseFuture::vote(
+            async move {
+                let outcome = cast.await?;
+                // A replay changed nothing; new and changed ballots did.
+                if outcome.changed_results() {
+                    put(&*cache, &stale, &outcome.results).await;
+                }
+                Ok(outcome)
+            },
+            abandoner,
+        )
     }
 }
 
@@ -114,7 +121,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let cache = Arc::clone(&self.cache);
         let stale = Arc::clone(&self.stale);
-        ResponseFuture::new(async move {
+        ResponseFuture::read(async move {
             let poll_id = request.poll_id;
             // A poll whose refresh failed may be cached at an older version
             // than the store's: its cached entry counts as a miss.
