@@ -7,6 +7,8 @@
 //! transaction runs together, in one transaction: the benchmark
 //! `benches/hot_poll.rs` measures both.
 
+#[cfg(test)]
+mod bounded_cost;
 mod coalescer;
 mod plan;
 mod transaction;

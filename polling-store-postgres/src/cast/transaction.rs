@@ -22,20 +22,30 @@ const LOCK_POLL: &str = concat!(
 
 /// The batch voters' earlier ballots. A separate statement after the lock, so
 /// it sees every ballot committed before the lock was granted.
-const EARLIER_BALLOTS: &str = "SELECT voter_id, choices, cast_at, version FROM ballots \
-     WHERE poll_id = $1 AND voter_id = ANY($2)";
+///
+/// One primary-key lookup per voter of the batch, whatever the planner knows:
+/// the `OFFSET 0` keeps the lateral subquery from being flattened into a join,
+/// which a plan made without statistics (a new poll, no `ANALYZE`) or a cached
+/// generic plan could run as a scan of the poll's ballots. Its cost is bounded
+/// by the batch, not by the poll.
+pub(super) const EARLIER_BALLOTS: &str = "SELECT b.voter_id, b.choices, b.cast_at, b.version \
+       FROM unnest($2::text[]) AS v(voter_id) \
+       CROSS JOIN LATERAL ( \
+         SELECT voter_id, choices, cast_at, version FROM ballots \
+          WHERE poll_id = $1 AND voter_id = v.voter_id OFFSET 0 \
+       ) AS b";
 
-/// The new ballots, the changed ones and the poll's counts change in one
-/// statement (the inserted and the updated rows are distinct voters).
-const RECORD: &str = "WITH inserted AS ( \
+/// The batch's new and changed ballots and the poll's counts, in one
+/// statement. A changed ballot finds its row through the primary key as the
+/// conflict arbiter, never through a join the planner could turn into a scan
+/// of the poll's ballots. Each voter appears once (see [`Plan::decide`]), and
+/// the poll row lock makes the plan's new-or-changed decision hold.
+pub(super) const RECORD: &str = "WITH recorded AS ( \
          INSERT INTO ballots (poll_id, voter_id, choices, cast_at, version) \
          SELECT $1, b.voter_id, string_to_array(b.choices, ',')::integer[], $4, b.version \
            FROM unnest($2::text[], $3::text[], $5::bigint[]) AS b(voter_id, choices, version) \
-     ), changed AS ( \
-         UPDATE ballots SET choices = string_to_array(c.choices, ',')::integer[], \
-                cast_at = $4, version = c.version \
-           FROM unnest($9::text[], $10::text[], $11::bigint[]) AS c(voter_id, choices, version) \
-          WHERE ballots.poll_id = $1 AND ballots.voter_id = c.voter_id \
+         ON CONFLICT (poll_id, voter_id) DO UPDATE \
+            SET choices = EXCLUDED.choices, cast_at = EXCLUDED.cast_at, version = EXCLUDED.version \
      ) \
      UPDATE polls SET version = $6, total = $7, votes = $8 WHERE id = $1";
 
@@ -99,8 +109,7 @@ async fn try_cast_batch(
 }
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
-    let new = Columns::of(&plan.new_ballots)?;
-    let changed = Columns::of(&plan.changed_ballots)?;
+    let ballots = Columns::of(plan.new_ballots.iter().chain(&plan.changed_ballots))?;
     let votes = plan
         .results
         .counts
@@ -110,16 +119,13 @@ async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -
 
     sqlx::query(RECORD)
         .bind(id)
-        .bind(&new.voters)
-        .bind(&new.choices)
+        .bind(&ballots.voters)
+        .bind(&ballots.choices)
         .bind(plan.cast_at)
-        .bind(&new.versions)
+        .bind(&ballots.versions)
         .bind(rows::to_i64(plan.results.version)?)
         .bind(rows::to_i64(plan.results.total)?)
         .bind(&votes)
-        .bind(&changed.voters)
-        .bind(&changed.choices)
-        .bind(&changed.versions)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
@@ -135,11 +141,11 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn of(ballots: &'a [(VoterId, polling_core::VoteReceipt)]) -> Result<Self> {
+    fn of(ballots: impl Iterator<Item = &'a (VoterId, polling_core::VoteReceipt)>) -> Result<Self> {
         let mut columns = Self {
-            voters: Vec::with_capacity(ballots.len()),
-            choices: Vec::with_capacity(ballots.len()),
-            versions: Vec::with_capacity(ballots.len()),
+            voters: Vec::new(),
+            choices: Vec::new(),
+            versions: Vec::new(),
         };
         for (voter, receipt) in ballots {
             columns.voters.push(voter.as_str());
