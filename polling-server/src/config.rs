@@ -92,6 +92,13 @@ pub struct Config {
     #[arg(long, env = "POLLING_DATABASE_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     pub database_acquire_timeout: Duration,
 
+    /// The most votes on one poll that wait for PostgreSQL at once in this
+    /// process; the next is answered 503 `unavailable` with `Retry-After`
+    /// instead of queueing behind a slow database.
+    #[arg(long, env = "POLLING_DATABASE_MAX_QUEUED_VOTES", default_value_t = 4096, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_max_queued_votes: u32,
+
     /// Redis URL (`redis://host:port/db`): cache results and broadcast votes
     /// through Redis, shared by every replica [default: none, in-process].
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
@@ -303,6 +310,10 @@ mod tests {
         assert_eq!(config.body_limit, 16 * 1024);
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
         assert_eq!(config.database_pool_size, 10);
+        assert_eq!(
+            config.database_max_queued_votes as usize,
+            polling_store_postgres::CastMode::DEFAULT_MAX_QUEUE
+        );
         assert_eq!(config.database_statement_timeout, Duration::from_secs(5));
         assert_eq!(config.startup_timeout, Duration::from_secs(30));
         assert_eq!(config.allowed_origins, AllowedOrigins::SameOrigin);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use polling_core::{IdempotencyStore, PollStore};
-use polling_store_postgres::{PgConfig, PgIdempotencyStore};
+use polling_store_postgres::{CastMode, PgConfig, PgIdempotencyStore};
 
 use sqlx::PgPool;
 
@@ -25,6 +25,7 @@ pub(super) async fn store(
         max_connections: config.database_pool_size,
         acquire_timeout: config.database_acquire_timeout,
         statement_timeout: Some(config.database_statement_timeout),
+        cast_mode: CastMode::coalesced_with_max_queue(config.database_max_queued_votes as usize),
         ..PgConfig::new(url)
     };
     let setting = "--database-url (DATABASE_URL)";

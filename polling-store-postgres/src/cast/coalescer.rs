@@ -8,7 +8,7 @@ use polling_core::{Ballot, CastOutcome, PollError, PollId, Result};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-use super::transaction::cast_batch;
+use super::transaction::{abandoned_error, cast_batch};
 
 /// Group commit per poll.
 ///
@@ -21,14 +21,29 @@ use super::transaction::cast_batch;
 ///
 /// The writer is a spawned task, not the first caller's future: a caller that
 /// goes away (a closed HTTP connection) cannot abort a transaction holding
-/// other callers' ballots.
+/// other callers' ballots. Its ballot, though, is left out of every batch
+/// taken after it was [abandoned](Ballot::abandon) or its caller stopped
+/// listening: an answer given as a failure (a timeout) is never contradicted
+/// by a later commit.
+///
+/// A poll's queue is bounded: with `max_queue` ballots waiting (queued or in
+/// the running batch), the next is refused at once as unavailable.
 #[derive(Clone, Debug)]
 pub(crate) struct Coalescer {
     pool: PgPool,
     max_batch: usize,
+    max_queue: usize,
     /// Ballots waiting for their poll's writer. A poll has an entry exactly
     /// while its writer task runs.
-    queues: Arc<Mutex<HashMap<PollId, Vec<Pending>>>>,
+    queues: Arc<Mutex<HashMap<PollId, Queue>>>,
+}
+
+/// One poll's waiting ballots.
+#[derive(Debug, Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    /// The ballots waiting: `pending` plus those in the running batch.
+    waiting: usize,
 }
 
 #[derive(Debug)]
@@ -38,10 +53,11 @@ struct Pending {
 }
 
 impl Coalescer {
-    pub(crate) fn new(pool: PgPool, max_batch: usize) -> Self {
+    pub(crate) fn new(pool: PgPool, max_batch: usize, max_queue: usize) -> Self {
         Self {
             pool,
             max_batch: max_batch.max(1),
+            max_queue: max_queue.max(1),
             queues: Arc::default(),
         }
     }
@@ -55,11 +71,22 @@ impl Coalescer {
         };
         let start_writer = match lock(&self.queues).entry(poll_id) {
             Entry::Occupied(mut queue) => {
-                queue.get_mut().push(pending);
+                let queue = queue.get_mut();
+                if queue.waiting >= self.max_queue {
+                    return Err(PollError::unavailable(format!(
+                        "{} votes on this poll are already waiting for the database",
+                        queue.waiting
+                    )));
+                }
+                queue.pending.push(pending);
+                queue.waiting += 1;
                 false
             }
             Entry::Vacant(slot) => {
-                slot.insert(vec![pending]);
+                slot.insert(Queue {
+                    pending: vec![pending],
+                    waiting: 1,
+                });
                 true
             }
         };
@@ -79,24 +106,54 @@ impl Coalescer {
             finished: false,
         };
         loop {
-            let batch: Vec<Pending> = {
+            let (batch, gone) = {
                 let mut queues = lock(&self.queues);
                 let queue = queues.entry(poll_id).or_default();
-                if queue.is_empty() {
+                if queue.pending.is_empty() {
                     queues.remove(&poll_id);
                     guard.finished = true;
                     return;
                 }
-                let take = queue.len().min(self.max_batch);
-                queue.drain(..take).collect()
+                self.take_batch(queue)
             };
+            for pending in gone {
+                let _ = pending.reply.send(Err(abandoned_error()));
+            }
+            if batch.is_empty() {
+                continue;
+            }
             let ballots: Vec<Ballot> = batch.iter().map(|p| p.ballot.clone()).collect();
             let outcomes = cast_batch(&self.pool, poll_id, &ballots).await;
+            if let Some(queue) = lock(&self.queues).get_mut(&poll_id) {
+                queue.waiting -= batch.len();
+            }
             for (pending, outcome) in batch.into_iter().zip(outcomes) {
-                // The caller may have gone; its ballot counts all the same.
+                // A caller that left once its ballot was taken gets its
+                // commit all the same: a retry replays it.
                 let _ = pending.reply.send(outcome);
             }
         }
+    }
+
+    /// Takes the next batch (up to `max_batch` ballots) off `queue`, and
+    /// apart from it the ballots whose callers are gone, which no batch
+    /// records.
+    fn take_batch(&self, queue: &mut Queue) -> (Vec<Pending>, Vec<Pending>) {
+        let (mut batch, mut gone) = (Vec::new(), Vec::new());
+        let mut rest = std::mem::take(&mut queue.pending).into_iter();
+        for pending in rest.by_ref() {
+            if pending.ballot.is_abandoned() || pending.reply.is_closed() {
+                gone.push(pending);
+            } else {
+                batch.push(pending);
+                if batch.len() == self.max_batch {
+                    break;
+                }
+            }
+        }
+        queue.pending = rest.collect();
+        queue.waiting -= gone.len();
+        (batch, gone)
     }
 }
 
@@ -104,7 +161,7 @@ impl Coalescer {
 /// shutting down), so that waiting callers get an error instead of hanging and
 /// the next ballot starts a new writer.
 struct QueueGuard<'a> {
-    queues: &'a Mutex<HashMap<PollId, Vec<Pending>>>,
+    queues: &'a Mutex<HashMap<PollId, Queue>>,
     poll_id: PollId,
     /// Set when the writer removed its queue itself, under the lock: from then
     /// on an entry for this poll belongs to a newer writer.

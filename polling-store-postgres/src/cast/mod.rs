@@ -14,6 +14,7 @@ mod plan;
 mod transaction;
 
 use polling_core::{Ballot, CastOutcome, Result};
+
 use sqlx::PgPool;
 
 use coalescer::Coalescer;
@@ -35,23 +36,39 @@ pub enum CastMode {
     ///
     /// A ballot is acknowledged only after the transaction holding it
     /// commits, and one voter's duplicate or invalid ballot never fails the
-    /// others of its batch.
+    /// others of its batch. A ballot whose caller [abandoned](Ballot::abandon)
+    /// it before its transaction took it is never recorded. At most
+    /// `max_queue` ballots of one poll wait (queued or in the running
+    /// transaction); beyond that a ballot is refused at once as
+    /// [`Unavailable`](polling_core::PollError::Unavailable), so a slow
+    /// database sheds load instead of queueing votes nobody waits for.
     Coalesced {
         /// The most ballots one transaction records.
         max_batch: usize,
+        /// The most ballots of one poll waiting for the database at once.
+        max_queue: usize,
     },
 }
 
 impl CastMode {
     /// The default batch limit of [`CastMode::Coalesced`].
     pub const DEFAULT_MAX_BATCH: usize = 512;
+    /// The default queue bound of [`CastMode::Coalesced`]: eight batches.
+    pub const DEFAULT_MAX_QUEUE: usize = 8 * Self::DEFAULT_MAX_BATCH;
+
+    /// Group commit with the default batch limit and at most `max_queue`
+    /// ballots of a poll waiting.
+    pub fn coalesced_with_max_queue(max_queue: usize) -> Self {
+        Self::Coalesced {
+            max_batch: Self::DEFAULT_MAX_BATCH,
+            max_queue,
+        }
+    }
 }
 
 impl Default for CastMode {
     fn default() -> Self {
-        Self::Coalesced {
-            max_batch: Self::DEFAULT_MAX_BATCH,
-        }
+        Self::coalesced_with_max_queue(Self::DEFAULT_MAX_QUEUE)
     }
 }
 
@@ -66,7 +83,10 @@ impl Caster {
     pub(crate) fn new(pool: PgPool, mode: CastMode) -> Self {
         match mode {
             CastMode::PerBallot => Self::PerBallot(pool),
-            CastMode::Coalesced { max_batch } => Self::Coalesced(Coalescer::new(pool, max_batch)),
+            CastMode::Coalesced {
+                max_batch,
+                max_queue,
+            } => Self::Coalesced(Coalescer::new(pool, max_batch, max_queue)),
         }
     }
 

@@ -89,7 +89,21 @@ async fn try_cast_batch(
     let poll = rows::poll(&row)?;
     let results = rows::results(poll_id, &row)?;
 
-    let voters: Vec<&str> = ballots.iter().map(|b| b.voter().as_str()).collect();
+    // The lock may have taken long: a ballot whose caller gave up meanwhile
+    // (answered as a failure) is left out, so no later commit contradicts
+    // that answer.
+    let abandoned: Vec<bool> = ballots.iter().map(Ballot::is_abandoned).collect();
+    let live: Vec<Ballot> = ballots
+        .iter()
+        .zip(&abandoned)
+        .filter(|(_, &gone)| !gone)
+        .map(|(ballot, _)| ballot.clone())
+        .collect();
+    if live.is_empty() {
+        return Ok(ballots.iter().map(|_| Err(abandoned_error())).collect());
+    }
+
+    let voters: Vec<&str> = live.iter().map(|b| b.voter().as_str()).collect();
     let earlier = sqlx::query(EARLIER_BALLOTS)
         .bind(id)
         .bind(&voters)
@@ -100,12 +114,26 @@ async fn try_cast_batch(
         .map(|row| rows::ballot(poll_id, row))
         .collect::<Result<HashMap<VoterId, _>>>()?;
 
-    let plan = Plan::decide(&poll, results, earlier, ballots, polling_core::now());
+    let plan = Plan::decide(&poll, results, earlier, &live, polling_core::now());
     if plan.writes() {
         record(&mut tx, id, &plan).await?;
     }
     tx.commit().await.map_err(unavailable)?;
-    Ok(plan.outcomes)
+    let mut outcomes = plan.outcomes.into_iter();
+    Ok(abandoned
+        .into_iter()
+        .map(|gone| match gone {
+            true => Err(abandoned_error()),
+            false => outcomes
+                .next()
+                .unwrap_or_else(|| Err(PollError::unavailable("a ballot got no outcome"))),
+        })
+        .collect())
+}
+
+/// The outcome of a ballot abandoned before its transaction recorded it.
+pub(super) fn abandoned_error() -> PollError {
+    PollError::unavailable("the vote was abandoned before it was recorded")
 }
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
