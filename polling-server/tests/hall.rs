@@ -62,7 +62,10 @@ async fn a_thousand_voters_behind_one_address_are_all_counted_within_a_minute() 
             async move {
                 // Each browser loads the poll, then votes, honouring
                 // Retry-After until the minute is up.
-                browser.get(&format!("/api/polls/{id}")).await.assert_json(200);
+                browser
+                    .get(&format!("/api/polls/{id}"))
+                    .await
+                    .assert_json(200);
                 loop {
                     let response = browser.vote(&id, &[n % 2]).await;
                     if response.status == 201 {
@@ -156,7 +159,10 @@ async fn one_voter_hammering_is_held_to_the_voter_limit_and_the_address_is_not_s
     );
     // Others behind the same address still vote.
     for _ in 0..10 {
-        Client::new(server.addr).vote(&id, &[1]).await.assert_json(201);
+        Client::new(server.addr)
+            .vote(&id, &[1])
+            .await
+            .assert_json(201);
     }
     assert_eq!(total(&server, &id).await, 11);
 }
