@@ -83,7 +83,7 @@ impl<S> RateLimit<S> {
     /// else in this process.
     pub(crate) fn new(inner: S, limits: &Limits, shared: Option<RedisRateLimiter>) -> Self {
         let rate = |per_minute: u32, burst: u32| {
-            (per_minute > 0).then(|| Rate {
+            (per_minute > 0).then_some(Rate {
                 per_minute,
                 burst: if burst == 0 { per_minute } else { burst },
             })
