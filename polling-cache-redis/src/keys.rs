@@ -4,6 +4,7 @@
 //! |---|---|
 //! | a poll's cached results (a hash: `v` version, `json` results) | `{prefix}results:{poll_id}` |
 //! | a poll's Pub/Sub channel (JSON `ResultsEvent`s) | `{prefix}poll:{poll_id}` |
+//! | a rate limit's token bucket (a string: the next arrival, µs) | `{prefix}rate:{name}` |
 //!
 //! Poll ids are written in their canonical hyphenated form, the one
 //! `PollId::from_str` accepts back.
@@ -22,6 +23,8 @@ impl Keys {
     const RESULTS: &'static str = "results:";
     /// The segment between the prefix and the poll id of a channel.
     const CHANNEL: &'static str = "poll:";
+    /// The segment between the prefix and the name of a rate-limit bucket.
+    const RATE: &'static str = "rate:";
 
     pub(crate) fn new(prefix: impl Into<String>) -> Self {
         Self {
@@ -32,6 +35,11 @@ impl Keys {
     /// The key of `poll`'s cached results.
     pub(crate) fn results(&self, poll: PollId) -> String {
         format!("{}{}{poll}", self.prefix, Self::RESULTS)
+    }
+
+    /// The key of the rate-limit bucket `name`.
+    pub(crate) fn rate(&self, name: &str) -> String {
+        format!("{}{}{name}", self.prefix, Self::RATE)
     }
 
     /// The Pub/Sub channel of `poll`'s events.

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`RedisResultsCache`] | [`ResultsCache`](polling_core::ResultsCache) | each poll's newest results, versioned by a Lua compare-and-set |
 //! | [`RedisBroadcaster`] | [`Broadcaster`](polling_core::Broadcaster) | results events over one Pub/Sub channel per poll |
+//! | [`RedisRateLimiter`] | — | token buckets for rate limits, checked and charged by a Lua script |
 //! | [`RedisConfig`] | — | key prefix, time to live, timeouts, reconnect delays |
 //!
 //! Both keep working through a Redis outage the way DESIGN §3 wants: every
@@ -24,6 +25,7 @@
 //! |---|---|---|
 //! | `{prefix}results:{poll_id}` | hash, expires | `v`: the version, `json`: the results |
 //! | `{prefix}poll:{poll_id}` | Pub/Sub channel | `ResultsEvent`s as JSON |
+//! | `{prefix}rate:{name}` | string, expires | a rate-limit bucket's next arrival, µs on Redis' clock |
 //!
 //! # Example
 //!
@@ -71,9 +73,11 @@ mod broadcaster;
 mod config;
 mod keys;
 mod listener;
+mod rate_limiter;
 mod results_cache;
 mod subscriptions;
 
 pub use broadcaster::RedisBroadcaster;
 pub use config::RedisConfig;
+pub use rate_limiter::{RateBucket, RateDecision, RedisRateLimiter};
 pub use results_cache::RedisResultsCache;

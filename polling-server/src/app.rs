@@ -22,6 +22,8 @@ use tower::util::MapErr;
 use tower::{ServiceBuilder, ServiceExt};
 
 use crate::access::{self, Access, Viewer, Visibilities};
+use polling_cache_redis::RedisRateLimiter;
+
 use crate::limits::Limits;
 use crate::origin::AllowedOrigins;
 use crate::public_url::PublicUrl;
@@ -81,6 +83,9 @@ pub struct Shared {
     pub(crate) frontend_dir: Option<PathBuf>,
     /// Rates, caps and timeouts against abusive or slow clients.
     pub(crate) limits: Limits,
+    /// Where the rate limits' buckets live when every replica shares them;
+    /// `None`: in this process.
+    pub(crate) shared_rate_limits: Option<RedisRateLimiter>,
     /// Whether the voter cookie is marked `Secure` (served over HTTPS).
     pub(crate) secure_cookies: bool,
     /// Carries results events; kept to rebuild the hub with a new socket cap.
@@ -131,6 +136,7 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
             limits,
+            shared_rate_limits: None,
             secure_cookies: false,
             hub_config,
             broadcaster,
@@ -232,6 +238,16 @@ impl App {
     /// the host name).
     pub fn with_instance(mut self, instance: impl Into<Arc<str>>) -> Self {
         self.shared_mut().instance = instance.into();
+        self
+    }
+
+    /// Keeps the [rate limits](Limits)' buckets in Redis through `limiter`,
+    /// so that every replica on the same Redis and key prefix draws on one
+    /// allowance per client. While Redis fails, each replica falls back to
+    /// buckets of its own (counted in `polling_rate_limit_fallback_total`):
+    /// a request is never refused because Redis is down.
+    pub fn with_shared_rate_limits(mut self, limiter: RedisRateLimiter) -> Self {
+        self.shared_mut().shared_rate_limits = Some(limiter);
         self
     }
 
@@ -348,6 +364,7 @@ impl fmt::Debug for App {
             .field("body_limit", &self.body_limit)
             .field("frontend_dir", &self.frontend_dir)
             .field("limits", &self.limits)
+            .field("shared_rate_limits", &self.shared_rate_limits.is_some())
             .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()
     }

@@ -168,15 +168,37 @@ pub struct Config {
     )]
     pub rate_limit_polls: u32,
 
-    /// Votes (`POST /api/polls/{id}/votes`) per minute per client address,
-    /// with a burst of as many; more are refused 429. 0: unlimited.
+    /// Votes (`POST /api/polls/{id}/votes`) per minute per client address
+    /// once its burst is spent; more are refused 429. 0: unlimited. With
+    /// --redis-url every replica shares the allowance.
     #[arg(
         long,
         env = "POLLING_RATE_LIMIT_VOTES",
-        default_value_t = 120,
+        default_value_t = 1200,
         value_name = "N"
     )]
     pub rate_limit_votes: u32,
+
+    /// Votes a client address may send at once: a lecture hall behind one
+    /// NAT voting together. 0: as many as --rate-limit-votes.
+    #[arg(
+        long,
+        env = "POLLING_RATE_LIMIT_VOTES_BURST",
+        default_value_t = 3000,
+        value_name = "N"
+    )]
+    pub rate_limit_votes_burst: u32,
+
+    /// Votes per minute per voter cookie at one address, with a burst of as
+    /// many; more are refused 429. Votes without a cookie are held by the
+    /// address's allowance alone. 0: unlimited.
+    #[arg(
+        long,
+        env = "POLLING_RATE_LIMIT_VOTER_VOTES",
+        default_value_t = 30,
+        value_name = "N"
+    )]
+    pub rate_limit_voter_votes: u32,
 
     /// The proxies (comma-separated addresses or CIDR blocks, such as
     /// `127.0.0.1` or `172.16.0.0/12`) whose `X-Forwarded-For` names the
@@ -237,6 +259,8 @@ impl Config {
         Limits {
             polls_per_minute: self.rate_limit_polls,
             votes_per_minute: self.rate_limit_votes,
+            votes_burst: self.rate_limit_votes_burst,
+            voter_votes_per_minute: self.rate_limit_voter_votes,
             trusted_proxies: self.trusted_proxies.clone().unwrap_or_default(),
             max_concurrent_requests: self.max_concurrent_requests,
             header_read_timeout: self.header_read_timeout,
@@ -320,7 +344,9 @@ mod tests {
         assert_eq!(config.max_sockets, 10_000);
         let limits = config.limits();
         assert_eq!(limits.polls_per_minute, 20);
-        assert_eq!(limits.votes_per_minute, 120);
+        assert_eq!(limits.votes_per_minute, 1200);
+        assert_eq!(limits.votes_burst, 3000);
+        assert_eq!(limits.voter_votes_per_minute, 30);
         assert_eq!(limits.trusted_proxies, TrustedProxies::default());
         assert_eq!(limits.max_concurrent_requests, 1024);
         assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
@@ -356,6 +382,10 @@ mod tests {
             "127.0.0.1,10.0.0.0/8",
             "--rate-limit-votes",
             "0",
+            "--rate-limit-votes-burst",
+            "50",
+            "--rate-limit-voter-votes",
+            "5",
             "--secure-cookies",
         ])
         .unwrap();
@@ -363,6 +393,8 @@ mod tests {
         let limits = config.limits();
         assert!(limits.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
         assert_eq!(limits.votes_per_minute, 0);
+        assert_eq!(limits.votes_burst, 50);
+        assert_eq!(limits.voter_votes_per_minute, 5);
         let error =
             Config::try_parse_from(["polling-server", "--trusted-proxies", "nginx"]).unwrap_err();
         assert!(error.to_string().contains("--trusted-proxies"), "{error}");

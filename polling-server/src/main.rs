@@ -61,6 +61,7 @@ async fn serve(config: Config) -> Result<(), String> {
         cache = kinds.cache,
         broadcaster = kinds.broadcaster,
         idempotency = kinds.idempotency,
+        rate_limits = kinds.rate_limits,
         "polling-server listening"
     );
 

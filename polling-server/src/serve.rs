@@ -41,11 +41,11 @@ pub(crate) async fn serve(
     let limits = app.limits.clone();
     // Outermost first: observe (so refusals are logged and counted too),
     // rate limits, the cap on requests in flight, the routes.
+    let shared_limits = app.shared_rate_limits.clone();
     let service = Observe::new(RateLimit::new(
         ConcurrencyCap::new(warp::service(routes(app)), limits.max_concurrent_requests),
-        limits.polls_per_minute,
-        limits.votes_per_minute,
-        limits.trusted_proxies.clone(),
+        &limits,
+        shared_limits,
     ));
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);

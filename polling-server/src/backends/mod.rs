@@ -7,6 +7,7 @@ mod startup;
 
 use std::sync::Arc;
 
+use polling_cache_redis::RedisRateLimiter;
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
 use polling_core::{Broadcaster, IdempotencyStore, PollStore, ResultsCache};
 
@@ -39,6 +40,9 @@ pub struct Backends {
     /// Idempotency keys: in the store's database when there is one, so every
     /// replica replays the same responses.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Rate-limit buckets every replica shares, with `--redis-url`; `None`:
+    /// each process its own.
+    pub rate_limits: Option<RedisRateLimiter>,
     /// Which implementation each one is, for the start-up log line.
     pub kinds: Kinds,
     /// Gauges the backends set at each scrape of `/metrics`.
@@ -56,6 +60,8 @@ pub struct Kinds {
     pub broadcaster: &'static str,
     /// `memory` or `postgres`.
     pub idempotency: &'static str,
+    /// `local` or `redis`.
+    pub rate_limits: &'static str,
 }
 
 impl Backends {
@@ -66,11 +72,13 @@ impl Backends {
             cache: Arc::new(MemoryCache::new()),
             broadcaster: Arc::new(LocalBroadcaster::new()),
             idempotency: Arc::new(MemoryIdempotencyStore::new()),
+            rate_limits: None,
             kinds: Kinds {
                 store: "memory",
                 cache: "memory",
                 broadcaster: "local",
                 idempotency: "memory",
+                rate_limits: "local",
             },
             scrape_hooks: Vec::new(),
         }
@@ -104,16 +112,23 @@ impl Backends {
             backends.broadcaster = redis::broadcaster(config, url).await?;
             backends.kinds.broadcaster = "redis";
         }
+        if let Some(url) = config.redis_url.as_deref() {
+            backends.rate_limits = Some(redis::rate_limiter(config, url).await?);
+            backends.kinds.rate_limits = "redis";
+        }
         Ok(backends)
     }
 
     /// An [`App`] over these backends.
     pub fn into_app(self) -> App {
-        self.scrape_hooks.into_iter().fold(
-            App::new(self.store, self.cache, self.broadcaster)
-                .with_idempotency_store(self.idempotency),
-            App::with_scrape_hook,
-        )
+        let mut app = App::new(self.store, self.cache, self.broadcaster)
+            .with_idempotency_store(self.idempotency);
+        if let Some(limiter) = self.rate_limits {
+            app = app.with_shared_rate_limits(limiter);
+        }
+        self.scrape_hooks
+            .into_iter()
+            .fold(app, App::with_scrape_hook)
     }
 }
 

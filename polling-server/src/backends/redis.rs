@@ -1,8 +1,8 @@
-//! The Redis cache and broadcaster, when `--redis-url` is set.
+//! The Redis cache, broadcaster and rate limits, when `--redis-url` is set.
 
 use std::sync::Arc;
 
-use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
+use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisRateLimiter, RedisResultsCache};
 use polling_core::{Broadcaster, ResultsCache};
 
 use super::startup::{redact, retry};
@@ -61,6 +61,18 @@ pub(super) async fn broadcaster(
     .map_err(|e| failed(url, &e))?;
     tracing::info!(redis = %redact(url), prefix = settings.key_prefix(), "Redis broadcaster ready");
     Ok(Arc::new(broadcaster))
+}
+
+/// Connects the shared rate limits, retrying for `--startup-timeout`.
+pub(super) async fn rate_limiter(config: &Config, url: &str) -> Result<RedisRateLimiter, String> {
+    let settings = redis_config(config);
+    let limiter = retry("Redis", config.startup_timeout, || {
+        RedisRateLimiter::connect(url, &settings)
+    })
+    .await
+    .map_err(|e| failed(url, &e))?;
+    tracing::info!(redis = %redact(url), prefix = settings.key_prefix(), "Redis rate limits ready");
+    Ok(limiter)
 }
 
 fn failed(url: &str, error: &polling_core::PollError) -> String {

@@ -106,7 +106,7 @@ fn is_unguessable(id: &str) -> bool {
     (32..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn from_cookies(headers: &HeaderMap) -> Option<VoterId> {
+pub(crate) fn from_cookies(headers: &HeaderMap) -> Option<VoterId> {
     headers
         .get_all(COOKIE)
         .iter()

@@ -3,7 +3,11 @@
 //!
 //! * [`RateLimit`]: per-client rates on creating polls and voting, the
 //!   client being the TCP peer or, behind a [trusted proxy](TrustedProxies),
-//!   the address it forwards;
+//!   the address it forwards, and for votes also each voter cookie at that
+//!   address; in this process, or in Redis when the app has
+//!   [shared rate limits](crate::App::with_shared_rate_limits) (every
+//!   replica then draws on one allowance, and falls back to its own while
+//!   Redis fails);
 //! * [`ConcurrencyCap`]: at most so many requests in flight, the rest shed
 //!   with 503;
 //! * slow backends: on the vote and results paths, tower's load shed,
@@ -24,7 +28,9 @@
 //! use polling_server::{App, Limits};
 //!
 //! let limits = Limits {
-//!     votes_per_minute: 30,
+//!     votes_per_minute: 1_200,
+//!     votes_burst: 3_000,
+//!     voter_votes_per_minute: 30,
 //!     trusted_proxies: "127.0.0.1".parse().unwrap(),
 //!     ..Limits::default()
 //! };
@@ -34,6 +40,7 @@
 
 mod client_addr;
 mod concurrency;
+mod limiter;
 mod rate;
 mod rate_limit;
 
@@ -60,9 +67,16 @@ pub struct Limits {
     /// `POST /api/polls` per minute per client, with a burst of as many;
     /// 0: unlimited.
     pub polls_per_minute: u32,
-    /// `POST /api/polls/{id}/votes` per minute per client, with a burst of
-    /// as many; 0: unlimited.
+    /// `POST /api/polls/{id}/votes` per minute per client address once its
+    /// burst is spent; 0: unlimited.
     pub votes_per_minute: u32,
+    /// The votes a client address may send at once (a lecture hall behind
+    /// one NAT voting together); 0: as many as `votes_per_minute`.
+    pub votes_burst: u32,
+    /// `POST /api/polls/{id}/votes` per minute per voter cookie at one
+    /// address, with a burst of as many; 0: unlimited. Votes without a
+    /// cookie (new voters) are held by the address's allowance alone.
+    pub voter_votes_per_minute: u32,
     /// The proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     /// The most requests in flight at once, and the most votes and results
@@ -87,6 +101,8 @@ impl Default for Limits {
         Self {
             polls_per_minute: 0,
             votes_per_minute: 0,
+            votes_burst: 0,
+            voter_votes_per_minute: 0,
             trusted_proxies: TrustedProxies::default(),
             max_concurrent_requests: 0,
             header_read_timeout: Duration::from_secs(10),

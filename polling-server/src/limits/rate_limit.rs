@@ -1,36 +1,76 @@
 //! [`RateLimit`]: per-client limits on creating polls and on voting.
+//!
+//! A vote draws on two buckets at once:
+//!
+//! * its client address's (`votes:{address}`: [`Limits::votes_per_minute`],
+//!   burst [`Limits::votes_burst`]), shared by everyone behind one address,
+//!   such as a lecture hall on one NAT;
+//! * when it carries a voter cookie, that voter's at that address
+//!   (`voter:{address}:{voter id}`: [`Limits::voter_votes_per_minute`]), so
+//!   one browser hammering cannot spend the hall's allowance.
+//!
+//! A vote without a cookie is a new voter (a browser's first vote, or a
+//! script minting a fresh cookie each time): only the address's bucket
+//! holds it, since any per-voter bucket it had would be new too.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use polling_cache_redis::RedisRateLimiter;
 use tower::Service;
 use warp::http::{Method, Request};
 use warp::reply::Response;
 
 use super::client_addr::{PeerAddr, TrustedProxies};
-use super::rate::RateLimiter;
-use super::{refuse, ResponseFuture};
+use super::limiter::Limiter;
+use super::rate::{Bucket, Rate, RateLimiter};
+use super::{refuse, Limits, ResponseFuture};
 use crate::error::ApiError;
+use crate::extract::voter_from_cookies;
 use crate::telemetry::RATE_LIMITED_TOTAL;
 
-/// The rate-limited routes, each with its own allowance per client.
+/// The rates of the limited routes, and where their buckets live.
 #[derive(Debug)]
 struct Limiters {
-    /// `POST /api/polls`, if limited.
-    polls: Option<RateLimiter>,
-    /// `POST /api/polls/{id}/votes`, if limited.
-    votes: Option<RateLimiter>,
+    /// `POST /api/polls` per client address, if limited.
+    polls: Option<Rate>,
+    /// `POST /api/polls/{id}/votes` per client address, if limited.
+    votes: Option<Rate>,
+    /// `POST /api/polls/{id}/votes` per voter cookie and address, if limited.
+    voter_votes: Option<Rate>,
     /// Whose `X-Forwarded-For` names the client.
     trusted_proxies: TrustedProxies,
+    /// The buckets: this process's, or Redis'.
+    limiter: Limiter,
 }
 
-/// Wraps the routes: a client (its address, see [`TrustedProxies`]) that
-/// creates polls or votes faster than allowed is answered 429
-/// `rate_limited` with `Retry-After`, without reaching the routes, and the
-/// refusal is counted in [`RATE_LIMITED_TOTAL`]. Other routes pass through.
+/// A rate-limited route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// `POST /api/polls`.
+    CreatePoll,
+    /// `POST /api/polls/{id}/votes`.
+    Vote,
+}
+
+impl Route {
+    /// The route's template, for the metric's label.
+    fn template(self) -> &'static str {
+        match self {
+            Self::CreatePoll => "/api/polls",
+            Self::Vote => "/api/polls/{id}/votes",
+        }
+    }
+}
+
+/// Wraps the routes: a client (its address, see [`TrustedProxies`], and for
+/// votes its voter cookie, see the [module docs](self)) that creates polls
+/// or votes faster than allowed is answered 429 `rate_limited` with
+/// `Retry-After`, without reaching the routes, and the refusal is counted
+/// in [`RATE_LIMITED_TOTAL`]. Other routes pass through.
 #[derive(Clone, Debug)]
 pub(crate) struct RateLimit<S> {
     inner: S,
@@ -38,44 +78,91 @@ pub(crate) struct RateLimit<S> {
 }
 
 impl<S> RateLimit<S> {
-    /// Limits `inner` to `polls` and `votes` requests per minute per client
-    /// (0: unlimited).
-    pub(crate) fn new(inner: S, polls: u32, votes: u32, trusted_proxies: TrustedProxies) -> Self {
-        let limiter = |per_minute| (per_minute > 0).then(|| RateLimiter::per_minute(per_minute));
+    /// Limits `inner` to the rates of `limits` (0: unlimited), in buckets in
+    /// Redis through `shared` when given (every replica on it shares them),
+    /// else in this process.
+    pub(crate) fn new(inner: S, limits: &Limits, shared: Option<RedisRateLimiter>) -> Self {
+        let rate = |per_minute: u32, burst: u32| {
+            (per_minute > 0).then_some(Rate {
+                per_minute,
+                burst: if burst == 0 { per_minute } else { burst },
+            })
+        };
         Self {
             inner,
             limiters: Arc::new(Limiters {
-                polls: limiter(polls),
-                votes: limiter(votes),
-                trusted_proxies,
+                polls: rate(limits.polls_per_minute, 0),
+                votes: rate(limits.votes_per_minute, limits.votes_burst),
+                voter_votes: rate(limits.voter_votes_per_minute, 0),
+                trusted_proxies: limits.trusted_proxies.clone(),
+                limiter: shared
+                    .map_or_else(|| Limiter::Local(RateLimiter::default()), Limiter::shared),
             }),
         }
     }
 }
 
 impl Limiters {
-    /// The limiter of the route `method` and `path` name, with the route's
-    /// name for the metric.
-    fn for_route(&self, method: &Method, path: &str) -> Option<(&RateLimiter, &'static str)> {
+    /// The rate-limited route that `method` and `path` name, if any.
+    fn route(method: &Method, path: &str) -> Option<Route> {
         if method != Method::POST {
             return None;
         }
         let path = path.strip_suffix('/').unwrap_or(path);
         let segments: Vec<&str> = path.split('/').collect();
         match segments.as_slice() {
-            ["", "api", "polls"] => self.polls.as_ref().map(|l| (l, "/api/polls")),
-            ["", "api", "polls", id, "votes"] if !id.is_empty() => {
-                self.votes.as_ref().map(|l| (l, "/api/polls/{id}/votes"))
-            }
+            ["", "api", "polls"] => Some(Route::CreatePoll),
+            ["", "api", "polls", id, "votes"] if !id.is_empty() => Some(Route::Vote),
             _ => None,
         }
+    }
+
+    /// The buckets `request` draws on, with its route; `None` when it is
+    /// not limited.
+    fn buckets<B>(&self, request: &Request<B>) -> Option<(Vec<Bucket>, Route)> {
+        let route = Self::route(request.method(), request.uri().path())?;
+        // Without a peer (a server not run by our accept loop) every
+        // request shares one allowance: still bounded, never unlimited.
+        let peer = request
+            .extensions()
+            .get::<PeerAddr>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.ip());
+        let client = rate_key(self.trusted_proxies.client_ip(peer, request.headers()));
+        let mut buckets = Vec::with_capacity(2);
+        match route {
+            Route::CreatePoll => {
+                if let Some(rate) = self.polls {
+                    buckets.push(Bucket {
+                        name: format!("polls:{client}"),
+                        rate,
+                    });
+                }
+            }
+            Route::Vote => {
+                if let Some(rate) = self.votes {
+                    buckets.push(Bucket {
+                        name: format!("votes:{client}"),
+                        rate,
+                    });
+                }
+                let voter = voter_from_cookies(request.headers());
+                if let (Some(rate), Some(voter)) = (self.voter_votes, voter) {
+                    buckets.push(Bucket {
+                        name: format!("voter:{client}:{voter}"),
+                        rate,
+                    });
+                }
+            }
+        }
+        (!buckets.is_empty()).then_some((buckets, route))
     }
 }
 
 impl<S, B> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible>,
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    B: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
@@ -86,26 +173,21 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some((limiter, route)) = self
-            .limiters
-            .for_route(request.method(), request.uri().path())
-        {
-            // Without a peer (a server not run by our accept loop) every
-            // request shares one allowance: still bounded, never unlimited.
-            let peer = request
-                .extensions()
-                .get::<PeerAddr>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.ip());
-            let client = self
-                .limiters
-                .trusted_proxies
-                .client_ip(peer, request.headers());
-            if let Err(wait) = limiter.check(rate_key(client), Instant::now()) {
-                metrics::counter!(RATE_LIMITED_TOTAL, "route" => route).increment(1);
-                return refuse(ApiError::RateLimited(retry_after(wait)));
+        let Some((buckets, route)) = self.limiters.buckets(&request) else {
+            return Box::pin(self.inner.call(request));
+        };
+        // The service that was made ready goes into the future; a clone
+        // takes its place (tower's usual pattern).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let limiters = Arc::clone(&self.limiters);
+        Box::pin(async move {
+            if let Err(wait) = limiters.limiter.check(&buckets).await {
+                metrics::counter!(RATE_LIMITED_TOTAL, "route" => route.template()).increment(1);
+                return refuse(ApiError::RateLimited(retry_after(wait))).await;
             }
-        }
-        Box::pin(self.inner.call(request))
+            inner.call(request).await
+        })
     }
 }
 
@@ -127,6 +209,8 @@ fn retry_after(wait: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use warp::http::header::COOKIE;
+
     use super::*;
 
     #[test]
@@ -148,18 +232,80 @@ mod tests {
 
     #[test]
     fn only_creating_polls_and_voting_are_limited() {
-        let limiters = RateLimit::new((), 1, 1, TrustedProxies::default()).limiters;
-        let route = |method: Method, path: &str| limiters.for_route(&method, path).map(|(_, r)| r);
-        assert_eq!(route(Method::POST, "/api/polls"), Some("/api/polls"));
-        assert_eq!(route(Method::POST, "/api/polls/"), Some("/api/polls"));
+        let route = |method: Method, path: &str| Limiters::route(&method, path);
+        assert_eq!(route(Method::POST, "/api/polls"), Some(Route::CreatePoll));
+        assert_eq!(route(Method::POST, "/api/polls/"), Some(Route::CreatePoll));
         assert_eq!(
             route(Method::POST, "/api/polls/abc/votes"),
-            Some("/api/polls/{id}/votes")
+            Some(Route::Vote)
         );
         assert_eq!(route(Method::GET, "/api/polls"), None);
         assert_eq!(route(Method::POST, "/api/polls/abc/close"), None);
         assert_eq!(route(Method::POST, "/api/polls//votes"), None);
-        let votes_only = RateLimit::new((), 0, 1, TrustedProxies::default()).limiters;
-        assert!(votes_only.for_route(&Method::POST, "/api/polls").is_none());
+    }
+
+    fn names(limits: &Limits, request: Request<()>) -> Option<Vec<String>> {
+        let limiters = RateLimit::new((), limits, None).limiters;
+        let (buckets, _) = limiters.buckets(&request)?;
+        Some(buckets.into_iter().map(|b| b.name).collect())
+    }
+
+    fn vote(cookie: Option<&str>) -> Request<()> {
+        let mut request = Request::post("/api/polls/abc/votes");
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let mut request = request.body(()).unwrap();
+        request
+            .extensions_mut()
+            .insert(PeerAddr("10.0.0.7:4000".parse().unwrap()));
+        request
+    }
+
+    #[test]
+    fn a_vote_draws_on_its_address_and_on_its_voter_only_when_it_has_a_cookie() {
+        let limits = Limits {
+            polls_per_minute: 1,
+            votes_per_minute: 1,
+            voter_votes_per_minute: 1,
+            ..Limits::default()
+        };
+        assert_eq!(
+            names(&limits, vote(Some("polling_voter=v1"))),
+            Some(vec!["votes:10.0.0.7".into(), "voter:10.0.0.7:v1".into()])
+        );
+        assert_eq!(
+            names(&limits, vote(None)),
+            Some(vec!["votes:10.0.0.7".into()]),
+            "a new voter has only its address's allowance"
+        );
+        assert_eq!(
+            names(&limits, vote(Some("polling_voter=not valid"))),
+            Some(vec!["votes:10.0.0.7".into()]),
+            "a malformed cookie is no cookie"
+        );
+        let voters_only = Limits {
+            voter_votes_per_minute: 1,
+            ..Limits::default()
+        };
+        assert_eq!(names(&voters_only, vote(None)), None);
+        assert_eq!(
+            names(&Limits::default(), vote(Some("polling_voter=v1"))),
+            None
+        );
+    }
+
+    #[test]
+    fn the_vote_burst_defaults_to_the_rate_and_may_exceed_it() {
+        let limiters = |votes_burst| {
+            let limits = Limits {
+                votes_per_minute: 1_200,
+                votes_burst,
+                ..Limits::default()
+            };
+            RateLimit::new((), &limits, None).limiters.votes
+        };
+        assert_eq!(limiters(0).map(|r| r.burst), Some(1_200));
+        assert_eq!(limiters(3_000).map(|r| r.burst), Some(3_000));
     }
 }

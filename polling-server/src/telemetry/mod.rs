@@ -26,6 +26,9 @@ pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 /// Requests refused 429 `rate_limited`: label `route` (`/api/polls`,
 /// `/api/polls/{id}/votes`).
 pub const RATE_LIMITED_TOTAL: &str = "polling_rate_limited_total";
+/// Rate-limit checks decided by this replica's own buckets because the
+/// shared ones in Redis failed (or failed less than a second ago).
+pub const RATE_LIMIT_FALLBACK_TOTAL: &str = "polling_rate_limit_fallback_total";
 /// Requests shed with 503 because the cap on requests in flight was reached.
 pub const OVERLOADED_TOTAL: &str = "polling_overloaded_total";
 /// 1, with the server's `version` and `instance` as labels.

@@ -7,7 +7,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use super::{
     BUILD_INFO, DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS, HTTP_REQUESTS_TOTAL,
     HTTP_REQUEST_DURATION_SECONDS, IDEMPOTENCY_REQUESTS_TOTAL, OVERLOADED_TOTAL,
-    RATE_LIMITED_TOTAL,
+    RATE_LIMITED_TOTAL, RATE_LIMIT_FALLBACK_TOTAL,
 };
 
 /// Histogram buckets for every `_seconds` metric: from half a millisecond
@@ -53,6 +53,10 @@ fn describe() {
     describe_counter!(
         RATE_LIMITED_TOTAL,
         "Requests refused 429 rate_limited, by route (creating polls, voting)."
+    );
+    describe_counter!(
+        RATE_LIMIT_FALLBACK_TOTAL,
+        "Rate-limit checks decided by this replica's own buckets because Redis failed."
     );
     describe_counter!(
         OVERLOADED_TOTAL,
