@@ -7,10 +7,13 @@
 //!   only lines that differ from the compose stack's.
 //! * [`promtail`]: the fields the Promtail pipeline extracts from a log line.
 //! * [`interpolate`]: compose-file variables, as `docker compose` reads them.
+//! * [`process`]: what `/proc` says about the stack's processes and ports,
+//!   and how each is stopped so that none outlives the stack.
 //! * [`Stack`]: PostgreSQL and Redis (the machine's), three `polling-server`
 //!   replicas, nginx and Prometheus, started together (`scripts/stack up`).
 
 mod interpolate;
+pub mod process;
 pub mod promtail;
 pub mod render;
 mod stack;

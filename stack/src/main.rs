@@ -6,8 +6,19 @@
 //! ```text
 //! scripts/stack up
 //! ```
+//!
+//! It runs until Enter is pressed or it gets SIGINT, SIGTERM or SIGHUP (only
+//! a signal, when its input is not a terminal but at its end), then
+//! stops every process it started (nginx's workers included) and exits.
+//! `POLLING_STACK_DIR` (default: `polling-stack` in the temporary directory)
+//! holds its configs and logs; `POLLING_REDIS_PREFIX` (default
+//! `polling-stack:`) its Redis keys.
 
 use std::process::{Command, ExitCode};
+use std::sync::mpsc;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 use polling_stack::{Stack, StackOptions};
 
@@ -37,9 +48,20 @@ fn main() -> ExitCode {
             .into(),
         database_url,
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
-        redis_prefix: "polling-stack:".into(),
+        redis_prefix: std::env::var("POLLING_REDIS_PREFIX")
+            .unwrap_or_else(|_| "polling-stack:".into()),
         replicas: 3,
-        scratch: std::env::temp_dir().join("polling-stack"),
+        scratch: std::env::var_os("POLLING_STACK_DIR")
+            .map_or_else(|| std::env::temp_dir().join("polling-stack"), Into::into),
+    };
+    // Registered before anything starts: a signal during start-up still
+    // stops what started.
+    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("polling-stack: cannot handle signals: {error}");
+            return ExitCode::FAILURE;
+        }
     };
     let stack = match Stack::start(&options) {
         Ok(stack) => stack,
@@ -58,8 +80,23 @@ fn main() -> ExitCode {
     }
     println!("  Prometheus           http://{}/", stack.prometheus_addr);
     println!("  logs                 {}", options.scratch.display());
-    println!("press Enter to stop");
-    let _ = std::io::stdin().read_line(&mut String::new());
+    println!("press Enter (or Ctrl-C) to stop");
+    let (stop, stopped) = mpsc::channel();
+    let on_enter = stop.clone();
+    std::thread::spawn(move || {
+        // Without a terminal (stdin at its end) only a signal stops it.
+        if matches!(std::io::stdin().read_line(&mut String::new()), Ok(n) if n > 0) {
+            let _ = on_enter.send("Enter");
+        }
+    });
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = stop.send("a signal");
+        }
+    });
+    let why = stopped.recv().unwrap_or("the stop channel closed");
+    println!("stopping on {why}");
     drop(stack);
+    println!("stopped");
     ExitCode::SUCCESS
 }

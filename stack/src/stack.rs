@@ -1,12 +1,14 @@
 //! [`Stack`]: the compose stack's programs, run natively.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::process::Program;
 use crate::render::{self, NginxLocal};
 
 /// What a [`Stack`] runs against.
@@ -29,7 +31,7 @@ pub struct StackOptions {
 /// One `polling-server` process.
 #[derive(Debug)]
 pub struct Replica {
-    child: Option<Child>,
+    child: Option<Program>,
     /// Where it listens.
     pub addr: SocketAddr,
     /// Its `--instance` name (`replica-1`...).
@@ -38,12 +40,13 @@ pub struct Replica {
 
 /// Replicas, nginx in front of them and Prometheus scraping them, with the
 /// compose stack's nginx and Prometheus configs rendered for local
-/// addresses. Everything is stopped when the stack is dropped.
+/// addresses. Everything is stopped when the stack is dropped, nginx's
+/// workers included: no process of the stack outlives it.
 #[derive(Debug)]
 pub struct Stack {
     replicas: Vec<Replica>,
-    nginx: Option<Child>,
-    prometheus: Option<Child>,
+    nginx: Option<Program>,
+    prometheus: Option<Program>,
     /// Where nginx listens: the stack's front door.
     pub nginx_addr: SocketAddr,
     /// Where Prometheus listens.
@@ -86,7 +89,7 @@ impl Stack {
         let rendered = render::nginx(&nginx_conf, &local).map_err(io::Error::other)?;
         let nginx_conf = nginx_scratch.join("nginx.conf");
         fs::write(&nginx_conf, rendered)?;
-        stack.nginx = Some(
+        stack.nginx = Some(Program::spawn(
             Command::new("nginx")
                 .arg("-p")
                 .arg(&nginx_scratch)
@@ -94,15 +97,14 @@ impl Stack {
                 .arg(&nginx_conf)
                 .args(["-g", "daemon off;"])
                 .stdout(log_file(options, "nginx.log")?)
-                .stderr(log_file(options, "nginx.err")?)
-                .spawn()?,
-        );
+                .stderr(log_file(options, "nginx.err")?),
+        )?);
 
         let prom_conf = fs::read_to_string(crate::compose_dir().join("prometheus/prometheus.yml"))?;
         let rendered = render::prometheus(&prom_conf, &addresses).map_err(io::Error::other)?;
         let prom_conf = options.scratch.join("prometheus.yml");
         fs::write(&prom_conf, rendered)?;
-        stack.prometheus = Some(
+        stack.prometheus = Some(Program::spawn(
             Command::new("prometheus")
                 .arg(format!("--config.file={}", prom_conf.display()))
                 .arg(format!(
@@ -111,9 +113,8 @@ impl Stack {
                 ))
                 .arg(format!("--web.listen-address={}", stack.prometheus_addr))
                 .stdout(Stdio::null())
-                .stderr(log_file(options, "prometheus.log")?)
-                .spawn()?,
-        );
+                .stderr(log_file(options, "prometheus.log")?),
+        )?);
         wait_until_ok(stack.nginx_addr, "/api/polls")?;
         wait_until_ok(stack.prometheus_addr, "/-/ready")?;
         Ok(stack)
@@ -127,51 +128,74 @@ impl Stack {
     /// Kills replica `index` with SIGKILL: no graceful anything.
     pub fn kill_replica(&mut self, index: usize) {
         if let Some(mut child) = self.replicas[index].child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
+    }
+
+    /// Every living process of the stack, nginx's workers included.
+    pub fn pids(&self) -> BTreeSet<u32> {
+        self.replicas
+            .iter()
+            .filter_map(|r| r.child.as_ref())
+            .chain(&self.nginx)
+            .chain(&self.prometheus)
+            .flat_map(Program::pids)
+            .collect()
+    }
+
+    /// Every port the stack listens on.
+    pub fn ports(&self) -> Vec<u16> {
+        self.replicas
+            .iter()
+            .map(|r| r.addr.port())
+            .chain([self.nginx_addr.port(), self.prometheus_addr.port()])
+            .collect()
+    }
+}
+
+impl Replica {
+    /// Its process id, unless it was killed.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Program::pid)
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let children = self
-            .replicas
-            .iter_mut()
-            .filter_map(|r| r.child.take())
-            .chain(self.nginx.take())
-            .chain(self.prometheus.take());
-        for mut child in children {
-            let _ = child.kill();
-            let _ = child.wait();
+        // The front door first, so no request reaches a stopping replica.
+        drop(self.nginx.take());
+        for replica in &mut self.replicas {
+            drop(replica.child.take());
         }
+        drop(self.prometheus.take());
     }
 }
 
 fn start_replica(options: &StackOptions, n: usize) -> io::Result<Replica> {
     let addr = free_addr()?;
     let instance = format!("replica-{n}");
-    let child = Command::new(&options.server_bin)
-        .env_clear()
-        .env("POLLING_LISTEN", addr.to_string())
-        .env("DATABASE_URL", &options.database_url)
-        .env("REDIS_URL", &options.redis_url)
-        .env("POLLING_REDIS_PREFIX", &options.redis_prefix)
-        .env("POLLING_INSTANCE", &instance)
-        .env("POLLING_LOG_FORMAT", "json")
-        // Behind nginx, the page's origin is nginx's, and nginx passes Host on.
-        .env("POLLING_ALLOWED_ORIGINS", "same-origin")
-        // The share page /p/{id} is the app's index.html with the poll's
-        // link-preview tags: the replicas read it, as in the image.
-        .env("POLLING_FRONTEND_DIR", crate::repo_root().join("frontend"))
-        // nginx, on this machine, forwards the client's address; the test's
-        // many simulated voters all come from 127.0.0.1, so votes are not
-        // rate limited here (poll creation keeps its default limit).
-        .env("POLLING_TRUSTED_PROXIES", "127.0.0.1")
-        .env("POLLING_RATE_LIMIT_VOTES", "0")
-        .stdout(log_file(options, &format!("{instance}.log"))?)
-        .stderr(log_file(options, &format!("{instance}.err"))?)
-        .spawn()?;
+    let child = Program::spawn(
+        Command::new(&options.server_bin)
+            .env_clear()
+            .env("POLLING_LISTEN", addr.to_string())
+            .env("DATABASE_URL", &options.database_url)
+            .env("REDIS_URL", &options.redis_url)
+            .env("POLLING_REDIS_PREFIX", &options.redis_prefix)
+            .env("POLLING_INSTANCE", &instance)
+            .env("POLLING_LOG_FORMAT", "json")
+            // Behind nginx, the page's origin is nginx's, and nginx passes Host on.
+            .env("POLLING_ALLOWED_ORIGINS", "same-origin")
+            // The share page /p/{id} is the app's index.html with the poll's
+            // link-preview tags: the replicas read it, as in the image.
+            .env("POLLING_FRONTEND_DIR", crate::repo_root().join("frontend"))
+            // nginx, on this machine, forwards the client's address and stamps
+            // each request with its id (a cookieless vote retried on another
+            // replica keeps its voter). Every simulated voter comes from
+            // 127.0.0.1, a hall behind one address: the default limits let it vote.
+            .env("POLLING_TRUSTED_PROXIES", "127.0.0.1")
+            .stdout(log_file(options, &format!("{instance}.log"))?)
+            .stderr(log_file(options, &format!("{instance}.err"))?),
+    )?;
     Ok(Replica {
         child: Some(child),
         addr,

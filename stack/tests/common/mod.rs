@@ -3,7 +3,12 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+mod database;
+
 use std::path::Path;
+
+#[allow(unused_imports)] // Not every test binary needs a database.
+pub(crate) use database::Database;
 
 use polling_stack::compose_dir;
 use serde_json::Value;
