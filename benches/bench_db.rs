@@ -16,6 +16,8 @@ pub struct BenchDb {
     name: String,
     /// Options connecting to this database.
     options: PgConnectOptions,
+    /// The server's URL, as `DATABASE_URL` gave it.
+    url: String,
 }
 
 impl BenchDb {
@@ -44,6 +46,7 @@ impl BenchDb {
             admin,
             name,
             options,
+            url,
         };
         let pool = db.pool(1).await;
         polling_store_postgres::migrate(&pool)
@@ -62,6 +65,14 @@ impl BenchDb {
             .connect_with(self.options.clone())
             .await
             .expect("connect to the bench database")
+    }
+
+    /// This database's URL, for a server process to connect to: the
+    /// server's URL with this database in its path.
+    pub fn url(&self) -> String {
+        let server = self.url.split('?').next().unwrap_or(&self.url);
+        let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+        format!("{base}/{}", self.name)
     }
 
     /// Drops the database (closing whatever is still connected).
