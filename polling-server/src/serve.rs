@@ -11,11 +11,12 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tower::ServiceBuilder;
 
 use crate::app::App;
@@ -47,7 +48,10 @@ pub(crate) async fn serve(
         &limits,
         shared_limits,
     ));
-    let graceful = GracefulShutdown::new();
+    // Each connection's task, so that shutdown can wait for them; and the
+    // signal that asks each to finish its request in flight and close.
+    let mut connections = JoinSet::new();
+    let (stopping, stop) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -58,6 +62,8 @@ pub(crate) async fn serve(
                     continue;
                 }
             },
+            // Forget connections as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = &mut shutdown => break,
         };
         // Only the accept loop knows the peer: it goes on each request.
@@ -69,11 +75,10 @@ pub(crate) async fn serve(
                 })
                 .service(service.clone()),
         );
-        let watcher = graceful.watcher();
+        let mut stop = stop.clone();
         let header_read_timeout = limits.header_read_timeout;
-        tokio::spawn(async move {
-            // The HTTP version is told from the first bytes, before hyper's
-            // timeout runs: a connection that sends nothing is closed here.
+        connections.spawn(async move {
+            // A connection that sends nothing is closed here.
             let mut first = [0u8; 1];
             if !matches!(
                 tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await,
@@ -81,25 +86,42 @@ pub(crate) async fn serve(
             ) {
                 return;
             }
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            // A client that trickles its headers (or idles on a kept-alive
-            // connection) is cut off rather than holding the connection.
+            // HTTP/1.1 only: browsers never speak HTTP/2 without TLS, nginx
+            // speaks HTTP/1.1 to its upstreams, live sockets upgrade from
+            // HTTP/1.1, and an h2c connection would need idle and stream
+            // limits of its own (it ignored the header timeout and stayed
+            // open). A client that trickles its headers, or idles on a
+            // kept-alive connection, is cut off rather than holding it.
+            let mut builder = http1::Builder::new();
             builder
-                .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
                 .max_buf_size(MAX_HEAD_BYTES);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection).await {
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut connection = pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async {
+                    // Dropped at once: the guard must not live across awaits.
+                    let _ = stop.wait_for(|stopping| *stopping).await;
+                } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.as_mut().await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%error, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    // Hyper's graceful shutdown does not wait for upgraded connections: the
-    // hub closes its sockets itself, with 1001 (going away).
+    // A graceful shutdown does not wait for upgraded connections: the hub
+    // closes its sockets itself, with 1001 (going away).
     hub.shutdown();
-    graceful.shutdown().await;
+    let _ = stopping.send(true);
+    while connections.join_next().await.is_some() {}
     let deadline = tokio::time::Instant::now() + SOCKET_CLOSE_GRACE;
     while hub.stats().sockets > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

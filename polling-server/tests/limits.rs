@@ -198,6 +198,27 @@ async fn a_client_trickling_its_headers_is_disconnected_after_the_header_timeout
 }
 
 #[tokio::test]
+async fn an_http2_prior_knowledge_connection_is_not_served_and_cannot_idle_past_the_timeout() {
+    let server = server(Limits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    // The HTTP/2 connection preface, then an empty SETTINGS frame, then
+    // nothing: with h2c served, the connection stayed open past 30 s.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(
+        !answer.contains("\0\0\0\x04"),
+        "no HTTP/2 SETTINGS came back: {answer:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_client_trickling_its_body_is_answered_408_after_the_body_timeout() {
     let server = server(Limits {
         body_read_timeout: Duration::from_millis(300),
