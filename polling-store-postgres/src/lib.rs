@@ -1,6 +1,9 @@
 //! PostgreSQL storage for **polling**: [`PgPollStore`], a
-//! [`PollStore`](polling_core::PollStore) on sqlx, and [`PgIdempotencyStore`],
-//! the [`IdempotencyStore`](polling_core::IdempotencyStore) replicas share.
+//! [`PollStore`](polling_core::PollStore) on sqlx, [`PgIdempotencyStore`],
+//! the [`IdempotencyStore`](polling_core::IdempotencyStore) replicas share,
+//! and [`PgBroadcaster`], a [`Broadcaster`](polling_core::Broadcaster) over
+//! `LISTEN`/`NOTIFY`, so that replicas on one database see each other's votes
+//! without Redis.
 //!
 //! * Schema: sqlx migrations embedded in this crate; run [`migrate`] at
 //!   start-up. It takes PostgreSQL's advisory lock, so replicas starting
@@ -39,15 +42,24 @@
 #[macro_use]
 mod rows;
 
+mod backoff;
+mod broadcaster;
+mod broadcaster_config;
 mod cast;
+mod channel;
 mod config;
 mod error;
 mod idempotency_store;
+mod listener;
 mod poll_store;
+mod subscriptions;
 
+pub use broadcaster::PgBroadcaster;
+pub use broadcaster_config::PgBroadcasterConfig;
 pub use cast::CastMode;
 pub use config::PgConfig;
 pub use idempotency_store::PgIdempotencyStore;
+pub use listener::LISTENER_APPLICATION_NAME;
 pub use poll_store::PgPollStore;
 
 use sqlx::migrate::{MigrateError, Migrator};
