@@ -85,7 +85,8 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// The most PostgreSQL connections this process opens.
+    /// The most PostgreSQL connections this process opens for queries
+    /// (`--broadcaster postgres` adds its one listening connection).
     #[arg(long, env = "POLLING_DATABASE_POOL_SIZE", default_value_t = 10, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_pool_size: u32,
