@@ -387,12 +387,22 @@ mod tests {
         assert!(error.to_string().contains("--startup-timeout"), "{error}");
     }
 
+    /// The cache and broadcaster `args` choose, whatever `DATABASE_URL` and
+    /// `REDIS_URL` the tests run with.
+    fn backend_kinds(args: &[&str]) -> (CacheKind, BroadcasterKind) {
+        let mut config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
+        if !args.contains(&"--database-url") {
+            config.database_url = None;
+        }
+        if !args.contains(&"--redis-url") {
+            config.redis_url = None;
+        }
+        (config.cache_kind(), config.broadcaster_kind())
+    }
+
     #[test]
     fn a_redis_url_turns_on_both_redis_backends_unless_one_is_chosen() {
-        let parse = |args: &[&str]| {
-            let config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
-            (config.cache_kind(), config.broadcaster_kind())
-        };
+        let parse = backend_kinds;
         assert_eq!(parse(&[]), (CacheKind::Memory, BroadcasterKind::Local));
         let redis = ["--redis-url", "redis://127.0.0.1/"];
         assert_eq!(parse(&redis), (CacheKind::Redis, BroadcasterKind::Redis));
@@ -408,10 +418,7 @@ mod tests {
 
     #[test]
     fn a_database_without_redis_broadcasts_through_postgres_and_caches_nothing() {
-        let parse = |args: &[&str]| {
-            let config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
-            (config.cache_kind(), config.broadcaster_kind())
-        };
+        let parse = backend_kinds;
         let database = ["--database-url", "postgres://postgres@127.0.0.1/polling"];
         assert_eq!(
             parse(&database),
