@@ -12,6 +12,10 @@
 //!   voter) and the poll's counts change together, and the results after the
 //!   vote come back from that transaction. Concurrent ballots on one poll are
 //!   coalesced into shared transactions ([`CastMode`]).
+//! * Broadcasting: [`PgBroadcaster`] publishes each results event with
+//!   `pg_notify` on a channel per poll and listens on one connection per
+//!   process (outside the pool), replaced with a resync of its polls when it
+//!   is lost; see its docs.
 //! * Failures: every database failure is
 //!   [`PollError::Unavailable`](polling_core::PollError::Unavailable); the
 //!   pool reconnects by itself when PostgreSQL returns.
