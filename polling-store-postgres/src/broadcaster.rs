@@ -15,6 +15,7 @@ use crate::broadcaster_config::PgBroadcasterConfig;
 use crate::channel::{channel, MAX_PAYLOAD_BYTES};
 use crate::error::unavailable;
 use crate::listener::{Listener, ListenerStats, Reconcile, LISTENER_APPLICATION_NAME};
+use crate::publisher::Publisher;
 use crate::subscriptions::Subscriptions;
 
 /// A [`Broadcaster`] over PostgreSQL `LISTEN`/`NOTIFY`, so that every
@@ -34,9 +35,12 @@ use crate::subscriptions::Subscriptions;
 ///
 /// # Publishing
 ///
-/// [`publish`](Broadcaster::publish) runs `SELECT pg_notify(channel, payload)`
-/// on the pool it was given; a failure is a [`PollError::Unavailable`] and is
-/// counted ([`PgBroadcaster::publish_failures`]). PostgreSQL refuses payloads
+/// [`publish`](Broadcaster::publish) calls `pg_notify(channel, payload)` on
+/// the pool it was given; a failure is a [`PollError::Unavailable`] and is
+/// counted ([`PgBroadcaster::publish_failures`]). Events published while a
+/// statement is in flight go out together in the next one, in publish order,
+/// so publishing holds at most one connection of the pool however many
+/// ballots commit at once. PostgreSQL refuses payloads
 /// of 8000 bytes or more: an event that large (the results of a poll with
 /// hundreds of options) is sent as a [`ResultsEvent::Resync`] instead, which
 /// makes subscribers read the results from the store.
@@ -102,8 +106,10 @@ pub struct PgBroadcaster {
 
 /// The state the clones of a [`PgBroadcaster`] share.
 struct Inner {
-    /// Publishes (and answers `check`).
+    /// Answers `check`.
     pool: PgPool,
+    /// Sends the events, batched, on `pool`.
+    publisher: Arc<Publisher>,
     /// The local subscribers, shared with the listener.
     subscriptions: Arc<Subscriptions>,
     /// The listener's commands. The only strong sender: dropping it stops
@@ -164,6 +170,7 @@ impl PgBroadcaster {
         Self {
             inner: Arc::new(Inner {
                 pool: pool.clone(),
+                publisher: Publisher::new(pool.clone()),
                 subscriptions,
                 commands,
                 stats,
@@ -193,13 +200,10 @@ impl PgBroadcaster {
     /// Notifies `event`'s poll channel.
     async fn send(&self, event: &ResultsEvent) -> Result<()> {
         let payload = payload(event)?;
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(channel(event.poll_id()))
-            .bind(payload)
-            .execute(&self.inner.pool)
+        self.inner
+            .publisher
+            .publish(channel(event.poll_id()), payload)
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 }
 

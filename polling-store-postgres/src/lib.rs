@@ -56,6 +56,7 @@ mod error;
 mod idempotency_store;
 mod listener;
 mod poll_store;
+mod publisher;
 mod subscriptions;
 
 pub use broadcaster::PgBroadcaster;

@@ -259,3 +259,39 @@ async fn dropping_the_broadcaster_closes_its_listening_connection(pool: PgPool) 
     })
     .await;
 }
+
+#[sqlx::test]
+async fn events_published_at_once_all_arrive_each_polls_in_order_of_publish(pool: PgPool) {
+    let broadcaster = PgBroadcaster::new(&pool);
+    let polls: Vec<PollId> = (0..3).map(|_| PollId::generate()).collect();
+    let mut streams = Vec::new();
+    for &poll in &polls {
+        streams.push(subscribe(&broadcaster, poll).await);
+    }
+    // Each poll's events from a task of its own, the three tasks at once, as
+    // ballots on three polls commit together: they share statements.
+    let publishers: Vec<_> = polls
+        .iter()
+        .map(|&poll| {
+            let broadcaster = broadcaster.clone();
+            tokio::spawn(async move {
+                for version in 1..=40 {
+                    publish(&broadcaster, &updated(poll, version)).await;
+                }
+            })
+        })
+        .collect();
+    // And 60 more at once, each its own caller, on a fourth poll nobody watches.
+    let unwatched = PollId::generate();
+    let events: Vec<ResultsEvent> = (1..=60).map(|v| updated(unwatched, v)).collect();
+    let at_once = futures_util::future::join_all(events.iter().map(|e| broadcaster.publish(e)));
+    assert!(at_once.await.iter().all(Result::is_ok));
+    for publisher in publishers {
+        publisher.await.expect("a publisher panicked");
+    }
+    for (poll, events) in polls.iter().zip(&mut streams) {
+        for version in 1..=40 {
+            assert_eq!(receive(events).await, updated(*poll, version));
+        }
+    }
+}
