@@ -74,6 +74,10 @@ impl Publisher {
     ///
     /// [`PollError::Unavailable`] when that statement failed.
     pub(crate) async fn publish(self: &Arc<Self>, channel: String, payload: String) -> Result<()> {
+        // Checked first, so that a queued event never waits for a task that
+        // cannot start (outside a runtime, as when a runtime shuts down).
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| PollError::unavailable("publishing outside a tokio runtime"))?;
         let (done, outcome) = oneshot::channel();
         let start = {
             let mut state = self.state();
@@ -85,7 +89,7 @@ impl Publisher {
             !std::mem::replace(&mut state.sending, true)
         };
         if start {
-            tokio::spawn(Arc::clone(self).send_all());
+            runtime.spawn(Arc::clone(self).send_all());
         }
         match outcome.await {
             Ok(Ok(())) => Ok(()),
