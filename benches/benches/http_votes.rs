@@ -141,10 +141,7 @@ async fn grow(pool: &PgPool, poll: &str) {
 async fn window(addr: SocketAddr, poll: &str) -> (u64, Duration) {
     drive(addr, poll, Duration::from_secs(1)).await;
     let measured = drive(addr, poll, WINDOW).await;
-    println!(
-        "  {addr}: {} votes in {:.2?}",
-        measured.0, measured.1
-    );
+    println!("  {addr}: {} votes in {:.2?}", measured.0, measured.1);
     measured
 }
 
@@ -204,7 +201,12 @@ async fn create_poll(addr: SocketAddr) -> String {
         .expect("a request");
     let response = sender.send_request(request).await.expect("an answer");
     assert_eq!(response.status().as_u16(), 201);
-    let body = response.into_body().collect().await.expect("a body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
     let poll: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     poll["id"].as_str().expect("an id").to_owned()
 }

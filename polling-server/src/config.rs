@@ -23,10 +23,14 @@ pub enum LogFormat {
 /// Where the results cache lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CacheKind {
-    /// In this process: each replica its own.
+    /// In this process: each replica its own, so with several replicas on one
+    /// database a replica serves results another one's votes made stale.
     Memory,
     /// In Redis (`--redis-url`): shared by every replica.
     Redis,
+    /// None: every read goes to the store, so every replica serves the
+    /// store's latest results.
+    None,
 }
 
 /// How results events reach listeners.
@@ -36,6 +40,9 @@ pub enum BroadcasterKind {
     Local,
     /// Over Redis Pub/Sub (`--redis-url`): every replica sees every vote.
     Redis,
+    /// Over PostgreSQL `LISTEN`/`NOTIFY` (`--database-url`): every replica on
+    /// the database sees every vote, without Redis.
+    Postgres,
 }
 
 /// The server's settings: each flag falls back to an environment variable,
@@ -78,7 +85,8 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// The most PostgreSQL connections this process opens.
+    /// The most PostgreSQL connections this process opens for queries
+    /// (`--broadcaster postgres` adds its one listening connection).
     #[arg(long, env = "POLLING_DATABASE_POOL_SIZE", default_value_t = 10, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_pool_size: u32,
@@ -105,12 +113,13 @@ pub struct Config {
     pub redis_url: Option<String>,
 
     /// Where the results cache lives [default: `redis` with --redis-url,
-    /// else `memory`].
+    /// else `none` with --database-url (replicas share no cache, and a
+    /// memory one would go stale), else `memory`].
     #[arg(long, env = "POLLING_CACHE", value_enum, value_name = "KIND")]
     pub cache: Option<CacheKind>,
 
     /// How results events reach listeners [default: `redis` with
-    /// --redis-url, else `local`].
+    /// --redis-url, else `postgres` with --database-url, else `local`].
     #[arg(long, env = "POLLING_BROADCASTER", value_enum, value_name = "KIND")]
     pub broadcaster: Option<BroadcasterKind>,
 
@@ -274,20 +283,27 @@ impl Config {
         self.instance.clone().unwrap_or_else(host_name)
     }
 
-    /// The results cache to use: as set, else `redis` when a Redis URL is given.
+    /// The results cache to use: as set, else `redis` when a Redis URL is
+    /// given, else `none` when a database URL is (replicas on one database
+    /// must not each cache results the others' votes change), else `memory`.
     pub fn cache_kind(&self) -> CacheKind {
-        self.cache.unwrap_or(match self.redis_url {
-            Some(_) => CacheKind::Redis,
-            None => CacheKind::Memory,
-        })
+        self.cache
+            .unwrap_or(match (&self.redis_url, &self.database_url) {
+                (Some(_), _) => CacheKind::Redis,
+                (None, Some(_)) => CacheKind::None,
+                (None, None) => CacheKind::Memory,
+            })
     }
 
-    /// The broadcaster to use: as set, else `redis` when a Redis URL is given.
+    /// The broadcaster to use: as set, else `redis` when a Redis URL is
+    /// given, else `postgres` when a database URL is, else `local`.
     pub fn broadcaster_kind(&self) -> BroadcasterKind {
-        self.broadcaster.unwrap_or(match self.redis_url {
-            Some(_) => BroadcasterKind::Redis,
-            None => BroadcasterKind::Local,
-        })
+        self.broadcaster
+            .unwrap_or(match (&self.redis_url, &self.database_url) {
+                (Some(_), _) => BroadcasterKind::Redis,
+                (None, Some(_)) => BroadcasterKind::Postgres,
+                (None, None) => BroadcasterKind::Local,
+            })
     }
 
     /// The browser app's directory: the configured one, which must exist, or
@@ -414,12 +430,22 @@ mod tests {
         assert!(error.to_string().contains("--startup-timeout"), "{error}");
     }
 
+    /// The cache and broadcaster `args` choose, whatever `DATABASE_URL` and
+    /// `REDIS_URL` the tests run with.
+    fn backend_kinds(args: &[&str]) -> (CacheKind, BroadcasterKind) {
+        let mut config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
+        if !args.contains(&"--database-url") {
+            config.database_url = None;
+        }
+        if !args.contains(&"--redis-url") {
+            config.redis_url = None;
+        }
+        (config.cache_kind(), config.broadcaster_kind())
+    }
+
     #[test]
     fn a_redis_url_turns_on_both_redis_backends_unless_one_is_chosen() {
-        let parse = |args: &[&str]| {
-            let config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
-            (config.cache_kind(), config.broadcaster_kind())
-        };
+        let parse = backend_kinds;
         assert_eq!(parse(&[]), (CacheKind::Memory, BroadcasterKind::Local));
         let redis = ["--redis-url", "redis://127.0.0.1/"];
         assert_eq!(parse(&redis), (CacheKind::Redis, BroadcasterKind::Redis));
@@ -430,6 +456,37 @@ mod tests {
         assert_eq!(
             parse(&[&redis[..], &["--broadcaster", "local"]].concat()),
             (CacheKind::Redis, BroadcasterKind::Local)
+        );
+    }
+
+    #[test]
+    fn a_database_without_redis_broadcasts_through_postgres_and_caches_nothing() {
+        let parse = backend_kinds;
+        let database = ["--database-url", "postgres://postgres@127.0.0.1/polling"];
+        assert_eq!(
+            parse(&database),
+            (CacheKind::None, BroadcasterKind::Postgres)
+        );
+        let redis = ["--redis-url", "redis://127.0.0.1/"];
+        assert_eq!(
+            parse(&[&database[..], &redis[..]].concat()),
+            (CacheKind::Redis, BroadcasterKind::Redis),
+            "Redis, when given, wins"
+        );
+        assert_eq!(
+            parse(
+                &[
+                    &database[..],
+                    &["--cache", "memory", "--broadcaster", "local"]
+                ]
+                .concat()
+            ),
+            (CacheKind::Memory, BroadcasterKind::Local),
+            "a choice is kept"
+        );
+        assert_eq!(
+            parse(&["--cache", "none", "--broadcaster", "postgres"]),
+            (CacheKind::None, BroadcasterKind::Postgres)
         );
     }
 

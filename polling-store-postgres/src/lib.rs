@@ -1,6 +1,9 @@
 //! PostgreSQL storage for **polling**: [`PgPollStore`], a
-//! [`PollStore`](polling_core::PollStore) on sqlx, and [`PgIdempotencyStore`],
-//! the [`IdempotencyStore`](polling_core::IdempotencyStore) replicas share.
+//! [`PollStore`](polling_core::PollStore) on sqlx, [`PgIdempotencyStore`],
+//! the [`IdempotencyStore`](polling_core::IdempotencyStore) replicas share,
+//! and [`PgBroadcaster`], a [`Broadcaster`](polling_core::Broadcaster) over
+//! `LISTEN`/`NOTIFY`, so that replicas on one database see each other's votes
+//! without Redis.
 //!
 //! * Schema: sqlx migrations embedded in this crate; run [`migrate`] at
 //!   start-up. It takes PostgreSQL's advisory lock, so replicas starting
@@ -9,6 +12,10 @@
 //!   voter) and the poll's counts change together, and the results after the
 //!   vote come back from that transaction. Concurrent ballots on one poll are
 //!   coalesced into shared transactions ([`CastMode`]).
+//! * Broadcasting: [`PgBroadcaster`] publishes each results event with
+//!   `pg_notify` on a channel per poll and listens on one connection per
+//!   process (outside the pool), replaced with a resync of its polls when it
+//!   is lost; see its docs.
 //! * Failures: every database failure is
 //!   [`PollError::Unavailable`](polling_core::PollError::Unavailable); the
 //!   pool reconnects by itself when PostgreSQL returns.
@@ -39,15 +46,25 @@
 #[macro_use]
 mod rows;
 
+mod backoff;
+mod broadcaster;
+mod broadcaster_config;
 mod cast;
+mod channel;
 mod config;
 mod error;
 mod idempotency_store;
+mod listener;
 mod poll_store;
+mod publisher;
+mod subscriptions;
 
+pub use broadcaster::PgBroadcaster;
+pub use broadcaster_config::PgBroadcasterConfig;
 pub use cast::CastMode;
 pub use config::PgConfig;
 pub use idempotency_store::PgIdempotencyStore;
+pub use listener::LISTENER_APPLICATION_NAME;
 pub use poll_store::PgPollStore;
 
 use sqlx::migrate::{MigrateError, Migrator};

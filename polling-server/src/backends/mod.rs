@@ -1,6 +1,7 @@
 //! [`Backends`]: the store, cache and broadcaster a [`Config`] asks for,
 //! connected and ready.
 
+mod no_cache;
 mod postgres;
 mod redis;
 mod startup;
@@ -54,9 +55,9 @@ pub struct Backends {
 pub struct Kinds {
     /// `memory` or `postgres`.
     pub store: &'static str,
-    /// `memory` or `redis`.
+    /// `memory`, `redis` or `none`.
     pub cache: &'static str,
-    /// `local` or `redis`.
+    /// `local`, `redis` or `postgres`.
     pub broadcaster: &'static str,
     /// `memory` or `postgres`.
     pub idempotency: &'static str,
@@ -94,23 +95,52 @@ impl Backends {
         // Before any backend starts, so that their first metrics count.
         crate::telemetry::prometheus_handle();
         let mut backends = Self::in_process();
+        let mut database = None;
         if let Some(url) = &config.database_url {
-            let (store, idempotency, gauges) = postgres::store(config, url).await?;
-            backends.store = store;
-            backends.idempotency = idempotency;
+            let pg = postgres::store(config, url).await?;
+            backends.store = pg.store;
+            backends.idempotency = pg.idempotency;
             backends.kinds.idempotency = "postgres";
-            backends.scrape_hooks.push(gauges);
+            backends.scrape_hooks.push(pg.gauges);
             backends.kinds.store = "postgres";
+            database = Some((url.as_str(), pg.pool));
         }
-        if config.cache_kind() == CacheKind::Redis {
-            let url = redis::url(config, "--cache redis (POLLING_CACHE)")?;
-            backends.cache = redis::cache(config, url).await?;
-            backends.kinds.cache = "redis";
+        match config.cache_kind() {
+            CacheKind::Memory => {
+                if database.is_some() {
+                    tracing::warn!(
+                        "--cache memory with --database-url: each replica caches results \
+                         that other replicas' votes make stale; use --cache redis or none \
+                         with more than one replica"
+                    );
+                }
+            }
+            CacheKind::Redis => {
+                let url = redis::url(config, "--cache redis (POLLING_CACHE)")?;
+                backends.cache = redis::cache(config, url).await?;
+                backends.kinds.cache = "redis";
+            }
+            CacheKind::None => {
+                backends.cache = Arc::new(no_cache::NoCache);
+                backends.kinds.cache = "none";
+            }
         }
-        if config.broadcaster_kind() == BroadcasterKind::Redis {
-            let url = redis::url(config, "--broadcaster redis (POLLING_BROADCASTER)")?;
-            backends.broadcaster = redis::broadcaster(config, url).await?;
-            backends.kinds.broadcaster = "redis";
+        match config.broadcaster_kind() {
+            BroadcasterKind::Local => {}
+            BroadcasterKind::Redis => {
+                let url = redis::url(config, "--broadcaster redis (POLLING_BROADCASTER)")?;
+                backends.broadcaster = redis::broadcaster(config, url).await?;
+                backends.kinds.broadcaster = "redis";
+            }
+            BroadcasterKind::Postgres => {
+                let Some((url, pool)) = &database else {
+                    return Err("--broadcaster postgres (POLLING_BROADCASTER) needs \
+                         --database-url (DATABASE_URL), which is not set"
+                        .to_owned());
+                };
+                backends.broadcaster = postgres::broadcaster(config, url, pool).await?;
+                backends.kinds.broadcaster = "postgres";
+            }
         }
         if let Some(url) = config.redis_url.as_deref() {
             backends.rate_limits = Some(redis::rate_limiter(config, url).await?);

@@ -1,9 +1,10 @@
-//! The PostgreSQL store, when `--database-url` is set.
+//! The PostgreSQL store, when `--database-url` is set, and the broadcaster
+//! of `--broadcaster postgres`.
 
 use std::sync::Arc;
 
-use polling_core::{IdempotencyStore, PollStore};
-use polling_store_postgres::{CastMode, PgConfig, PgIdempotencyStore};
+use polling_core::{Broadcaster, IdempotencyStore, PollStore};
+use polling_store_postgres::{CastMode, PgBroadcaster, PgConfig, PgIdempotencyStore};
 
 use sqlx::PgPool;
 
@@ -11,16 +12,27 @@ use super::startup::{redact, retry};
 use crate::telemetry::{DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS};
 use crate::{Config, ScrapeHook};
 
+const SETTING: &str = "--database-url (DATABASE_URL)";
+
+/// The PostgreSQL backends on one pool.
+pub(super) struct PgBackends {
+    /// Polls and ballots.
+    pub(super) store: Arc<dyn PollStore>,
+    /// Idempotency keys.
+    pub(super) idempotency: Arc<dyn IdempotencyStore>,
+    /// The pool's gauges.
+    pub(super) gauges: ScrapeHook,
+    /// The pool they share, for the broadcaster.
+    pub(super) pool: PgPool,
+}
+
 /// Connects (retrying for `--startup-timeout`), runs the migrations and
 /// returns the store and the idempotency keys, which share the pool.
 ///
 /// # Errors
 ///
 /// A one-line message naming the setting.
-pub(super) async fn store(
-    config: &Config,
-    url: &str,
-) -> Result<(Arc<dyn PollStore>, Arc<dyn IdempotencyStore>, ScrapeHook), String> {
+pub(super) async fn store(config: &Config, url: &str) -> Result<PgBackends, String> {
     let pg = PgConfig {
         max_connections: config.database_pool_size,
         acquire_timeout: config.database_acquire_timeout,
@@ -28,7 +40,7 @@ pub(super) async fn store(
         cast_mode: CastMode::coalesced_with_max_queue(config.database_max_queued_votes as usize),
         ..PgConfig::new(url)
     };
-    let setting = "--database-url (DATABASE_URL)";
+    let setting = SETTING;
     let shown = redact(url);
     pg.connect_options()
         .map_err(|e| format!("{setting}: {shown} is not a PostgreSQL URL: {e}"))?;
@@ -41,7 +53,33 @@ pub(super) async fn store(
     tracing::info!(database = %shown, pool_size = pg.max_connections, "PostgreSQL store ready");
     let gauges = pool_gauges(pool.clone());
     let idempotency = Arc::new(PgIdempotencyStore::new(pool.clone()));
-    Ok((Arc::new(pg.store(pool)), idempotency, gauges))
+    Ok(PgBackends {
+        store: Arc::new(pg.store(pool.clone())),
+        idempotency,
+        gauges,
+        pool,
+    })
+}
+
+/// The `LISTEN`/`NOTIFY` broadcaster on `pool`'s database, once its
+/// listening connection is up (waiting up to `--startup-timeout`), so that a
+/// replica misses no event once it starts serving.
+pub(super) async fn broadcaster(
+    config: &Config,
+    url: &str,
+    pool: &PgPool,
+) -> Result<Arc<dyn Broadcaster>, String> {
+    let broadcaster = PgBroadcaster::new(pool);
+    retry("PostgreSQL LISTEN", config.startup_timeout, || {
+        broadcaster.check()
+    })
+    .await
+    .map_err(|e| {
+        let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), |c| c.to_string());
+        format!("{SETTING}: cannot listen on {}: {cause}", redact(url))
+    })?;
+    tracing::info!(database = %redact(url), "PostgreSQL LISTEN/NOTIFY broadcaster ready");
+    Ok(Arc::new(broadcaster))
 }
 
 /// Sets the pool's gauges at each scrape.

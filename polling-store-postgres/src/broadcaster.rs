@@ -1,0 +1,329 @@
+//! [`PgBroadcaster`]: the [`Broadcaster`] over PostgreSQL `LISTEN`/`NOTIFY`.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use crate::broadcaster_config::PgBroadcasterConfig;
+use crate::channel::{channel, MAX_PAYLOAD_BYTES};
+use crate::error::unavailable;
+use crate::listener::{Listener, ListenerStats, Reconcile, LISTENER_APPLICATION_NAME};
+use crate::publisher::Publisher;
+use crate::subscriptions::Subscriptions;
+
+/// A [`Broadcaster`] over PostgreSQL `LISTEN`/`NOTIFY`, so that every
+/// replica on one database sees every vote without Redis. Clones share the
+/// connection and the subscribers; the last one dropped stops the background
+/// task.
+///
+/// # Channels
+///
+/// Each poll has its own channel, `polling:poll:{poll_id}`, carrying
+/// [`ResultsEvent`]s as JSON. PostgreSQL then routes by poll: a replica
+/// receives the events of the polls its own subscribers watch, not every
+/// vote of every poll (as one channel for all polls would make it), at the
+/// price of a `LISTEN` when a poll gets its first local subscriber and an
+/// `UNLISTEN` when it loses its last. Notifications are per database, so
+/// deployments on separate databases never see each other's events.
+///
+/// # Publishing
+///
+/// [`publish`](Broadcaster::publish) calls `pg_notify(channel, payload)` on
+/// the pool it was given; a failure is a [`PollError::Unavailable`] and is
+/// counted ([`PgBroadcaster::publish_failures`]). Events published while a
+/// statement is in flight go out together in the next one, in publish order,
+/// so publishing holds at most one connection of the pool however many
+/// ballots commit at once. PostgreSQL refuses payloads
+/// of 8000 bytes or more: an event that large (the results of a poll with
+/// hundreds of options) is sent as a [`ResultsEvent::Resync`] instead, which
+/// makes subscribers read the results from the store.
+///
+/// # Subscribing
+///
+/// Each broadcaster has exactly one listening connection, however many polls
+/// and subscribers, owned by a background task and taken from a one-connection
+/// pool of its own (with the given pool's settings, and `application_name`
+/// `polling-listener`), so it never holds a connection the votes need. Local
+/// subscribers of a poll share a tokio broadcast channel, as with
+/// polling-core's `LocalBroadcaster`: one that falls behind gets a
+/// [`ResultsEvent::Resync`] instead of the events it skipped. Malformed
+/// notifications are logged, counted and skipped.
+///
+/// When the connection is lost (PostgreSQL restarted, the backend was
+/// terminated, a `SELECT 1` every [`ping_interval`](PgBroadcasterConfig::ping_interval)
+/// went unanswered), the task reconnects with exponential backoff (from
+/// [`reconnect_min_delay`](PgBroadcasterConfig::reconnect_min_delay), doubling,
+/// jittered, up to [`reconnect_max_delay`](PgBroadcasterConfig::reconnect_max_delay)),
+/// listens to every poll that still has subscribers, and sends each of them a
+/// `Resync` (`NOTIFY` reaches only the sessions listening at commit time:
+/// whatever was published meanwhile is lost, and a `Resync` makes
+/// subscribers fetch a fresh snapshot). [`subscribe`](Broadcaster::subscribe)
+/// works while PostgreSQL is down: the stream starts with that `Resync` once
+/// it is back.
+///
+/// # Health and metrics
+///
+/// [`check`](Broadcaster::check) fails while the listening connection is
+/// down or the pool does not answer a `SELECT 1`. Through the `metrics`
+/// facade, under the names of [`polling_core::metrics`], the broadcaster
+/// records [`BROADCAST_RESYNCS_TOTAL`](polling_core::metrics::BROADCAST_RESYNCS_TOTAL)
+/// (once per poll resynced),
+/// [`BROADCAST_RECONNECTS_TOTAL`](polling_core::metrics::BROADCAST_RECONNECTS_TOTAL)
+/// and [`BROADCAST_RECEIVE_ERRORS_TOTAL`](polling_core::metrics::BROADCAST_RECEIVE_ERRORS_TOTAL)
+/// (malformed notifications). Failed publishes are counted by the
+/// [`BroadcastLayer`](polling_core::layer::BroadcastLayer) that makes them.
+///
+/// # Example
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use polling_core::{Broadcaster, PollId, ResultsEvent};
+/// use polling_store_postgres::{PgBroadcaster, PgConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = PgConfig::new("postgres://postgres@127.0.0.1/polling").connect().await?;
+/// let broadcaster = PgBroadcaster::new(&pool);
+/// let poll = PollId::generate();
+/// let mut events = broadcaster.subscribe(poll).await?;
+/// broadcaster.publish(&ResultsEvent::Resync { poll_id: poll }).await?;
+/// assert_eq!(events.next().await, Some(ResultsEvent::Resync { poll_id: poll }));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PgBroadcaster {
+    /// Shared by the clones; its drop closes the listener's command channel.
+    inner: Arc<Inner>,
+}
+
+/// The state the clones of a [`PgBroadcaster`] share.
+struct Inner {
+    /// Answers `check`.
+    pool: PgPool,
+    /// Sends the events, batched, on `pool`.
+    publisher: Arc<Publisher>,
+    /// The local subscribers, shared with the listener.
+    subscriptions: Arc<Subscriptions>,
+    /// The listener's commands. The only strong sender: dropping it stops
+    /// the listener.
+    commands: UnboundedSender<Reconcile>,
+    /// What the listener reports.
+    stats: Arc<ListenerStats>,
+    /// Publishes that failed since the broadcaster was made.
+    publish_failures: AtomicU64,
+    /// How long `subscribe` waits for the listener to listen to the poll
+    /// before it returns anyway (a `Resync` then follows the subscription).
+    subscribe_timeout: Duration,
+}
+
+impl PgBroadcaster {
+    /// Publishes through `pool` and listens on a connection of its own to
+    /// the same database, with the default [`PgBroadcasterConfig`]. See
+    /// [`with_config`](Self::with_config).
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime, as `tokio::spawn` does.
+    pub fn new(pool: &PgPool) -> Self {
+        Self::with_config(pool, &PgBroadcasterConfig::default())
+    }
+
+    /// Publishes through `pool` and opens the listening connection (with
+    /// `pool`'s connection options) in the background: this returns at once,
+    /// even while PostgreSQL is down; [`is_listening`](Self::is_listening)
+    /// says when the connection is up.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime, as `tokio::spawn` does.
+    pub fn with_config(pool: &PgPool, config: &PgBroadcasterConfig) -> Self {
+        let options = pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .application_name(LISTENER_APPLICATION_NAME);
+        let listener_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .acquire_timeout(config.response_timeout)
+            .connect_lazy_with(options);
+        let subscriptions = Arc::new(Subscriptions::new(config.subscriber_capacity));
+        let stats = Arc::new(ListenerStats::default());
+        let (commands, receiver) = mpsc::unbounded_channel();
+        Listener::spawn(
+            listener_pool,
+            config,
+            Arc::clone(&subscriptions),
+            receiver,
+            Arc::clone(&stats),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                pool: pool.clone(),
+                publisher: Publisher::new(pool.clone()),
+                subscriptions,
+                commands,
+                stats,
+                publish_failures: AtomicU64::new(0),
+                subscribe_timeout: config.response_timeout * 3,
+            }),
+        }
+    }
+
+    /// How many publishes failed so far (each also returned an error).
+    pub fn publish_failures(&self) -> u64 {
+        self.inner.publish_failures.load(Ordering::Relaxed)
+    }
+
+    /// How many listening connections this broadcaster opened so far: 1,
+    /// plus one per reconnect. Never more than one is open at a time.
+    pub fn connections_established(&self) -> u64 {
+        self.inner.stats.connections.load(Ordering::Relaxed)
+    }
+
+    /// Whether the listening connection is up with its `LISTEN`s in place
+    /// (for readiness checks).
+    pub fn is_listening(&self) -> bool {
+        self.inner.stats.connected.load(Ordering::Relaxed)
+    }
+
+    /// Notifies `event`'s poll channel.
+    async fn send(&self, event: &ResultsEvent) -> Result<()> {
+        let payload = payload(event)?;
+        self.inner
+            .publisher
+            .publish(channel(event.poll_id()), payload)
+            .await
+    }
+}
+
+/// `event` as JSON, or, if that is too long for a `NOTIFY`, the `Resync` of
+/// its poll: subscribers then read the results themselves.
+fn payload(event: &ResultsEvent) -> Result<String> {
+    let json = serde_json::to_string(event).map_err(PollError::unavailable)?;
+    if json.len() < MAX_PAYLOAD_BYTES {
+        return Ok(json);
+    }
+    tracing::debug!(
+        poll_id = %event.poll_id(),
+        bytes = json.len(),
+        "event too large for NOTIFY; sending a resync instead"
+    );
+    let resync = ResultsEvent::Resync {
+        poll_id: event.poll_id(),
+    };
+    serde_json::to_string(&resync).map_err(PollError::unavailable)
+}
+
+impl fmt::Debug for PgBroadcaster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgBroadcaster")
+            .field("listening", &self.is_listening())
+            .field("connections_established", &self.connections_established())
+            .field("publish_failures", &self.publish_failures())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Broadcaster for PgBroadcaster {
+    async fn publish(&self, event: &ResultsEvent) -> Result<()> {
+        let sent = self.send(event).await;
+        if sent.is_err() {
+            self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// `Unavailable` when the listening connection is not up (see
+    /// [`PgBroadcaster::is_listening`]) or a `SELECT 1` through the
+    /// publishing pool fails (within its acquire timeout).
+    async fn check(&self) -> Result<()> {
+        if !self.is_listening() {
+            return Err(PollError::unavailable(
+                "the postgres listening connection is down",
+            ));
+        }
+        sqlx::query("SELECT 1")
+            .execute(&self.inner.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn subscribe(&self, poll: PollId) -> Result<EventStream> {
+        let inner = &self.inner;
+        let events = inner
+            .subscriptions
+            .subscribe(poll, inner.commands.downgrade());
+        let (command, listening) = Reconcile::subscribed(poll);
+        if inner.commands.send(command).is_err() {
+            return Err(PollError::unavailable(
+                "the postgres listening task has stopped",
+            ));
+        }
+        // Either way the stream is good: once the poll is listened to, a
+        // late acknowledgement turns into a `Resync` (see the listener).
+        if tokio::time::timeout(inner.subscribe_timeout, listening)
+            .await
+            .is_err()
+        {
+            tracing::debug!(
+                poll_id = %poll,
+                "postgres LISTEN still pending; the subscriber gets a resync once it is in place"
+            );
+        }
+        Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use polling_core::{OptionCount, OptionId, Results};
+
+    use super::*;
+
+    fn updated(poll_id: PollId, options: u32) -> ResultsEvent {
+        ResultsEvent::Updated {
+            results: Results {
+                poll_id,
+                version: 7,
+                total: 7,
+                counts: (0..options)
+                    .map(|i| OptionCount {
+                        option_id: OptionId::new(i),
+                        votes: 1,
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn an_event_that_fits_a_notify_is_sent_whole() {
+        let event = updated(PollId::generate(), 3);
+        let sent: ResultsEvent = serde_json::from_str(&payload(&event).unwrap()).unwrap();
+        assert_eq!(sent, event);
+    }
+
+    #[test]
+    fn an_event_too_large_for_a_notify_becomes_a_resync() {
+        let poll_id = PollId::generate();
+        let event = updated(poll_id, 1000);
+        assert!(serde_json::to_string(&event).unwrap().len() >= MAX_PAYLOAD_BYTES);
+        let sent = payload(&event).unwrap();
+        assert!(sent.len() < MAX_PAYLOAD_BYTES);
+        let sent: ResultsEvent = serde_json::from_str(&sent).unwrap();
+        assert_eq!(sent, ResultsEvent::Resync { poll_id });
+    }
+}
