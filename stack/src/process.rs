@@ -1,5 +1,6 @@
-//! [`Program`]: a process the stack runs, stopped with every process it
-//! started; and what `/proc` says about processes and listening ports.
+//! How the stack runs its processes so that none outlives it (a crate-private
+//! `Program` each, stopped with every process it started), and what `/proc`
+//! says about processes and listening ports.
 //!
 //! nginx is the reason: its master forks the workers that hold the
 //! listening sockets, and a master killed with SIGKILL leaves them running,

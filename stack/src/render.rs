@@ -32,14 +32,20 @@ pub struct NginxLocal {
 
 /// `compose/nginx/nginx.conf` for a native run: the `upstream backend`
 /// block lists `local.replicas` (no Docker DNS resolver) and keeps its
-/// `keepalive`; the port, the app's directory and the scratch paths are
-/// local. Nothing else changes.
+/// `keepalive*` settings as they are; the port, the app's directory and the
+/// scratch paths are local. Nothing else changes.
 pub fn nginx(config: &str, local: &NginxLocal) -> Result<String, RenderError> {
     let mut upstream = String::from("    upstream backend {\n        zone backend 64k;\n");
     for replica in &local.replicas {
         let _ = writeln!(upstream, "        server {replica};");
     }
-    upstream.push_str("        keepalive 64;\n    }\n");
+    for setting in between(config, "upstream backend")?
+        .iter()
+        .filter(|line| line.trim_start().starts_with("keepalive"))
+    {
+        let _ = writeln!(upstream, "        {}", setting.trim());
+    }
+    upstream.push_str("    }\n");
     let scratch = local.scratch.display();
     let config = replace_between(config, "upstream backend", &upstream)?;
     let config = replace_between(&config, "paths", &format!("pid {scratch}/nginx.pid;\n"))?;
@@ -71,9 +77,35 @@ pub fn prometheus(config: &str, replicas: &[SocketAddr]) -> Result<String, Rende
 /// replaced by `replacement` (the marker lines stay, so rendering twice
 /// gives the same result).
 pub fn replace_between(text: &str, name: &str, replacement: &str) -> Result<String, RenderError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, last) = markers(&lines, name)?;
+    let mut out = String::with_capacity(text.len() + replacement.len());
+    for line in &lines[..=first] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(replacement);
+    if !replacement.ends_with('\n') {
+        out.push('\n');
+    }
+    for line in &lines[last..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The lines strictly between `# BEGIN name` and `# END name`.
+fn between<'a>(text: &'a str, name: &str) -> Result<Vec<&'a str>, RenderError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, last) = markers(&lines, name)?;
+    Ok(lines[first + 1..last].to_vec())
+}
+
+/// The indices of the `# BEGIN name` and `# END name` lines.
+fn markers(lines: &[&str], name: &str) -> Result<(usize, usize), RenderError> {
     let begin = format!("# BEGIN {name}");
     let end = format!("# END {name}");
-    let lines: Vec<&str> = text.lines().collect();
     let find = |marker: &str| {
         let found: Vec<usize> = lines
             .iter()
@@ -91,20 +123,7 @@ pub fn replace_between(text: &str, name: &str, replacement: &str) -> Result<Stri
     if last < first {
         return Err(RenderError(format!("`{end}` comes before `{begin}`")));
     }
-    let mut out = String::with_capacity(text.len() + replacement.len());
-    for line in &lines[..=first] {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.push_str(replacement);
-    if !replacement.ends_with('\n') {
-        out.push('\n');
-    }
-    for line in &lines[last..] {
-        out.push_str(line);
-        out.push('\n');
-    }
-    Ok(out)
+    Ok((first, last))
 }
 
 #[cfg(test)]
@@ -150,6 +169,10 @@ mod tests {
         assert!(rendered.contains("server 127.0.0.1:9002;"));
         assert!(!rendered.contains("resolve;"), "no Docker DNS natively");
         assert!(rendered.contains("keepalive 64;"));
+        assert!(
+            rendered.contains("keepalive_timeout 5s;"),
+            "the upstream's idle timeout is the compose stack's"
+        );
         let prom = std::fs::read_to_string(crate::compose_dir().join("prometheus/prometheus.yml"))
             .unwrap();
         let rendered = prometheus(&prom, &replicas).unwrap();

@@ -433,3 +433,50 @@ async fn a_replica_killed_mid_load_loses_no_acknowledged_vote() {
     let (_, _, results) = get_results(nginx, &id).await;
     assert_eq!(results["total"], acknowledged);
 }
+
+/// The header lines named `name` in `head` (lowercased).
+fn headers<'a>(head: &'a str, name: &str) -> Vec<&'a str> {
+    head.lines()
+        .filter_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .map(str::trim)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_of_response_through_nginx_carries_the_security_headers_once() {
+    let db = Database::create();
+    let stack = start_stack(&db, "headers");
+    let nginx = stack.nginx_addr;
+    let unknown = polling_core::PollId::generate();
+    // (path, expected status, expected Cache-Control if nginx sets it)
+    let cases: [(&str, u16, Option<&str>); 7] = [
+        ("/", 200, Some("no-cache")),
+        ("/index.html", 200, Some("no-cache")),
+        ("/app.css", 200, Some("public, max-age=300, must-revalidate")),
+        ("/favicon.svg", 200, Some("public, max-age=300, must-revalidate")),
+        ("/api/polls", 200, None),
+        (&format!("/api/polls/{unknown}/results"), 404, None),
+        ("/metrics", 404, None),
+    ];
+    for (path, status, cache) in cases {
+        let (got, head, _) = get_raw(nginx, path).await;
+        assert_eq!(got, status, "{path}: {head}");
+        for name in [
+            "x-content-type-options",
+            "x-frame-options",
+            "referrer-policy",
+            "content-security-policy",
+        ] {
+            assert_eq!(
+                headers(&head, name).len(),
+                1,
+                "{path} carries {name} exactly once: {head}"
+            );
+        }
+        let cache_control = headers(&head, "cache-control");
+        assert!(cache_control.len() <= 1, "{path}: {head}");
+        if let Some(cache) = cache {
+            assert_eq!(cache_control, [cache], "{path}: {head}");
+        }
+    }
+}
