@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, watch};
 
 use load::client::{Conn, Target};
 use load::run::{drive, Load};
-use load::{audience, seed};
 use load::stats::{Errors, Feed};
+use load::{audience, seed};
 
 /// Drives voters, results readers and live-results watchers at a polling
 /// server, and prints each figure beside a minimal hyper server's ceiling;

@@ -61,12 +61,11 @@ impl Audience {
     /// the leavers spread evenly through the crowd.
     fn voter(&self, n: usize, salt: u64) -> Voter {
         let pct = usize::from(self.browser_like.min(100));
-        let leaves = self.cancel_every > 0 && (n + 1) % self.cancel_every == 0;
+        let leaves = self.cancel_every > 0 && (n + 1).is_multiple_of(self.cancel_every);
         Voter {
             browser: (n + 1) * pct / 100 > n * pct / 100,
-            leaves_after: leaves.then(|| {
-                Duration::from_millis(mix(salt ^ !(n as u64)) % (MAX_LEAVE_MS + 1))
-            }),
+            leaves_after: leaves
+                .then(|| Duration::from_millis(mix(salt ^ !(n as u64)) % (MAX_LEAVE_MS + 1))),
             choice: weighted_pick(&[1; OPTIONS.len()], salt.wrapping_add(n as u64)),
         }
     }
@@ -102,7 +101,10 @@ pub(crate) async fn audience(target: &Target, plan: &Audience) -> bool {
     let poll = match poll::create(target, &format!("audience-{run}-poll"), &draft).await {
         Ok(poll) => poll,
         Err(e) => {
-            println!("verdict: FAILED: creating the poll at {}: {e}", target.origin());
+            println!(
+                "verdict: FAILED: creating the poll at {}: {e}",
+                target.origin()
+            );
             return false;
         }
     };

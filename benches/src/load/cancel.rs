@@ -66,7 +66,12 @@ mod tests {
     #[test]
     fn the_request_is_complete_http() {
         let target = Target::parse("http://127.0.0.1:9/").unwrap();
-        let bytes = request_bytes(&target, "/api/polls/x/votes", b"{}", Some("polling_voter=v"));
+        let bytes = request_bytes(
+            &target,
+            "/api/polls/x/votes",
+            b"{}",
+            Some("polling_voter=v"),
+        );
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("POST /api/polls/x/votes HTTP/1.1\r\nHost: 127.0.0.1:9\r\n"));
         assert!(text.contains("Content-Length: 2\r\n"));

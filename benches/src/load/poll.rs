@@ -89,7 +89,10 @@ pub(crate) async fn stored_ballots(target: &Target, poll: &Created) -> Result<u6
     )
     .await?;
     if answer.status != StatusCode::OK {
-        return Err(format!("the ballots export: HTTP {}", answer.status.as_u16()));
+        return Err(format!(
+            "the ballots export: HTTP {}",
+            answer.status.as_u16()
+        ));
     }
     let csv = std::str::from_utf8(&answer.body)
         .map_err(|_| "the ballots export is not UTF-8".to_owned())?;

@@ -41,11 +41,9 @@ impl Picture {
             return false;
         };
         self.sockets.iter().all(|&s| s == Some(stored))
-            && self
-                .replicas
-                .iter()
-                .all(|(_, r)| matches!(r, Reading::Total(t) if *t == stored)
-                    || *r == Reading::Unreachable)
+            && self.replicas.iter().all(|(_, r)| {
+                matches!(r, Reading::Total(t) if *t == stored) || *r == Reading::Unreachable
+            })
             && self.target == Reading::Total(stored)
     }
 }
@@ -183,7 +181,9 @@ mod tests {
         let mut p = picture();
         p.sockets[1] = Some(7);
         assert!(!p.converged());
-        assert!(p.to_string().starts_with("shown: sockets 1/2 at 10 (max lag 3)"));
+        assert!(p
+            .to_string()
+            .starts_with("shown: sockets 1/2 at 10 (max lag 3)"));
         let mut p = picture();
         p.sockets[0] = None;
         assert!(!p.converged());

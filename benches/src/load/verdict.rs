@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn stored_between_acknowledged_and_every_attempt_is_ok() {
         for stored in 90..=100 {
-            assert_eq!(failures(&tally(), &picture(stored), None), Vec::<String>::new());
+            assert_eq!(
+                failures(&tally(), &picture(stored), None),
+                Vec::<String>::new()
+            );
         }
     }
 
@@ -145,7 +148,10 @@ mod tests {
             ["doubled votes: stored 91 > acknowledged + refused + cancelled 90"]
         );
         let f = failures(&tally(), &picture(101), None);
-        assert!(f.iter().any(|f| f.starts_with("more ballots than voters")), "{f:?}");
+        assert!(
+            f.iter().any(|f| f.starts_with("more ballots than voters")),
+            "{f:?}"
+        );
     }
 
     #[test]
@@ -169,7 +175,10 @@ mod tests {
     fn only_a_killed_replica_may_be_unreachable() {
         let mut p = picture(95);
         p.replicas[0].1 = Reading::Unreachable;
-        assert_eq!(failures(&tally(), &p, Some(Some(Ok(())))), Vec::<String>::new());
+        assert_eq!(
+            failures(&tally(), &p, Some(Some(Ok(())))),
+            Vec::<String>::new()
+        );
         assert_eq!(
             failures(&tally(), &p, None),
             ["replica http://a refuses connections"]
