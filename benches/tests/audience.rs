@@ -1,24 +1,30 @@
 //! `polling-load audience` against real embedded servers: a mixed crowd
 //! with cancelled votes is counted once each and every screen converges; a
 //! killed "replica" and one that refuses connections are handled; and a
-//! replica that does not hold the poll fails the verdict.
+//! replica that does not hold the poll, sockets the server refuses and a
+//! poll it will not create each fail the verdict.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use common::{get_json, start_server_with};
-use polling_server::Limits;
+use common::{get_json, start_app};
+use polling_server::{App, Limits};
 
-/// A server whose per-client rate limits are off: every simulated voter
-/// comes from 127.0.0.1.
-fn start_server() -> SocketAddr {
-    start_server_with(Limits {
+/// The embedded app with its per-client rate limits off: every simulated
+/// voter comes from 127.0.0.1.
+fn unlimited() -> App {
+    App::in_process().with_limits(Limits {
         votes_per_minute: 0,
         polls_per_minute: 0,
         ..Limits::default()
     })
+}
+
+/// Serves [`unlimited`] on a free port.
+fn start_server() -> SocketAddr {
+    start_app(unlimited())
 }
 
 fn audience(target: SocketAddr, args: &[&str]) -> Output {
@@ -183,4 +189,42 @@ fn a_replica_without_the_poll_fails_the_verdict() {
         "{stdout}"
     );
     assert!(stdout.contains("replicas 0/1 at 50"), "{stdout}");
+}
+
+#[test]
+fn sockets_the_server_refuses_fail_the_verdict() {
+    // The server holds 2 live sockets at most: the other 2 never show a total.
+    let server = start_app(unlimited().with_max_sockets(2));
+    let output = audience(
+        server,
+        &["--voters", "40", "--sockets", "4", "--settle", "1s"],
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("shown: sockets 2/4 at 40 (max lag 40), target 40"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "verdict: FAILED: 2 of 4 sockets do not show 40 (they show nothing, nothing)"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_poll_the_server_will_not_create_fails_the_verdict() {
+    // A body limit smaller than the poll's draft: 413, not worth a retry.
+    let server = start_app(unlimited().with_body_limit(16));
+    let output = audience(server, &["--voters", "10"]);
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "verdict: FAILED: creating the poll at http://{server}: HTTP 413"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("acknowledged"), "no one voted: {stdout}");
 }

@@ -10,6 +10,11 @@ use tokio::net::TcpListener;
 /// Starts the embedded server (in-process store and cache) with `limits` on
 /// a free port, on a runtime of its own.
 pub(crate) fn start_server_with(limits: Limits) -> SocketAddr {
+    start_app(App::in_process().with_limits(limits))
+}
+
+/// Serves `app` on a free port, on a runtime of its own.
+pub(crate) fn start_app(app: App) -> SocketAddr {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -20,11 +25,7 @@ pub(crate) fn start_server_with(limits: Limits) -> SocketAddr {
         .expect("a free port");
     let address = listener.local_addr().expect("its address");
     std::thread::spawn(move || {
-        runtime.block_on(polling_server::run(
-            listener,
-            App::in_process().with_limits(limits),
-            std::future::pending(),
-        ));
+        runtime.block_on(polling_server::run(listener, app, std::future::pending()));
     });
     address
 }
