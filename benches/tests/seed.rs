@@ -6,12 +6,17 @@ mod common;
 use std::net::SocketAddr;
 use std::process::Command;
 
-use common::{get_json, start_server_with};
-use polling_server::Limits;
+use common::{get_json, start_app};
+use polling_server::{App, Limits};
 
-/// Starts the embedded server on a free port, with the default limits.
+/// Starts the embedded server on a free port, on a runtime of its own.
 fn start_server() -> SocketAddr {
     start_server_with(Limits::default())
+}
+
+/// [`start_server`] with `limits`.
+fn start_server_with(limits: Limits) -> SocketAddr {
+    start_app(App::in_process().with_limits(limits))
 }
 
 fn seed(address: SocketAddr, polls: u32, votes: u32) -> std::process::Output {

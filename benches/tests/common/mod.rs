@@ -4,16 +4,11 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use polling_server::{App, Limits};
+use polling_server::App;
 use tokio::net::TcpListener;
 
-/// Starts the embedded server (in-process store and cache) with `limits` on
-/// a free port, on a runtime of its own.
-pub(crate) fn start_server_with(limits: Limits) -> SocketAddr {
-    start_app(App::in_process().with_limits(limits))
-}
-
-/// Serves `app` on a free port, on a runtime of its own.
+/// Serves `app` (such as the embedded [`App::in_process`]) on a free port,
+/// on a runtime of its own.
 pub(crate) fn start_app(app: App) -> SocketAddr {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
