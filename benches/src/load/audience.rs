@@ -254,7 +254,6 @@ async fn crowd(
             Err(_) => refusals.add("a voting task failed"),
         }
     }
-    tally.voters = plan.voters as u64;
     (tally, refusals)
 }
 

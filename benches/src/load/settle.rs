@@ -104,9 +104,10 @@ impl fmt::Display for Reading {
     }
 }
 
-/// Reads everything every 100 ms until it [converged](Picture::converged) or
-/// `within` passed, and returns the last picture. The stored ballots are
-/// read again each time: a cancelled vote may still be landing.
+/// Reads everything every 100 ms until it [converged](Picture::converged) on
+/// the same stored count twice in a row, or `within` passed, and returns the
+/// last picture. The stored ballots are read again each time: a cancelled
+/// vote may still be landing.
 pub(crate) async fn settle(
     target: &Target,
     poll: &Created,
@@ -115,6 +116,7 @@ pub(crate) async fn settle(
     within: Duration,
 ) -> Picture {
     let deadline = Instant::now() + within;
+    let mut converged_at = None;
     loop {
         let picture = Picture {
             stored: poll::stored_ballots(target, poll).await,
@@ -131,9 +133,11 @@ pub(crate) async fn settle(
             },
             target: read(target, &poll.id).await,
         };
-        if picture.converged() || Instant::now() >= deadline {
+        let converged = picture.converged().then(|| picture.stored.clone());
+        if (converged.is_some() && converged == converged_at) || Instant::now() >= deadline {
             return picture;
         }
+        converged_at = converged;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
