@@ -1,12 +1,13 @@
 //! `polling-load seed` against a real server: every vote acknowledged, the
 //! results match, and a second run adds new polls rather than replaying.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::net::SocketAddr;
 use std::process::Command;
 
+use common::{get_json, start_app};
 use polling_server::{App, Limits};
-use tokio::net::TcpListener;
 
 /// Starts the embedded server on a free port, on a runtime of its own.
 fn start_server() -> SocketAddr {
@@ -15,38 +16,7 @@ fn start_server() -> SocketAddr {
 
 /// [`start_server`] with `limits`.
 fn start_server_with(limits: Limits) -> SocketAddr {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("a free port");
-    let address = listener.local_addr().expect("its address");
-    std::thread::spawn(move || {
-        runtime.block_on(polling_server::run(
-            listener,
-            App::in_process().with_limits(limits),
-            std::future::pending(),
-        ));
-    });
-    address
-}
-
-/// `GET path` over a fresh connection; the body as JSON.
-fn get_json(address: SocketAddr, path: &str) -> serde_json::Value {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a full response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    serde_json::from_str(body).expect("a JSON body")
+    start_app(App::in_process().with_limits(limits))
 }
 
 fn seed(address: SocketAddr, polls: u32, votes: u32) -> std::process::Output {

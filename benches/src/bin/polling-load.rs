@@ -24,12 +24,13 @@ use tokio::sync::{mpsc, watch};
 
 use load::client::{Conn, Target};
 use load::run::{drive, Load};
-use load::seed;
 use load::stats::{Errors, Feed};
+use load::{audience, seed};
 
 /// Drives voters, results readers and live-results watchers at a polling
 /// server, and prints each figure beside a minimal hyper server's ceiling;
-/// or, with `seed`, fills a fresh server with a few polls and votes.
+/// or, with `seed`, fills a fresh server with a few polls and votes; or, with
+/// `audience`, runs the live-audience scenario and its verdict.
 #[derive(Debug, Parser)]
 #[command(name = "polling-load", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -46,6 +47,14 @@ enum Command {
     /// a new voter, retried safely with an `Idempotency-Key`), then check
     /// that the results match the votes acknowledged.
     Seed(SeedArgs),
+
+    /// The live-audience scenario: a fresh 3-option poll, a crowd of new
+    /// voters voting once each (browsers with a cookie and retries, or
+    /// cookieless API clients; some leaving mid-request), live sockets
+    /// watching, optionally a replica killed mid-run; then checks that no
+    /// vote was lost or doubled and that every socket, replica and the
+    /// target show the ballots stored. Exits non-zero on any mismatch.
+    Audience(AudienceArgs),
 }
 
 /// The load run's settings.
@@ -111,6 +120,59 @@ struct SeedArgs {
     wait: Duration,
 }
 
+/// The settings of `polling-load audience`.
+#[derive(Debug, clap::Args)]
+struct AudienceArgs {
+    /// The server (or nginx) the audience votes at: `http://host[:port]`.
+    #[arg(long)]
+    target: String,
+
+    /// Fresh voters, each voting once for a random option.
+    #[arg(long, default_value_t = 2000)]
+    voters: usize,
+
+    /// The percentage of voters that behave like a browser: load the poll
+    /// for the voter cookie, then vote with it, retrying 5xx, 429 and lost
+    /// connections up to 20 times. The others send one cookieless POST.
+    #[arg(long, value_name = "PCT", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    browser_like: u8,
+
+    /// Voters in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+
+    /// Live WebSockets watching the results.
+    #[arg(long, value_name = "W", default_value_t = 8)]
+    sockets: usize,
+
+    /// Every K-th voter sends its vote, then drops the connection 0-20 ms
+    /// later without reading the answer; 0: none.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    cancel_every: usize,
+
+    /// A replica's process id, sent SIGKILL once --kill-after percent of the
+    /// voters are done.
+    #[arg(long, value_name = "PID")]
+    kill_pid: Option<u32>,
+
+    /// When to kill --kill-pid: after this percentage of the voters.
+    #[arg(long, value_name = "PCT", default_value_t = 30,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    kill_after: u8,
+
+    /// A replica's own address (repeatable), whose results must show the
+    /// ballots stored after the run; one refusing connections is skipped
+    /// (it was killed).
+    #[arg(long = "replica", value_name = "URL")]
+    replicas: Vec<String>,
+
+    /// How long screens and replicas may take to show the stored ballots
+    /// after the last vote (`10s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    settle: Duration,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -125,6 +187,7 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Some(Command::Seed(args)) => runtime.block_on(seed(args)),
+        Some(Command::Audience(args)) => runtime.block_on(audience(args)),
         None => runtime.block_on(run(cli.bench)),
     };
     match outcome {
@@ -261,4 +324,29 @@ async fn seed(args: SeedArgs) -> Result<ExitCode, String> {
     );
     seed::seed(&target, plan).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the live-audience scenario; fails unless its verdict is ok.
+async fn audience(args: AudienceArgs) -> Result<ExitCode, String> {
+    let target = Target::parse(&args.target)?;
+    let replicas = args
+        .replicas
+        .iter()
+        .map(|r| Target::parse(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = audience::Audience {
+        voters: args.voters,
+        browser_like: args.browser_like,
+        concurrency: args.concurrency,
+        sockets: args.sockets,
+        cancel_every: args.cancel_every,
+        kill: args.kill_pid.map(|pid| (pid, args.kill_after)),
+        replicas,
+        settle: args.settle,
+    };
+    Ok(if audience::audience(&target, &plan).await {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -48,8 +48,13 @@ impl Target {
         format!("ws://{}{path}", self.authority)
     }
 
+    /// `host[:port]` as the URL gave it, for the `Host` header.
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+
     /// `host:port` to connect to (port 80 when the URL has none).
-    fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         if self
             .authority
             .rsplit_once(':')
@@ -187,7 +192,7 @@ impl Conn {
         if self.sender.is_none() {
             let stream = TcpStream::connect(self.target.address())
                 .await
-                .map_err(|e| format!("connect: {}", e.kind()))?;
+                .map_err(|e| connect_error(e.kind()))?;
             stream.set_nodelay(true).ok();
             let (sender, connection) = http1::handshake(TokioIo::new(stream))
                 .await
@@ -215,10 +220,45 @@ fn describe(e: hyper::Error) -> String {
     }
 }
 
+/// A failed connect in a few words: `connect: connection refused`.
+pub(crate) fn connect_error(kind: std::io::ErrorKind) -> String {
+    format!("connect: {kind}")
+}
+
+/// Whether a request `error` (as [`Conn::send`] describes it) is a refused
+/// connection: nothing listens there (a killed server).
+pub(crate) fn refused_connection(error: &str) -> bool {
+    error == connect_error(std::io::ErrorKind::ConnectionRefused)
+}
+
+/// What a results object shows: its version and its total of ballots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shown {
+    /// `version`: grows by one with every recorded ballot.
+    pub(crate) version: u64,
+    /// `total`: the ballots counted.
+    pub(crate) total: u64,
+}
+
+impl Shown {
+    /// The `version` and `total` of a results object (`GET .../results`).
+    pub(crate) fn of(results: &serde_json::Value) -> Option<Self> {
+        Some(Self {
+            version: results.get("version")?.as_u64()?,
+            total: results.get("total")?.as_u64()?,
+        })
+    }
+}
+
+/// What the `results` of a vote response or a live message show.
+pub(crate) fn results_shown(json: &[u8]) -> Option<Shown> {
+    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    Shown::of(value.get("results")?)
+}
+
 /// The `results.version` of a vote response or a live message.
 pub(crate) fn results_version(json: &[u8]) -> Option<u64> {
-    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
-    value.get("results")?.get("version")?.as_u64()
+    results_shown(json).map(|shown| shown.version)
 }
 
 #[cfg(test)]
@@ -245,5 +285,28 @@ mod tests {
         assert_eq!(results_version(vote), Some(3));
         assert_eq!(results_version(br#"{"ok":true}"#), None);
         assert_eq!(results_version(b"not json"), None);
+        let live = br#"{"type":"results","results":{"version":9,"total":8,"counts":[]}}"#;
+        assert_eq!(
+            results_shown(live),
+            Some(Shown {
+                version: 9,
+                total: 8
+            })
+        );
+        assert_eq!(results_shown(br#"{"type":"hidden"}"#), None);
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_refused_connection() {
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap();
+        let target = Target::parse(&format!("http://{address}")).unwrap();
+        let error = Conn::new(target)
+            .send(Method::GET, "/", None, None)
+            .await
+            .unwrap_err();
+        assert!(refused_connection(&error), "{error}");
+        assert!(!refused_connection("timeout"));
     }
 }

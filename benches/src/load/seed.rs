@@ -16,6 +16,9 @@ use hyper::header::HeaderName;
 use hyper::{Method, StatusCode};
 
 use super::client::{Conn, Target};
+use super::draw::{unique_run_id, weighted_pick};
+use super::poll;
+use super::retry::{send_retrying, Retry};
 use super::stats::Errors;
 
 /// The polls seeded, in order: question, options, and each option's weight
@@ -60,9 +63,6 @@ const POLLS: &[(&str, &[(&str, u32)])] = &[
 
 /// The most polls [`seed`] can create.
 pub(crate) const MAX_POLLS: usize = POLLS.len();
-
-/// How many times one vote is tried before it counts as failed.
-const ATTEMPTS: u32 = 20;
 
 /// What to seed.
 #[derive(Clone, Copy, Debug)]
@@ -183,15 +183,6 @@ async fn wait_until_ready(target: &Target, wait: Duration) -> Result<(), String>
     }
 }
 
-/// A run id unlikely to repeat, so that seeding twice casts new votes rather
-/// than replaying the last run's idempotency keys.
-fn unique_run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{nanos:x}-{:x}", std::process::id())
-}
-
 /// Creates one poll, with `key` as its `Idempotency-Key`.
 async fn create(
     target: &Target,
@@ -203,29 +194,11 @@ async fn create(
         "question": question,
         "options": options.iter().map(|(text, _)| *text).collect::<Vec<_>>(),
     });
-    let answer = send_retrying(
-        &mut Conn::new(target.clone()),
-        "/api/polls",
-        Bytes::from(draft.to_string()),
-        key,
-    )
-    .await
-    .map_err(|e| format!("creating {question:?}: {e}"))?;
-    if answer.0 != StatusCode::CREATED {
-        return Err(format!(
-            "creating {question:?}: HTTP {}: {}",
-            answer.0.as_u16(),
-            String::from_utf8_lossy(&answer.1)
-        ));
-    }
-    let poll: serde_json::Value =
-        serde_json::from_slice(&answer.1).map_err(|e| format!("the created poll: {e}"))?;
-    let id = poll
-        .get("id")
-        .and_then(|id| id.as_str())
-        .ok_or("the created poll has no id")?;
+    let created = poll::create(target, key, &draft)
+        .await
+        .map_err(|e| format!("creating {question:?}: {e}"))?;
     Ok(Created {
-        id: id.to_owned(),
+        id: created.id,
         question,
         weights: options.iter().map(|&(_, w)| w).collect(),
     })
@@ -263,87 +236,30 @@ async fn cast_votes(
         let body = Bytes::from(format!(r#"{{"choices":[{option}]}}"#));
         let path = format!("/api/polls/{}/votes", poll.id);
         let key = format!("seed-{run}-vote-{n}");
-        match send_retrying(&mut conn, &path, body, &key).await {
-            Ok((status, _)) if status.is_success() => part.acked[poll_index][option] += 1,
-            Ok((status, _)) => part.errors.add(format!("HTTP {}", status.as_u16())),
+        let idempotency_key = HeaderName::from_static("idempotency-key");
+        let headers = [(idempotency_key, key.as_str())];
+        match send_retrying(
+            &mut conn,
+            Method::POST,
+            &path,
+            Some(body),
+            &headers,
+            Retry::SEED,
+        )
+        .await
+        {
+            Ok(answer) if answer.status.is_success() => part.acked[poll_index][option] += 1,
+            Ok(answer) => part.errors.add(format!("HTTP {}", answer.status.as_u16())),
             Err(e) => part.errors.add(e),
         }
     }
 }
 
-/// POSTs `body` to `path` with `Idempotency-Key: key`, trying again (same
-/// key) after refusals and failures that may be passing: 429 and 503 after
-/// their `Retry-After`, 502 and 504, and lost connections. A 429 is the
-/// server pacing this client (all of the seed's voters share its address):
-/// it is waited out however often it comes; the others count against
-/// [`ATTEMPTS`]. Returns the last status and body.
-async fn send_retrying(
-    conn: &mut Conn,
-    path: &str,
-    body: Bytes,
-    key: &str,
-) -> Result<(StatusCode, Bytes), String> {
-    let idempotency_key = HeaderName::from_static("idempotency-key");
-    let mut failures = 0;
-    loop {
-        let (pause, failure) = match conn
-            .send_with(
-                Method::POST,
-                path,
-                Some(body.clone()),
-                &[(idempotency_key.clone(), key)],
-            )
-            .await
-        {
-            Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
-                (answer.retry_after.unwrap_or(Duration::from_secs(1)), None)
-            }
-            Ok(answer) if is_passing(answer.status) => (
-                answer.retry_after.unwrap_or(Duration::from_millis(200)),
-                Some(format!("HTTP {}", answer.status.as_u16())),
-            ),
-            Ok(answer) => return Ok((answer.status, answer.body)),
-            Err(e) => (Duration::from_millis(100 << failures.min(5)), Some(e)),
-        };
-        if let Some(failure) = failure {
-            failures += 1;
-            if failures >= ATTEMPTS {
-                return Err(format!("{failure} after {ATTEMPTS} attempts"));
-            }
-        }
-        tokio::time::sleep(pause.min(Duration::from_secs(10))).await;
-    }
-}
-
-/// Whether a status says "not now" rather than "no".
-fn is_passing(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    )
-}
-
 /// The counts of a poll's results, in option order.
 async fn counts_of(target: &Target, poll_id: &str) -> Result<Vec<u64>, String> {
-    let answer = Conn::new(target.clone())
-        .send(
-            Method::GET,
-            &format!("/api/polls/{poll_id}/results"),
-            None,
-            None,
-        )
-        .await?;
-    if answer.status != StatusCode::OK {
-        return Err(format!(
-            "reading the results of {poll_id}: HTTP {}",
-            answer.status.as_u16()
-        ));
-    }
-    let results: serde_json::Value =
-        serde_json::from_slice(&answer.body).map_err(|e| format!("the results: {e}"))?;
+    let results = poll::results(target, poll_id)
+        .await
+        .map_err(|e| format!("reading the results of {poll_id}: {e}"))?;
     results
         .get("counts")
         .and_then(|c| c.as_array())
@@ -356,41 +272,9 @@ async fn counts_of(target: &Target, poll_id: &str) -> Result<Vec<u64>, String> {
         .ok_or_else(|| format!("the results of {poll_id} have no counts"))
 }
 
-/// An option index drawn by `weights`, from the vote number `n`: the same
-/// numbers always give the same choices.
-fn weighted_pick(weights: &[u32], n: u64) -> usize {
-    // SplitMix64 of the vote number: well spread, no generator state.
-    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum::<u64>().max(1);
-    let mut ticket = z % total;
-    for (i, &w) in weights.iter().enumerate() {
-        if ticket < u64::from(w) {
-            return i;
-        }
-        ticket -= u64::from(w);
-    }
-    weights.len().saturating_sub(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn picks_follow_the_weights() {
-        let weights = [1, 0, 3];
-        let mut counts = [0u32; 3];
-        for n in 0..40_000 {
-            counts[weighted_pick(&weights, n)] += 1;
-        }
-        assert_eq!(counts[1], 0, "a zero weight is never picked");
-        let ratio = f64::from(counts[2]) / f64::from(counts[0]);
-        assert!((2.7..3.3).contains(&ratio), "{counts:?}");
-        assert_eq!(weighted_pick(&[5], 7), 0);
-    }
 
     #[test]
     fn every_seeded_poll_is_a_valid_draft() {
@@ -399,13 +283,5 @@ mod tests {
             assert!((2..=20).contains(&options.len()), "{question}");
             assert!(options.iter().all(|(_, w)| *w > 0), "{question}");
         }
-    }
-
-    #[test]
-    fn only_passing_refusals_are_retried() {
-        assert!(is_passing(StatusCode::TOO_MANY_REQUESTS));
-        assert!(is_passing(StatusCode::SERVICE_UNAVAILABLE));
-        assert!(!is_passing(StatusCode::UNPROCESSABLE_ENTITY));
-        assert!(!is_passing(StatusCode::CONFLICT));
     }
 }

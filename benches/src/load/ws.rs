@@ -10,7 +10,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::client::results_version;
+use super::client::{results_shown, Shown};
+use super::screen::Screen;
 use super::stats::{Errors, Feed};
 
 /// Watches `url` with an `Origin` of `origin` until `stop` turns true,
@@ -21,6 +22,36 @@ pub(crate) async fn watch(
     url: String,
     origin: String,
     feed: Arc<Feed>,
+    ready: mpsc::Sender<()>,
+    stop: watch::Receiver<bool>,
+) -> Errors {
+    watch_with(
+        url,
+        origin,
+        move |shown, at| feed.hold(shown.version, at),
+        ready,
+        stop,
+    )
+    .await
+}
+
+/// [`watch`], keeping on `screen` the last results the socket showed.
+pub(crate) async fn watch_screen(
+    url: String,
+    origin: String,
+    screen: Arc<Screen>,
+    ready: mpsc::Sender<()>,
+    stop: watch::Receiver<bool>,
+) -> Errors {
+    watch_with(url, origin, move |shown, _| screen.show(shown), ready, stop).await
+}
+
+/// [`watch`], handing every results message to `show` with the instant it
+/// arrived.
+async fn watch_with(
+    url: String,
+    origin: String,
+    show: impl Fn(Shown, Instant),
     ready: mpsc::Sender<()>,
     mut stop: watch::Receiver<bool>,
 ) -> Errors {
@@ -62,8 +93,8 @@ pub(crate) async fn watch(
             let at = Instant::now();
             match message {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(version) = results_version(text.as_bytes()) {
-                        feed.hold(version, at);
+                    if let Some(shown) = results_shown(text.as_bytes()) {
+                        show(shown, at);
                         if let Some(ready) = ready.take() {
                             let _ = ready.send(()).await;
                         }
