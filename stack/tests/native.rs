@@ -452,8 +452,16 @@ async fn every_kind_of_response_through_nginx_carries_the_security_headers_once(
     let cases: [(&str, u16, Option<&str>); 7] = [
         ("/", 200, Some("no-cache")),
         ("/index.html", 200, Some("no-cache")),
-        ("/app.css", 200, Some("public, max-age=300, must-revalidate")),
-        ("/favicon.svg", 200, Some("public, max-age=300, must-revalidate")),
+        (
+            "/app.css",
+            200,
+            Some("public, max-age=300, must-revalidate"),
+        ),
+        (
+            "/favicon.svg",
+            200,
+            Some("public, max-age=300, must-revalidate"),
+        ),
         ("/api/polls", 200, None),
         (&format!("/api/polls/{unknown}/results"), 404, None),
         ("/metrics", 404, None),

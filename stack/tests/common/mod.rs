@@ -36,12 +36,22 @@ pub(crate) fn server_bin() -> std::path::PathBuf {
     if let Ok(bin) = std::env::var("POLLING_SERVER_BIN") {
         return bin.into();
     }
+    built_bin("polling-server", "polling-server")
+}
+
+/// The `polling-load` binary of this build.
+pub(crate) fn load_bin() -> std::path::PathBuf {
+    built_bin("polling-load", "polling-benches")
+}
+
+/// The binary `name` of package `package` in this build's profile directory.
+fn built_bin(name: &str, package: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = profile_dir.join("polling-server");
+    let bin = profile_dir.join(name);
     assert!(
         bin.is_file(),
-        "{} is missing: build it with `cargo build -p polling-server`",
+        "{} is missing: build it with `cargo build -p {package}`",
         bin.display()
     );
     bin
