@@ -61,6 +61,10 @@ pub(crate) enum ApiError {
     ResultsHidden(Visibility),
     /// An `Idempotency-Key` header that is not 1 to 255 visible ASCII characters.
     InvalidIdempotencyKey,
+    /// An `Idempotency-Key` too short to be unguessable on a request without
+    /// a voter cookie, where nothing else tells one client's key from
+    /// another's.
+    GuessableIdempotencyKey,
     /// The `Idempotency-Key` was used before with another request body.
     IdempotencyKeyMismatch,
     /// The first request with this `Idempotency-Key` is still running.
@@ -108,6 +112,7 @@ impl ApiError {
             Self::MalformedJson(_)
             | Self::BadRequest(_)
             | Self::InvalidIdempotencyKey
+            | Self::GuessableIdempotencyKey
             | Self::NoPublicUrl => StatusCode::BAD_REQUEST,
             Self::IdempotencyKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
@@ -147,7 +152,9 @@ impl ApiError {
             Self::Overloaded => "unavailable",
             Self::RequestTimeout => "request_timeout",
             Self::ResultsHidden(_) => "results_hidden",
-            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::InvalidIdempotencyKey | Self::GuessableIdempotencyKey => {
+                "invalid_idempotency_key"
+            }
             Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
             Self::IdempotencyKeyInUse => "idempotency_key_in_use",
             Self::NoPublicUrl => "bad_request",
@@ -192,6 +199,11 @@ impl ApiError {
             Self::InvalidIdempotencyKey => {
                 "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()
             }
+            Self::GuessableIdempotencyKey => format!(
+                "without a voter cookie, an Idempotency-Key must be at least {} characters \
+                 (a UUID, say): it alone tells your retries from other clients' requests",
+                crate::idempotent::MIN_UNSCOPED_KEY_LEN
+            ),
             Self::IdempotencyKeyMismatch => {
                 "this Idempotency-Key was used with a different request body".to_owned()
             }

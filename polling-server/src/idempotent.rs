@@ -3,7 +3,13 @@
 //!
 //! The key is scoped by method, path and, when the request carries one, the
 //! voter cookie, so one client can neither read nor block another's
-//! responses under the same key. Responses with status 2xx and 4xx are kept
+//! responses under the same key. A request without a cookie (a first
+//! contact: an API client's first vote or poll) has nothing but its key to
+//! tell it from other clients, so there the key must be unguessable: at
+//! least [`MIN_UNSCOPED_KEY_LEN`] characters (a UUID), else 400
+//! `invalid_idempotency_key`. Otherwise three clients sending `vote-1`
+//! would share one response, its voter cookie and a poll's manage token, and
+//! a prober could tell which keys are in use. Responses with status 2xx and 4xx are kept
 //! for the configured time (`--idempotency-ttl`) with the headers a retrying
 //! client needs (`Content-Type`, `Location`, and `Set-Cookie` so a client
 //! that had no cookie gets the same voter id); 5xx responses are not kept,
@@ -40,6 +46,10 @@ const LEASE_TIME: time::Duration = time::Duration::seconds(60);
 
 /// The longest a response is kept, whatever the setting: ten years.
 const MAX_TTL: time::Duration = time::Duration::days(3650);
+
+/// The shortest key honoured on a request without a voter cookie: 22
+/// characters hold 128 random bits in base64url (a UUID has 32 hex digits).
+pub(crate) const MIN_UNSCOPED_KEY_LEN: usize = 22;
 
 /// The response headers kept and replayed.
 const KEPT_HEADERS: &[&str] = &["content-type", "location", "set-cookie"];
@@ -99,6 +109,14 @@ pub(crate) async fn idempotent(
     let Some(key) = scope.scoped_key() else {
         return handler.await;
     };
+    if scope.voter.known_id().is_none()
+        && scope
+            .key
+            .as_ref()
+            .is_some_and(|k| k.as_str().len() < MIN_UNSCOPED_KEY_LEN)
+    {
+        return Err(ApiError::GuessableIdempotencyKey.into());
+    }
     let claim = Claim {
         key,
         fingerprint,

@@ -14,6 +14,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 /// The header marking a replayed response.
 const REPLAYED: &str = "idempotent-replayed";
 
+/// An unguessable key named `name`: the name and this run's random suffix
+/// (a cookieless request's key must be unguessable, see `guessable_keys…`).
+fn key(name: &str) -> String {
+    static SUFFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let suffix = SUFFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string());
+    format!("{name}-{suffix}")
+}
+
 fn with_key(request: Request, key: &str) -> Request {
     request.header("idempotency-key", key)
 }
@@ -55,13 +63,66 @@ on_both_backends!(
     keys_expire_after_the_configured_time,
     requests_without_a_key_are_unaffected,
     concurrent_retries_run_the_request_once,
+    guessable_keys_without_a_cookie_are_refused_so_clients_never_share_a_response,
 );
+
+async fn guessable_keys_without_a_cookie_are_refused_so_clients_never_share_a_response(app: App) {
+    let server = TestServer::with_app(app).await;
+    let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
+    let id = id_of(&poll);
+
+    // Three clients with no cookie and one guessable key: before, all three
+    // got 201 and the same voter cookie, and one vote was counted.
+    for _ in 0..3 {
+        let refused = server
+            .client()
+            .send(vote_with_key(&id, &[1], "vote-1"))
+            .await;
+        let body = refused.assert_error(400, "invalid_idempotency_key");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("voter cookie"),
+            "{body}"
+        );
+        assert_eq!(
+            common::voter_from(&refused.headers),
+            None,
+            "no voter issued"
+        );
+        let created = server
+            .client()
+            .send(create_with_key(&draft(&["x", "y"]), "create-1"))
+            .await;
+        created.assert_error(400, "invalid_idempotency_key");
+    }
+    assert_eq!(total_votes(&server.client(), &id).await, 0);
+    assert_eq!(
+        poll_count(&server.client()).await,
+        1,
+        "only the test's poll"
+    );
+
+    // Unguessable keys: each client is its own voter, replays its own answer.
+    let (alice, bob) = (server.client(), server.client());
+    let a = alice.send(vote_with_key(&id, &[1], &key("alice"))).await;
+    let b = bob.send(vote_with_key(&id, &[1], &key("bob"))).await;
+    a.assert_json(201);
+    b.assert_json(201);
+    assert_ne!(alice.voter_id(), bob.voter_id());
+    assert_eq!(total_votes(&server.client(), &id).await, 2);
+
+    // With a cookie, a short key is the voter's own: honoured.
+    let with_cookie = alice.send(vote_with_key(&id, &[1], "again")).await;
+    assert_eq!(with_cookie.status.as_u16(), 200, "{:?}", with_cookie.json());
+}
 
 async fn a_retried_creation_answers_the_first_response_and_creates_one_poll(app: App) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let draft = draft(&["tabs", "spaces"]);
-    let first = client.send(create_with_key(&draft, "create-1")).await;
+    let first = client.send(create_with_key(&draft, &key("create-1"))).await;
     let body = first.assert_json(201);
     assert_eq!(
         first.header(REPLAYED),
@@ -69,7 +130,7 @@ async fn a_retried_creation_answers_the_first_response_and_creates_one_poll(app:
         "the first answer is no replay"
     );
 
-    let again = client.send(create_with_key(&draft, "create-1")).await;
+    let again = client.send(create_with_key(&draft, &key("create-1"))).await;
     assert_eq!(
         again.assert_json(201),
         body,
@@ -87,11 +148,11 @@ async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     client
-        .send(create_with_key(&draft(&["a", "b"]), "k"))
+        .send(create_with_key(&draft(&["a", "b"]), &key("k")))
         .await
         .assert_json(201);
     client
-        .send(create_with_key(&draft(&["a", "c"]), "k"))
+        .send(create_with_key(&draft(&["a", "c"]), &key("k")))
         .await
         .assert_error(422, "idempotency_key_mismatch");
     assert_eq!(poll_count(&client).await, 1);
@@ -99,11 +160,11 @@ async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
     let (poll, _) = create_poll(&client, draft(&["x", "y"])).await;
     let id = id_of(&poll);
     client
-        .send(vote_with_key(&id, &[0], "v"))
+        .send(vote_with_key(&id, &[0], &key("v")))
         .await
         .assert_json(201);
     client
-        .send(vote_with_key(&id, &[1], "v"))
+        .send(vote_with_key(&id, &[1], &key("v")))
         .await
         .assert_error(422, "idempotency_key_mismatch");
     assert_eq!(total_votes(&client, &id).await, 1);
@@ -134,7 +195,10 @@ async fn malformed_keys_are_400(app: App) {
         .assert_error(400, "invalid_idempotency_key");
     assert_eq!(poll_count(&client).await, 0, "nothing was created");
     client
-        .send(create_with_key(&draft(&["a", "b"]), "\"quoted-key\""))
+        .send(create_with_key(
+            &draft(&["a", "b"]),
+            &format!("\"{}\"", key("quoted")),
+        ))
         .await
         .assert_json(201);
 }
@@ -148,11 +212,11 @@ async fn a_cookieless_voter_retrying_gets_the_same_response_and_voter_id(app: Ap
     // answer (and so its cookie) was lost.
     let first = server
         .client()
-        .send(vote_with_key(&id, &[1], "vote-1"))
+        .send(vote_with_key(&id, &[1], &key("vote-1")))
         .await;
     let retry = server
         .client()
-        .send(vote_with_key(&id, &[1], "vote-1"))
+        .send(vote_with_key(&id, &[1], &key("vote-1")))
         .await;
     assert_eq!(first.assert_json(201), retry.assert_json(201));
     assert_eq!(retry.header(REPLAYED), Some("true"));
@@ -173,13 +237,13 @@ async fn keys_are_scoped_per_voter(app: App) {
     let id = id_of(&poll);
     bob.get(&format!("/api/polls/{id}")).await.assert_json(200); // a cookie
 
-    let a = alice.send(vote_with_key(&id, &[0], "same-key")).await;
-    let b = bob.send(vote_with_key(&id, &[0], "same-key")).await;
+    let a = alice.send(vote_with_key(&id, &[0], &key("same-key"))).await;
+    let b = bob.send(vote_with_key(&id, &[0], &key("same-key"))).await;
     a.assert_json(201);
     b.assert_json(201);
     assert_eq!(b.header(REPLAYED), None, "bob's request ran");
     assert_eq!(total_votes(&alice, &id).await, 2, "both voters counted");
-    let again = alice.send(vote_with_key(&id, &[0], "same-key")).await;
+    let again = alice.send(vote_with_key(&id, &[0], &key("same-key"))).await;
     assert_eq!(
         again.assert_json(201),
         a.assert_json(201),
@@ -197,9 +261,9 @@ async fn refusals_are_replayed_too(app: App) {
         .send(Request::post(format!("/api/polls/{id}/close")).bearer(&token))
         .await
         .assert_json(200);
-    let first = client.send(vote_with_key(&id, &[0], "late")).await;
+    let first = client.send(vote_with_key(&id, &[0], &key("late"))).await;
     first.assert_error(409, "poll_closed");
-    let again = client.send(vote_with_key(&id, &[0], "late")).await;
+    let again = client.send(vote_with_key(&id, &[0], &key("late"))).await;
     again.assert_error(409, "poll_closed");
     assert_eq!(again.header(REPLAYED), Some("true"), "a kept 4xx");
 }
@@ -208,12 +272,12 @@ async fn keys_expire_after_the_configured_time(app: App) {
     let server = TestServer::with_app(app.with_idempotency_ttl(Duration::from_secs(1))).await;
     let client = server.client();
     client
-        .send(create_with_key(&draft(&["a", "b"]), "short"))
+        .send(create_with_key(&draft(&["a", "b"]), &key("short")))
         .await
         .assert_json(201);
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let after = client
-        .send(create_with_key(&draft(&["a", "c"]), "short"))
+        .send(create_with_key(&draft(&["a", "c"]), &key("short")))
         .await;
     after.assert_json(201);
     assert_eq!(after.header(REPLAYED), None, "the expired key ran again");
@@ -227,7 +291,7 @@ async fn concurrent_retries_run_the_request_once(app: App) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..12 {
         let client = server.client();
-        let request = vote_with_key(&id, &[1], "burst");
+        let request = vote_with_key(&id, &[1], &key("burst"));
         tasks.spawn(async move { client.send(request).await });
     }
     let (mut ran, mut replayed, mut in_use) = (0, 0, 0);
@@ -276,10 +340,10 @@ async fn a_vote_replayed_to_another_instance_answers_the_first_response_and_coun
     let (poll, _) = create_poll(&at_a, draft(&["a", "b"])).await;
     let id = id_of(&poll);
 
-    let first = at_a.send(vote_with_key(&id, &[1], "cross")).await;
+    let first = at_a.send(vote_with_key(&id, &[1], &key("cross"))).await;
     assert_eq!(first.header("x-served-by"), Some("a"));
     let at_b = at_a.at(b.addr());
-    let replay = at_b.send(vote_with_key(&id, &[1], "cross")).await;
+    let replay = at_b.send(vote_with_key(&id, &[1], &key("cross"))).await;
     assert_eq!(replay.header("x-served-by"), Some("b"));
     assert_eq!(
         replay.assert_json(201),
@@ -290,14 +354,14 @@ async fn a_vote_replayed_to_another_instance_answers_the_first_response_and_coun
     assert_eq!(total_votes(&at_b, &id).await, 1, "counted once");
 
     let created = at_a
-        .send(create_with_key(&draft(&["x", "y"]), "create"))
+        .send(create_with_key(&draft(&["x", "y"]), &key("create")))
         .await;
     let replayed = at_b
-        .send(create_with_key(&draft(&["x", "y"]), "create"))
+        .send(create_with_key(&draft(&["x", "y"]), &key("create")))
         .await;
     assert_eq!(replayed.assert_json(201), created.assert_json(201));
     let mismatch = at_b
-        .send(create_with_key(&draft(&["x", "z"]), "create"))
+        .send(create_with_key(&draft(&["x", "z"]), &key("create")))
         .await;
     mismatch.assert_error(422, "idempotency_key_mismatch");
 }
@@ -338,13 +402,13 @@ async fn a_503_is_not_kept_so_a_retry_after_the_outage_runs(
 
     proxy.cut().await;
     client
-        .send(vote_with_key(&id, &[0], "outage"))
+        .send(vote_with_key(&id, &[0], &key("outage")))
         .await
         .assert_error(503, "unavailable");
     proxy.restore().await.unwrap();
     let mut answer = None;
     for _ in 0..50 {
-        let response = client.send(vote_with_key(&id, &[0], "outage")).await;
+        let response = client.send(vote_with_key(&id, &[0], &key("outage"))).await;
         if response.status.as_u16() == 201 {
             answer = Some(response);
             break;
@@ -354,7 +418,7 @@ async fn a_503_is_not_kept_so_a_retry_after_the_outage_runs(
     }
     let answer = answer.expect("the retry runs once PostgreSQL is back");
     assert_eq!(answer.header(REPLAYED), None, "the 503 was not replayed");
-    let again = client.send(vote_with_key(&id, &[0], "outage")).await;
+    let again = client.send(vote_with_key(&id, &[0], &key("outage"))).await;
     assert_eq!(again.header(REPLAYED), Some("true"), "the 201 is kept");
     assert_eq!(total_votes(&client, &id).await, 1);
 }
@@ -375,15 +439,15 @@ async fn outcomes_are_counted_in_the_metrics() {
     let before = String::from_utf8(client.get("/metrics").await.body.to_vec()).unwrap();
     let draft = draft(&["a", "b"]);
     client
-        .send(create_with_key(&draft, "m"))
+        .send(create_with_key(&draft, &key("m")))
         .await
         .assert_json(201);
     client
-        .send(create_with_key(&draft, "m"))
+        .send(create_with_key(&draft, &key("m")))
         .await
         .assert_json(201);
     client
-        .send(create_with_key(&common::draft(&["a", "c"]), "m"))
+        .send(create_with_key(&common::draft(&["a", "c"]), &key("m")))
         .await
         .assert_error(422, "idempotency_key_mismatch");
     let after = String::from_utf8(client.get("/metrics").await.body.to_vec()).unwrap();

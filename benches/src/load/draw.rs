@@ -22,14 +22,12 @@ pub(crate) fn weighted_pick(weights: &[u32], n: u64) -> usize {
     weights.len().saturating_sub(1)
 }
 
-/// A seed unlikely to repeat between runs: the clock's nanoseconds and the
-/// process id, so that two runs neither replay each other's idempotency keys
-/// nor draw the same choices.
+/// A run's id: random (a voter id's 128 bits), so that two runs neither
+/// replay each other's idempotency keys nor draw the same choices, and the
+/// keys made from it are unguessable, as the server requires of a request
+/// without a voter cookie.
 pub(crate) fn unique_run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{nanos:x}-{:x}", std::process::id())
+    polling_core::VoterId::generate().as_str().to_owned()
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub(crate) async fn watch(
     .await
 }
 
-/// [`watch`], keeping on `screen` the last results the socket showed.
+/// [`watch()`], keeping on `screen` the last results the socket showed.
 pub(crate) async fn watch_screen(
     url: String,
     origin: String,
@@ -46,7 +46,7 @@ pub(crate) async fn watch_screen(
     watch_with(url, origin, move |shown, _| screen.show(shown), ready, stop).await
 }
 
-/// [`watch`], handing every results message to `show` with the instant it
+/// [`watch()`], handing every results message to `show` with the instant it
 /// arrived.
 async fn watch_with(
     url: String,
