@@ -11,13 +11,16 @@ use crate::error::unavailable;
 use crate::rows;
 
 /// Locks the poll row, so every writer of this poll in every replica waits its
-/// turn, and reads the poll with its current counts.
+/// turn, and reads the poll with its current counts. `NO KEY UPDATE` is the
+/// lock the batch's own `UPDATE polls` takes: writers and deletes still
+/// exclude each other, but the foreign-key checks of ballots being inserted
+/// (`KEY SHARE`) do not wait for it.
 const LOCK_POLL: &str = concat!(
     "SELECT ",
     poll_columns!(),
     ", ",
     results_columns!(),
-    " FROM polls WHERE id = $1 FOR UPDATE"
+    " FROM polls WHERE id = $1 FOR NO KEY UPDATE"
 );
 
 /// The batch voters' earlier ballots. A separate statement after the lock, so
