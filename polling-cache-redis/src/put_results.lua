@@ -9,10 +9,16 @@
 -- ARGV[3]  the time to live of the entry, in milliseconds
 --
 -- Returns 1 when the entry was written (and its time to live reset), 0 when
--- the cached version is at least as high (the entry is left alone).
+-- the cached version is at least as high or the poll was deleted (the entry
+-- is left alone).
 
 local key = KEYS[1]
 local version = ARGV[1]
+
+-- A deleted poll's tombstone (forget_results.lua) is never overwritten.
+if redis.call('HEXISTS', key, 'deleted') == 1 then
+  return 0
+end
 
 local current = redis.call('HGET', key, 'v')
 if current then

@@ -16,6 +16,10 @@ use crate::keys::Keys;
 static PUT_RESULTS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("put_results.lua")));
 
+/// The tombstone of [`RedisResultsCache::invalidate`].
+static FORGET_RESULTS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("forget_results.lua")));
+
 /// A [`ResultsCache`] in Redis. Clones share the connection.
 ///
 /// Each poll's results live in one hash, `{prefix}results:{poll_id}`, with
@@ -27,7 +31,9 @@ static PUT_RESULTS: LazyLock<Script> =
 /// * [`put`](ResultsCache::put) runs a Lua script that compares the version
 ///   with the cached one and writes only a higher one, all inside Redis, so
 ///   two replicas racing never leave an older version behind.
-/// * [`invalidate`](ResultsCache::invalidate) deletes the hash.
+/// * [`invalidate`](ResultsCache::invalidate) replaces the hash with a
+///   tombstone (the field `deleted`, living as long as an entry) that the
+///   `put` script never overwrites.
 /// * [`check`](ResultsCache::check) sends a `PING` (for readiness checks).
 ///
 /// Every Redis failure is a [`PollError::Unavailable`]; the
@@ -39,13 +45,11 @@ static PUT_RESULTS: LazyLock<Script> =
 ///
 /// # Deleted polls
 ///
-/// A write can race the deletion of its poll: a results read that started
-/// before the delete may `put` after the delete's `invalidate`, and bring the
-/// entry back. No tombstone prevents this, because the
-/// [`ResultsCache`] contract wants a `put` after `invalidate` to be cached
-/// again (the conformance case `invalidate_forgets_the_poll`), whatever its
-/// version. Such an entry lives at most the TTL; a caller that cannot accept
-/// that window can invalidate a second time shortly after the delete.
+/// A write can race the deletion of its poll: a vote batch that committed
+/// just before the delete, or a results read that started before it, may
+/// `put` after the delete's `invalidate`. The tombstone makes that `put` a
+/// no-op on every replica sharing this Redis, so a deleted poll's results
+/// never come back (and live sockets resyncing find the poll gone).
 ///
 /// # Example
 ///
@@ -163,9 +167,10 @@ impl ResultsCache for RedisResultsCache {
 
     async fn invalidate(&self, poll: PollId) -> Result<()> {
         let mut connection = self.connection.clone();
-        redis::cmd("DEL")
-            .arg(self.keys.results(poll))
-            .query_async::<i64>(&mut connection)
+        FORGET_RESULTS
+            .key(self.keys.results(poll))
+            .arg(self.ttl_millis)
+            .invoke_async::<i64>(&mut connection)
             .await
             .map_err(PollError::unavailable)?;
         Ok(())

@@ -114,8 +114,15 @@ async fn results_are_a_versioned_hash_under_the_prefix() {
     );
 
     cache.invalidate(poll).await.expect("invalidate");
-    let exists: bool = redis.exists(&key).await.expect("EXISTS");
-    assert!(!exists, "invalidate deletes the key");
+    let json: Option<String> = redis.hget(&key, "json").await.expect("HGET json");
+    let deleted: Option<String> = redis.hget(&key, "deleted").await.expect("HGET deleted");
+    assert_eq!(json, None, "invalidate drops the results");
+    assert_eq!(deleted.as_deref(), Some("1"), "and leaves a tombstone");
+    let ttl: i64 = redis.pttl(&key).await.expect("PTTL");
+    assert!(
+        ttl > default_ttl - 60_000 && ttl <= default_ttl,
+        "the tombstone lives as long as an entry, got {ttl} ms"
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,11 @@ pub trait ResultsCache: Send + Sync + 'static {
     /// high for that poll, even when several writers race.
     async fn put(&self, results: &Results) -> Result<()>;
 
-    /// Forgets the poll (after it is deleted).
+    /// Forgets the poll for good, since it was deleted: `get` misses from
+    /// now on, and later `put`s of any version are ignored for at least as
+    /// long as an entry would live. A write racing the delete (from a vote
+    /// batch that committed just before it, or a read that started before
+    /// it) so cannot bring the deleted poll back. Poll ids are never reused.
     async fn invalidate(&self, poll: PollId) -> Result<()>;
 
     /// Whether the cache is usable now, for readiness checks: `Ok(())`, or

@@ -12,8 +12,17 @@ use crate::error::Result;
 /// A [`ResultsCache`] in process memory. Clones share the same entries.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryCache {
-    /// The newest results seen per poll.
-    entries: Arc<Mutex<HashMap<PollId, Results>>>,
+    /// The newest results seen per poll, or that it was deleted.
+    entries: Arc<Mutex<HashMap<PollId, Entry>>>,
+}
+
+/// What the cache knows of one poll.
+#[derive(Clone, Debug)]
+enum Entry {
+    /// Its newest results.
+    Results(Results),
+    /// It was deleted: nothing is cached for it again.
+    Deleted,
 }
 
 impl MemoryCache {
@@ -22,7 +31,7 @@ impl MemoryCache {
         Self::default()
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<PollId, Results>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<PollId, Entry>> {
         // Entries are replaced whole, so a poisoned map is still consistent.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -31,22 +40,28 @@ impl MemoryCache {
 #[async_trait]
 impl ResultsCache for MemoryCache {
     async fn get(&self, poll: PollId) -> Result<Option<Results>> {
-        Ok(self.entries().get(&poll).cloned())
+        Ok(match self.entries().get(&poll) {
+            Some(Entry::Results(results)) => Some(results.clone()),
+            Some(Entry::Deleted) | None => None,
+        })
     }
 
     async fn put(&self, results: &Results) -> Result<()> {
         let mut entries = self.entries();
         match entries.get(&results.poll_id) {
-            Some(current) if !results.is_newer_than(current) => {}
+            Some(Entry::Deleted) => {}
+            Some(Entry::Results(current)) if !results.is_newer_than(current) => {}
             _ => {
-                entries.insert(results.poll_id, results.clone());
+                entries.insert(results.poll_id, Entry::Results(results.clone()));
             }
         }
         Ok(())
     }
 
+    /// Keeps a small marker per deleted poll (the process's memory, like
+    /// every entry of this cache).
     async fn invalidate(&self, poll: PollId) -> Result<()> {
-        self.entries().remove(&poll);
+        self.entries().insert(poll, Entry::Deleted);
         Ok(())
     }
 }

@@ -31,7 +31,7 @@ macro_rules! cache_conformance_tests {
             get_of_a_missing_poll_is_none,
             put_then_get_returns_the_results,
             put_never_replaces_a_newer_or_equal_version,
-            invalidate_forgets_the_poll,
+            a_deleted_poll_stays_forgotten,
             entries_are_per_poll,
             racing_puts_keep_the_highest_version,
         );
@@ -121,25 +121,35 @@ pub async fn put_never_replaces_a_newer_or_equal_version<C: ResultsCache>(cache:
     );
 }
 
-/// `invalidate` forgets the poll, after which any version may be put again;
-/// invalidating a missing poll is fine.
-pub async fn invalidate_forgets_the_poll<C: ResultsCache>(cache: C) {
+/// `invalidate` forgets a deleted poll for good: no later `put`, of any
+/// version, brings it back (a vote batch or a read racing the delete);
+/// invalidating a poll never cached is fine, and holds just the same.
+pub async fn a_deleted_poll_stays_forgotten<C: ResultsCache>(cache: C) {
     let poll = PollId::generate();
     put(&cache, &results_at(poll, 5)).await;
     cache.invalidate(poll).await.expect("invalidate");
     assert_eq!(get(&cache, poll).await, None, "get after invalidate");
 
-    put(&cache, &results_at(poll, 1)).await;
-    assert_eq!(
-        get(&cache, poll).await,
-        Some(results_at(poll, 1)),
-        "after invalidate, nothing is cached to be newer than a put"
-    );
+    for version in [1, 5, 6, u64::MAX] {
+        put(&cache, &results_at(poll, version)).await;
+        assert_eq!(
+            get(&cache, poll).await,
+            None,
+            "a put of version {version} after the delete is ignored"
+        );
+    }
 
+    let never_cached = PollId::generate();
     cache
-        .invalidate(PollId::generate())
+        .invalidate(never_cached)
         .await
         .expect("invalidating a poll never cached");
+    put(&cache, &results_at(never_cached, 1)).await;
+    assert_eq!(
+        get(&cache, never_cached).await,
+        None,
+        "a put that lands after the delete of a poll never cached is ignored"
+    );
 }
 
 /// Each poll has its own entry: versions, puts and invalidations of one don't
