@@ -107,7 +107,8 @@ describe('sharing', () => {
     assert.equal(results.name, `poll-${poll.id}-results.csv`);
     assert.equal(
       results.text,
-      'option_id,option,votes\r\n0,"Yes, obviously",2\r\n1,"\'=1+1",1\r\n2,"No ""thanks""",0\r\n',
+      // Every field quoted, formulas neutralised (polling-server/src/csv.rs).
+      '"option_id","option","votes"\r\n"0","Yes, obviously","2"\r\n"1","\'=1+1","1"\r\n"2","No ""thanks""","0"\r\n',
     );
 
     const json = await download('Results (JSON)');
@@ -120,11 +121,11 @@ describe('sharing', () => {
 
     const ballots = await download('Anonymous ballots (CSV)');
     const rows = ballots.text.trimEnd().split('\r\n');
-    assert.equal(rows[0], 'cast_minute,option_ids,options');
+    assert.equal(rows[0], '"cast_minute","option_ids","options"');
     assert.equal(rows.length, 4, ballots.text);
-    for (const row of rows.slice(1)) assert.match(row, /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z,[01],/);
+    for (const row of rows.slice(1)) assert.match(row, /^"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z","[01]",/);
     assert.deepEqual(
-      rows.slice(1).map((row) => row.split(',')[1]).sort(),
+      rows.slice(1).map((row) => row.split(',')[1].replaceAll('"', '')).sort(),
       ['0', '0', '1'],
     );
   });
