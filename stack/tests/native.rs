@@ -449,7 +449,7 @@ async fn every_kind_of_response_through_nginx_carries_the_security_headers_once(
     let nginx = stack.nginx_addr;
     let unknown = polling_core::PollId::generate();
     // (path, expected status, expected Cache-Control if nginx sets it)
-    let cases: [(&str, u16, Option<&str>); 7] = [
+    let cases: [(&str, u16, Option<&str>); 8] = [
         ("/", 200, Some("no-cache")),
         ("/index.html", 200, Some("no-cache")),
         (
@@ -465,6 +465,8 @@ async fn every_kind_of_response_through_nginx_carries_the_security_headers_once(
         ("/api/polls", 200, None),
         (&format!("/api/polls/{unknown}/results"), 404, None),
         ("/metrics", 404, None),
+        // The browser tests live outside the served app (frontend-tests/).
+        ("/tests/package.json", 404, None),
     ];
     for (path, status, cache) in cases {
         let (got, head, _) = get_raw(nginx, path).await;

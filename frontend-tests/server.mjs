@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The repository's root (frontend/tests/../..). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository's root (frontend-tests/..). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The server binary: $POLLING_SERVER_BIN, else the debug build under
  * $CARGO_TARGET_DIR, else under target/. */
