@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use polling_core::{Broadcaster, PollError, PollId, Results, ResultsEvent};
-use tokio::sync::watch;
+use polling_core::{Broadcaster, PollError, PollId, Results, ResultsEvent, VoterTag};
+use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
 
 use crate::snapshot::SnapshotSource;
@@ -85,6 +85,9 @@ struct Shared {
     /// Whether the first upstream subscription attempt is over, so that a
     /// joining socket reads its snapshot only once events are flowing.
     ready: watch::Sender<bool>,
+    /// Who voted ([`ResultsEvent::Voted`]), for the sockets whose counts
+    /// wait on their voter's vote. A socket that lags behind asks its gate.
+    voted: broadcast::Sender<VoterTag>,
 }
 
 impl Shared {
@@ -139,6 +142,7 @@ impl PollFeed {
         let shared = Arc::new(Shared {
             latest: watch::Sender::new(Latest::default()),
             ready: watch::Sender::new(false),
+            voted: broadcast::Sender::new(VOTED_CAPACITY),
         });
         let task = tokio::spawn(run(
             poll,
@@ -169,6 +173,11 @@ impl PollFeed {
         self.shared.latest.subscribe()
     }
 
+    /// Hears who votes in the poll from now on.
+    pub(crate) fn voters(&self) -> broadcast::Receiver<VoterTag> {
+        self.shared.voted.subscribe()
+    }
+
     /// Keeps `results` (a socket's snapshot) if newer than the current ones,
     /// so that the feed never holds less than any socket has sent.
     pub(crate) fn offer(&self, results: Results) {
@@ -186,6 +195,10 @@ impl Drop for PollFeed {
         }
     }
 }
+
+/// How many votes a hidden socket may fall behind before it lags (and asks
+/// its gate instead).
+const VOTED_CAPACITY: usize = 256;
 
 /// The first and the longest wait before subscribing again after the
 /// upstream subscription failed or ended.
@@ -216,6 +229,10 @@ async fn run(
                             shared.offer(results);
                         }
                         ResultsEvent::Resync { .. } => resync(poll, &*source, &shared).await,
+                        ResultsEvent::Voted { poll_id, voter } if poll_id == poll => {
+                            // No receiver (no hidden socket) is no error.
+                            let _ = shared.voted.send(voter);
+                        }
                         _ => {}
                     }
                 }

@@ -27,8 +27,8 @@ pub(crate) enum Access {
     Hidden {
         /// The poll's rule, to say when they will show.
         visibility: Visibility,
-        /// How long until they show by themselves (an `after_close` poll's
-        /// `closes_at`), if known.
+        /// How long until they show by themselves (the poll's `closes_at`),
+        /// if known.
         reveal_in: Option<Duration>,
     },
 }
@@ -123,12 +123,10 @@ pub(crate) async fn access_to(
     if poll.visibility.may_see(voted, closed) {
         return Ok(Access::Visible);
     }
-    let reveal_in = match poll.visibility {
-        Visibility::AfterClose => poll
-            .closes_at
-            .map(|at| Duration::try_from(at - now).unwrap_or(Duration::ZERO)),
-        _ => None,
-    };
+    // Both rules show the counts to everyone at the closing time.
+    let reveal_in = poll
+        .closes_at
+        .map(|at| Duration::try_from(at - now).unwrap_or(Duration::ZERO));
     Ok(Access::Hidden {
         visibility: poll.visibility,
         reveal_in,

@@ -60,12 +60,12 @@ async fn live(
     app.visibilities.remember(&poll);
     let admission = app.hub.try_admit().map_err(|_| ApiError::TooManySockets)?;
     let config = app.socket_config.clone();
-    let gate = SocketGate {
-        store: app.store.clone(),
-        visibilities: app.visibilities.clone(),
-        poll: poll_id,
-        voter: voter.id,
-    };
+    let gate = SocketGate::new(
+        app.store.clone(),
+        app.visibilities.clone(),
+        poll_id,
+        voter.id,
+    );
     Ok(handshake.accept(socket_buffers(&config), move |socket| {
         serve(admission, poll_id, gate, socket, config)
     }))

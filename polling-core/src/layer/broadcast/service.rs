@@ -6,7 +6,7 @@ use tower::Service;
 
 use super::ResponseFuture;
 use crate::broadcaster::Broadcaster;
-use crate::domain::{Ballot, CastOutcome, Results, ResultsEvent};
+use crate::domain::{Ballot, CastOutcome, Results, ResultsEvent, VoterTag};
 use crate::metrics::BROADCAST_PUBLISH_ERRORS_TOTAL;
 use crate::service::ResultsRequest;
 
@@ -68,6 +68,7 @@ where
 
     fn call(&mut self, ballot: Ballot) -> Self::Future {
         let abandoner = ballot.abandoner();
+        let voter = VoterTag::of(ballot.voter());
         let cast = self.inner.call(ballot);
         let broadcaster = Arc::clone(&self.broadcaster);
         // The publish belongs to the commit: if the caller leaves, the future
@@ -87,6 +88,23 @@ where
                             version = outcome.results.version,
                             error = ?error,
                             "results publish failed; the next vote heals it"
+                        );
+                    }
+                    // Who voted, after the counts that include it: the
+                    // voter's own live sockets show `after_vote` counts on
+                    // this word, and nobody else's ask the store (see
+                    // `ResultsEvent::Voted`). Sent again for a changed
+                    // ballot, in case the first one's was lost.
+                    let event = ResultsEvent::Voted {
+                        poll_id: outcome.results.poll_id,
+                        voter,
+                    };
+                    if let Err(error) = broadcaster.publish(&event).await {
+                        ::metrics::counter!(BROADCAST_PUBLISH_ERRORS_TOTAL).increment(1);
+                        tracing::warn!(
+                            poll_id = %outcome.results.poll_id,
+                            error = ?error,
+                            "vote publish failed; the voter's other live sockets show the counts on their next recheck"
                         );
                     }
                 }
