@@ -193,8 +193,22 @@ impl App {
     }
 
     /// Caps the live-results sockets open at once.
-    pub fn with_max_sockets(mut self, max_sockets: usize) -> Self {
-        let hub_config = HubConfig::with_max_sockets(max_sockets);
+    pub fn with_max_sockets(self, max_sockets: usize) -> Self {
+        let mut hub_config = self.hub_config.clone();
+        hub_config.max_sockets = max_sockets;
+        self.with_hub_config(hub_config)
+    }
+
+    /// Caps the live-results sockets one client address has open at once
+    /// (behind `--trusted-proxies`, the client they name; an IPv6 client by
+    /// its /64); `0`: no cap. More are refused with 503 `too_many_sockets`.
+    pub fn with_max_sockets_per_client(self, max: usize) -> Self {
+        let hub_config = self.hub_config.clone().max_sockets_per_client(max);
+        self.with_hub_config(hub_config)
+    }
+
+    /// A new hub under `hub_config` (only while building the app).
+    fn with_hub_config(mut self, hub_config: HubConfig) -> Self {
         let hub = hub(&self.stack, &self.broadcaster, hub_config.clone());
         let shared = self.shared_mut();
         shared.hub_config = hub_config;
