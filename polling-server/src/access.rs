@@ -65,6 +65,12 @@ impl Visibilities {
             .copied()
     }
 
+    /// Whether `poll` is `after_vote`, or may be (its visibility is not
+    /// remembered): whether its votes are worth a `Voted` event.
+    pub(crate) fn may_be_after_vote(&self, poll: PollId) -> bool {
+        self.get(poll).is_none_or(|v| v == Visibility::AfterVote)
+    }
+
     /// Remembers the visibility of `poll`.
     pub(crate) fn remember(&self, poll: &Poll) {
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,6 +229,22 @@ mod tests {
             access_to(&store, &poll, as_voter).await.unwrap(),
             Access::Visible
         );
+    }
+
+    #[tokio::test]
+    async fn votes_are_announced_unless_the_poll_is_known_not_to_be_after_vote() {
+        let memo = Visibilities::default();
+        let mut poll = sample_poll(2, false, None);
+        assert!(memo.may_be_after_vote(poll.id), "not known yet");
+        for (visibility, announced) in [
+            (Visibility::AfterVote, true),
+            (Visibility::Always, false),
+            (Visibility::AfterClose, false),
+        ] {
+            poll.visibility = visibility;
+            memo.remember(&poll);
+            assert_eq!(memo.may_be_after_vote(poll.id), announced, "{visibility:?}");
+        }
     }
 
     #[tokio::test]

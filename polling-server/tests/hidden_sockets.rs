@@ -264,6 +264,9 @@ async fn a_thousand_hidden_sockets_on_a_hot_after_close_poll_cost_the_store_noth
         "{VOTES} votes alone: {votes_alone} reads; opening {SOCKETS} sockets: {opening}; \
          {VOTES} votes watched by them: {votes_watched}"
     );
+    // The handshake reads the poll (404 before the upgrade), and the gate
+    // again once the socket hears its events, so that a close in between
+    // is not missed.
     assert!(
         opening <= 2 * SOCKETS + 10,
         "opening costs a bounded number of reads per socket: {opening}"
