@@ -167,7 +167,11 @@ async fn one_client_may_hold_only_its_share_of_the_sockets_and_others_are_unaffe
     let again = fixture.hub.try_admit_from(hall);
     assert!(again.is_ok(), "a place of the client was freed");
     drop((held, again));
-    assert_eq!(fixture.hub.sockets_of(hall), 0, "forgotten with its last socket");
+    assert_eq!(
+        fixture.hub.sockets_of(hall),
+        0,
+        "forgotten with its last socket"
+    );
 
     // A refusal by the hub's own cap gives the client's place back.
     let full = Fixture::with_config(HubConfig::with_max_sockets(1).max_sockets_per_client(5));

@@ -386,7 +386,9 @@ async fn one_address_may_open_only_its_share_of_sockets_and_another_is_unaffecte
     let _second = open_from(addr, &id, "127.0.0.1", &[]).await.unwrap();
     // Claiming another client is worth nothing from an untrusted peer.
     let spoofed = [("x-forwarded-for", "203.0.113.9".to_owned())];
-    let refused = open_from(addr, &id, "127.0.0.1", &spoofed).await.unwrap_err();
+    let refused = open_from(addr, &id, "127.0.0.1", &spoofed)
+        .await
+        .unwrap_err();
     assert_eq!(refusal(refused), (503, "too_many_sockets".to_owned()));
     // Another address is unaffected.
     let _other = open_from(addr, &id, "127.0.0.2", &[])
