@@ -131,6 +131,7 @@ pub mod protocol;
 mod snapshot;
 mod socket;
 mod stats;
+mod voters;
 
 pub use config::{HubConfig, SocketConfig};
 pub use gate::{AlwaysVisible, CountsAccess, CountsGate};

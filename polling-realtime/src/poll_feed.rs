@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use polling_core::{Broadcaster, PollError, PollId, Results, ResultsEvent, VoterTag};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::snapshot::SnapshotSource;
+use crate::voters::{VoterWatch, Voters};
 
 /// The feed of each poll that has sockets; weak, so that a feed goes when its
 /// last socket does.
@@ -85,9 +86,9 @@ struct Shared {
     /// Whether the first upstream subscription attempt is over, so that a
     /// joining socket reads its snapshot only once events are flowing.
     ready: watch::Sender<bool>,
-    /// Who voted ([`ResultsEvent::Voted`]), for the sockets whose counts
-    /// wait on their voter's vote. A socket that lags behind asks its gate.
-    voted: broadcast::Sender<VoterTag>,
+    /// The voters whose vote ([`ResultsEvent::Voted`]) hidden sockets wait
+    /// on.
+    voters: Arc<Voters>,
 }
 
 impl Shared {
@@ -142,7 +143,7 @@ impl PollFeed {
         let shared = Arc::new(Shared {
             latest: watch::Sender::new(Latest::default()),
             ready: watch::Sender::new(false),
-            voted: broadcast::Sender::new(VOTED_CAPACITY),
+            voters: Arc::default(),
         });
         let task = tokio::spawn(run(
             poll,
@@ -173,9 +174,9 @@ impl PollFeed {
         self.shared.latest.subscribe()
     }
 
-    /// Hears who votes in the poll from now on.
-    pub(crate) fn voters(&self) -> broadcast::Receiver<VoterTag> {
-        self.shared.voted.subscribe()
+    /// Hears from now on when `voter` votes in the poll.
+    pub(crate) fn hear(&self, voter: &VoterTag) -> VoterWatch {
+        self.shared.voters.hear(voter)
     }
 
     /// Keeps `results` (a socket's snapshot) if newer than the current ones,
@@ -195,10 +196,6 @@ impl Drop for PollFeed {
         }
     }
 }
-
-/// How many votes a hidden socket may fall behind before it lags (and asks
-/// its gate instead).
-const VOTED_CAPACITY: usize = 256;
 
 /// The first and the longest wait before subscribing again after the
 /// upstream subscription failed or ended.
@@ -230,8 +227,7 @@ async fn run(
                         }
                         ResultsEvent::Resync { .. } => resync(poll, &*source, &shared).await,
                         ResultsEvent::Voted { poll_id, voter } if poll_id == poll => {
-                            // No receiver (no hidden socket) is no error.
-                            let _ = shared.voted.send(voter);
+                            shared.voters.voted(&voter);
                         }
                         _ => {}
                     }

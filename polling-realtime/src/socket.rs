@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use polling_core::metrics::{reason, LIVE_SOCKETS_CLOSED_TOTAL};
-use polling_core::{PollError, PollId, Visibility, VoterTag};
-use tokio::sync::{broadcast, watch};
+use polling_core::{PollError, PollId, Visibility};
+use tokio::sync::watch;
 use tokio::time::{self, Instant};
 
 use crate::config::SocketConfig;
@@ -18,6 +18,7 @@ use crate::poll_feed::{Latest, PollFeed, Published};
 use crate::protocol::{
     close_code, ClientFrame, ClientMessage, MessageKind, ServerFrame, ServerMessage,
 };
+use crate::voters::VoterWatch;
 
 /// The longest a socket waits to send its close frame and close its sink.
 const CLOSE_BUDGET: Duration = Duration::from_secs(1);
@@ -332,7 +333,7 @@ where
         }
         // Hear who votes before the first ask, so that the voter's vote cannot
         // fall between the ask and the subscription.
-        let mut voters = self.gate.gate.voter().map(|_| feed.voters());
+        let mut voter = self.gate.gate.voter().map(|tag| feed.hear(tag));
         // The feed now holds the snapshot or newer results.
         let first = latest.borrow_and_update().clone();
         match self.gate.ask(self.poll).await {
@@ -356,6 +357,11 @@ where
                 tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
                 return SocketEnd::SnapshotFailed(error);
             }
+        }
+
+        if !self.gate.opens_on_vote() {
+            // Visible, or under a rule no vote lifts: nothing to wait on.
+            voter = None;
         }
 
         let mut ping = time::interval_at(
@@ -390,20 +396,13 @@ where
                         return end;
                     }
                 }
-                heard = recv_voter(&mut voters), if voters.is_some() => {
-                    match heard {
-                        // Visible, or under a rule no vote lifts: stop hearing.
-                        _ if !self.gate.opens_on_vote() => voters = None,
-                        Ok(tag) if Some(&tag) == self.gate.gate.voter() => {
-                            self.gate.ask_soon(self.config.recheck_interval);
-                        }
-                        Ok(_) => {}
-                        // Fell behind: the voter's own vote may be among
-                        // those missed.
-                        Err(broadcast::error::RecvError::Lagged(_)) => {
-                            self.gate.ask_soon(self.config.recheck_interval);
-                        }
-                        Err(broadcast::error::RecvError::Closed) => voters = None,
+                () = voted(&mut voter), if voter.is_some() => {
+                    if self.gate.opens_on_vote() {
+                        // This socket's voter voted, on any replica.
+                        self.gate.ask_soon(self.config.recheck_interval);
+                    } else {
+                        // Visible, or under a rule no vote lifts.
+                        voter = None;
                     }
                 }
                 () = sleep_until(self.gate.ask_at), if self.gate.ask_at.is_some() => {
@@ -625,12 +624,10 @@ where
     }
 }
 
-/// The next voter heard, or never without a receiver.
-async fn recv_voter(
-    voters: &mut Option<broadcast::Receiver<VoterTag>>,
-) -> Result<VoterTag, broadcast::error::RecvError> {
-    match voters {
-        Some(voters) => voters.recv().await,
+/// Resolves when the socket's voter votes, or never without a watch.
+async fn voted(voter: &mut Option<VoterWatch>) {
+    match voter {
+        Some(voter) => voter.voted().await,
         None => std::future::pending().await,
     }
 }

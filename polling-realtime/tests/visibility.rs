@@ -161,13 +161,13 @@ async fn an_after_close_socket_asks_on_no_vote_at_all() {
 }
 
 #[tokio::test]
-async fn a_hidden_socket_that_fell_behind_on_votes_asks_once() {
+async fn events_lost_by_a_lagging_feed_make_a_hidden_socket_ask_once() {
     let fixture = Fixture::new();
     let gate = TestGate::hidden(Visibility::AfterVote);
     let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate.clone());
     assert_eq!(client.message().await, hidden(Visibility::AfterVote));
-    // More votes than the feed keeps for a socket that does not keep up:
-    // the voter's own may be among those it missed.
+    // More votes at once than the broadcaster keeps for the poll's feed: it
+    // resyncs, and the voter's own vote may be among the events it lost.
     gate.open();
     for _ in 0..2_000 {
         fixture.voted(&VoterTag::of(&VoterId::generate())).await;
