@@ -95,7 +95,9 @@ impl Hub {
     /// [`max_sockets`](HubConfig::max_sockets) sockets are admitted already or
     /// the hub is shutting down. Call it before upgrading the connection, so
     /// that a refusal can be an HTTP 503; the socket counts until the
-    /// [`Admission`] is dropped.
+    /// [`Admission`] is dropped. A server that knows the client's address
+    /// calls [`Hub::try_admit_from`] instead, which also holds the client to
+    /// its share.
     pub fn try_admit(&self) -> Result<Admission, AdmitError> {
         if self.is_shut_down() {
             return Err(AdmitError::ShuttingDown);

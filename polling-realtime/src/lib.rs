@@ -3,7 +3,7 @@
 //!
 //! | piece | what |
 //! |---|---|
-//! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission cap; shutdown |
+//! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission caps (in all, per client); shutdown |
 //! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
 //! | [`serve_gated_socket`], [`CountsGate`] | the same for a poll whose visibility may hide its counts from the socket |
 //! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
