@@ -39,7 +39,7 @@ pub use cache::ResultsCache;
 pub use domain::{
     now, AnonymousBallot, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount,
     OptionId, ParseIdError, Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash,
-    Visibility, VoteReceipt, VoterId,
+    Visibility, VoteReceipt, VoterId, VoterTag,
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;

@@ -477,3 +477,91 @@ async fn a_cache_cut_off_during_votes_serves_no_stale_results_once_it_is_back() 
     // Refreshed, the cache serves again (a hit returns the same).
     assert_eq!(read(service).await, fresh);
 }
+
+#[tokio::test]
+async fn announcing_voters_follows_new_and_changed_ballots_of_chosen_polls_with_their_tag() {
+    let store = MemoryStore::new();
+    let mut poll = sample_poll(2, false, None);
+    poll.allow_vote_change = true;
+    store.create(&poll).await.unwrap();
+    let quiet = sample_poll(2, false, None);
+    store.create(&quiet).await.unwrap();
+    let broadcaster = LocalBroadcaster::new();
+    let mut events = broadcaster.subscribe(poll.id).await.unwrap();
+    let mut quiet_events = broadcaster.subscribe(quiet.id).await.unwrap();
+    let announced = poll.id;
+    let service = ServiceBuilder::new()
+        .layer(
+            BroadcastLayer::new(broadcaster)
+                .announcing_voters(std::sync::Arc::new(move |id| id == announced)),
+        )
+        .service(PollService::new(store.clone()));
+    let voter = VoterId::generate();
+    let tag = polling_core::VoterTag::of(&voter);
+
+    let first = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[0]))
+        .await
+        .unwrap();
+    let voted = ResultsEvent::Voted {
+        poll_id: poll.id,
+        voter: tag.clone(),
+    };
+    assert_eq!(
+        [next_event(&mut events).await, next_event(&mut events).await],
+        [
+            ResultsEvent::Updated {
+                results: first.results
+            },
+            voted.clone()
+        ],
+        "the voter, after the counts that include the vote"
+    );
+    // A replay announces nothing; a change announces again.
+    service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[0]))
+        .await
+        .unwrap();
+    let changed = service
+        .clone()
+        .oneshot(ballot(&poll, &voter, &[1]))
+        .await
+        .unwrap();
+    assert!(changed.is_changed());
+    assert_eq!(
+        [next_event(&mut events).await, next_event(&mut events).await],
+        [
+            ResultsEvent::Updated {
+                results: changed.results
+            },
+            voted
+        ]
+    );
+
+    // A poll not chosen gets its results only.
+    let other = service
+        .clone()
+        .oneshot(ballot(&quiet, &voter, &[0]))
+        .await
+        .unwrap();
+    let marker = service
+        .oneshot(ballot(&quiet, &VoterId::generate(), &[1]))
+        .await
+        .unwrap();
+    assert_eq!(
+        [
+            next_event(&mut quiet_events).await,
+            next_event(&mut quiet_events).await
+        ],
+        [
+            ResultsEvent::Updated {
+                results: other.results
+            },
+            ResultsEvent::Updated {
+                results: marker.results
+            }
+        ]
+    );
+}

@@ -11,15 +11,31 @@ pub struct HubConfig {
     /// server answers 503 before upgrading instead of running out of file
     /// descriptors or memory.
     pub max_sockets: usize,
+    /// How many sockets one client may have admitted at once (see
+    /// [`Hub::try_admit_from`](crate::Hub::try_admit_from)), so that one
+    /// client cannot hold every place of `max_sockets`; `0`: no cap.
+    pub max_sockets_per_client: usize,
 }
 
 impl HubConfig {
     /// The default of [`HubConfig::max_sockets`].
     pub const DEFAULT_MAX_SOCKETS: usize = 20_000;
+    /// The default of [`HubConfig::max_sockets_per_client`]: a lecture hall
+    /// behind one NAT, two tabs per seat.
+    pub const DEFAULT_MAX_SOCKETS_PER_CLIENT: usize = 2_000;
 
     /// The default settings with `max_sockets` sockets at most.
     pub fn with_max_sockets(max_sockets: usize) -> Self {
-        Self { max_sockets }
+        Self {
+            max_sockets,
+            max_sockets_per_client: Self::DEFAULT_MAX_SOCKETS_PER_CLIENT,
+        }
+    }
+
+    /// Sets [`HubConfig::max_sockets_per_client`].
+    pub fn max_sockets_per_client(mut self, max: usize) -> Self {
+        self.max_sockets_per_client = max;
+        self
     }
 }
 
@@ -59,8 +75,9 @@ pub struct SocketConfig {
     pub max_incoming_per_sec: u32,
     /// While a socket may not see its poll's counts (see
     /// [`CountsGate`](crate::CountsGate)), the least time between two of its
-    /// re-checks prompted by results changes, so a busy poll does not ask the
-    /// store once per vote per hidden socket. Default 250 ms.
+    /// asks prompted by events (its voter's vote, a resync) or by the
+    /// client's `recheck` and `manage` messages: a flood of them is answered
+    /// once per interval. Default 250 ms.
     pub recheck_interval: Duration,
 }
 

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use polling_core::Visibility;
+use polling_core::{Visibility, VoterTag};
 
 /// What a [`CountsGate`] says about a socket, now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,8 +24,8 @@ pub enum CountsAccess {
     Hidden {
         /// The poll's rule, sent to the client.
         visibility: Visibility,
-        /// How long until the counts show by themselves (an `after_close`
-        /// poll's closing time), so the socket asks again then.
+        /// How long until the counts show by themselves (the poll's closing
+        /// time), so the socket asks again then.
         reveal_in: Option<Duration>,
     },
 }
@@ -38,12 +38,25 @@ pub enum CountsAccess {
 /// implements the gate for each socket, with the voter id of the handshake,
 /// its store and the poll.
 ///
-/// The socket asks when it starts, then — while hidden — when the poll's
-/// results change (at most once per
-/// [`recheck_interval`](crate::SocketConfig::recheck_interval); this catches
-/// the voter's own vote, cast on any replica), after a resync (the owner
-/// closed the poll), when the client sends `{"type":"recheck"}`, and at
-/// `reveal_in`.
+/// Each ask may cost the server store queries, so a hidden socket asks only
+/// when the answer may have changed, never because someone else voted:
+///
+/// * when it starts;
+/// * when the counts are due to show by themselves (`reveal_in`: the poll's
+///   closing time);
+/// * after a resync (the owner closed the poll, or the socket's poll lost
+///   track of its events, which may have included the voter's own vote);
+/// * under `after_vote`, when a [`Voted`](polling_core::ResultsEvent::Voted)
+///   event carries this socket's [`voter`](CountsGate::voter) (the voter
+///   voted, on any replica, in any tab), or when the socket may have missed
+///   such events (it fell behind);
+/// * when the client sends `{"type":"recheck"}` or presents a manage token.
+///
+/// The socket asks at most once per
+/// [`recheck_interval`](crate::SocketConfig::recheck_interval) for the
+/// reasons above that a peer can repeat (events and client messages): a flood
+/// of `recheck` or `manage` messages is answered once per interval, for the
+/// last token presented. A vote of someone else never makes a socket ask.
 #[async_trait]
 pub trait CountsGate: Send + Sync {
     /// Whether the socket may see the counts now.
@@ -56,6 +69,14 @@ pub trait CountsGate: Send + Sync {
     /// on. The token comes in a message, never in the URL, where logs would
     /// keep it.
     async fn manages(&self, token: &str) -> polling_core::Result<bool>;
+
+    /// The socket's voter, as tagged in
+    /// [`Voted`](polling_core::ResultsEvent::Voted) events: such an event
+    /// with this tag makes a hidden `after_vote` socket ask again. `None`
+    /// (the default): the socket has no voter, and votes never open it.
+    fn voter(&self) -> Option<&VoterTag> {
+        None
+    }
 }
 
 /// The gate of a poll whose counts everyone sees: what

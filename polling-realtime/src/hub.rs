@@ -1,7 +1,9 @@
 //! [`Hub`]: the one place per process where sockets meet the broadcaster.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use polling_core::{Broadcaster, PollId};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
@@ -34,6 +36,10 @@ struct Inner {
     feeds: Arc<Feeds>,
     /// One permit per admitted socket.
     permits: Arc<Semaphore>,
+    /// How many sockets each client has admitted, for
+    /// [`HubConfig::max_sockets_per_client`]; a client leaves the map with
+    /// its last socket.
+    clients: Mutex<HashMap<IpAddr, usize>>,
     /// The settings.
     config: HubConfig,
     /// `true` once [`Hub::shutdown`] was called.
@@ -72,6 +78,7 @@ impl Hub {
                 source: Arc::new(source),
                 feeds: Arc::default(),
                 permits: Arc::new(Semaphore::new(permits)),
+                clients: Mutex::default(),
                 config,
                 shutdown: watch::Sender::new(false),
                 counters: Counters::default(),
@@ -88,7 +95,9 @@ impl Hub {
     /// [`max_sockets`](HubConfig::max_sockets) sockets are admitted already or
     /// the hub is shutting down. Call it before upgrading the connection, so
     /// that a refusal can be an HTTP 503; the socket counts until the
-    /// [`Admission`] is dropped.
+    /// [`Admission`] is dropped. A server that knows the client's address
+    /// calls [`Hub::try_admit_from`] instead, which also holds the client to
+    /// its share.
     pub fn try_admit(&self) -> Result<Admission, AdmitError> {
         if self.is_shut_down() {
             return Err(AdmitError::ShuttingDown);
@@ -98,11 +107,65 @@ impl Hub {
                 self.inner.counters.admitted();
                 Ok(Admission {
                     hub: self.clone(),
+                    client: None,
                     _permit: permit,
                 })
             }
             Err(TryAcquireError::NoPermits) => Err(AdmitError::Full),
             Err(TryAcquireError::Closed) => Err(AdmitError::ShuttingDown),
+        }
+    }
+
+    /// [`Hub::try_admit`] for a socket of `client`, which may have at most
+    /// [`max_sockets_per_client`](HubConfig::max_sockets_per_client) sockets
+    /// admitted at once: past it, [`AdmitError::ClientFull`]. The caller
+    /// says who the client is: the address that counts, behind trusted
+    /// proxies the one they name, an IPv6 client by its /64 network.
+    pub fn try_admit_from(&self, client: IpAddr) -> Result<Admission, AdmitError> {
+        let cap = self.inner.config.max_sockets_per_client;
+        if cap > 0 {
+            let mut clients = self.clients();
+            let open = clients.entry(client).or_insert(0);
+            if *open >= cap {
+                return Err(AdmitError::ClientFull);
+            }
+            *open += 1;
+        }
+        // Counted first, so that two sockets of one client racing for the
+        // last place cannot both pass; given back if the hub refuses.
+        let slot = (cap > 0).then_some(client);
+        match self.try_admit() {
+            Ok(mut admission) => {
+                admission.client = slot;
+                Ok(admission)
+            }
+            Err(error) => {
+                if let Some(client) = slot {
+                    self.leave(client);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// How many sockets `client` has admitted now.
+    pub fn sockets_of(&self, client: IpAddr) -> usize {
+        self.clients().get(&client).copied().unwrap_or(0)
+    }
+
+    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // Counts change by one under the lock: a poisoned map is consistent.
+        self.inner.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One socket of `client` left.
+    fn leave(&self, client: IpAddr) {
+        let mut clients = self.clients();
+        if let Some(open) = clients.get_mut(&client) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                clients.remove(&client);
+            }
         }
     }
 
@@ -164,6 +227,9 @@ impl Hub {
 pub struct Admission {
     /// The hub that admitted the socket.
     hub: Hub,
+    /// The client it counts against, when admitted by
+    /// [`Hub::try_admit_from`] under a per-client cap.
+    client: Option<IpAddr>,
     /// The socket's place.
     _permit: OwnedSemaphorePermit,
 }
@@ -171,6 +237,9 @@ pub struct Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         self.hub.inner.counters.left();
+        if let Some(client) = self.client {
+            self.hub.leave(client);
+        }
     }
 }
 
@@ -181,7 +250,8 @@ impl Admission {
     }
 }
 
-/// Why [`Hub::try_admit`] refused a socket; both mean HTTP 503.
+/// Why [`Hub::try_admit`] or [`Hub::try_admit_from`] refused a socket; all
+/// mean HTTP 503.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AdmitError {
@@ -189,6 +259,10 @@ pub enum AdmitError {
     Full,
     /// The hub is shutting down.
     ShuttingDown,
+    /// The client has
+    /// [`max_sockets_per_client`](HubConfig::max_sockets_per_client) sockets
+    /// admitted already.
+    ClientFull,
 }
 
 impl fmt::Display for AdmitError {
@@ -196,6 +270,7 @@ impl fmt::Display for AdmitError {
         f.write_str(match self {
             Self::Full => "too many live sockets",
             Self::ShuttingDown => "the server is shutting down",
+            Self::ClientFull => "too many live sockets from one client",
         })
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! | piece | what |
 //! |---|---|
-//! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission cap; shutdown |
+//! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission caps (in all, per client); shutdown |
 //! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
 //! | [`serve_gated_socket`], [`CountsGate`] | the same for a poll whose visibility may hide its counts from the socket |
 //! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
@@ -36,7 +36,16 @@
 //! A poll whose visibility hides its counts from some sockets is served with
 //! [`serve_gated_socket`] and a [`CountsGate`] the server implements: such a
 //! socket gets a `hidden` message instead, and its `snapshot` the moment the
-//! gate opens (see [`protocol`]).
+//! gate opens (see [`protocol`]). A hidden socket asks its gate only when the
+//! answer may have changed (the poll's closing time, a resync, its own
+//! voter's [`Voted`](polling_core::ResultsEvent::Voted) event under
+//! `after_vote`, the client's throttled `recheck`), never on someone else's
+//! vote: ten thousand hidden sockets on a hot poll cost the store nothing per
+//! vote.
+//!
+//! [`Hub::try_admit_from`] caps the sockets one client may hold
+//! ([`HubConfig::max_sockets_per_client`]), so that one client cannot take
+//! every place of [`HubConfig::max_sockets`].
 //!
 //! This crate knows no HTTP framework: the server maps its WebSocket messages
 //! onto [`ClientFrame`] and [`ServerFrame`] (and caps the library's message
@@ -122,6 +131,7 @@ pub mod protocol;
 mod snapshot;
 mod socket;
 mod stats;
+mod voters;
 
 pub use config::{HubConfig, SocketConfig};
 pub use gate::{AlwaysVisible, CountsAccess, CountsGate};

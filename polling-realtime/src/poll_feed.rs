@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use polling_core::{Broadcaster, PollError, PollId, Results, ResultsEvent};
+use polling_core::{Broadcaster, PollError, PollId, Results, ResultsEvent, VoterTag};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::snapshot::SnapshotSource;
+use crate::voters::{VoterWatch, Voters};
 
 /// The feed of each poll that has sockets; weak, so that a feed goes when its
 /// last socket does.
@@ -85,6 +86,9 @@ struct Shared {
     /// Whether the first upstream subscription attempt is over, so that a
     /// joining socket reads its snapshot only once events are flowing.
     ready: watch::Sender<bool>,
+    /// The voters whose vote ([`ResultsEvent::Voted`]) hidden sockets wait
+    /// on.
+    voters: Arc<Voters>,
 }
 
 impl Shared {
@@ -139,6 +143,7 @@ impl PollFeed {
         let shared = Arc::new(Shared {
             latest: watch::Sender::new(Latest::default()),
             ready: watch::Sender::new(false),
+            voters: Arc::default(),
         });
         let task = tokio::spawn(run(
             poll,
@@ -167,6 +172,11 @@ impl PollFeed {
     /// Watches the poll's state; the current state counts as seen.
     pub(crate) fn watch(&self) -> watch::Receiver<Latest> {
         self.shared.latest.subscribe()
+    }
+
+    /// Hears from now on when `voter` votes in the poll.
+    pub(crate) fn hear(&self, voter: &VoterTag) -> VoterWatch {
+        self.shared.voters.hear(voter)
     }
 
     /// Keeps `results` (a socket's snapshot) if newer than the current ones,
@@ -216,6 +226,9 @@ async fn run(
                             shared.offer(results);
                         }
                         ResultsEvent::Resync { .. } => resync(poll, &*source, &shared).await,
+                        ResultsEvent::Voted { poll_id, voter } if poll_id == poll => {
+                            shared.voters.voted(&voter);
+                        }
                         _ => {}
                     }
                 }

@@ -38,12 +38,19 @@
 //!
 //! * `{"type":"recheck"}`: ask again whether the counts may be shown now; a
 //!   browser sends it right after its vote succeeded, for an immediate
-//!   `snapshot` (the socket would also notice the vote by itself, within
-//!   [`recheck_interval`](crate::SocketConfig::recheck_interval) of the
-//!   results changing);
+//!   `snapshot` (the socket also notices the vote by itself, from the
+//!   [`Voted`](polling_core::ResultsEvent::Voted) event the vote publishes,
+//!   whichever replica or tab cast it);
 //! * `{"type":"manage","token":"<manage token>"}`: the poll owner's page; with
 //!   the poll's manage token the socket sees the counts from now on. The
 //!   token travels in a message, never in the URL.
+//!
+//! Both go through the socket's throttle: the first one after a quiet
+//! [`recheck_interval`](crate::SocketConfig::recheck_interval) is answered at
+//! once, more within the interval are answered together at its end, once
+//! (a `manage` flood: for the last token sent). So a client sending them as
+//! fast as the frame cap allows still costs the server at most one check of
+//! the store per interval.
 
 use polling_core::{Results, Visibility};
 use serde::{Deserialize, Serialize};

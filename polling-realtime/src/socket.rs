@@ -18,6 +18,7 @@ use crate::poll_feed::{Latest, PollFeed, Published};
 use crate::protocol::{
     close_code, ClientFrame, ClientMessage, MessageKind, ServerFrame, ServerMessage,
 };
+use crate::voters::VoterWatch;
 
 /// The longest a socket waits to send its close frame and close its sink.
 const CLOSE_BUDGET: Duration = Duration::from_secs(1);
@@ -96,11 +97,10 @@ where
 /// A socket that may not gets `{"type":"hidden",…}` instead of the first
 /// `snapshot`, then nothing about the counts until it may: then a
 /// `snapshot`, and `results` as usual. While hidden it asks `gate` again
-/// when the poll's results change (at most once per
-/// [`recheck_interval`](SocketConfig::recheck_interval)), after a resync,
-/// when the client sends `recheck`, when the client presents a manage token
-/// (`manage`), and when the counts are due to show by themselves; once
-/// visible, it never asks again. See [`protocol`](crate::protocol).
+/// only when the answer may have changed (see [`CountsGate`] for when, and
+/// the throttle): never because someone else voted, so a hot hidden poll
+/// costs the gate's store nothing per vote. Once visible, it never asks
+/// again. See [`protocol`](crate::protocol).
 ///
 /// If the gate fails on the first ask, the socket closes with
 /// [`close_code::INTERNAL_ERROR`], as when the results cannot be read; later
@@ -136,6 +136,8 @@ where
             hidden: None,
             last_ask: None,
             ask_at: None,
+            token: None,
+            access_due: false,
             reveal_at: None,
         },
     };
@@ -228,8 +230,15 @@ struct Gate<'a, G: ?Sized> {
     hidden: Option<Visibility>,
     /// When the gate was last asked.
     last_ask: Option<Instant>,
-    /// When to ask again, prompted by a results change (throttled).
+    /// When to ask again, prompted by an event or a client message
+    /// (throttled).
     ask_at: Option<Instant>,
+    /// The last manage token the client presented and the gate has not
+    /// checked yet: checked at `ask_at`.
+    token: Option<String>,
+    /// Whether the gate's [`access`](CountsGate::access) is to be asked at
+    /// `ask_at` (else only the token is checked).
+    access_due: bool,
     /// When the counts are due to show by themselves.
     reveal_at: Option<Instant>,
 }
@@ -244,6 +253,7 @@ impl<G: CountsGate + ?Sized> Gate<'_, G> {
     async fn ask(&mut self, poll: PollId) -> Result<bool, PollError> {
         self.last_ask = Some(Instant::now());
         self.ask_at = None;
+        self.access_due = false;
         match self.gate.access().await? {
             CountsAccess::Hidden {
                 visibility,
@@ -264,9 +274,25 @@ impl<G: CountsGate + ?Sized> Gate<'_, G> {
         }
     }
 
+    /// Whether a vote of the socket's voter may open the gate: hidden under
+    /// a rule a vote lifts (`after_vote`, not `after_close`).
+    fn opens_on_vote(&self) -> bool {
+        self.hidden
+            .is_some_and(|visibility| visibility.may_see(true, false))
+            && self.gate.voter().is_some()
+    }
+
     /// Asks the gate again later, no sooner than the recheck interval after
     /// the last ask.
     fn ask_soon(&mut self, interval: Duration) {
+        self.access_due = true;
+        self.check_soon(interval);
+    }
+
+    /// Acts at the next throttled moment (checks the token presented, and
+    /// asks if [`ask_soon`](Self::ask_soon) wanted it), no sooner than the
+    /// recheck interval after the last ask.
+    fn check_soon(&mut self, interval: Duration) {
         let now = Instant::now();
         let next = self.last_ask.map_or(now, |last| last + interval).max(now);
         self.ask_at = Some(self.ask_at.map_or(next, |at| at.min(next)));
@@ -305,6 +331,9 @@ where
                 return SocketEnd::SnapshotFailed(error);
             }
         }
+        // Hear who votes before the first ask, so that the voter's vote cannot
+        // fall between the ask and the subscription.
+        let mut voter = self.gate.gate.voter().map(|tag| feed.hear(tag));
         // The feed now holds the snapshot or newer results.
         let first = latest.borrow_and_update().clone();
         match self.gate.ask(self.poll).await {
@@ -318,6 +347,7 @@ where
                     return SocketEnd::PollNotFound;
                 }
                 self.seq = first.seq;
+                self.generation = first.generation;
                 if let Err(end) = self.send_hidden().await {
                     return end;
                 }
@@ -327,6 +357,11 @@ where
                 tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
                 return SocketEnd::SnapshotFailed(error);
             }
+        }
+
+        if !self.gate.opens_on_vote() {
+            // Visible, or under a rule no vote lifts: nothing to wait on.
+            voter = None;
         }
 
         let mut ping = time::interval_at(
@@ -349,15 +384,29 @@ where
                     }
                     let state = latest.borrow_and_update().clone();
                     if self.gate.hidden.is_some() && !state.gone {
-                        // Perhaps this socket's own vote, or a close: ask again.
+                        // Someone's vote tells this socket nothing: its own
+                        // comes as a `Voted` event. A resync (a close, or
+                        // events missed, the voter's own perhaps) may.
                         self.seq = state.seq;
-                        self.gate.ask_soon(self.config.recheck_interval);
+                        if state.generation != self.generation {
+                            self.generation = state.generation;
+                            self.gate.ask_soon(self.config.recheck_interval);
+                        }
                     } else if let Err(end) = self.deliver(&state, false).await {
                         return end;
                     }
                 }
+                () = voted(&mut voter), if voter.is_some() => {
+                    if self.gate.opens_on_vote() {
+                        // This socket's voter voted, on any replica.
+                        self.gate.ask_soon(self.config.recheck_interval);
+                    } else {
+                        // Visible, or under a rule no vote lifts.
+                        voter = None;
+                    }
+                }
                 () = sleep_until(self.gate.ask_at), if self.gate.ask_at.is_some() => {
-                    if let Err(end) = self.ask_and_reveal(&feed, &mut latest).await {
+                    if let Err(end) = self.recheck(&feed, &mut latest).await {
                         return end;
                     }
                 }
@@ -387,9 +436,7 @@ where
                     if !window.admit(Instant::now(), self.config.max_incoming_per_sec) {
                         return SocketEnd::Flood;
                     }
-                    if let Err(end) = self.answer(&frame, &feed, &mut latest).await {
-                        return end;
-                    }
+                    self.answer(&frame);
                 }
                 _ = ping.tick() => {
                     if let Err(end) = self.send(ServerFrame::Ping(Vec::new())).await {
@@ -407,39 +454,57 @@ where
     }
 
     /// Acts on a client's `recheck` or `manage` message while the counts are
-    /// hidden; ignores anything else.
-    async fn answer(
+    /// hidden, through the throttle: a flood is answered once per
+    /// [`recheck_interval`](SocketConfig::recheck_interval) (for the last
+    /// token presented); ignores anything else.
+    fn answer(&mut self, frame: &ClientFrame) {
+        let ClientFrame::Text(text) = frame else {
+            return;
+        };
+        if self.gate.hidden.is_none() {
+            return;
+        }
+        match ClientMessage::parse(text) {
+            Some(ClientMessage::Recheck) => self.gate.ask_soon(self.config.recheck_interval),
+            Some(ClientMessage::Manage { token }) => {
+                self.gate.token = Some(token);
+                self.gate.check_soon(self.config.recheck_interval);
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks the manage token presented since the last ask, if any, else
+    /// asks the gate; sends a snapshot if the counts may be shown now.
+    async fn recheck(
         &mut self,
-        frame: &ClientFrame,
         feed: &PollFeed,
         latest: &mut watch::Receiver<Latest>,
     ) -> Result<(), SocketEnd> {
-        let ClientFrame::Text(text) = frame else {
-            return Ok(());
+        let Some(token) = self.gate.token.take() else {
+            return self.ask_and_reveal(feed, latest).await;
         };
-        if self.gate.hidden.is_none() {
-            return Ok(());
+        self.gate.last_ask = Some(Instant::now());
+        self.gate.ask_at = None;
+        match self.gate.gate.manages(&token).await {
+            Ok(true) => {
+                self.gate.hidden = None;
+                self.gate.access_due = false;
+                self.gate.reveal_at = None;
+                return self.reveal(feed, latest).await;
+            }
+            Ok(false) => {
+                tracing::debug!(poll = %self.poll, "live socket presented a wrong manage token");
+            }
+            Err(error) => {
+                tracing::warn!(poll = %self.poll, %error, "cannot check a live socket's manage token");
+            }
         }
-        match ClientMessage::parse(text) {
-            Some(ClientMessage::Recheck) => self.ask_and_reveal(feed, latest).await,
-            Some(ClientMessage::Manage { token }) => match self.gate.gate.manages(&token).await {
-                Ok(true) => {
-                    self.gate.hidden = None;
-                    self.gate.ask_at = None;
-                    self.gate.reveal_at = None;
-                    self.reveal(feed, latest).await
-                }
-                Ok(false) => {
-                    tracing::debug!(poll = %self.poll, "live socket presented a wrong manage token");
-                    Ok(())
-                }
-                Err(error) => {
-                    tracing::warn!(poll = %self.poll, %error, "cannot check a live socket's manage token");
-                    Ok(())
-                }
-            },
-            _ => Ok(()),
+        if self.gate.access_due {
+            // The ask that was due too, at the next throttled moment.
+            self.gate.check_soon(self.config.recheck_interval);
         }
+        Ok(())
     }
 
     /// Asks the gate again; sends a snapshot if the counts may be shown now.
@@ -556,6 +621,14 @@ where
         };
         self.sink_stuck |= sent.is_err();
         sent
+    }
+}
+
+/// Resolves when the socket's voter votes, or never without a watch.
+async fn voted(voter: &mut Option<VoterWatch>) {
+    match voter {
+        Some(voter) => voter.voted().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -147,3 +147,35 @@ async fn admission_is_refused_beyond_the_cap_until_a_socket_leaves() {
     assert_eq!(fixture.hub.stats().sockets, 1);
     assert!(fixture.hub.try_admit().is_ok(), "the place was freed");
 }
+
+#[tokio::test]
+async fn one_client_may_hold_only_its_share_of_the_sockets_and_others_are_unaffected() {
+    let fixture = Fixture::with_config(HubConfig::with_max_sockets(10).max_sockets_per_client(3));
+    let hall: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    let other: std::net::IpAddr = "198.51.100.2".parse().unwrap();
+    let mut held: Vec<_> = (0..3)
+        .map(|_| fixture.hub.try_admit_from(hall).unwrap())
+        .collect();
+    assert_eq!(
+        fixture.hub.try_admit_from(hall).unwrap_err(),
+        AdmitError::ClientFull
+    );
+    assert_eq!(fixture.hub.sockets_of(hall), 3);
+    assert!(fixture.hub.try_admit_from(other).is_ok(), "another client");
+    held.pop();
+    assert_eq!(fixture.hub.sockets_of(hall), 2);
+    let again = fixture.hub.try_admit_from(hall);
+    assert!(again.is_ok(), "a place of the client was freed");
+    drop((held, again));
+    assert_eq!(
+        fixture.hub.sockets_of(hall),
+        0,
+        "forgotten with its last socket"
+    );
+
+    // A refusal by the hub's own cap gives the client's place back.
+    let full = Fixture::with_config(HubConfig::with_max_sockets(1).max_sockets_per_client(5));
+    let _only = full.hub.try_admit_from(other).unwrap();
+    assert_eq!(full.hub.try_admit_from(hall).unwrap_err(), AdmitError::Full);
+    assert_eq!(full.hub.sockets_of(hall), 0);
+}

@@ -1,7 +1,7 @@
 //! Sockets whose counts a [`CountsGate`] hides: a `hidden` message and no
 //! counts until the gate opens, then a `snapshot`; what makes a socket ask
-//! again (a results change, throttled; a resync; `recheck`; `manage`; the
-//! reveal time).
+//! again (its own voter's `Voted` event; a resync; `recheck`; `manage`; the
+//! reveal time; all throttled) and what never does (anyone else's vote).
 
 mod common;
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{Client, Fixture};
-use polling_core::{PollError, Visibility};
+use polling_core::{PollError, Visibility, VoterId, VoterTag};
 use polling_realtime::{
     close_code, ClientFrame, ClientMessage, CountsAccess, CountsGate, ServerFrame, ServerMessage,
     SocketConfig,
@@ -29,7 +29,11 @@ struct TestGate {
     /// Answers `NotFound`: the poll was deleted.
     gone: AtomicBool,
     asks: AtomicUsize,
+    /// Calls of `manages`.
+    token_checks: AtomicUsize,
     token: &'static str,
+    /// The socket's voter.
+    voter: VoterTag,
 }
 
 impl TestGate {
@@ -41,7 +45,9 @@ impl TestGate {
             failing: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             asks: AtomicUsize::new(0),
+            token_checks: AtomicUsize::new(0),
             token: "the-token",
+            voter: VoterTag::of(&VoterId::generate()),
         })
     }
 
@@ -51,6 +57,10 @@ impl TestGate {
 
     fn asks(&self) -> usize {
         self.asks.load(Ordering::SeqCst)
+    }
+
+    fn token_checks(&self) -> usize {
+        self.token_checks.load(Ordering::SeqCst)
     }
 }
 
@@ -76,7 +86,12 @@ impl CountsGate for TestGate {
     }
 
     async fn manages(&self, token: &str) -> polling_core::Result<bool> {
+        self.token_checks.fetch_add(1, Ordering::SeqCst);
         Ok(token == self.token)
+    }
+
+    fn voter(&self) -> Option<&VoterTag> {
+        Some(&self.voter)
     }
 }
 
@@ -101,41 +116,115 @@ fn text(message: &ClientMessage) -> ClientFrame {
 }
 
 #[tokio::test]
-async fn a_hidden_socket_gets_no_counts_until_a_change_finds_the_gate_open() {
+async fn an_after_vote_socket_opens_on_its_voters_vote_and_nobody_elses_costs_an_ask() {
     let fixture = Fixture::new();
     let gate = TestGate::hidden(Visibility::AfterVote);
     let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate.clone());
     assert_eq!(client.message().await, hidden(Visibility::AfterVote));
+    assert_eq!(gate.asks(), 1);
 
-    fixture.vote_to(1).await;
-    fixture.vote_to(2).await;
+    // Others vote: results change, `Voted` events for other voters.
+    for version in 1..=20 {
+        fixture.vote_to(version).await;
+        fixture.voted(&VoterTag::of(&VoterId::generate())).await;
+    }
     assert_quiet(&mut client, Duration::from_millis(400)).await;
+    assert_eq!(gate.asks(), 1, "nobody else's vote makes the socket ask");
 
-    // This socket's voter votes: the change makes it ask, and it may see.
+    // This socket's voter votes (on any replica): its event opens the gate.
     gate.open();
-    fixture.vote_to(3).await;
-    assert_eq!(client.next().await, ("snapshot", 3));
-    fixture.vote_to(4).await;
-    assert_eq!(client.next().await, ("results", 4));
+    fixture.vote_to(21).await;
+    fixture.voted(&gate.voter).await;
+    assert_eq!(client.next().await, ("snapshot", 21));
+    assert_eq!(gate.asks(), 2);
+    fixture.vote_to(22).await;
+    assert_eq!(client.next().await, ("results", 22));
     let asks = gate.asks();
-    fixture.vote_to(5).await;
-    assert_eq!(client.next().await, ("results", 5));
+    fixture.vote_to(23).await;
+    assert_eq!(client.next().await, ("results", 23));
     assert_eq!(gate.asks(), asks, "once visible, the socket stops asking");
 }
 
 #[tokio::test]
-async fn recheck_asks_at_once_and_shows_the_counts() {
+async fn an_after_close_socket_asks_on_no_vote_at_all() {
+    let fixture = Fixture::new();
+    let gate = TestGate::hidden(Visibility::AfterClose);
+    let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate.clone());
+    assert_eq!(client.message().await, hidden(Visibility::AfterClose));
+    for version in 1..=20 {
+        fixture.vote_to(version).await;
+    }
+    // Not even its own voter's: a vote never lifts `after_close`.
+    fixture.voted(&gate.voter).await;
+    assert_quiet(&mut client, Duration::from_millis(400)).await;
+    assert_eq!(gate.asks(), 1);
+}
+
+#[tokio::test]
+async fn events_lost_by_a_lagging_feed_make_a_hidden_socket_ask_once() {
     let fixture = Fixture::new();
     let gate = TestGate::hidden(Visibility::AfterVote);
-    let config = SocketConfig::default().recheck_interval(Duration::from_secs(30));
+    let mut client = fixture.connect_gated(SocketConfig::default(), 16, gate.clone());
+    assert_eq!(client.message().await, hidden(Visibility::AfterVote));
+    // More votes at once than the broadcaster keeps for the poll's feed: it
+    // resyncs, and the voter's own vote may be among the events it lost.
+    gate.open();
+    for _ in 0..2_000 {
+        fixture.voted(&VoterTag::of(&VoterId::generate())).await;
+    }
+    assert_eq!(client.next().await, ("snapshot", 0));
+    assert_eq!(gate.asks(), 2);
+}
+
+#[tokio::test]
+async fn recheck_asks_within_the_interval_and_shows_the_counts() {
+    let fixture = Fixture::new();
+    let gate = TestGate::hidden(Visibility::AfterVote);
+    let config = SocketConfig::default().recheck_interval(Duration::from_millis(100));
     let mut client = fixture.connect_gated(config, 16, gate.clone());
     assert_eq!(client.message().await, hidden(Visibility::AfterVote));
 
     client.send(text(&ClientMessage::Recheck)).await;
     assert_quiet(&mut client, Duration::from_millis(200)).await;
+    assert_eq!(gate.asks(), 2);
     gate.open();
     client.send(text(&ClientMessage::Recheck)).await;
     assert_eq!(client.next().await, ("snapshot", 0));
+}
+
+#[tokio::test]
+async fn a_flood_of_recheck_and_manage_messages_is_answered_once_per_interval() {
+    let fixture = Fixture::new();
+    let gate = TestGate::hidden(Visibility::AfterVote);
+    let interval = Duration::from_millis(200);
+    // Room for the flood: this test is about the gate, not the frame cap.
+    let config = SocketConfig::default()
+        .recheck_interval(interval)
+        .max_incoming_per_sec(1_000);
+    let mut client = fixture.connect_gated(config, 16, gate.clone());
+    assert_eq!(client.message().await, hidden(Visibility::AfterVote));
+    let start = Instant::now();
+    for i in 0..100 {
+        let message = if i % 2 == 0 {
+            ClientMessage::Recheck
+        } else {
+            ClientMessage::Manage {
+                token: format!("guess-{i}"),
+            }
+        };
+        client.send(text(&message)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(interval * 2).await;
+    let elapsed = start.elapsed().as_millis();
+    let most = 2 + usize::try_from(elapsed / interval.as_millis()).unwrap();
+    let asked = gate.asks() - 1 + gate.token_checks();
+    assert!(
+        asked <= most,
+        "100 messages in {elapsed} ms: {asked} asks and token checks, at most {most}"
+    );
+    assert!(gate.token_checks() >= 1, "the last token is checked");
+    assert_quiet(&mut client, Duration::from_millis(50)).await;
 }
 
 #[tokio::test]
@@ -188,7 +277,7 @@ async fn the_right_manage_token_shows_the_counts_and_a_wrong_one_does_not() {
 }
 
 #[tokio::test]
-async fn rechecks_prompted_by_changes_are_throttled() {
+async fn rechecks_prompted_by_the_voters_events_are_throttled() {
     let fixture = Fixture::new();
     let gate = TestGate::hidden(Visibility::AfterVote);
     let config = SocketConfig::default().recheck_interval(Duration::from_millis(200));
@@ -196,9 +285,10 @@ async fn rechecks_prompted_by_changes_are_throttled() {
     assert_eq!(client.message().await, hidden(Visibility::AfterVote));
     assert_eq!(gate.asks(), 1);
 
+    // A replayed or forged stream of this voter's events.
     let start = Instant::now();
-    for version in 1..=50 {
-        fixture.vote_to(version).await;
+    for _ in 1..=50 {
+        fixture.voted(&gate.voter).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -207,7 +297,7 @@ async fn rechecks_prompted_by_changes_are_throttled() {
     let most = 2 + usize::try_from(elapsed / 200).unwrap();
     assert!(
         (2..=most).contains(&asks),
-        "50 changes in {elapsed} ms: asked {asks} times, at most {most}"
+        "50 events in {elapsed} ms: asked {asks} times, at most {most}"
     );
     assert_quiet(&mut client, Duration::from_millis(50)).await;
 }
@@ -249,6 +339,7 @@ async fn a_gate_failing_at_first_closes_with_1011_and_later_keeps_counts_hidden(
     gate.failing.store(true, Ordering::SeqCst);
     gate.open();
     fixture.vote_to(1).await;
+    fixture.voted(&gate.voter).await;
     assert_quiet(&mut client, Duration::from_millis(200)).await;
     gate.failing.store(false, Ordering::SeqCst);
     assert_eq!(

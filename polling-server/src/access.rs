@@ -27,8 +27,8 @@ pub(crate) enum Access {
     Hidden {
         /// The poll's rule, to say when they will show.
         visibility: Visibility,
-        /// How long until they show by themselves (an `after_close` poll's
-        /// `closes_at`), if known.
+        /// How long until they show by themselves (the poll's `closes_at`),
+        /// if known.
         reveal_in: Option<Duration>,
     },
 }
@@ -63,6 +63,12 @@ impl Visibilities {
             .unwrap_or_else(|e| e.into_inner())
             .get(&poll)
             .copied()
+    }
+
+    /// Whether `poll` is `after_vote`, or may be (its visibility is not
+    /// remembered): whether its votes are worth a `Voted` event.
+    pub(crate) fn may_be_after_vote(&self, poll: PollId) -> bool {
+        self.get(poll).is_none_or(|v| v == Visibility::AfterVote)
     }
 
     /// Remembers the visibility of `poll`.
@@ -123,12 +129,10 @@ pub(crate) async fn access_to(
     if poll.visibility.may_see(voted, closed) {
         return Ok(Access::Visible);
     }
-    let reveal_in = match poll.visibility {
-        Visibility::AfterClose => poll
-            .closes_at
-            .map(|at| Duration::try_from(at - now).unwrap_or(Duration::ZERO)),
-        _ => None,
-    };
+    // Both rules show the counts to everyone at the closing time.
+    let reveal_in = poll
+        .closes_at
+        .map(|at| Duration::try_from(at - now).unwrap_or(Duration::ZERO));
     Ok(Access::Hidden {
         visibility: poll.visibility,
         reveal_in,
@@ -225,6 +229,22 @@ mod tests {
             access_to(&store, &poll, as_voter).await.unwrap(),
             Access::Visible
         );
+    }
+
+    #[tokio::test]
+    async fn votes_are_announced_unless_the_poll_is_known_not_to_be_after_vote() {
+        let memo = Visibilities::default();
+        let mut poll = sample_poll(2, false, None);
+        assert!(memo.may_be_after_vote(poll.id), "not known yet");
+        for (visibility, announced) in [
+            (Visibility::AfterVote, true),
+            (Visibility::Always, false),
+            (Visibility::AfterClose, false),
+        ] {
+            poll.visibility = visibility;
+            memo.remember(&poll);
+            assert_eq!(memo.may_be_after_vote(poll.id), announced, "{visibility:?}");
+        }
     }
 
     #[tokio::test]

@@ -123,7 +123,8 @@ impl App {
         broadcaster: Arc<dyn Broadcaster>,
     ) -> Self {
         let limits = Limits::default();
-        let stack = stack(&store, &cache, &broadcaster, &limits);
+        let visibilities = Visibilities::default();
+        let stack = stack(&store, &cache, &broadcaster, &visibilities, &limits);
         // Installed before the first request, so that every one is counted.
         crate::telemetry::prometheus_handle();
         let hub_config = HubConfig::default();
@@ -131,7 +132,7 @@ impl App {
         Self(Arc::new(Shared {
             store,
             cache,
-            visibilities: Visibilities::default(),
+            visibilities,
             stack,
             body_limit: DEFAULT_BODY_LIMIT,
             frontend_dir: None,
@@ -175,7 +176,13 @@ impl App {
     /// Sets the rates, caps and timeouts against abusive or slow clients
     /// and slow backends (see [`Limits`]; by default none but the timeouts).
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        let stack = stack(&self.store, &self.cache, &self.broadcaster, &limits);
+        let stack = stack(
+            &self.store,
+            &self.cache,
+            &self.broadcaster,
+            &self.visibilities,
+            &limits,
+        );
         let hub = hub(&stack, &self.broadcaster, self.hub_config.clone());
         let shared = self.shared_mut();
         shared.stack = stack;
@@ -193,8 +200,22 @@ impl App {
     }
 
     /// Caps the live-results sockets open at once.
-    pub fn with_max_sockets(mut self, max_sockets: usize) -> Self {
-        let hub_config = HubConfig::with_max_sockets(max_sockets);
+    pub fn with_max_sockets(self, max_sockets: usize) -> Self {
+        let mut hub_config = self.hub_config.clone();
+        hub_config.max_sockets = max_sockets;
+        self.with_hub_config(hub_config)
+    }
+
+    /// Caps the live-results sockets one client address has open at once
+    /// (behind `--trusted-proxies`, the client they name; an IPv6 client by
+    /// its /64); `0`: no cap. More are refused with 503 `too_many_sockets`.
+    pub fn with_max_sockets_per_client(self, max: usize) -> Self {
+        let hub_config = self.hub_config.clone().max_sockets_per_client(max);
+        self.with_hub_config(hub_config)
+    }
+
+    /// A new hub under `hub_config` (only while building the app).
+    fn with_hub_config(mut self, hub_config: HubConfig) -> Self {
         let hub = hub(&self.stack, &self.broadcaster, hub_config.clone());
         let shared = self.shared_mut();
         shared.hub_config = hub_config;
@@ -309,13 +330,18 @@ impl App {
 }
 
 /// The vote and results paths over the backends, with `limits`' backend
-/// timeout and its cap on requests in flight (0: none).
+/// timeout and its cap on requests in flight (0: none). Votes in polls that
+/// may be `after_vote` (by `visibilities`: known to be, or not known) are
+/// followed by a `Voted` event, for the voter's live sockets.
 fn stack(
     store: &Arc<dyn PollStore>,
     cache: &Arc<dyn ResultsCache>,
     broadcaster: &Arc<dyn Broadcaster>,
+    visibilities: &Visibilities,
     limits: &Limits,
 ) -> Stack {
+    let visibilities = visibilities.clone();
+    let announce = Arc::new(move |poll| visibilities.may_be_after_vote(poll));
     let in_flight = match limits.max_concurrent_requests {
         0 => tokio::sync::Semaphore::MAX_PERMITS,
         cap => cap,
@@ -327,7 +353,7 @@ fn stack(
         .concurrency_limit(in_flight)
         .timeout(limits.backend_timeout)
         .layer(CacheLayer::from_arc(Arc::clone(cache)))
-        .layer(BroadcastLayer::from_arc(Arc::clone(broadcaster)))
+        .layer(BroadcastLayer::from_arc(Arc::clone(broadcaster)).announcing_voters(announce))
         .service(PollService::from_arc(Arc::clone(store)))
 }
 

@@ -156,6 +156,17 @@ pub struct Config {
     )]
     pub max_sockets: usize,
 
+    /// The most live-results WebSockets one client address may have open at
+    /// once (behind `--trusted-proxies`, the client they name); more are
+    /// refused with 503. `0`: no cap.
+    #[arg(
+        long,
+        env = "POLLING_MAX_SOCKETS_PER_CLIENT",
+        default_value_t = polling_realtime::HubConfig::DEFAULT_MAX_SOCKETS_PER_CLIENT,
+        value_name = "N"
+    )]
+    pub max_sockets_per_client: usize,
+
     /// How long a response to a request sent with an `Idempotency-Key` is
     /// kept to answer retries of the same request.
     #[arg(long, env = "POLLING_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
@@ -358,6 +369,7 @@ mod tests {
         assert_eq!(config.startup_timeout, Duration::from_secs(30));
         assert_eq!(config.allowed_origins, AllowedOrigins::SameOrigin);
         assert_eq!(config.max_sockets, 10_000);
+        assert_eq!(config.max_sockets_per_client, 2_000);
         let limits = config.limits();
         assert_eq!(limits.polls_per_minute, 20);
         assert_eq!(limits.votes_per_minute, 1200);

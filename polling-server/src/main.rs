@@ -46,6 +46,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_body_limit(config.body_limit)
         .with_allowed_origins(config.allowed_origins.clone())
         .with_max_sockets(config.max_sockets)
+        .with_max_sockets_per_client(config.max_sockets_per_client)
         .with_limits(config.limits())
         .with_secure_cookies(config.secure_cookies)
         .with_instance(config.instance())

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PollId, Results};
+use super::{PollId, Results, VoterTag};
 
 /// A message about a poll's results, as published and received by a
 /// [`Broadcaster`](crate::Broadcaster).
@@ -21,6 +21,16 @@ pub enum ResultsEvent {
         /// The poll to resync.
         poll_id: PollId,
     },
+    /// A voter cast their first ballot in the poll (published after the
+    /// [`Updated`](Self::Updated) of that ballot): a live socket of that voter
+    /// whose counts an `after_vote` poll hid may show them now, and no other
+    /// socket needs to ask the store whether *its* voter voted.
+    Voted {
+        /// The poll voted in.
+        poll_id: PollId,
+        /// Who voted, as a one-way tag of their voter id.
+        voter: VoterTag,
+    },
 }
 
 impl ResultsEvent {
@@ -28,7 +38,7 @@ impl ResultsEvent {
     pub fn poll_id(&self) -> PollId {
         match self {
             Self::Updated { results } => results.poll_id,
-            Self::Resync { poll_id } => *poll_id,
+            Self::Resync { poll_id } | Self::Voted { poll_id, .. } => *poll_id,
         }
     }
 }

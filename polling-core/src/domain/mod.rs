@@ -24,6 +24,7 @@ mod receipt;
 mod results;
 pub(crate) mod token;
 mod visibility;
+mod voter_tag;
 
 pub use anonymous_ballot::AnonymousBallot;
 pub(crate) use ballot::Abandoner;
@@ -37,6 +38,7 @@ pub use receipt::{CastKind, CastOutcome, VoteReceipt};
 pub use results::{OptionCount, Results};
 pub use token::{ManageToken, TokenHash};
 pub use visibility::Visibility;
+pub use voter_tag::VoterTag;
 
 use time::OffsetDateTime;
 

@@ -52,6 +52,6 @@ pub mod cache;
 mod future;
 pub mod metrics;
 
-pub use broadcast::{Broadcast, BroadcastLayer};
+pub use broadcast::{AnnounceVoters, Broadcast, BroadcastLayer};
 pub use cache::{Cache, CacheLayer};
 pub use metrics::{Metrics, MetricsLayer};

@@ -157,6 +157,17 @@ impl Fixture {
             .unwrap();
     }
 
+    /// Publishes that `voter` voted, as the vote path does after its results.
+    pub async fn voted(&self, voter: &polling_core::VoterTag) {
+        self.broadcaster
+            .publish(&ResultsEvent::Voted {
+                poll_id: self.poll,
+                voter: voter.clone(),
+            })
+            .await
+            .unwrap();
+    }
+
     pub async fn resync(&self) {
         self.broadcaster
             .publish(&ResultsEvent::Resync { poll_id: self.poll })

@@ -55,7 +55,7 @@ use warp::Reply;
 pub(crate) use client_addr::PeerAddr;
 pub use client_addr::TrustedProxies;
 pub(crate) use concurrency::ConcurrencyCap;
-pub(crate) use rate_limit::RateLimit;
+pub(crate) use rate_limit::{rate_key, RateLimit};
 
 use crate::error::ApiError;
 

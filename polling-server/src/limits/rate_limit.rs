@@ -194,7 +194,7 @@ where
 /// The allowance a client address draws on: its own for IPv4, its /64
 /// network for IPv6 (one subscriber's usual assignment: counting addresses
 /// would give every host 2^64 allowances).
-fn rate_key(client: IpAddr) -> IpAddr {
+pub(crate) fn rate_key(client: IpAddr) -> IpAddr {
     match client {
         IpAddr::V4(_) => client,
         IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use polling_core::{ManageToken, PollId, PollStore, Result, VoterId};
+use polling_core::{ManageToken, PollId, PollStore, Result, VoterId, VoterTag};
 use polling_realtime::{CountsAccess, CountsGate};
 
 use crate::access::{self, Access, Viewer, Visibilities};
@@ -24,6 +24,29 @@ pub(super) struct SocketGate {
     /// The voter of the handshake (from the cookie, or a fresh id, who has
     /// voted nowhere).
     pub(super) voter: VoterId,
+    /// `voter`'s tag, as [`Voted`](polling_core::ResultsEvent::Voted) events
+    /// carry it: such an event for this voter opens an `after_vote` socket;
+    /// nobody else's vote makes it ask the store.
+    pub(super) tag: VoterTag,
+}
+
+impl SocketGate {
+    /// The gate of `voter`'s socket on `poll`.
+    pub(super) fn new(
+        store: Arc<dyn PollStore>,
+        visibilities: Visibilities,
+        poll: PollId,
+        voter: VoterId,
+    ) -> Self {
+        let tag = VoterTag::of(&voter);
+        Self {
+            store,
+            visibilities,
+            poll,
+            voter,
+            tag,
+        }
+    }
 }
 
 #[async_trait]
@@ -54,5 +77,9 @@ impl CountsGate for SocketGate {
         Ok(poll
             .manage_token_hash
             .verifies(&ManageToken::from_presented(token)))
+    }
+
+    fn voter(&self) -> Option<&VoterTag> {
+        Some(&self.tag)
     }
 }

@@ -2,19 +2,27 @@
 //!
 //! Refusals come before the upgrade, as JSON errors: 426 without a
 //! WebSocket handshake, 403 for a foreign `Origin`, 404 for an unknown poll,
-//! 503 when the store is down or the socket cap is reached. The socket itself
+//! 503 when the store is down, or `too_many_sockets` when the socket cap or
+//! the client's share of it (`--max-sockets-per-client`, counted by the
+//! client address behind trusted proxies, an IPv6 client by its /64) is
+//! reached. The socket itself
 //! is [`polling_realtime::serve_gated_socket`]: a `snapshot`, then coalesced
 //! `results`; or, when the poll's visibility hides the counts from the voter
 //! of the handshake's cookie, `hidden` until they may be shown (see
 //! [`SocketGate`]).
 
+use std::net::IpAddr;
+
 use futures_util::{future, SinkExt, StreamExt};
 use polling_core::PollId;
-use polling_realtime::{serve_gated_socket, Admission, ClientFrame, ServerFrame, SocketConfig};
+use polling_realtime::{
+    serve_gated_socket, Admission, AdmitError, ClientFrame, ServerFrame, SocketConfig,
+};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use warp::filters::BoxedFilter;
+use warp::http::HeaderMap;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -24,6 +32,7 @@ use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{voter, Voter};
+use crate::limits::{rate_key, PeerAddr};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     warp::path!("api" / "polls" / String / "live")
@@ -32,9 +41,24 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
         .and(voter(app))
+        .and(client(app))
         .and(handshake())
         .and_then(live)
         .boxed()
+}
+
+/// The client the per-client socket cap counts by: the peer, or behind a
+/// trusted proxy the client it names, an IPv6 one by its /64. `None` for a
+/// request made in memory (no peer), which only the hub's cap holds.
+fn client(
+    app: &App,
+) -> impl Filter<Extract = (Option<IpAddr>,), Error = std::convert::Infallible> + Clone {
+    let proxies = app.limits.trusted_proxies.clone();
+    warp::ext::optional::<PeerAddr>()
+        .and(warp::header::headers_cloned())
+        .map(move |peer: Option<PeerAddr>, headers: HeaderMap| {
+            peer.map(|peer| rate_key(proxies.client_ip(peer.0.ip(), &headers)))
+        })
 }
 
 async fn live(
@@ -43,6 +67,7 @@ async fn live(
     origin: Option<String>,
     host: Option<String>,
     voter: Voter,
+    client: Option<IpAddr>,
     handshake: Option<Handshake>,
 ) -> Result<Response, Rejection> {
     let poll_id = parse_poll_id(&raw_id)?;
@@ -58,14 +83,23 @@ async fn live(
     }
     let poll = app.store.get(poll_id).await.map_err(ApiError::from)?;
     app.visibilities.remember(&poll);
-    let admission = app.hub.try_admit().map_err(|_| ApiError::TooManySockets)?;
-    let config = app.socket_config.clone();
-    let gate = SocketGate {
-        store: app.store.clone(),
-        visibilities: app.visibilities.clone(),
-        poll: poll_id,
-        voter: voter.id,
+    let admitted = match client {
+        Some(client) => app.hub.try_admit_from(client),
+        None => app.hub.try_admit(),
     };
+    let admission = admitted.map_err(|error| {
+        if error == AdmitError::ClientFull {
+            tracing::info!(poll_id = %poll_id, ?client, "live socket refused: the client holds its share of sockets");
+        }
+        ApiError::TooManySockets
+    })?;
+    let config = app.socket_config.clone();
+    let gate = SocketGate::new(
+        app.store.clone(),
+        app.visibilities.clone(),
+        poll_id,
+        voter.id,
+    );
     Ok(handshake.accept(socket_buffers(&config), move |socket| {
         serve(admission, poll_id, gate, socket, config)
     }))

@@ -12,6 +12,11 @@
 //! the next vote's event (or a subscriber's snapshot) carries a higher
 //! version. Results requests pass through untouched.
 //!
+//! [Announcing voters](BroadcastLayer::announcing_voters), it follows each
+//! such event with a [`ResultsEvent::Voted`](crate::ResultsEvent::Voted)
+//! naming the voter by a one-way [`VoterTag`](crate::VoterTag), for the
+//! live sockets of `after_vote` polls.
+//!
 //! # Example
 //!
 //! ```
@@ -31,4 +36,4 @@ mod service;
 
 pub use super::future::ResponseFuture;
 pub use layer::BroadcastLayer;
-pub use service::Broadcast;
+pub use service::{AnnounceVoters, Broadcast};

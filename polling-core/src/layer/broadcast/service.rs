@@ -6,7 +6,7 @@ use tower::Service;
 
 use super::ResponseFuture;
 use crate::broadcaster::Broadcaster;
-use crate::domain::{Ballot, CastOutcome, Results, ResultsEvent};
+use crate::domain::{Ballot, CastOutcome, PollId, Results, ResultsEvent, VoterTag};
 use crate::metrics::BROADCAST_PUBLISH_ERRORS_TOTAL;
 use crate::service::ResultsRequest;
 
@@ -16,7 +16,15 @@ pub struct Broadcast<S, B: ?Sized> {
     inner: S,
     /// Where results events go.
     broadcaster: Arc<B>,
+    /// Which polls' voters are announced ([`ResultsEvent::Voted`]); `None`:
+    /// none.
+    voters: Option<AnnounceVoters>,
 }
+
+/// Which polls' recorded ballots [`Broadcast`] follows with a
+/// [`ResultsEvent::Voted`] naming the voter (by [`VoterTag`]); see
+/// [`BroadcastLayer::announcing_voters`](super::BroadcastLayer::announcing_voters).
+pub type AnnounceVoters = Arc<dyn Fn(PollId) -> bool + Send + Sync>;
 
 impl<S, B: Broadcaster> Broadcast<S, B> {
     /// Publishes what `inner` records through `broadcaster`.
@@ -28,7 +36,19 @@ impl<S, B: Broadcaster> Broadcast<S, B> {
 impl<S, B: ?Sized> Broadcast<S, B> {
     /// Publishes what `inner` records through a shared broadcaster.
     pub fn from_arc(inner: S, broadcaster: Arc<B>) -> Self {
-        Self { inner, broadcaster }
+        Self {
+            inner,
+            broadcaster,
+            voters: None,
+        }
+    }
+
+    /// Follows each recorded ballot of a poll for which `which` says yes
+    /// with a [`ResultsEvent::Voted`]; see
+    /// [`BroadcastLayer::announcing_voters`](super::BroadcastLayer::announcing_voters).
+    pub fn announcing_voters(mut self, which: AnnounceVoters) -> Self {
+        self.voters = Some(which);
+        self
     }
 
     define_inner_service_accessors!();
@@ -39,6 +59,7 @@ impl<S: Clone, B: ?Sized> Clone for Broadcast<S, B> {
         Self {
             inner: self.inner.clone(),
             broadcaster: Arc::clone(&self.broadcaster),
+            voters: self.voters.clone(),
         }
     }
 }
@@ -68,6 +89,11 @@ where
 
     fn call(&mut self, ballot: Ballot) -> Self::Future {
         let abandoner = ballot.abandoner();
+        let voter = self
+            .voters
+            .as_ref()
+            .filter(|which| which(ballot.poll_id()))
+            .map(|_| VoterTag::of(ballot.voter()));
         let cast = self.inner.call(ballot);
         let broadcaster = Arc::clone(&self.broadcaster);
         // The publish belongs to the commit: if the caller leaves, the future
@@ -87,6 +113,25 @@ where
                             version = outcome.results.version,
                             error = ?error,
                             "results publish failed; the next vote heals it"
+                        );
+                    }
+                }
+                // Who voted, after the counts that include it: the voter's
+                // own live sockets show `after_vote` counts on this word,
+                // and nobody else's ask the store (see `ResultsEvent::Voted`).
+                // Sent again for a changed ballot, in case the first one's
+                // was lost.
+                if let Some(voter) = voter.filter(|_| outcome.changed_results()) {
+                    let event = ResultsEvent::Voted {
+                        poll_id: outcome.results.poll_id,
+                        voter,
+                    };
+                    if let Err(error) = broadcaster.publish(&event).await {
+                        ::metrics::counter!(BROADCAST_PUBLISH_ERRORS_TOTAL).increment(1);
+                        tracing::warn!(
+                            poll_id = %outcome.results.poll_id,
+                            error = ?error,
+                            "vote publish failed; the voter's other live sockets show the counts at their next resync"
                         );
                     }
                 }
