@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use polling_core::relay::{Reconcile, Subscriptions};
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
 use redis::aio::ConnectionManager;
 use redis::Client;
@@ -13,8 +14,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::config::RedisConfig;
 use crate::keys::Keys;
-use crate::listener::{Listener, ListenerStats, Reconcile};
-use crate::subscriptions::Subscriptions;
+use crate::listener::{Listener, ListenerStats};
 
 /// A [`Broadcaster`] over Redis Pub/Sub, so that every replica sees every
 /// vote. Clones share the connections and the subscribers; the last one

@@ -32,6 +32,7 @@ use futures_util::StreamExt;
 use polling_core::metrics::{
     BROADCAST_RECEIVE_ERRORS_TOTAL, BROADCAST_RECONNECTS_TOTAL, REDIS_PUBSUB_CONNECTED,
 };
+use polling_core::relay::{Backoff, Reconcile, Subscriptions};
 use polling_core::{BoxError, PollId, ResultsEvent};
 use redis::aio::{PubSub, PubSubSink};
 use redis::{Client, Msg, RedisResult};
@@ -39,47 +40,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::backoff::Backoff;
 use crate::config::RedisConfig;
 use crate::keys::Keys;
-use crate::subscriptions::Subscriptions;
 
 /// How often an idle connection is checked with a `PING`.
 pub(crate) const PING_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Asks the listener to make a poll's Redis subscription match its local
-/// subscribers: subscribe if it has some, unsubscribe if not.
-#[derive(Debug)]
-pub(crate) struct Reconcile {
-    /// The poll whose subscribers changed.
-    poll: PollId,
-    /// Answered when a new subscriber may return: the channel is subscribed,
-    /// or the connection is down (and a `Resync` will follow).
-    ack: Option<oneshot::Sender<()>>,
-}
-
-impl Reconcile {
-    /// For a new subscriber of `poll`, with the receiver of its acknowledgement.
-    pub(crate) fn subscribed(poll: PollId) -> (Self, oneshot::Receiver<()>) {
-        let (ack, acknowledged) = oneshot::channel();
-        let command = Self {
-            poll,
-            ack: Some(ack),
-        };
-        (command, acknowledged)
-    }
-
-    /// For the poll whose last subscriber left.
-    pub(crate) fn unsubscribed(poll: PollId) -> Self {
-        Self { poll, ack: None }
-    }
-
-    /// The poll whose subscribers changed.
-    #[cfg(test)]
-    pub(crate) fn poll(&self) -> PollId {
-        self.poll
-    }
-}
 
 /// What the listener reports to its broadcaster.
 #[derive(Debug, Default)]
@@ -192,7 +157,7 @@ impl Listener {
                     tokio::select! {
                         outcome = &mut attempt => break outcome,
                         command = self.commands.recv() => {
-                            let Reconcile { poll, ack } = command?;
+                            let (poll, ack) = command?.into_parts();
                             waiting.extend(ack.map(|ack| Waiting { poll, ack }));
                         }
                     }
@@ -265,7 +230,7 @@ impl Listener {
                     None => break Exit::Lost("the server closed the connection".into()),
                 },
                 command = self.commands.recv() => {
-                    let Some(Reconcile { poll, ack }) = command else {
+                    let Some((poll, ack)) = command.map(Reconcile::into_parts) else {
                         break Exit::Shutdown;
                     };
                     let outcome = self.reconcile(&mut sink, &mut subscribed, poll).await;
@@ -362,11 +327,8 @@ impl Listener {
     /// [`Listener::release_while_down`]); the next connection subscribes every
     /// poll with subscribers, so there is nothing else to do.
     fn acknowledge_while_down(&mut self, command: Reconcile) {
-        if let Some(ack) = command.ack {
-            self.release_while_down(Waiting {
-                poll: command.poll,
-                ack,
-            });
+        if let (poll, Some(ack)) = command.into_parts() {
+            self.release_while_down(Waiting { poll, ack });
         }
     }
 

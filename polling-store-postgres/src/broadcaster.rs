@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use polling_core::relay::{Reconcile, Subscriptions};
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -14,9 +15,8 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use crate::broadcaster_config::PgBroadcasterConfig;
 use crate::channel::{channel, MAX_PAYLOAD_BYTES};
 use crate::error::unavailable;
-use crate::listener::{Listener, ListenerStats, Reconcile, LISTENER_APPLICATION_NAME};
+use crate::listener::{Listener, ListenerStats, LISTENER_APPLICATION_NAME};
 use crate::publisher::Publisher;
-use crate::subscriptions::Subscriptions;
 
 /// A [`Broadcaster`] over PostgreSQL `LISTEN`/`NOTIFY`, so that every
 /// replica on one database sees every vote without Redis. Clones share the

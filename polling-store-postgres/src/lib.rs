@@ -46,7 +46,6 @@
 #[macro_use]
 mod rows;
 
-mod backoff;
 mod broadcaster;
 mod broadcaster_config;
 mod cast;
@@ -57,7 +56,6 @@ mod idempotency_store;
 mod listener;
 mod poll_store;
 mod publisher;
-mod subscriptions;
 
 pub use broadcaster::PgBroadcaster;
 pub use broadcaster_config::PgBroadcasterConfig;

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use polling_core::metrics::{BROADCAST_RECEIVE_ERRORS_TOTAL, BROADCAST_RECONNECTS_TOTAL};
+use polling_core::relay::{Backoff, Reconcile, Subscriptions};
 use polling_core::{BoxError, PollId, ResultsEvent};
 use sqlx::postgres::{PgListener, PgNotification};
 use sqlx::{Executor, PgPool};
@@ -40,47 +41,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::backoff::Backoff;
 use crate::broadcaster_config::PgBroadcasterConfig;
 use crate::channel::{channel, poll_of_channel};
-use crate::subscriptions::Subscriptions;
 
 /// The `application_name` of the listening connection.
 pub const LISTENER_APPLICATION_NAME: &str = "polling-listener";
-
-/// Asks the listener to make a poll's `LISTEN` match its local subscribers:
-/// listen if it has some, unlisten if not.
-#[derive(Debug)]
-pub(crate) struct Reconcile {
-    /// The poll whose subscribers changed.
-    poll: PollId,
-    /// Answered when a new subscriber may return: the channel is listened
-    /// to, or the connection is down (and a `Resync` will follow).
-    ack: Option<oneshot::Sender<()>>,
-}
-
-impl Reconcile {
-    /// For a new subscriber of `poll`, with the receiver of its acknowledgement.
-    pub(crate) fn subscribed(poll: PollId) -> (Self, oneshot::Receiver<()>) {
-        let (ack, acknowledged) = oneshot::channel();
-        let command = Self {
-            poll,
-            ack: Some(ack),
-        };
-        (command, acknowledged)
-    }
-
-    /// For the poll whose last subscriber left.
-    pub(crate) fn unsubscribed(poll: PollId) -> Self {
-        Self { poll, ack: None }
-    }
-
-    /// The poll whose subscribers changed.
-    #[cfg(test)]
-    pub(crate) fn poll(&self) -> PollId {
-        self.poll
-    }
-}
 
 /// What the listener reports to its broadcaster.
 #[derive(Debug, Default)]
@@ -195,7 +160,7 @@ impl Listener {
                     tokio::select! {
                         outcome = &mut attempt => break outcome,
                         command = self.commands.recv() => {
-                            let Reconcile { poll, ack } = command?;
+                            let (poll, ack) = command?.into_parts();
                             waiting.extend(ack.map(|ack| Waiting { poll, ack }));
                         }
                     }
@@ -271,7 +236,7 @@ impl Listener {
                     Err(error) => break Exit::Lost(error.into()),
                 },
                 command = self.commands.recv() => {
-                    let Some(Reconcile { poll, ack }) = command else {
+                    let Some((poll, ack)) = command.map(Reconcile::into_parts) else {
                         break Exit::Shutdown;
                     };
                     let outcome = self.reconcile(&mut listener, &mut listening, poll).await;
@@ -366,11 +331,8 @@ impl Listener {
     /// [`Listener::release_while_down`]); the next connection listens to
     /// every poll with subscribers, so there is nothing else to do.
     fn acknowledge_while_down(&mut self, command: Reconcile) {
-        if let Some(ack) = command.ack {
-            self.release_while_down(Waiting {
-                poll: command.poll,
-                ack,
-            });
+        if let (poll, Some(ack)) = command.into_parts() {
+            self.release_while_down(Waiting { poll, ack });
         }
     }
 
