@@ -71,7 +71,7 @@
 mod broadcaster;
 mod config;
 mod keys;
-mod listener;
+mod pubsub;
 mod rate_limiter;
 mod results_cache;
 

@@ -53,7 +53,7 @@ mod channel;
 mod config;
 mod error;
 mod idempotency_store;
-mod listener;
+mod listening;
 mod poll_store;
 mod publisher;
 
@@ -62,7 +62,7 @@ pub use broadcaster_config::PgBroadcasterConfig;
 pub use cast::CastMode;
 pub use config::PgConfig;
 pub use idempotency_store::PgIdempotencyStore;
-pub use listener::LISTENER_APPLICATION_NAME;
+pub use listening::LISTENER_APPLICATION_NAME;
 pub use poll_store::PgPollStore;
 
 use sqlx::migrate::{MigrateError, Migrator};

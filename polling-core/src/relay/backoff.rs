@@ -1,28 +1,28 @@
 //! [`Backoff`]: exponential delays with jitter between reconnect attempts.
-//!
-//! The delay starts at a minimum and doubles after every failed attempt up to
-//! a cap; a successful connection resets it. Each delay is "equal jitter":
-//! half of it fixed, the other half random, so that replicas that lost the
-//! remote service at the same moment do not all come back at the same moment.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use polling_core::relay::Backoff;
-//!
-//! let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-//! let first = backoff.next_delay();
-//! assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-//! let second = backoff.next_delay();
-//! assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
-//! backoff.reset(); // connected: the next failure starts over from 100 ms
-//! ```
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
-/// The delays between reconnect attempts. See the [module docs](self).
+/// The delays between reconnect attempts.
+///
+/// The delay starts at a minimum and doubles after every failed attempt up to
+/// a cap; a successful connection resets it. Each delay is "equal jitter":
+/// half of it fixed, the other half random, so that replicas that lost the
+/// remote service at the same moment do not all come back at the same moment.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use polling_core::relay::Backoff;
+///
+/// let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+/// let first = backoff.next_delay();
+/// assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+/// let second = backoff.next_delay();
+/// assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
+/// backoff.reset(); // connected: the next failure starts over from 100 ms
+/// ```
 #[derive(Debug)]
 pub struct Backoff {
     /// The delay after the first failure, and after a reset.

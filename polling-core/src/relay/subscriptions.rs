@@ -1,38 +1,5 @@
 //! [`Subscriptions`]: the local subscribers of each poll, and the stream each
 //! of them holds.
-//!
-//! One tokio broadcast channel per poll with local subscribers, counted, as in
-//! [`LocalBroadcaster`](crate::memory::LocalBroadcaster): the listener sends
-//! what the remote service delivers into it, and a subscriber that falls more
-//! than the capacity behind skips events and gets one
-//! [`ResultsEvent::Resync`]. When a poll's last subscription is dropped, the
-//! poll is forgotten and the listener is sent a [`Reconcile`] to stop
-//! listening to its channel.
-//!
-//! # Example
-//!
-//! ```
-//! use std::sync::Arc;
-//! use futures_util::{FutureExt, StreamExt};
-//! use polling_core::relay::Subscriptions;
-//! use polling_core::{PollId, ResultsEvent};
-//! use tokio::sync::mpsc;
-//!
-//! let subscriptions = Arc::new(Subscriptions::new(16));
-//! let (commands, mut reconciles) = mpsc::unbounded_channel();
-//! let poll = PollId::generate();
-//! let mut events = subscriptions.subscribe(poll, commands.downgrade());
-//!
-//! // What the listener receives for the poll reaches its subscribers.
-//! subscriptions.resync(poll);
-//! let event = events.next().now_or_never().flatten();
-//! assert_eq!(event, Some(ResultsEvent::Resync { poll_id: poll }));
-//!
-//! // The last subscriber leaving asks the listener to reconcile the poll.
-//! drop(events);
-//! assert!(!subscriptions.contains(poll));
-//! assert_eq!(reconciles.try_recv().map(|command| command.poll()), Ok(poll));
-//! ```
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -57,8 +24,40 @@ struct Entry {
     subscribers: usize,
 }
 
-/// The polls that have local subscribers, each with its channel. See the
-/// [module docs](self).
+/// The polls that have local subscribers, each with its channel.
+///
+/// One tokio broadcast channel per poll with local subscribers, counted, as in
+/// [`LocalBroadcaster`](crate::memory::LocalBroadcaster): the listener sends
+/// what the remote service delivers into it, and a subscriber that falls more
+/// than the capacity behind skips events and gets one
+/// [`ResultsEvent::Resync`]. When a poll's last subscription is dropped, the
+/// poll is forgotten and the listener is sent a [`Reconcile`] to stop
+/// listening to its channel.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use futures_util::{FutureExt, StreamExt};
+/// use polling_core::relay::Subscriptions;
+/// use polling_core::{PollId, ResultsEvent};
+/// use tokio::sync::mpsc;
+///
+/// let subscriptions = Arc::new(Subscriptions::new(16));
+/// let (commands, mut reconciles) = mpsc::unbounded_channel();
+/// let poll = PollId::generate();
+/// let mut events = subscriptions.subscribe(poll, commands.downgrade());
+///
+/// // What the listener receives for the poll reaches its subscribers.
+/// subscriptions.resync(poll);
+/// let event = events.next().now_or_never().flatten();
+/// assert_eq!(event, Some(ResultsEvent::Resync { poll_id: poll }));
+///
+/// // The last subscriber leaving asks the listener to reconcile the poll.
+/// drop(events);
+/// assert!(!subscriptions.contains(poll));
+/// assert_eq!(reconciles.try_recv().map(|command| command.poll()), Ok(poll));
+/// ```
 #[derive(Debug)]
 pub struct Subscriptions {
     /// The entry of every poll with at least one subscriber.
