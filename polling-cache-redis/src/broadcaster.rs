@@ -3,18 +3,16 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
+use polling_core::relay::Relay;
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
 use redis::aio::ConnectionManager;
 use redis::Client;
-use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::config::RedisConfig;
 use crate::keys::Keys;
-use crate::listener::{Listener, ListenerStats, Reconcile};
-use crate::subscriptions::Subscriptions;
+use crate::pubsub::RedisPubSub;
 
 /// A [`Broadcaster`] over Redis Pub/Sub, so that every replica sees every
 /// vote. Clones share the connections and the subscribers; the last one
@@ -99,18 +97,11 @@ struct Inner {
     publisher: ConnectionManager,
     /// Names the poll channels.
     keys: Keys,
-    /// The local subscribers, shared with the listener.
-    subscriptions: Arc<Subscriptions>,
-    /// The listener's commands. The only strong sender: dropping it stops
-    /// the listener.
-    commands: UnboundedSender<Reconcile>,
-    /// What the listener reports.
-    stats: Arc<ListenerStats>,
+    /// The local subscribers and the task owning the Pub/Sub connection;
+    /// dropped with the last clone, which stops the task.
+    relay: Relay,
     /// Publishes that failed since the broadcaster was made.
     publish_failures: AtomicU64,
-    /// How long `subscribe` waits for the listener to subscribe the poll
-    /// before it returns anyway (a `Resync` then follows the subscription).
-    subscribe_timeout: Duration,
 }
 
 impl RedisBroadcaster {
@@ -153,26 +144,17 @@ impl RedisBroadcaster {
         publisher: ConnectionManager,
         config: &RedisConfig,
     ) -> Self {
-        let subscriptions = Arc::new(Subscriptions::new(config.subscriber_capacity()));
-        let stats = Arc::new(ListenerStats::default());
-        let (commands, receiver) = mpsc::unbounded_channel();
-        Listener::spawn(
-            client,
-            config,
-            Arc::clone(&subscriptions),
-            receiver,
-            Arc::clone(&stats),
+        let keys = Keys::new(config.key_prefix());
+        let relay = Relay::spawn(
+            RedisPubSub::new(client, keys.clone()),
+            &config.relay_config(),
         );
-        let subscribe_timeout = config.connection_timeout() + config.response_timeout() * 2;
         Self {
             inner: Arc::new(Inner {
                 publisher,
-                keys: Keys::new(config.key_prefix()),
-                subscriptions,
-                commands,
-                stats,
+                keys,
+                relay,
                 publish_failures: AtomicU64::new(0),
-                subscribe_timeout,
             }),
         }
     }
@@ -185,13 +167,13 @@ impl RedisBroadcaster {
     /// How many Pub/Sub connections this broadcaster opened so far: 1, plus
     /// one per reconnect. Never more than one is open at a time.
     pub fn connections_established(&self) -> u64 {
-        self.inner.stats.connections.load(Ordering::Relaxed)
+        self.inner.relay.connections_established()
     }
 
     /// Whether the Pub/Sub connection is up with its subscriptions in place
     /// (for readiness checks).
     pub fn is_listening(&self) -> bool {
-        self.inner.stats.connected.load(Ordering::Relaxed)
+        self.inner.relay.is_listening()
     }
 
     /// Publishes `event` on its poll's channel.
@@ -246,25 +228,6 @@ impl Broadcaster for RedisBroadcaster {
     }
 
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {
-        let inner = &self.inner;
-        let events = inner
-            .subscriptions
-            .subscribe(poll, inner.commands.downgrade());
-        let (command, subscribed) = Reconcile::subscribed(poll);
-        if inner.commands.send(command).is_err() {
-            return Err(PollError::unavailable("the redis pub/sub task has stopped"));
-        }
-        // Either way the stream is good: once the poll is subscribed, a late
-        // acknowledgement turns into a `Resync` (see the listener).
-        if tokio::time::timeout(inner.subscribe_timeout, subscribed)
-            .await
-            .is_err()
-        {
-            tracing::debug!(
-                poll_id = %poll,
-                "redis subscription still pending; the subscriber gets a resync once it is in place"
-            );
-        }
-        Ok(events)
+        self.inner.relay.subscribe(poll).await
     }
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use polling_core::relay::RelayConfig;
 use redis::aio::ConnectionManagerConfig;
 
 /// How the Redis cache and broadcaster name their keys and channels, how long
@@ -99,6 +100,9 @@ impl RedisConfig {
     /// The shortest timeout or time to live accepted; shorter values are raised
     /// to it (Redis counts expiry in milliseconds, and a zero timeout would
     /// fail every command).
+    /// How often the broadcaster's idle Pub/Sub connection is checked with a
+    /// `PING`.
+    pub(crate) const PING_INTERVAL: Duration = Duration::from_secs(5);
     const MIN_DURATION: Duration = Duration::from_millis(1);
 
     /// A config with every default.
@@ -197,6 +201,20 @@ impl RedisConfig {
             .set_number_of_retries(1)
             .set_min_delay(self.reconnect_min_delay)
             .set_max_delay(self.reconnect_min_delay * 4)
+    }
+
+    /// The settings of the broadcaster's [`Relay`](polling_core::relay::Relay):
+    /// this config's queue size, timeouts and reconnect delays, and a `PING`
+    /// every [`PING_INTERVAL`](Self::PING_INTERVAL).
+    pub(crate) fn relay_config(&self) -> RelayConfig {
+        RelayConfig {
+            subscriber_capacity: self.subscriber_capacity,
+            connect_timeout: self.connection_timeout,
+            response_timeout: self.response_timeout,
+            ping_interval: Self::PING_INTERVAL,
+            reconnect_min_delay: self.reconnect_min_delay,
+            reconnect_max_delay: self.reconnect_max_delay,
+        }
     }
 }
 

@@ -68,14 +68,12 @@
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-mod backoff;
 mod broadcaster;
 mod config;
 mod keys;
-mod listener;
+mod pubsub;
 mod rate_limiter;
 mod results_cache;
-mod subscriptions;
 
 pub use broadcaster::RedisBroadcaster;
 pub use config::RedisConfig;

@@ -10,41 +10,21 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, plain_connection, redis_url, test_config};
+use common::{plain_connection, redis_url, test_config};
 use futures_util::StreamExt;
 use polling_cache_redis::{RedisBroadcaster, RedisConfig};
-use polling_core::testing::results_at;
-use polling_core::{Broadcaster, EventStream, PollId, ResultsEvent};
+use polling_core::testing::events::{publish, receive, subscribe, updated};
+use polling_core::testing::eventually;
+use polling_core::{PollId, ResultsEvent};
 use polling_testkit::RedisServer;
 use redis::aio::MultiplexedConnection;
 
 const WITHIN: Duration = Duration::from_secs(5);
 
-fn updated(poll: PollId, version: u64) -> ResultsEvent {
-    ResultsEvent::Updated {
-        results: results_at(poll, version),
-    }
-}
-
 async fn connect(url: &str, config: &RedisConfig) -> RedisBroadcaster {
     RedisBroadcaster::connect(url, config)
         .await
         .expect("connect the broadcaster")
-}
-
-async fn subscribe(broadcaster: &RedisBroadcaster, poll: PollId) -> EventStream {
-    broadcaster.subscribe(poll).await.expect("subscribe")
-}
-
-async fn publish(broadcaster: &RedisBroadcaster, event: &ResultsEvent) {
-    broadcaster.publish(event).await.expect("publish");
-}
-
-async fn receive(events: &mut EventStream) -> ResultsEvent {
-    tokio::time::timeout(WITHIN, events.next())
-        .await
-        .expect("an event within 5 s")
-        .expect("the stream goes on")
 }
 
 fn channel(config: &RedisConfig, poll: PollId) -> String {
@@ -106,7 +86,7 @@ async fn many_subscribers_across_polls_share_one_pubsub_connection() {
         publish(&broadcaster, &updated(poll, 1)).await;
     }
     for (poll, events) in &mut streams {
-        assert_eq!(receive(events).await, updated(*poll, 1));
+        assert_eq!(receive(events, "each stream").await, updated(*poll, 1));
     }
 }
 
@@ -133,7 +113,7 @@ async fn the_last_subscriber_leaving_unsubscribes_the_channel() {
         "a subscriber is left"
     );
     publish(&broadcaster, &updated(poll, 1)).await;
-    assert_eq!(receive(&mut second).await, updated(poll, 1));
+    assert_eq!(receive(&mut second, "second").await, updated(poll, 1));
 
     drop(second);
     eventually(WITHIN, "the channel is unsubscribed", || {
@@ -145,11 +125,11 @@ async fn the_last_subscriber_leaving_unsubscribes_the_channel() {
 
     // The other poll is untouched, and the poll can be subscribed again.
     publish(&broadcaster, &updated(other, 1)).await;
-    assert_eq!(receive(&mut of_other).await, updated(other, 1));
+    assert_eq!(receive(&mut of_other, "of other").await, updated(other, 1));
     let mut again = subscribe(&broadcaster, poll).await;
     assert_eq!(subscribers_in_redis(&mut redis, &channel).await, 1);
     publish(&broadcaster, &updated(poll, 2)).await;
-    assert_eq!(receive(&mut again).await, updated(poll, 2));
+    assert_eq!(receive(&mut again, "again").await, updated(poll, 2));
     drop(third);
 }
 
@@ -169,7 +149,7 @@ async fn concurrent_subscribers_of_one_poll_all_receive_the_next_event() {
     }
     publish(&broadcaster, &updated(poll, 1)).await;
     for events in &mut streams {
-        assert_eq!(receive(events).await, updated(poll, 1));
+        assert_eq!(receive(events, "each stream").await, updated(poll, 1));
     }
 }
 
@@ -182,16 +162,19 @@ async fn events_published_on_one_replica_reach_subscribers_on_another() {
     let mut events = subscribe(&listener, poll).await;
     publish(&publisher, &updated(poll, 1)).await;
     publish(&publisher, &updated(poll, 2)).await;
-    assert_eq!(receive(&mut events).await, updated(poll, 1));
-    assert_eq!(receive(&mut events).await, updated(poll, 2));
+    assert_eq!(receive(&mut events, "events").await, updated(poll, 1));
+    assert_eq!(receive(&mut events, "events").await, updated(poll, 2));
 
     // Another prefix is another application: it hears nothing of these.
     let stranger = connect(&redis_url(), &test_config()).await;
     let mut strangers_events = subscribe(&stranger, poll).await;
     publish(&publisher, &updated(poll, 3)).await;
     publish(&stranger, &updated(poll, 99)).await;
-    assert_eq!(receive(&mut events).await, updated(poll, 3));
-    assert_eq!(receive(&mut strangers_events).await, updated(poll, 99));
+    assert_eq!(receive(&mut events, "events").await, updated(poll, 3));
+    assert_eq!(
+        receive(&mut strangers_events, "strangers events").await,
+        updated(poll, 99)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,7 +196,7 @@ async fn malformed_messages_are_skipped() {
     }
     publish(&broadcaster, &updated(poll, 1)).await;
     assert_eq!(
-        receive(&mut events).await,
+        receive(&mut events, "events").await,
         updated(poll, 1),
         "the malformed messages and the other poll's event are skipped"
     );
@@ -232,14 +215,14 @@ async fn a_lagging_subscriber_gets_a_resync_instead_of_an_error() {
     // the slow one has it in its buffer too, or has fallen behind.
     for version in 1..=5 {
         publish(&broadcaster, &updated(poll, version)).await;
-        assert_eq!(receive(&mut fast).await, updated(poll, version));
+        assert_eq!(receive(&mut fast, "fast").await, updated(poll, version));
     }
     assert_eq!(
-        receive(&mut slow).await,
+        receive(&mut slow, "slow").await,
         ResultsEvent::Resync { poll_id: poll }
     );
-    assert_eq!(receive(&mut slow).await, updated(poll, 4));
-    assert_eq!(receive(&mut slow).await, updated(poll, 5));
+    assert_eq!(receive(&mut slow, "slow").await, updated(poll, 4));
+    assert_eq!(receive(&mut slow, "slow").await, updated(poll, 5));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,10 +12,11 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use common::{eventually, test_config};
+use common::test_config;
 use futures_util::StreamExt;
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
-use polling_core::testing::{assert_error, results_at};
+use polling_core::testing::events::updated;
+use polling_core::testing::{assert_error, eventually, results_at};
 use polling_core::{Broadcaster, EventStream, PollId, ResultsCache, ResultsEvent};
 use polling_testkit::RedisServer;
 
@@ -28,12 +29,6 @@ const RECOVER_WITHIN: Duration = Duration::from_secs(10);
 /// Short reconnect delays, so the tests do not wait for the default cap.
 fn fault_config() -> RedisConfig {
     test_config().with_reconnect_delays(Duration::from_millis(20), Duration::from_millis(500))
-}
-
-fn updated(poll: PollId, version: u64) -> ResultsEvent {
-    ResultsEvent::Updated {
-        results: results_at(poll, version),
-    }
 }
 
 /// `operation`'s result; panics if it takes longer than [`FAIL_WITHIN`].

@@ -7,8 +7,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, plain_connection, redis_url, test_config};
+use common::{plain_connection, redis_url, test_config};
 use polling_cache_redis::{RedisConfig, RedisResultsCache};
+use polling_core::testing::eventually;
 use polling_core::testing::{assert_error, results_at, shuffle};
 use polling_core::{PollId, ResultsCache};
 use redis::AsyncCommands;

@@ -10,6 +10,7 @@
 //! | [`service`] | [`PollService`](service::PollService): ballots and results requests over a store |
 //! | [`layer`] | [`MetricsLayer`](layer::MetricsLayer), [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
 //! | [`metrics`] | the names and labels of every metric, and [`describe`](metrics::describe) |
+//! | [`relay`] | [`Relay`](relay::Relay) and its parts: the listening side of a broadcaster over Redis Pub/Sub or PostgreSQL `LISTEN`/`NOTIFY` |
 //! | [`memory`] | [`MemoryStore`](memory::MemoryStore), [`MemoryCache`](memory::MemoryCache), [`LocalBroadcaster`](memory::LocalBroadcaster), [`MemoryIdempotencyStore`](memory::MemoryIdempotencyStore) |
 //! | `testing` (feature) | the conformance suite every backend runs |
 //!
@@ -29,6 +30,7 @@ pub mod idempotency;
 pub mod layer;
 pub mod memory;
 pub mod metrics;
+pub mod relay;
 pub mod service;
 mod store;
 #[cfg(feature = "testing")]

@@ -22,9 +22,9 @@
 //! | [`LIVE_MESSAGES_SENT_TOTAL`] | counter | — | polling-realtime |
 //! | [`LIVE_MESSAGES_SKIPPED_TOTAL`] | counter | — | polling-realtime |
 //! | [`LIVE_SOCKETS_CLOSED_TOTAL`] | counter | `reason`: see [`reason`] | polling-realtime |
-//! | [`BROADCAST_RESYNCS_TOTAL`] | counter | — | polling-cache-redis, polling-store-postgres |
-//! | [`BROADCAST_RECONNECTS_TOTAL`] | counter | — | polling-cache-redis, polling-store-postgres |
-//! | [`BROADCAST_RECEIVE_ERRORS_TOTAL`] | counter | — | polling-cache-redis, polling-store-postgres |
+//! | [`BROADCAST_RESYNCS_TOTAL`] | counter | — | [`relay`](crate::relay), for polling-cache-redis and polling-store-postgres |
+//! | [`BROADCAST_RECONNECTS_TOTAL`] | counter | — | [`relay`](crate::relay), for polling-cache-redis and polling-store-postgres |
+//! | [`BROADCAST_RECEIVE_ERRORS_TOTAL`] | counter | — | [`relay`](crate::relay), for polling-cache-redis and polling-store-postgres |
 //! | [`REDIS_PUBSUB_CONNECTED`] | gauge | — | polling-cache-redis |
 //!
 //! Reads of results are counted by source only where a

@@ -3,20 +3,18 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
+use polling_core::relay::Relay;
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::broadcaster_config::PgBroadcasterConfig;
 use crate::channel::{channel, MAX_PAYLOAD_BYTES};
 use crate::error::unavailable;
-use crate::listener::{Listener, ListenerStats, Reconcile, LISTENER_APPLICATION_NAME};
+use crate::listening::{PgListening, LISTENER_APPLICATION_NAME};
 use crate::publisher::Publisher;
-use crate::subscriptions::Subscriptions;
 
 /// A [`Broadcaster`] over PostgreSQL `LISTEN`/`NOTIFY`, so that every
 /// replica on one database sees every vote without Redis. Clones share the
@@ -110,18 +108,11 @@ struct Inner {
     pool: PgPool,
     /// Sends the events, batched, on `pool`.
     publisher: Arc<Publisher>,
-    /// The local subscribers, shared with the listener.
-    subscriptions: Arc<Subscriptions>,
-    /// The listener's commands. The only strong sender: dropping it stops
-    /// the listener.
-    commands: UnboundedSender<Reconcile>,
-    /// What the listener reports.
-    stats: Arc<ListenerStats>,
+    /// The local subscribers and the task owning the listening connection;
+    /// dropped with the last clone, which stops the task.
+    relay: Relay,
     /// Publishes that failed since the broadcaster was made.
     publish_failures: AtomicU64,
-    /// How long `subscribe` waits for the listener to listen to the poll
-    /// before it returns anyway (a `Resync` then follows the subscription).
-    subscribe_timeout: Duration,
 }
 
 impl PgBroadcaster {
@@ -157,25 +148,13 @@ impl PgBroadcaster {
             .idle_timeout(None)
             .acquire_timeout(config.response_timeout)
             .connect_lazy_with(options);
-        let subscriptions = Arc::new(Subscriptions::new(config.subscriber_capacity));
-        let stats = Arc::new(ListenerStats::default());
-        let (commands, receiver) = mpsc::unbounded_channel();
-        Listener::spawn(
-            listener_pool,
-            config,
-            Arc::clone(&subscriptions),
-            receiver,
-            Arc::clone(&stats),
-        );
+        let relay = Relay::spawn(PgListening::new(listener_pool), &config.relay_config());
         Self {
             inner: Arc::new(Inner {
                 pool: pool.clone(),
                 publisher: Publisher::new(pool.clone()),
-                subscriptions,
-                commands,
-                stats,
+                relay,
                 publish_failures: AtomicU64::new(0),
-                subscribe_timeout: config.response_timeout * 3,
             }),
         }
     }
@@ -188,13 +167,13 @@ impl PgBroadcaster {
     /// How many listening connections this broadcaster opened so far: 1,
     /// plus one per reconnect. Never more than one is open at a time.
     pub fn connections_established(&self) -> u64 {
-        self.inner.stats.connections.load(Ordering::Relaxed)
+        self.inner.relay.connections_established()
     }
 
     /// Whether the listening connection is up with its `LISTEN`s in place
     /// (for readiness checks).
     pub fn is_listening(&self) -> bool {
-        self.inner.stats.connected.load(Ordering::Relaxed)
+        self.inner.relay.is_listening()
     }
 
     /// Notifies `event`'s poll channel.
@@ -262,28 +241,7 @@ impl Broadcaster for PgBroadcaster {
     }
 
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {
-        let inner = &self.inner;
-        let events = inner
-            .subscriptions
-            .subscribe(poll, inner.commands.downgrade());
-        let (command, listening) = Reconcile::subscribed(poll);
-        if inner.commands.send(command).is_err() {
-            return Err(PollError::unavailable(
-                "the postgres listening task has stopped",
-            ));
-        }
-        // Either way the stream is good: once the poll is listened to, a
-        // late acknowledgement turns into a `Resync` (see the listener).
-        if tokio::time::timeout(inner.subscribe_timeout, listening)
-            .await
-            .is_err()
-        {
-            tracing::debug!(
-                poll_id = %poll,
-                "postgres LISTEN still pending; the subscriber gets a resync once it is in place"
-            );
-        }
-        Ok(events)
+        self.inner.relay.subscribe(poll).await
     }
 }
 

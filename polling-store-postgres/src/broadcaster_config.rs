@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use polling_core::relay::RelayConfig;
+
 /// Settings of a [`PgBroadcaster`](crate::PgBroadcaster), with defaults.
 ///
 /// ```
@@ -45,6 +47,20 @@ impl PgBroadcasterConfig {
     pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(5);
     /// The default [`subscriber_capacity`](Self::subscriber_capacity).
     pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 64;
+
+    /// The settings of the broadcaster's [`Relay`](polling_core::relay::Relay):
+    /// [`response_timeout`](Self::response_timeout) bounds connection
+    /// attempts too.
+    pub(crate) fn relay_config(&self) -> RelayConfig {
+        RelayConfig {
+            subscriber_capacity: self.subscriber_capacity,
+            connect_timeout: self.response_timeout,
+            response_timeout: self.response_timeout,
+            ping_interval: self.ping_interval,
+            reconnect_min_delay: self.reconnect_min_delay,
+            reconnect_max_delay: self.reconnect_max_delay,
+        }
+    }
 }
 
 impl Default for PgBroadcasterConfig {

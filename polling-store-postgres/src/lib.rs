@@ -46,7 +46,6 @@
 #[macro_use]
 mod rows;
 
-mod backoff;
 mod broadcaster;
 mod broadcaster_config;
 mod cast;
@@ -54,17 +53,16 @@ mod channel;
 mod config;
 mod error;
 mod idempotency_store;
-mod listener;
+mod listening;
 mod poll_store;
 mod publisher;
-mod subscriptions;
 
 pub use broadcaster::PgBroadcaster;
 pub use broadcaster_config::PgBroadcasterConfig;
 pub use cast::CastMode;
 pub use config::PgConfig;
 pub use idempotency_store::PgIdempotencyStore;
-pub use listener::LISTENER_APPLICATION_NAME;
+pub use listening::LISTENER_APPLICATION_NAME;
 pub use poll_store::PgPollStore;
 
 use sqlx::migrate::{MigrateError, Migrator};

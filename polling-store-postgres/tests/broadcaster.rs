@@ -6,12 +6,12 @@
 //! Each test has a fresh database (`#[sqlx::test]`): notifications are per
 //! database, so no other test's events or connections show up.
 
-use std::future::Future;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use polling_core::testing::results_at;
-use polling_core::{Broadcaster, EventStream, OptionCount, OptionId, PollId, ResultsEvent};
+use polling_core::testing::events::{publish, receive, subscribe, updated};
+use polling_core::testing::{eventually, results_at};
+use polling_core::{Broadcaster, OptionCount, OptionId, PollId, ResultsEvent};
 use polling_store_postgres::{PgBroadcaster, PgBroadcasterConfig, LISTENER_APPLICATION_NAME};
 use sqlx::PgPool;
 
@@ -26,51 +26,12 @@ mod conformance {
 
 const WITHIN: Duration = Duration::from_secs(5);
 
-fn updated(poll: PollId, version: u64) -> ResultsEvent {
-    ResultsEvent::Updated {
-        results: results_at(poll, version),
-    }
-}
-
 /// Reconnects within milliseconds, so the tests need not wait.
 fn fast_config() -> PgBroadcasterConfig {
     PgBroadcasterConfig {
         reconnect_min_delay: Duration::from_millis(10),
         reconnect_max_delay: Duration::from_millis(100),
         ..PgBroadcasterConfig::default()
-    }
-}
-
-async fn subscribe(broadcaster: &PgBroadcaster, poll: PollId) -> EventStream {
-    broadcaster.subscribe(poll).await.expect("subscribe")
-}
-
-async fn publish(broadcaster: &PgBroadcaster, event: &ResultsEvent) {
-    broadcaster.publish(event).await.expect("publish");
-}
-
-async fn receive(events: &mut EventStream) -> ResultsEvent {
-    tokio::time::timeout(WITHIN, events.next())
-        .await
-        .expect("an event within 5 s")
-        .expect("the stream goes on")
-}
-
-/// Waits up to [`WITHIN`] for `check` to give `Some`.
-async fn eventually<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {WITHIN:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -108,7 +69,7 @@ async fn many_subscribers_across_polls_share_one_listening_connection(pool: PgPo
         publish(&broadcaster, &updated(poll, 1)).await;
     }
     for (poll, events) in &mut streams {
-        assert_eq!(receive(events).await, updated(*poll, 1));
+        assert_eq!(receive(events, "each stream").await, updated(*poll, 1));
     }
 }
 
@@ -122,8 +83,16 @@ async fn events_published_on_one_replica_reach_subscribers_on_another(pool: PgPo
         publish(&a, &updated(poll, version)).await;
     }
     for version in 1..=3 {
-        assert_eq!(receive(&mut on_b).await, updated(poll, version), "on B");
-        assert_eq!(receive(&mut on_a).await, updated(poll, version), "on A");
+        assert_eq!(
+            receive(&mut on_b, "on b").await,
+            updated(poll, version),
+            "on B"
+        );
+        assert_eq!(
+            receive(&mut on_a, "on a").await,
+            updated(poll, version),
+            "on A"
+        );
     }
     assert_eq!(listening_backends(&pool).await.len(), 2, "one per replica");
 }
@@ -147,12 +116,12 @@ async fn a_terminated_listening_connection_is_replaced_with_a_resync_and_later_e
     assert!(terminated);
 
     assert_eq!(
-        receive(&mut events).await,
+        receive(&mut events, "events").await,
         ResultsEvent::Resync { poll_id: poll },
         "the subscriber is told it may have missed events"
     );
     assert_eq!(
-        receive(&mut of_other).await,
+        receive(&mut of_other, "of other").await,
         ResultsEvent::Resync { poll_id: other }
     );
     assert_eq!(broadcaster.connections_established(), 2);
@@ -163,8 +132,8 @@ async fn a_terminated_listening_connection_is_replaced_with_a_resync_and_later_e
 
     publish(&broadcaster, &updated(poll, 1)).await;
     publish(&broadcaster, &updated(other, 1)).await;
-    assert_eq!(receive(&mut events).await, updated(poll, 1));
-    assert_eq!(receive(&mut of_other).await, updated(other, 1));
+    assert_eq!(receive(&mut events, "events").await, updated(poll, 1));
+    assert_eq!(receive(&mut of_other, "of other").await, updated(other, 1));
 }
 
 #[sqlx::test]
@@ -185,12 +154,12 @@ async fn the_broadcaster_is_unhealthy_until_its_connection_is_back(pool: PgPool)
         .execute(&pool)
         .await
         .unwrap();
-    eventually("the loss is noticed", || async {
+    eventually(WITHIN, "the loss is noticed", || async {
         broadcaster.check().await.is_err().then_some(())
     })
     .await;
     assert_eq!(
-        receive(&mut events).await,
+        receive(&mut events, "events").await,
         ResultsEvent::Resync { poll_id: poll }
     );
     broadcaster.check().await.expect("healthy again");
@@ -210,12 +179,12 @@ async fn an_event_too_large_for_a_notify_arrives_as_a_resync(pool: PgPool) {
         .collect();
     publish(&broadcaster, &ResultsEvent::Updated { results }).await;
     assert_eq!(
-        receive(&mut events).await,
+        receive(&mut events, "events").await,
         ResultsEvent::Resync { poll_id: poll },
         "a notice to re-read instead of a refused NOTIFY"
     );
     publish(&broadcaster, &updated(poll, 2)).await;
-    assert_eq!(receive(&mut events).await, updated(poll, 2));
+    assert_eq!(receive(&mut events, "events").await, updated(poll, 2));
 }
 
 #[sqlx::test]
@@ -237,7 +206,7 @@ async fn a_malformed_notification_is_skipped(pool: PgPool) {
     }
     publish(&broadcaster, &updated(poll, 1)).await;
     assert_eq!(
-        receive(&mut events).await,
+        receive(&mut events, "events").await,
         updated(poll, 1),
         "garbage and another poll's event on this poll's channel are skipped"
     );
@@ -254,7 +223,7 @@ async fn dropping_the_broadcaster_closes_its_listening_connection(pool: PgPool) 
         Ok(None),
         "the stream ends"
     );
-    eventually("the listening connection is closed", || async {
+    eventually(WITHIN, "the listening connection is closed", || async {
         listening_backends(&pool).await.is_empty().then_some(())
     })
     .await;
@@ -291,7 +260,10 @@ async fn events_published_at_once_all_arrive_each_polls_in_order_of_publish(pool
     }
     for (poll, events) in polls.iter().zip(&mut streams) {
         for version in 1..=40 {
-            assert_eq!(receive(events).await, updated(*poll, version));
+            assert_eq!(
+                receive(events, "each stream").await,
+                updated(*poll, version)
+            );
         }
     }
 }

@@ -5,8 +5,6 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
 use polling_core::PollId;
 use redis::aio::MultiplexedConnection;
@@ -47,27 +45,4 @@ pub(crate) async fn plain_connection(url: &str) -> MultiplexedConnection {
         .get_multiplexed_async_connection()
         .await
         .expect("connect to Redis")
-}
-
-/// Retries `check` every 20 ms until it returns `Some`, for at most `within`.
-///
-/// # Panics
-///
-/// When `within` passes first; `what` names the awaited condition.
-pub(crate) async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::results_at;
+use super::events::{publish, receive, subscribe, updated};
 use crate::broadcaster::{Broadcaster, EventStream};
 use crate::domain::{PollId, ResultsEvent};
 
@@ -52,36 +52,6 @@ macro_rules! broadcaster_conformance_tests {
             a_dropped_subscriber_breaks_nothing,
         );
     };
-}
-
-fn updated(poll: PollId, version: u64) -> ResultsEvent {
-    ResultsEvent::Updated {
-        results: results_at(poll, version),
-    }
-}
-
-async fn subscribe<B: Broadcaster>(broadcaster: &B, poll: PollId) -> EventStream {
-    broadcaster
-        .subscribe(poll)
-        .await
-        .unwrap_or_else(|e| panic!("subscribe to poll {poll} failed: {e:?}"))
-}
-
-async fn publish<B: Broadcaster>(broadcaster: &B, event: &ResultsEvent) {
-    broadcaster
-        .publish(event)
-        .await
-        .unwrap_or_else(|e| panic!("publish of {event:?} failed: {e:?}"));
-}
-
-/// The next event of `events`, failing after [`RECEIVE_TIMEOUT`] or if the
-/// stream ends.
-async fn receive(events: &mut EventStream, what: &str) -> ResultsEvent {
-    match tokio::time::timeout(RECEIVE_TIMEOUT, events.next()).await {
-        Ok(Some(event)) => event,
-        Ok(None) => panic!("{what}: the event stream ended while the broadcaster lives"),
-        Err(_) => panic!("{what}: no event within {RECEIVE_TIMEOUT:?}"),
-    }
 }
 
 /// Fails if `events` yields anything within [`QUIET_PERIOD`].

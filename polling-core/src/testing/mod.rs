@@ -39,7 +39,8 @@
 //! so the concurrency cases race for real.
 //!
 //! Besides the suites, this module offers [`sample_poll`], [`ballot`],
-//! [`results_at`], [`assert_error`] and [`shuffle`] for a backend's own tests,
+//! [`results_at`], [`assert_error`], [`shuffle`], [`eventually`] and the
+//! broadcaster helpers of [`events`] for a backend's own tests,
 //! and the doubles [`FailingCache`], [`FailingBroadcaster`],
 //! [`CountingCache`] and [`GatedStore`] for tests of the
 //! [layers](crate::layer), and the
@@ -48,11 +49,14 @@
 pub mod broadcaster;
 pub mod cache;
 mod doubles;
+pub mod events;
+mod eventually;
 pub mod idempotency;
 mod recorder;
 pub mod store;
 
 pub use doubles::{CountingCache, FailingBroadcaster, FailingCache, GatedStore};
+pub use eventually::eventually;
 pub use recorder::TestRecorder;
 
 use std::fmt::Debug;

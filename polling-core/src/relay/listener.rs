@@ -1,29 +1,31 @@
-//! [`Listener`]: the background task that owns a broadcaster's one
-//! `LISTEN` connection.
+//! [`Listener`]: the background task that owns a broadcaster's one listening
+//! connection to a [`Remote`] service.
 //!
-//! The task keeps the connection's `LISTEN`s equal to the polls that have
-//! local [`Subscriptions`], and hands every notification it receives to them:
+//! The task keeps the connection's channels equal to the polls that have
+//! local [`Subscriptions`], and hands every message it receives to them:
 //!
 //! * A [`Reconcile`] command, sent when a poll gains a subscriber or loses its
-//!   last one, makes it `LISTEN` or `UNLISTEN` the poll's channel. A
+//!   last one, makes it listen to or unlisten the poll's channel. A
 //!   subscriber waits for the acknowledgement, so events published after
 //!   `subscribe` returns are received.
-//! * A `SELECT 1` every [`ping_interval`](PgBroadcasterConfig::ping_interval)
-//!   finds connections that died silently.
-//! * When the connection is lost (closed, terminated by the server, or a
-//!   command failed or timed out), the task opens a new one after a
-//!   [`Backoff`] delay, listens to every poll that still has local subscribers
-//!   in one statement, and then sends them a [`ResultsEvent::Resync`]:
-//!   notifications sent while no connection listened are gone.
+//! * A ping every [`ping_interval`](RelayConfig::ping_interval) finds
+//!   connections that died silently.
+//! * When the connection is lost (closed, or a command failed or timed out),
+//!   the task opens a new one after a [`Backoff`] delay, listens to every
+//!   poll that still has local subscribers in one round trip, and then sends
+//!   them a [`ResultsEvent::Resync`](crate::ResultsEvent::Resync): the services deliver at most once, and
+//!   events published while no connection listened are gone.
 //! * While it is down, a subscriber is acknowledged at once (its poll is
 //!   listened to, and resynced, when the connection is back), except during a
 //!   connection attempt, whose outcome it waits for.
 //!
-//! The connection comes from a pool of its own (one connection, named
-//! [`LISTENER_APPLICATION_NAME`] in `pg_stat_activity`), so it never takes a
-//! slot of the pool the votes use. The task stops, and closes that pool, when
-//! every [`PgBroadcaster`](crate::PgBroadcaster) clone is dropped: the command
-//! channel then closes.
+//! The task stops when every [`Relay`](super::Relay) clone is dropped (the
+//! command channel then closes), and then calls [`Remote::close`].
+//!
+//! # Example
+//!
+//! The listener is started by [`Relay::spawn`](super::Relay::spawn); see
+//! [the module](super) for how the pieces fit.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -32,86 +34,53 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use polling_core::metrics::{BROADCAST_RECEIVE_ERRORS_TOTAL, BROADCAST_RECONNECTS_TOTAL};
-use polling_core::{BoxError, PollId, ResultsEvent};
-use sqlx::postgres::{PgListener, PgNotification};
-use sqlx::{Executor, PgPool};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::backoff::Backoff;
-use crate::broadcaster_config::PgBroadcasterConfig;
-use crate::channel::{channel, poll_of_channel};
-use crate::subscriptions::Subscriptions;
+use crate::domain::PollId;
+use crate::error::BoxError;
+use crate::metrics::{BROADCAST_RECEIVE_ERRORS_TOTAL, BROADCAST_RECONNECTS_TOTAL};
 
-/// The `application_name` of the listening connection.
-pub const LISTENER_APPLICATION_NAME: &str = "polling-listener";
+use super::backoff::Backoff;
+use super::config::RelayConfig;
+use super::connection::RemoteConnection;
+use super::reconcile::Reconcile;
+use super::remote::Remote;
+use super::subscriptions::Subscriptions;
 
-/// Asks the listener to make a poll's `LISTEN` match its local subscribers:
-/// listen if it has some, unlisten if not.
-#[derive(Debug)]
-pub(crate) struct Reconcile {
-    /// The poll whose subscribers changed.
-    poll: PollId,
-    /// Answered when a new subscriber may return: the channel is listened
-    /// to, or the connection is down (and a `Resync` will follow).
-    ack: Option<oneshot::Sender<()>>,
-}
-
-impl Reconcile {
-    /// For a new subscriber of `poll`, with the receiver of its acknowledgement.
-    pub(crate) fn subscribed(poll: PollId) -> (Self, oneshot::Receiver<()>) {
-        let (ack, acknowledged) = oneshot::channel();
-        let command = Self {
-            poll,
-            ack: Some(ack),
-        };
-        (command, acknowledged)
-    }
-
-    /// For the poll whose last subscriber left.
-    pub(crate) fn unsubscribed(poll: PollId) -> Self {
-        Self { poll, ack: None }
-    }
-
-    /// The poll whose subscribers changed.
-    #[cfg(test)]
-    pub(crate) fn poll(&self) -> PollId {
-        self.poll
-    }
-}
-
-/// What the listener reports to its broadcaster.
+/// What the listener reports to its [`Relay`](super::Relay).
 #[derive(Debug, Default)]
 pub(crate) struct ListenerStats {
     /// Listening connections opened so far (1 until a connection is lost).
     pub(crate) connections: AtomicU64,
-    /// Whether the connection is up and its `LISTEN`s are in place.
+    /// Whether the connection is up and its channels are listened to.
     pub(crate) connected: AtomicBool,
 }
 
 /// Why [`Listener::serve`] returned.
 enum Exit {
-    /// Every broadcaster clone is gone.
+    /// Every relay clone is gone.
     Shutdown,
     /// The connection is unusable; open another one.
     Lost(BoxError),
 }
 
 /// The task owning the listening connection. See the [module docs](self).
-pub(crate) struct Listener {
-    /// The one-connection pool the listening connection comes from.
-    pool: PgPool,
-    /// The local subscribers, shared with the broadcaster.
+pub(crate) struct Listener<R> {
+    /// Opens the connections, names the channels and reads the messages.
+    remote: R,
+    /// The local subscribers, shared with the relay.
     subscriptions: Arc<Subscriptions>,
-    /// The broadcaster's commands; `None` once every clone is dropped.
+    /// The relay's commands; `None` once every clone is dropped.
     commands: UnboundedReceiver<Reconcile>,
-    /// Shared with the broadcaster, for its accessors.
+    /// Shared with the relay, for its accessors.
     stats: Arc<ListenerStats>,
-    /// The longest wait for a connection, `LISTEN`, `UNLISTEN` or `SELECT 1`.
+    /// The longest wait for a connection attempt.
+    connect_timeout: Duration,
+    /// The longest wait for a reply to a listen, unlisten or ping.
     response_timeout: Duration,
-    /// How often an idle connection is checked.
+    /// How often an idle connection is pinged.
     ping_interval: Duration,
     /// The delays between connection attempts.
     backoff: Backoff,
@@ -120,57 +89,56 @@ pub(crate) struct Listener {
     missed: HashSet<PollId>,
 }
 
-impl Listener {
-    /// Starts the listener task on the current Tokio runtime, with
-    /// connections from `pool` (of its own).
+impl<R: Remote> Listener<R> {
+    /// Starts the listener task on the current Tokio runtime.
     pub(crate) fn spawn(
-        pool: PgPool,
-        config: &PgBroadcasterConfig,
+        remote: R,
+        config: &RelayConfig,
         subscriptions: Arc<Subscriptions>,
         commands: UnboundedReceiver<Reconcile>,
         stats: Arc<ListenerStats>,
     ) {
         let listener = Self {
-            pool,
+            remote,
             subscriptions,
             commands,
             stats,
+            connect_timeout: config.connect_timeout,
             response_timeout: config.response_timeout,
             ping_interval: config.ping_interval,
             backoff: Backoff::new(config.reconnect_min_delay, config.reconnect_max_delay),
             missed: HashSet::new(),
         };
+        listener.set_connected(false);
         tokio::spawn(listener.run());
     }
 
     async fn run(mut self) {
         let mut after_failure = false;
         loop {
-            let Some((listener, waiting)) = self.connect(after_failure).await else {
+            let Some((connection, waiting)) = self.connect(after_failure).await else {
                 break;
             };
-            match self.serve(listener, waiting).await {
+            match self.serve(connection, waiting).await {
                 Exit::Shutdown => break,
                 Exit::Lost(error) => {
                     tracing::warn!(
                         error = %error,
-                        "postgres listening connection lost; reconnecting"
+                        "{} lost; reconnecting",
+                        R::CONNECTION
                     );
                     self.missed.extend(self.subscriptions.all());
                     after_failure = true;
                 }
             }
         }
-        // The listener (dropped by now) gives its connection back with an
-        // `UNLISTEN *`; closing waits for that and then closes it, so the
-        // database is left with no session of this broadcaster.
-        self.pool.close().await;
+        self.remote.close().await;
     }
 
     /// Opens a connection, with a backoff delay before every attempt but a
     /// first one that follows no failure. Returns it with the subscribers
-    /// that wait for it, or `None` when the broadcaster is gone.
-    async fn connect(&mut self, mut delay_first: bool) -> Option<(PgListener, Vec<Waiting>)> {
+    /// that wait for it, or `None` when the relay is gone.
+    async fn connect(&mut self, mut delay_first: bool) -> Option<(R::Connection, Vec<Waiting>)> {
         let mut waiting = Vec::new();
         loop {
             if delay_first {
@@ -184,32 +152,27 @@ impl Listener {
             }
             delay_first = true;
 
-            // In a block: the attempt borrows the pool until it is dropped.
+            // In a block: the attempt borrows the remote until it is dropped.
             let outcome = {
                 let mut attempt = pin!(timed(
-                    self.response_timeout,
+                    self.connect_timeout,
                     "a connection attempt",
-                    PgListener::connect_with(&self.pool)
+                    self.remote.connect()
                 ));
                 loop {
                     tokio::select! {
                         outcome = &mut attempt => break outcome,
                         command = self.commands.recv() => {
-                            let Reconcile { poll, ack } = command?;
+                            let (poll, ack) = command?.into_parts();
                             waiting.extend(ack.map(|ack| Waiting { poll, ack }));
                         }
                     }
                 }
             };
             match outcome {
-                Ok(mut listener) => {
-                    // A lost connection is ours to replace, with backoff
-                    // and a resync, not the listener's to hide.
-                    listener.eager_reconnect(false);
-                    return Some((listener, waiting));
-                }
+                Ok(connection) => return Some((connection, waiting)),
                 Err(error) => {
-                    tracing::debug!(error = %error, "postgres listening connection attempt failed");
+                    tracing::debug!(error = %error, "{} attempt failed", R::CONNECTION);
                 }
             }
             for subscriber in waiting.drain(..) {
@@ -218,18 +181,18 @@ impl Listener {
         }
     }
 
-    /// Listens to every poll with local subscribers on `listener`, then
-    /// serves commands and notifications until the connection is lost or the
-    /// broadcaster is gone.
-    async fn serve(&mut self, mut listener: PgListener, waiting: Vec<Waiting>) -> Exit {
+    /// Listens to every poll with local subscribers on `connection`, then
+    /// serves commands and messages until the connection is lost or the
+    /// relay is gone.
+    async fn serve(&mut self, mut connection: R::Connection, waiting: Vec<Waiting>) -> Exit {
         let connections = self.stats.connections.fetch_add(1, Ordering::Relaxed) + 1;
         let mut listening = HashSet::new();
 
         let polls = self.subscriptions.all();
         if !polls.is_empty() {
-            let channels: Vec<String> = polls.iter().map(|&p| channel(p)).collect();
-            let listen = listener.listen_all(channels.iter().map(String::as_str));
-            if let Err(error) = timed(self.response_timeout, "LISTEN", listen).await {
+            let channels: Vec<String> = polls.iter().map(|&p| self.remote.channel(p)).collect();
+            let listen = connection.listen(&channels);
+            if let Err(error) = timed(self.response_timeout, "listen", listen).await {
                 for subscriber in waiting {
                     self.release_while_down(subscriber);
                 }
@@ -252,29 +215,30 @@ impl Listener {
             metrics::counter!(BROADCAST_RECONNECTS_TOTAL).increment(1);
             tracing::info!(
                 polls = polls.len(),
-                "postgres listening connection restored; its polls are listened to again and resynced"
+                "{} restored; its polls are listened to again and resynced",
+                R::CONNECTION
             );
         } else {
-            tracing::debug!(polls = polls.len(), "postgres listening connection ready");
+            tracing::debug!(polls = polls.len(), "{} ready", R::CONNECTION);
         }
 
         let mut ping =
             tokio::time::interval_at(Instant::now() + self.ping_interval, self.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // `try_recv` is cancel-safe: a notification half read when another
-        // branch wins stays buffered for the next call.
         let exit = loop {
+            // `next_message` is cancel-safe (see `RemoteConnection`): a message
+            // half read when another branch wins is kept for the next call.
             tokio::select! {
-                received = listener.try_recv() => match received {
-                    Ok(Some(notification)) => self.dispatch(&notification),
+                received = connection.next_message() => match received {
+                    Ok(Some(message)) => self.dispatch(&message),
                     Ok(None) => break Exit::Lost("the server closed the connection".into()),
-                    Err(error) => break Exit::Lost(error.into()),
+                    Err(error) => break Exit::Lost(error),
                 },
                 command = self.commands.recv() => {
-                    let Some(Reconcile { poll, ack }) = command else {
+                    let Some((poll, ack)) = command.map(Reconcile::into_parts) else {
                         break Exit::Shutdown;
                     };
-                    let outcome = self.reconcile(&mut listener, &mut listening, poll).await;
+                    let outcome = self.reconcile(&mut connection, &mut listening, poll).await;
                     if let Some(ack) = ack {
                         self.acknowledge(Waiting { poll, ack });
                     }
@@ -283,7 +247,7 @@ impl Listener {
                     }
                 }
                 _ = ping.tick() => {
-                    let pong = timed(self.response_timeout, "SELECT 1", listener.execute("SELECT 1"));
+                    let pong = timed(self.response_timeout, "ping", connection.ping());
                     if let Err(error) = pong.await {
                         break Exit::Lost(error);
                     }
@@ -294,17 +258,19 @@ impl Listener {
         exit
     }
 
-    /// Records whether the connection is up with its `LISTEN`s in place, for
-    /// [`PgBroadcaster::is_listening`](crate::PgBroadcaster::is_listening).
+    /// Records whether the connection is up with its channels listened to,
+    /// for [`Relay::is_listening`](super::Relay::is_listening) and
+    /// [`Remote::set_connected`].
     fn set_connected(&self, connected: bool) {
         self.stats.connected.store(connected, Ordering::Relaxed);
+        self.remote.set_connected(connected);
     }
 
     /// Listens to or unlistens `poll`'s channel so that it is listened to
     /// exactly when the poll has local subscribers.
     async fn reconcile(
         &self,
-        listener: &mut PgListener,
+        connection: &mut R::Connection,
         listening: &mut HashSet<PollId>,
         poll: PollId,
     ) -> Result<(), BoxError> {
@@ -312,33 +278,35 @@ impl Listener {
         if wanted == listening.contains(&poll) {
             return Ok(());
         }
-        let channel = channel(poll);
+        let channel = self.remote.channel(poll);
         if wanted {
-            timed(self.response_timeout, "LISTEN", listener.listen(&channel)).await?;
-            listening.insert(poll);
-        } else {
+            let channels = [channel];
             timed(
                 self.response_timeout,
-                "UNLISTEN",
-                listener.unlisten(&channel),
+                "listen",
+                connection.listen(&channels),
             )
             .await?;
+            listening.insert(poll);
+        } else {
+            let unlisten = connection.unlisten(&channel);
+            timed(self.response_timeout, "unlisten", unlisten).await?;
             listening.remove(&poll);
         }
         Ok(())
     }
 
-    /// Hands a notification to the subscribers of its poll; logs, counts (in
-    /// [`BROADCAST_RECEIVE_ERRORS_TOTAL`]) and skips any that is not a
-    /// well-formed event of the channel's poll.
-    fn dispatch(&self, notification: &PgNotification) {
-        let channel = notification.channel();
-        let Some(poll) = poll_of_channel(channel) else {
+    /// Hands a message to the subscribers of its poll; logs, counts (in
+    /// [`BROADCAST_RECEIVE_ERRORS_TOTAL`]) and skips any message that is not
+    /// a well-formed event of the channel's poll.
+    fn dispatch(&self, message: &<R::Connection as RemoteConnection>::Message) {
+        let channel = self.remote.message_channel(message);
+        let Some(poll) = self.remote.poll_of_channel(channel) else {
             metrics::counter!(BROADCAST_RECEIVE_ERRORS_TOTAL).increment(1);
-            tracing::warn!(channel, "notification on an unknown channel skipped");
+            tracing::warn!(channel, "message on an unknown channel skipped");
             return;
         };
-        match serde_json::from_str::<ResultsEvent>(notification.payload()) {
+        match self.remote.decode(message) {
             Ok(event) if event.poll_id() == poll => {
                 self.subscriptions.deliver(event);
                 return;
@@ -366,11 +334,8 @@ impl Listener {
     /// [`Listener::release_while_down`]); the next connection listens to
     /// every poll with subscribers, so there is nothing else to do.
     fn acknowledge_while_down(&mut self, command: Reconcile) {
-        if let Some(ack) = command.ack {
-            self.release_while_down(Waiting {
-                poll: command.poll,
-                ack,
-            });
+        if let (poll, Some(ack)) = command.into_parts() {
+            self.release_while_down(Waiting { poll, ack });
         }
     }
 
@@ -394,11 +359,10 @@ struct Waiting {
 async fn timed<T>(
     timeout: Duration,
     what: &'static str,
-    operation: impl Future<Output = Result<T, sqlx::Error>>,
+    operation: impl Future<Output = Result<T, BoxError>>,
 ) -> Result<T, BoxError> {
     match tokio::time::timeout(timeout, operation).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(error.into()),
+        Ok(outcome) => outcome,
         Err(_) => Err(format!("{what} got no reply within {timeout:?}").into()),
     }
 }

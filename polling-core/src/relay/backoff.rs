@@ -1,17 +1,30 @@
-//! [`Backoff`]: exponential delays with jitter between reconnect attempts
-//! (the same as polling-cache-redis's, for the LISTEN connection).
-//!
-//! The delay starts at a minimum and doubles after every failed attempt up to
-//! a cap; a successful connection resets it. Each delay is "equal jitter":
-//! half of it fixed, the other half random, so that replicas that lost
-//! PostgreSQL at the same moment do not all come back at the same moment.
+//! [`Backoff`]: exponential delays with jitter between reconnect attempts.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 /// The delays between reconnect attempts.
+///
+/// The delay starts at a minimum and doubles after every failed attempt up to
+/// a cap; a successful connection resets it. Each delay is "equal jitter":
+/// half of it fixed, the other half random, so that replicas that lost the
+/// remote service at the same moment do not all come back at the same moment.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use polling_core::relay::Backoff;
+///
+/// let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+/// let first = backoff.next_delay();
+/// assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+/// let second = backoff.next_delay();
+/// assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
+/// backoff.reset(); // connected: the next failure starts over from 100 ms
+/// ```
 #[derive(Debug)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     /// The delay after the first failure, and after a reset.
     min: Duration,
     /// The longest delay.
@@ -24,7 +37,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// Delays from `min`, doubling, up to `max` (raised to `min` if lower).
-    pub(crate) fn new(min: Duration, max: Duration) -> Self {
+    pub fn new(min: Duration, max: Duration) -> Self {
         // A randomly keyed hasher is the standard library's only source of
         // randomness; its output seeds the generator (`| 1`: never 0).
         let seed = RandomState::new().hash_one(0_u64) | 1;
@@ -38,14 +51,14 @@ impl Backoff {
 
     /// The delay before the next attempt, jittered; the one after is twice as
     /// long, up to the cap.
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    pub fn next_delay(&mut self) -> Duration {
         let base = self.next_base();
         let random = self.next_random();
         jittered(base, random)
     }
 
     /// Starts over from the minimum delay (after a successful connection).
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.next = self.min;
     }
 

@@ -1,26 +1,19 @@
-//! [`Subscriptions`]: the local subscribers of each poll, and the
-//! [`Subscription`] stream each of them holds.
-//!
-//! One tokio broadcast channel per poll with local subscribers, counted, as in
-//! polling-core's `LocalBroadcaster`: the [listener](crate::listener) sends
-//! what PostgreSQL delivers into it, and a subscriber that falls more than the
-//! capacity behind skips events and gets one [`ResultsEvent::Resync`]. When a
-//! poll's last subscription is dropped, the poll is forgotten and the listener
-//! is told to `UNLISTEN` its channel. The same as polling-cache-redis's, with
-//! this crate's listener.
+//! [`Subscriptions`]: the local subscribers of each poll, and the stream each
+//! of them holds.
 
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
+use crate::broadcaster::{resyncing_stream, EventStream};
+use crate::domain::{PollId, ResultsEvent};
+use crate::metrics::BROADCAST_RESYNCS_TOTAL;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
-use polling_core::metrics::BROADCAST_RESYNCS_TOTAL;
-use polling_core::{resyncing_stream, EventStream, PollId, ResultsEvent};
 use tokio::sync::broadcast;
 use tokio::sync::mpsc::WeakUnboundedSender;
 
-use crate::listener::Reconcile;
+use super::reconcile::Reconcile;
 
 /// The channel of one poll with local subscribers.
 #[derive(Debug)]
@@ -32,8 +25,41 @@ struct Entry {
 }
 
 /// The polls that have local subscribers, each with its channel.
+///
+/// One tokio broadcast channel per poll with local subscribers, counted, as in
+/// [`LocalBroadcaster`](crate::memory::LocalBroadcaster): the listener sends
+/// what the remote service delivers into it, and a subscriber that falls more
+/// than the capacity behind skips events and gets one
+/// [`ResultsEvent::Resync`]. When a poll's last subscription is dropped, the
+/// poll is forgotten and the listener is sent a [`Reconcile`] to stop
+/// listening to its channel.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use futures_util::{FutureExt, StreamExt};
+/// use polling_core::relay::Subscriptions;
+/// use polling_core::{PollId, ResultsEvent};
+/// use tokio::sync::mpsc;
+///
+/// let subscriptions = Arc::new(Subscriptions::new(16));
+/// let (commands, mut reconciles) = mpsc::unbounded_channel();
+/// let poll = PollId::generate();
+/// let mut events = subscriptions.subscribe(poll, commands.downgrade());
+///
+/// // What the listener receives for the poll reaches its subscribers.
+/// subscriptions.resync(poll);
+/// let event = events.next().now_or_never().flatten();
+/// assert_eq!(event, Some(ResultsEvent::Resync { poll_id: poll }));
+///
+/// // The last subscriber leaving asks the listener to reconcile the poll.
+/// drop(events);
+/// assert!(!subscriptions.contains(poll));
+/// assert_eq!(reconciles.try_recv().map(|command| command.poll()), Ok(poll));
+/// ```
 #[derive(Debug)]
-pub(crate) struct Subscriptions {
+pub struct Subscriptions {
     /// The entry of every poll with at least one subscriber.
     polls: Mutex<HashMap<PollId, Entry>>,
     /// Events buffered per poll for the slowest subscriber.
@@ -42,7 +68,7 @@ pub(crate) struct Subscriptions {
 
 impl Subscriptions {
     /// No subscribers yet; each poll's channel will buffer `capacity` events.
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Self {
             polls: Mutex::default(),
             capacity: capacity.max(1),
@@ -57,7 +83,7 @@ impl Subscriptions {
     /// Registers one more subscriber of `poll` and returns its stream. When
     /// the stream is dropped, the subscriber is unregistered, and if it was
     /// the poll's last one, `commands` is told to reconcile the poll.
-    pub(crate) fn subscribe(
+    pub fn subscribe(
         self: &Arc<Self>,
         poll: PollId,
         commands: WeakUnboundedSender<Reconcile>,
@@ -96,17 +122,17 @@ impl Subscriptions {
     }
 
     /// Whether `poll` has local subscribers.
-    pub(crate) fn contains(&self, poll: PollId) -> bool {
+    pub fn contains(&self, poll: PollId) -> bool {
         self.polls().contains_key(&poll)
     }
 
     /// Every poll with local subscribers.
-    pub(crate) fn all(&self) -> Vec<PollId> {
+    pub fn all(&self) -> Vec<PollId> {
         self.polls().keys().copied().collect()
     }
 
     /// Sends `event` to the subscribers of its poll, if any.
-    pub(crate) fn deliver(&self, event: ResultsEvent) {
+    pub fn deliver(&self, event: ResultsEvent) {
         if let Some(entry) = self.polls().get(&event.poll_id()) {
             // An error means no receiver right now: nothing to deliver to.
             let _ = entry.sender.send(event);
@@ -116,7 +142,7 @@ impl Subscriptions {
     /// Tells the subscribers of `poll` that they may have missed events;
     /// counted in [`BROADCAST_RESYNCS_TOTAL`] (once per poll, however many
     /// subscribers it has).
-    pub(crate) fn resync(&self, poll: PollId) {
+    pub fn resync(&self, poll: PollId) {
         metrics::counter!(BROADCAST_RESYNCS_TOTAL).increment(1);
         self.deliver(ResultsEvent::Resync { poll_id: poll });
     }
@@ -160,8 +186,8 @@ impl Drop for Subscription {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::Results;
     use futures_util::FutureExt;
-    use polling_core::Results;
     use tokio::sync::mpsc;
 
     use super::*;
