@@ -71,6 +71,10 @@ impl PollStore for CountingLists {
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
         self.inner.ballots(id).await
     }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<polling_core::BallotStream> {
+        self.inner.ballot_stream(id).await
+    }
 }
 
 /// 500 readiness requests at a time, again and again, while 60 voters vote

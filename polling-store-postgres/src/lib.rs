@@ -47,6 +47,7 @@
 mod rows;
 
 mod backoff;
+mod ballot_rows;
 mod broadcaster;
 mod broadcaster_config;
 mod cast;
