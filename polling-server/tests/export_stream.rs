@@ -1,12 +1,23 @@
 //! The ballots export of a large poll is streamed: the server process's
-//! memory does not grow with the file, and the file is complete.
+//! memory does not grow with the file, and the file is complete; a store
+//! failing midway ends the download as failed, never as a shorter file.
 
 mod common;
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use common::process::ServerProcess;
-use common::{create_poll, database_url, id_of, Client, Request};
+use common::{create_poll, database_url, id_of, Client, Request, TestServer};
+use futures_util::StreamExt;
+use polling_core::memory::MemoryStore;
+use polling_core::{
+    AnonymousBallot, Ballot, BallotStream, CastOutcome, Page, Poll, PollError, PollId, PollStore,
+    Result, Results, VoteReceipt, VoterId,
+};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use time::OffsetDateTime;
 
 /// Ballots in the large poll.
 const BALLOTS: i64 = 200_000;
@@ -140,4 +151,83 @@ async fn a_large_ballots_export_streams_in_bounded_memory(
     }
     assert_eq!(rows, BALLOTS + 1, "every ballot, the voted one included");
     assert_eq!(both, (1..=BALLOTS).filter(|i| i % 3 == 2).count());
+}
+
+/// A [`MemoryStore`] whose ballot streams give the poll's ballots over and
+/// over, [`FAILING_AFTER`] of them, then fail.
+struct FailingMidway(MemoryStore);
+
+/// Ballots a [`FailingMidway`] stream gives before its error: several
+/// chunks of the body.
+const FAILING_AFTER: usize = 10_000;
+
+#[async_trait]
+impl PollStore for FailingMidway {
+    async fn create(&self, poll: &Poll) -> Result<()> {
+        self.0.create(poll).await
+    }
+
+    async fn get(&self, id: PollId) -> Result<Poll> {
+        self.0.get(id).await
+    }
+
+    async fn list(&self, limit: usize, before: Option<PollId>) -> Result<Page> {
+        self.0.list(limit, before).await
+    }
+
+    async fn close(&self, id: PollId, at: OffsetDateTime) -> Result<Poll> {
+        self.0.close(id, at).await
+    }
+
+    async fn delete(&self, id: PollId) -> Result<()> {
+        self.0.delete(id).await
+    }
+
+    async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        self.0.cast(ballot).await
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        self.0.ballot(poll, voter).await
+    }
+
+    async fn results(&self, id: PollId) -> Result<Results> {
+        self.0.results(id).await
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        self.0.ballots(id).await
+    }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
+        let ballots = self.0.ballots(id).await?;
+        let repeated = ballots.into_iter().cycle().take(FAILING_AFTER).map(Ok);
+        let failure = Err(PollError::unavailable("the database went away"));
+        Ok(futures_util::stream::iter(repeated)
+            .chain(futures_util::stream::iter([failure]))
+            .boxed())
+    }
+}
+
+/// The store fails after 10,000 ballots, well into the body: the client's
+/// download fails (no last chunk), so no shorter file passes for the whole.
+#[tokio::test]
+async fn a_store_failing_midway_fails_the_download() {
+    let store = Arc::new(FailingMidway(MemoryStore::new()));
+    let app = polling_server::App::new(
+        store,
+        Arc::new(polling_core::memory::MemoryCache::new()),
+        Arc::new(polling_core::memory::LocalBroadcaster::new()),
+    );
+    let server = TestServer::with_app(app).await;
+    let client = server.client();
+    let (poll, token) =
+        create_poll(&client, json!({ "question": "?", "options": ["a", "b"] })).await;
+    let id = id_of(&poll);
+    client.vote(&id, &[1]).await.assert_json(201);
+    let outcome = client
+        .try_send(Request::get(format!("/api/polls/{id}/export/ballots.csv")).bearer(&token))
+        .await;
+    let error = outcome.expect_err("the download must fail, not end short");
+    eprintln!("the download failed: {error}");
 }
