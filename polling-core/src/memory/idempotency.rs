@@ -1,20 +1,5 @@
 //! [`MemoryIdempotencyStore`]: idempotency keys in process memory, at most
 //! so many at once.
-//!
-//! Anyone can send keys (every vote on any poll with a fresh
-//! `Idempotency-Key` leaves one, a `404` on a random poll id included), so
-//! the store holds at most [`max_keys`](MemoryIdempotencyStore::with_max_keys)
-//! records. To make room for a new key it drops, in order: a record that
-//! has expired; else the oldest completed response (an evicted key is
-//! answered as new: a retry of it runs its request again, where the store's
-//! own rule of one ballot per voter still holds). A lease whose request is
-//! running is never evicted, so one key never runs two requests at once:
-//! when every record is a running request, the new key is refused with
-//! [`PollError::Unavailable`] (the server answers 503) until one ends.
-//!
-//! The keys held are the [`IDEMPOTENCY_KEYS`] gauge, and completed
-//! responses dropped before their expiry the [`IDEMPOTENCY_EVICTIONS_TOTAL`]
-//! counter.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -30,10 +15,23 @@ use crate::metrics::{IDEMPOTENCY_EVICTIONS_TOTAL, IDEMPOTENCY_KEYS};
 const SWEEP_LIMIT: usize = 64;
 
 /// An [`IdempotencyStore`] in process memory: right for one server, not for
-/// replicas (each would have its own). Clones share the same keys. Holds at
-/// most [`DEFAULT_MAX_KEYS`](Self::DEFAULT_MAX_KEYS) keys unless
-/// [`with_max_keys`](Self::with_max_keys) says otherwise (see the [module
-/// docs](self)).
+/// replicas (each would have its own). Clones share the same keys.
+///
+/// Anyone can send keys (every vote on any poll with a fresh
+/// `Idempotency-Key` leaves one, a `404` on a random poll id included), so
+/// the store holds at most [`DEFAULT_MAX_KEYS`](Self::DEFAULT_MAX_KEYS)
+/// records, or as many as [`with_max_keys`](Self::with_max_keys) says. To
+/// make room for a new key it drops, in order: a record that has expired;
+/// else the oldest completed response (an evicted key is answered as new: a
+/// retry of it runs its request again, where the store's own rule of one
+/// ballot per voter still holds). A lease whose request is running is never
+/// evicted, so one key never runs two requests at once: when every record
+/// is a running request, a new key is refused with
+/// [`PollError::Unavailable`] (the server answers 503) until one ends.
+///
+/// The keys held are the [`IDEMPOTENCY_KEYS`] gauge, and completed
+/// responses dropped before their expiry the [`IDEMPOTENCY_EVICTIONS_TOTAL`]
+/// counter.
 ///
 /// See the [module example](crate::idempotency).
 #[derive(Clone, Debug)]
@@ -92,7 +90,7 @@ impl MemoryIdempotencyStore {
     }
 
     /// An empty store holding at most `max_keys` keys (at least 1): see the
-    /// [module docs](self) for which key makes room for a new one.
+    /// [type's docs](Self) for which key makes room for a new one.
     pub fn with_max_keys(max_keys: usize) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Keys::new(max_keys))),
