@@ -7,7 +7,8 @@
 //! holds the rest, so an export's memory does not grow with the poll. The
 //! connection goes back to the pool when the rows end, when the stream is
 //! dropped, or when its consumer takes no ballot for [`STALL_TIMEOUT`] (a
-//! client that stopped reading its download holds no connection for long).
+//! client that stopped reading its download holds no connection for long;
+//! its stream then ends with an error, never as if the ballots ended).
 
 use std::time::Duration;
 
@@ -34,23 +35,37 @@ pub(crate) const BUFFERED: usize = 256;
 /// before it gives up, ending the stream with an error.
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A row as the reading task passes it on: `Ok(None)` is the row of nulls
-/// of a poll without ballots.
-type Item = Result<Option<AnonymousBallot>>;
+/// What the reading task passes on.
+enum Message {
+    /// A row: `Ok(None)` is the row of nulls of a poll without ballots.
+    Row(Result<Option<AnonymousBallot>>),
+    /// The rows ended: without it, the stream ends with an error, so a
+    /// reader that gave up is never taken for the end of the ballots.
+    End,
+}
 
 /// The ballots of `id`, read on one connection of `pool` as the stream is
 /// polled; `NotFound` (before any ballot) for an unknown poll.
 pub(crate) async fn ballot_stream(pool: &PgPool, id: PollId) -> Result<BallotStream> {
-    let (rows_tx, mut rows_rx) = mpsc::channel::<Item>(BUFFERED);
+    let (rows_tx, mut rows_rx) = mpsc::channel::<Message>(BUFFERED);
     tokio::spawn(read(pool.clone(), id, rows_tx));
     // The first row says whether the poll exists.
     let first = match rows_rx.recv().await {
-        None => return Err(PollError::NotFound),
-        Some(Err(error)) => return Err(error),
-        Some(Ok(first)) => first,
+        Some(Message::End) => return Err(PollError::NotFound),
+        None => return Err(gave_up()),
+        Some(Message::Row(Err(error))) => return Err(error),
+        Some(Message::Row(Ok(first))) => first,
     };
-    let rest = stream::unfold(rows_rx, |mut rows_rx| async move {
-        rows_rx.recv().await.map(|item| (item, rows_rx))
+    let rest = stream::unfold(Some(rows_rx), |rows_rx| async move {
+        let mut rows_rx = rows_rx?;
+        match rows_rx.recv().await {
+            Some(Message::Row(row)) => {
+                let failed = row.is_err();
+                Some((row, (!failed).then_some(rows_rx)))
+            }
+            Some(Message::End) => None,
+            None => Some((Err(gave_up()), None)),
+        }
     });
     let ballots = stream::iter([Ok(first)])
         .chain(rest)
@@ -58,13 +73,19 @@ pub(crate) async fn ballot_stream(pool: &PgPool, id: PollId) -> Result<BallotStr
     Ok(ballots.boxed())
 }
 
-/// Reads the rows of `id` into `rows_tx` until they end, the receiver is
-/// dropped, or it takes no row for [`STALL_TIMEOUT`].
-async fn read(pool: PgPool, id: PollId, rows_tx: mpsc::Sender<Item>) {
+/// The error of a stream whose reader stopped before the end of the rows.
+fn gave_up() -> PollError {
+    PollError::unavailable("the ballot stream's reader stopped before the last row")
+}
+
+/// Reads the rows of `id` into `rows_tx`, then [`Message::End`], until the
+/// receiver is dropped, a row fails (the last message), or the receiver
+/// takes nothing for [`STALL_TIMEOUT`] (then the stream ends with an error).
+async fn read(pool: PgPool, id: PollId, rows_tx: mpsc::Sender<Message>) {
     let mut connection = match pool.acquire().await {
         Ok(connection) => connection,
         Err(error) => {
-            let _ = rows_tx.send(Err(unavailable(error))).await;
+            let _ = rows_tx.send(Message::Row(Err(unavailable(error)))).await;
             return;
         }
     };
@@ -72,22 +93,18 @@ async fn read(pool: PgPool, id: PollId, rows_tx: mpsc::Sender<Item>) {
         .bind(rows::uuid(id))
         .fetch(&mut *connection);
     loop {
-        let item = match rows.try_next().await {
-            Ok(None) => return,
-            Ok(Some(row)) => rows::anonymous_ballot(&row),
-            Err(error) => Err(unavailable(error)),
+        let message = match rows.try_next().await {
+            Ok(None) => Message::End,
+            Ok(Some(row)) => Message::Row(rows::anonymous_ballot(&row)),
+            Err(error) => Message::Row(Err(unavailable(error))),
         };
-        let failed = item.is_err();
-        match tokio::time::timeout(STALL_TIMEOUT, rows_tx.send(item)).await {
-            Ok(Ok(())) if !failed => {}
-            // The receiver is gone, or the row was an error (the last).
+        let last = matches!(message, Message::End | Message::Row(Err(_)));
+        match tokio::time::timeout(STALL_TIMEOUT, rows_tx.send(message)).await {
+            Ok(Ok(())) if !last => {}
+            // Sent the last message, or the receiver is gone.
             Ok(_) => return,
             Err(_) => {
-                tracing::warn!(poll = %id, "a ballot stream's reader stalled; giving up its connection");
-                // Room or not, the consumer learns why the stream ends.
-                let _ = rows_tx.try_send(Err(PollError::unavailable(
-                    "the ballot stream's consumer stalled",
-                )));
+                tracing::warn!(poll = %id, "a ballot stream's consumer stalled; giving up its connection");
                 return;
             }
         }

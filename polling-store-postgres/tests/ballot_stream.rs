@@ -81,3 +81,46 @@ async fn a_stream_dropped_midway_gives_its_connection_back(
             .expect("the pool's only connection is back");
     }
 }
+
+/// A consumer that stops taking ballots loses the connection after the
+/// stall timeout (10 s): the pool's only connection serves another query,
+/// and the stream, read on, ends with an error rather than as if the
+/// ballots had ended.
+#[sqlx::test]
+async fn a_stalled_stream_gives_its_connection_back_and_ends_with_an_error(
+    options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(connect)
+        .await
+        .unwrap();
+    let store = PgPollStore::new(pool.clone());
+    let poll = sample_poll(2, true, None);
+    store.create(&poll).await.unwrap();
+    insert_ballots(&pool, &poll, 20_000).await;
+    let mut stream = store.ballot_stream(poll.id).await.unwrap();
+    stream.next().await.unwrap().unwrap();
+    // The stream is held, not polled: the reader gives up its connection.
+    store
+        .results(poll.id)
+        .await
+        .expect("the pool's only connection is back");
+    let mut taken = 1;
+    let mut last = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => taken += 1,
+            Err(error) => {
+                last = Some(error);
+                break;
+            }
+        }
+    }
+    assert!(taken < 20_000, "the stalled reader stopped early");
+    let error = last.expect("the stream ends with an error, not as if complete");
+    assert_eq!(error.code(), "unavailable", "{error:?}");
+    assert!(stream.next().await.is_none(), "nothing after the error");
+}
