@@ -118,13 +118,29 @@ async fn a_flood_of_readiness_checks_takes_no_connections_from_votes(
     let answered = Arc::new(AtomicUsize::new(0));
     let mut flood = Vec::new();
     for _ in 0..FLOOD {
-        let client = server.client();
+        let addr = server.addr();
         let (stop, answered) = (Arc::clone(&stop), Arc::clone(&answered));
         flood.push(tokio::spawn(async move {
+            // One kept-alive connection per task: 500 sockets, not one per
+            // request (the machine's ephemeral ports).
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(connection);
             let mut statuses = Vec::new();
             while !stop.load(Ordering::SeqCst) {
-                let response = client.get("/readyz").await;
-                statuses.push(response.status.as_u16());
+                sender.ready().await.unwrap();
+                let request = hyper::Request::get("/readyz")
+                    .header(hyper::header::HOST, addr.to_string())
+                    .body(http_body_util::Empty::<bytes::Bytes>::new())
+                    .unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                statuses.push(response.status().as_u16());
+                http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap();
                 answered.fetch_add(1, Ordering::SeqCst);
             }
             statuses
