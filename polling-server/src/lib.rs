@@ -36,6 +36,7 @@ mod public_url;
 mod readiness;
 mod routes;
 mod serve;
+mod streamed;
 pub mod telemetry;
 mod views;
 

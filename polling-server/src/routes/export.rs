@@ -1,14 +1,11 @@
 //! Exports for a poll's owner (`Authorization: Bearer <manage_token>`): the
 //! results as CSV and JSON, and the anonymous ballots as CSV.
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use polling_core::{AnonymousBallot, BallotStream, ManageToken, OptionId, Poll, Results};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use warp::filters::BoxedFilter;
 use warp::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use warp::http::{HeaderValue, StatusCode};
@@ -21,6 +18,7 @@ use crate::app::App;
 use crate::csv::Csv;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
+use crate::streamed::{self, ChunkSender};
 use crate::views::PollView;
 
 /// The media type of the CSV files (RFC 4180, with a header row).
@@ -124,8 +122,8 @@ async fn ballots_csv(raw_id: String, app: App, token: ManageToken) -> Result<Res
         .ballot_stream(poll.id)
         .await
         .map_err(ApiError::from)?;
-    let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
-    let response = warp::reply::stream(ReceiverStream::new(body)).into_response();
+    let (chunks, body) = streamed::channel(CHUNKS_AHEAD);
+    let response = warp::reply::stream(body).into_response();
     let response = attachment(response, CSV, &poll, "ballots.csv");
     tokio::spawn(write_ballots(poll, ballots, chunks));
     Ok(response)
@@ -137,14 +135,10 @@ const CHUNK: usize = 16 * 1024;
 /// How many chunks wait for the client at most.
 const CHUNKS_AHEAD: usize = 4;
 
-/// Writes the rows of `ballots` into `chunks` until they end, the store
-/// fails (an error chunk, which aborts the body) or the client goes away
-/// (the body, the receiver, is dropped: the store's stream is dropped too).
-async fn write_ballots(
-    poll: Poll,
-    mut ballots: BallotStream,
-    chunks: mpsc::Sender<Result<Bytes, std::io::Error>>,
-) {
+/// Writes the rows of `ballots` into `chunks` until they end (the body is
+/// finished), the store fails (the body fails) or the client goes away (the
+/// store's stream is dropped too).
+async fn write_ballots(poll: Poll, mut ballots: BallotStream, chunks: ChunkSender) {
     let mut csv = Csv::new();
     csv.row(["cast_minute", "option_ids", "options"]);
     while let Some(ballot) = ballots.next().await {
@@ -152,20 +146,21 @@ async fn write_ballots(
             Ok(ballot) => csv.row(ballot_row(&poll, &ballot)),
             Err(error) => {
                 tracing::warn!(poll = %poll.id, error = ?error, "the ballots export failed midway");
-                let _ = chunks.send(Err(std::io::Error::other(error))).await;
+                chunks.fail(std::io::Error::other(error)).await;
                 return;
             }
         }
         if csv.text_len() >= CHUNK {
             let chunk = std::mem::take(&mut csv).finish();
-            if chunks.send(Ok(chunk.into())).await.is_err() {
+            if chunks.send(chunk.into()).await.is_err() {
                 return;
             }
         }
     }
-    if csv.text_len() > 0 {
-        let _ = chunks.send(Ok(csv.finish().into())).await;
+    if csv.text_len() > 0 && chunks.send(csv.finish().into()).await.is_err() {
+        return;
     }
+    chunks.finish().await;
 }
 
 fn ballot_row(poll: &Poll, ballot: &AnonymousBallot) -> [String; 3] {
