@@ -72,4 +72,8 @@ impl<S: PollStore> PollStore for CountingStore<S> {
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
         self.inner.ballots(id).await
     }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<polling_core::BallotStream> {
+        self.inner.ballot_stream(id).await
+    }
 }

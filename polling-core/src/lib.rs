@@ -45,4 +45,4 @@ pub use domain::{
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;
-pub use store::{Page, PollStore};
+pub use store::{BallotStream, Page, PollStore};

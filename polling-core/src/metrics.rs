@@ -26,6 +26,8 @@
 //! | [`BROADCAST_RECONNECTS_TOTAL`] | counter | — | [`relay`](crate::relay), for polling-cache-redis and polling-store-postgres |
 //! | [`BROADCAST_RECEIVE_ERRORS_TOTAL`] | counter | — | [`relay`](crate::relay), for polling-cache-redis and polling-store-postgres |
 //! | [`REDIS_PUBSUB_CONNECTED`] | gauge | — | polling-cache-redis |
+//! | [`IDEMPOTENCY_KEYS`] | gauge | — | [`MemoryIdempotencyStore`](crate::memory::MemoryIdempotencyStore) |
+//! | [`IDEMPOTENCY_EVICTIONS_TOTAL`] | counter | — | [`MemoryIdempotencyStore`](crate::memory::MemoryIdempotencyStore) |
 //!
 //! Reads of results are counted by source only where a
 //! [`CacheLayer`](crate::layer::CacheLayer) is in the stack; every read,
@@ -81,6 +83,12 @@ pub const BROADCAST_RECEIVE_ERRORS_TOTAL: &str = "polling_broadcast_receive_erro
 /// Whether the Redis Pub/Sub connection is up with its subscriptions in
 /// place: 1 or 0 (gauge).
 pub const REDIS_PUBSUB_CONNECTED: &str = "polling_redis_pubsub_connected";
+/// Idempotency keys the in-process store holds now, at most its cap
+/// (gauge).
+pub const IDEMPOTENCY_KEYS: &str = "polling_idempotency_keys";
+/// Kept responses the in-process idempotency store dropped before they
+/// expired, to make room for new keys under its cap (counter).
+pub const IDEMPOTENCY_EVICTIONS_TOTAL: &str = "polling_idempotency_evictions_total";
 
 /// The `outcome` label of [`VOTES_TOTAL`].
 pub mod outcome {
@@ -296,6 +304,16 @@ pub fn describe() {
         Unit::Count,
         "Whether the Redis Pub/Sub connection is up with its subscriptions (1) or not (0)."
     );
+    describe_gauge!(
+        IDEMPOTENCY_KEYS,
+        Unit::Count,
+        "Idempotency keys held in process memory (at most --idempotency-max-keys)."
+    );
+    describe_counter!(
+        IDEMPOTENCY_EVICTIONS_TOTAL,
+        Unit::Count,
+        "Kept idempotent responses dropped before their expiry to make room under --idempotency-max-keys."
+    );
 }
 
 #[cfg(test)]
@@ -303,7 +321,7 @@ mod tests {
     use super::*;
     use crate::BoxError;
 
-    fn all_names() -> [&'static str; 15] {
+    fn all_names() -> [&'static str; 17] {
         [
             VOTES_TOTAL,
             VOTE_DURATION_SECONDS,
@@ -320,6 +338,8 @@ mod tests {
             BROADCAST_RECONNECTS_TOTAL,
             BROADCAST_RECEIVE_ERRORS_TOTAL,
             REDIS_PUBSUB_CONNECTED,
+            IDEMPOTENCY_KEYS,
+            IDEMPOTENCY_EVICTIONS_TOTAL,
         ]
     }
 
@@ -333,7 +353,12 @@ mod tests {
                 "{name}: snake_case"
             );
         }
-        for counter in [VOTES_TOTAL, RESULTS_READS_TOTAL, CACHE_ERRORS_TOTAL] {
+        for counter in [
+            VOTES_TOTAL,
+            RESULTS_READS_TOTAL,
+            CACHE_ERRORS_TOTAL,
+            IDEMPOTENCY_EVICTIONS_TOTAL,
+        ] {
             assert!(counter.ends_with("_total"));
         }
         for histogram in [VOTE_DURATION_SECONDS, RESULTS_READ_DURATION_SECONDS] {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt};
 use time::OffsetDateTime;
 
 use crate::domain::{
@@ -18,6 +19,11 @@ pub struct Page {
     /// Pass as `before` to get the next page; `None` on the last page.
     pub next_cursor: Option<PollId>,
 }
+
+/// A poll's ballots one at a time, as [`PollStore::ballot_stream`] gives
+/// them: in the order of [`PollStore::ballots`]. An item is an error when
+/// the store failed midway; the stream ends after it.
+pub type BallotStream = BoxStream<'static, Result<AnonymousBallot>>;
 
 /// Storage of polls and ballots.
 ///
@@ -80,6 +86,20 @@ pub trait PollStore: Send + Sync + 'static {
     /// The poll's ballots without their voters, sorted by minute then
     /// choices (see [`AnonymousBallot`]), or `NotFound`.
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>>;
+
+    /// The same ballots in the same order as [`ballots`](PollStore::ballots),
+    /// one at a time, so that an export's memory does not grow with the
+    /// poll; `NotFound` (before any ballot) for an unknown poll.
+    ///
+    /// The default collects [`ballots`](PollStore::ballots), right for a
+    /// store that holds them in memory anyway; a database overrides it to
+    /// read rows as the stream is polled. A stream not polled may hold
+    /// resources of the store (a database connection) until it is polled
+    /// to its end or dropped.
+    async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
+        let ballots = self.ballots(id).await?;
+        Ok(stream::iter(ballots).map(Ok).boxed())
+    }
 }
 
 #[async_trait]
@@ -118,5 +138,9 @@ impl<T: PollStore + ?Sized> PollStore for Arc<T> {
 
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
         (**self).ballots(id).await
+    }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
+        (**self).ballot_stream(id).await
     }
 }

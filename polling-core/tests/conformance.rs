@@ -24,3 +24,11 @@ mod idempotency {
         #[tokio::test(flavor = "multi_thread")] => polling_core::memory::MemoryIdempotencyStore::new()
     );
 }
+
+/// The same cases on a store at a tiny cap: no case holds more than four
+/// keys, so the cap changes no answer.
+mod idempotency_capped {
+    polling_core::idempotency_conformance_tests!(
+        #[tokio::test(flavor = "multi_thread")] => polling_core::memory::MemoryIdempotencyStore::with_max_keys(4)
+    );
+}

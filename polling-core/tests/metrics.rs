@@ -259,3 +259,39 @@ fn without_a_recorder_the_layers_record_nothing_and_work() {
         assert!(outcome.is_new());
     });
 }
+
+#[test]
+fn the_in_process_idempotency_store_counts_its_keys_and_evictions() {
+    use polling_core::idempotency::{Begun, Claim, Fingerprint, IdempotencyStore, StoredResponse};
+    use polling_core::memory::MemoryIdempotencyStore;
+    use polling_core::metrics::{IDEMPOTENCY_EVICTIONS_TOTAL, IDEMPOTENCY_KEYS};
+
+    let recorder = TestRecorder::new();
+    recorder.block_on(async {
+        let store = MemoryIdempotencyStore::with_max_keys(10);
+        let now = polling_core::now();
+        let response = StoredResponse {
+            status: 404,
+            headers: vec![],
+            body: b"{}".to_vec(),
+        };
+        for i in 0..25 {
+            let claim = Claim {
+                key: format!("POST /api/polls/{i}/votes - k"),
+                fingerprint: Fingerprint::of(b"{}"),
+                at: now,
+                lease: time::Duration::minutes(1),
+            };
+            let Begun::Fresh(lease) = store.begin(&claim).await.unwrap() else {
+                panic!("a new key");
+            };
+            store
+                .complete(&lease, &response, now + time::Duration::days(1))
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.len(), 10);
+    });
+    assert_eq!(recorder.gauge(IDEMPOTENCY_KEYS, &[]), Some(10.0));
+    assert_eq!(recorder.counter_total(IDEMPOTENCY_EVICTIONS_TOTAL), 15);
+}

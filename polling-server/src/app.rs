@@ -27,6 +27,7 @@ use polling_cache_redis::RedisRateLimiter;
 use crate::limits::Limits;
 use crate::origin::AllowedOrigins;
 use crate::public_url::PublicUrl;
+use crate::readiness::Readiness;
 
 /// The tower stack of the vote and results paths, outermost first (DESIGN
 /// §3): metrics; the limits (tower's load shed, concurrency limit and
@@ -110,6 +111,9 @@ pub struct Shared {
     /// Run before each scrape of `/metrics`, to set gauges read from
     /// elsewhere (such as a database pool's size).
     scrape_hooks: Vec<ScrapeHook>,
+    /// The last `/readyz` answer and the one check in flight, so readiness
+    /// probes cannot take the store's connections from votes.
+    pub(crate) readiness: Arc<Readiness>,
 }
 
 /// A function run before each scrape of `/metrics`; see [`App::with_scrape_hook`].
@@ -149,6 +153,7 @@ impl App {
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             public_url: None,
             scrape_hooks: Vec::new(),
+            readiness: Arc::default(),
         }))
     }
 

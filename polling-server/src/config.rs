@@ -172,6 +172,16 @@ pub struct Config {
     #[arg(long, env = "POLLING_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
     pub idempotency_ttl: Duration,
 
+    /// The most idempotency keys kept in process memory (without
+    /// --database-url); to make room for a new one, an expired key goes
+    /// first, else the oldest kept response. Keys of requests still running
+    /// are never dropped: with all of them running, a new key is answered
+    /// 503.
+    #[arg(long, env = "POLLING_IDEMPOTENCY_MAX_KEYS",
+          default_value_t = polling_core::memory::MemoryIdempotencyStore::DEFAULT_MAX_KEYS,
+          value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub idempotency_max_keys: usize,
+
     /// The server's public base URL (`https://polls.example.com`), for share
     /// links and QR codes [default: from each request's Host and
     /// X-Forwarded-Proto].
@@ -382,6 +392,7 @@ mod tests {
         assert_eq!(limits.backend_timeout, Duration::from_secs(10));
         assert!(!config.secure_cookies);
         assert_eq!(config.idempotency_ttl, Duration::from_secs(24 * 60 * 60));
+        assert_eq!(config.idempotency_max_keys, 100_000);
         assert_eq!(config.public_url, None);
     }
 

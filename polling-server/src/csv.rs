@@ -70,6 +70,11 @@ impl Csv {
         self.text.push('"');
     }
 
+    /// The bytes of CSV text so far.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The CSV text.
     pub(crate) fn finish(self) -> String {
         self.text

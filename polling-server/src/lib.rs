@@ -33,8 +33,10 @@ mod limits;
 mod origin;
 mod probe;
 mod public_url;
+mod readiness;
 mod routes;
 mod serve;
+mod streamed;
 pub mod telemetry;
 mod views;
 
@@ -50,6 +52,7 @@ pub use limits::{Limits, TrustedProxies};
 pub use origin::AllowedOrigins;
 pub use probe::probe_ready;
 pub use public_url::PublicUrl;
+pub use readiness::MAX_AGE as READINESS_MAX_AGE;
 pub use routes::{routes, Route, ROUTES};
 
 /// The OpenAPI 3 document served at `GET /api/openapi.json`.

@@ -162,6 +162,8 @@ async fn redis_killed_during_votes_loses_none_and_live_updates_and_caching_resum
 
     redis.kill();
     votes_acknowledged(&server, &id, 5).await;
+    // Past the reuse of the last (ready) readiness answer.
+    tokio::time::sleep(polling_server::READINESS_MAX_AGE).await;
     let ready = client.get("/readyz").await.assert_json(200);
     assert_eq!(ready["status"], "degraded", "{ready}");
     assert_eq!(ready["checks"]["store"], "ok");

@@ -459,3 +459,50 @@ async fn outcomes_are_counted_in_the_metrics() {
         );
     }
 }
+
+/// The value of the unlabelled sample `name` on the metrics page.
+fn sample(page: &str, name: &str) -> Option<f64> {
+    let prefix = format!("{name} ");
+    page.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().expect("a sample value"))
+}
+
+/// Votes on random (valid, unknown) poll ids each leave a key holding a 404:
+/// past `--idempotency-max-keys` the oldest go, the count stays at the cap,
+/// and an evicted key runs its request again.
+#[tokio::test]
+async fn keys_in_memory_stay_at_the_cap_and_the_oldest_are_evicted() {
+    use clap::Parser;
+    let config =
+        polling_server::Config::try_parse_from(["polling-server", "--idempotency-max-keys", "8"])
+            .unwrap();
+    assert_eq!(config.idempotency_max_keys, 8);
+    let keys =
+        polling_core::memory::MemoryIdempotencyStore::with_max_keys(config.idempotency_max_keys);
+    let app = App::in_process().with_idempotency_store(std::sync::Arc::new(keys));
+    let server = TestServer::with_app(app).await;
+    let client = server.client();
+    let polls: Vec<String> = (0..20).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    for (i, poll) in polls.iter().enumerate() {
+        client
+            .send(vote_with_key(poll, &[0], &format!("k{i}")))
+            .await
+            .assert_error(404, "not_found");
+    }
+    let page = String::from_utf8(client.get("/metrics").await.body.to_vec()).unwrap();
+    assert_eq!(
+        sample(&page, "polling_idempotency_keys"),
+        Some(8.0),
+        "{page}"
+    );
+    let evicted = sample(&page, "polling_idempotency_evictions_total").expect("evictions");
+    assert!(evicted >= 12.0, "{evicted} evictions of 20 keys into 8");
+    assert!(page.contains("# HELP polling_idempotency_keys "), "{page}");
+
+    let newest = client.send(vote_with_key(&polls[19], &[0], "k19")).await;
+    assert_eq!(newest.header(REPLAYED), Some("true"), "the newest is kept");
+    let oldest = client.send(vote_with_key(&polls[0], &[0], "k0")).await;
+    oldest.assert_error(404, "not_found");
+    assert_eq!(oldest.header(REPLAYED), None, "the oldest was evicted");
+}

@@ -46,6 +46,7 @@
 #[macro_use]
 mod rows;
 
+mod ballot_rows;
 mod broadcaster;
 mod broadcaster_config;
 mod cast;

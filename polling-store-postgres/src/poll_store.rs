@@ -1,9 +1,10 @@
 //! [`PgPollStore`]: the [`PollStore`] on PostgreSQL.
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use polling_core::{
-    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result,
-    Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, BallotStream, CastOutcome, Page, Poll, PollError, PollId, PollStore,
+    Result, Results, VoteReceipt, VoterId,
 };
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
@@ -36,10 +37,6 @@ const DELETE_POLL: &str = "DELETE FROM polls WHERE id = $1";
 /// voter's ballot gives a row of nulls; no poll, no row).
 const GET_BALLOT: &str = "SELECT b.voter_id, b.choices, b.cast_at, b.version FROM polls p \
      LEFT JOIN ballots b ON b.poll_id = p.id AND b.voter_id = $2 WHERE p.id = $1";
-/// Every ballot of the poll; one row with NULLs for a poll without ballots,
-/// none for an unknown poll.
-const GET_BALLOTS: &str = "SELECT b.choices, b.cast_at FROM polls p \
-     LEFT JOIN ballots b ON b.poll_id = p.id WHERE p.id = $1";
 
 const GET_RESULTS: &str = concat!("SELECT ", results_columns!(), " FROM polls WHERE id = $1");
 
@@ -184,19 +181,10 @@ impl PollStore for PgPollStore {
     }
 
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
-        let rows = sqlx::query(GET_BALLOTS)
-            .bind(rows::uuid(id))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        if rows.is_empty() {
-            return Err(PollError::NotFound);
-        }
-        let mut ballots = rows
-            .iter()
-            .filter_map(|row| rows::anonymous_ballot(row).transpose())
-            .collect::<Result<Vec<_>>>()?;
-        ballots.sort_unstable();
-        Ok(ballots)
+        self.ballot_stream(id).await?.try_collect().await
+    }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
+        crate::ballot_rows::ballot_stream(&self.pool, id).await
     }
 }

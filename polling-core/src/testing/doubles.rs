@@ -243,4 +243,8 @@ impl<S: PollStore> PollStore for GatedStore<S> {
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
         self.inner.ballots(id).await
     }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<crate::BallotStream> {
+        self.inner.ballot_stream(id).await
+    }
 }

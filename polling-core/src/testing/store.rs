@@ -72,6 +72,7 @@ macro_rules! store_conformance_tests {
             concurrent_changes_by_one_voter_leave_exact_counts,
             ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices,
             ballots_of_an_unknown_or_deleted_poll_are_not_found,
+            the_ballot_stream_gives_the_ballots_in_their_order,
         );
     };
 }
@@ -1131,5 +1132,50 @@ pub async fn ballots_of_an_unknown_or_deleted_poll_are_not_found<S: PollStore>(s
         store.ballots(poll.id).await,
         "not_found",
         "ballots of a deleted poll",
+    );
+}
+
+/// `ballot_stream` gives what `ballots` gives, in the same order, one at a
+/// time: nothing for a poll without ballots, and `NotFound` (before any
+/// ballot) for a poll that does not exist or no longer does.
+pub async fn the_ballot_stream_gives_the_ballots_in_their_order<S: PollStore>(store: S) {
+    use futures_util::TryStreamExt;
+    let poll = sample_poll(3, true, None);
+    create(&store, &poll).await;
+    let streamed: Vec<AnonymousBallot> = store
+        .ballot_stream(poll.id)
+        .await
+        .expect("the stream of a new poll")
+        .try_collect()
+        .await
+        .expect("the ballots of a new poll");
+    assert!(streamed.is_empty(), "a new poll streams no ballot");
+    for choices in [&[2][..], &[0, 1], &[1], &[2], &[0, 1, 2], &[0], &[1, 2]] {
+        store
+            .cast(&ballot(&poll, &VoterId::generate(), choices))
+            .await
+            .unwrap_or_else(|e| panic!("ballot {choices:?} failed: {e:?}"));
+    }
+    let listed = store.ballots(poll.id).await.expect("ballots of the poll");
+    let streamed: Vec<AnonymousBallot> = store
+        .ballot_stream(poll.id)
+        .await
+        .expect("the stream of the poll")
+        .try_collect()
+        .await
+        .expect("every streamed ballot");
+    assert_eq!(streamed, listed, "the same ballots in the same order");
+    assert_eq!(streamed.len(), 7);
+
+    assert_error(
+        store.ballot_stream(PollId::generate()).await.map(|_| ()),
+        "not_found",
+        "the ballot stream of an unknown poll",
+    );
+    store.delete(poll.id).await.expect("delete");
+    assert_error(
+        store.ballot_stream(poll.id).await.map(|_| ()),
+        "not_found",
+        "the ballot stream of a deleted poll",
     );
 }

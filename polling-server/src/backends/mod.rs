@@ -95,6 +95,9 @@ impl Backends {
         // Before any backend starts, so that their first metrics count.
         crate::telemetry::prometheus_handle();
         let mut backends = Self::in_process();
+        backends.idempotency = Arc::new(MemoryIdempotencyStore::with_max_keys(
+            config.idempotency_max_keys,
+        ));
         let mut database = None;
         if let Some(url) = &config.database_url {
             let pg = postgres::store(config, url).await?;

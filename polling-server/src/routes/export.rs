@@ -1,7 +1,8 @@
 //! Exports for a poll's owner (`Authorization: Bearer <manage_token>`): the
 //! results as CSV and JSON, and the anonymous ballots as CSV.
 
-use polling_core::{AnonymousBallot, ManageToken, OptionId, Poll, Results};
+use futures_util::StreamExt;
+use polling_core::{AnonymousBallot, BallotStream, ManageToken, OptionId, Poll, Results};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -17,6 +18,7 @@ use crate::app::App;
 use crate::csv::Csv;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
+use crate::streamed::{self, ChunkSender};
 use crate::views::PollView;
 
 /// The media type of the CSV files (RFC 4180, with a header row).
@@ -70,7 +72,7 @@ async fn results_csv(raw_id: String, app: App, token: ManageToken) -> Result<Res
             count.votes.to_string(),
         ]);
     }
-    Ok(attachment(csv.finish(), CSV, &poll, "results.csv"))
+    Ok(attachment(full(csv.finish()), CSV, &poll, "results.csv"))
 }
 
 /// The results as JSON (see the `ResultsExport` schema).
@@ -95,21 +97,70 @@ async fn results_json(raw_id: String, app: App, token: ManageToken) -> Result<Re
     };
     let body = serde_json::to_string_pretty(&export)
         .map_err(|e| ApiError::from(polling_core::PollError::unavailable(e)))?;
-    Ok(attachment(body, "application/json", &poll, "results.json"))
+    Ok(attachment(
+        full(body),
+        "application/json",
+        &poll,
+        "results.json",
+    ))
 }
 
 /// `cast_minute,option_ids,options`: one row per ballot, sorted by minute
 /// then choices; ids joined with `;`, texts with `; `. No voter ids, and no
 /// time finer than the minute.
+///
+/// Streamed: the rows are written as the store reads them, a chunk of about
+/// [`CHUNK`] bytes at a time, so memory does not grow with the poll (the
+/// body has no `Content-Length`). A store failure before the first ballot
+/// is a 503; after it, the body ends abruptly (the connection is closed
+/// before the last chunk), so a client never takes a partial file for the
+/// whole.
 async fn ballots_csv(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
     let poll = authorize(&app, &raw_id, &token).await?;
-    let ballots = app.store.ballots(poll.id).await.map_err(ApiError::from)?;
+    let ballots = app
+        .store
+        .ballot_stream(poll.id)
+        .await
+        .map_err(ApiError::from)?;
+    let (chunks, body) = streamed::channel(CHUNKS_AHEAD);
+    let response = warp::reply::stream(body).into_response();
+    let response = attachment(response, CSV, &poll, "ballots.csv");
+    tokio::spawn(write_ballots(poll, ballots, chunks));
+    Ok(response)
+}
+
+/// About how many bytes of CSV go into one chunk of a streamed body.
+const CHUNK: usize = 16 * 1024;
+
+/// How many chunks wait for the client at most.
+const CHUNKS_AHEAD: usize = 4;
+
+/// Writes the rows of `ballots` into `chunks` until they end (the body is
+/// finished), the store fails (the body fails) or the client goes away (the
+/// store's stream is dropped too).
+async fn write_ballots(poll: Poll, mut ballots: BallotStream, chunks: ChunkSender) {
     let mut csv = Csv::new();
     csv.row(["cast_minute", "option_ids", "options"]);
-    for ballot in &ballots {
-        csv.row(ballot_row(&poll, ballot));
+    while let Some(ballot) = ballots.next().await {
+        match ballot {
+            Ok(ballot) => csv.row(ballot_row(&poll, &ballot)),
+            Err(error) => {
+                tracing::warn!(poll = %poll.id, error = ?error, "the ballots export failed midway");
+                chunks.fail(std::io::Error::other(error)).await;
+                return;
+            }
+        }
+        if csv.text_len() >= CHUNK {
+            let chunk = std::mem::take(&mut csv).finish();
+            if chunks.send(chunk.into()).await.is_err() {
+                return;
+            }
+        }
     }
-    Ok(attachment(csv.finish(), CSV, &poll, "ballots.csv"))
+    if csv.text_len() > 0 && chunks.send(csv.finish().into()).await.is_err() {
+        return;
+    }
+    chunks.finish().await;
 }
 
 fn ballot_row(poll: &Poll, ballot: &AnonymousBallot) -> [String; 3] {
@@ -126,9 +177,14 @@ fn ballot_row(poll: &Poll, ballot: &AnonymousBallot) -> [String; 3] {
     [minute, ids.join(";"), texts.join("; ")]
 }
 
-/// `body` as a download named `poll-<id>-<name>`, never cached (owner-only data).
-fn attachment(body: String, media_type: &'static str, poll: &Poll, name: &str) -> Response {
-    let mut response = warp::reply::with_status(body, StatusCode::OK).into_response();
+/// `response` as a download named `poll-<id>-<name>`, never cached
+/// (owner-only data).
+fn attachment(
+    mut response: Response,
+    media_type: &'static str,
+    poll: &Poll,
+    name: &str,
+) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(media_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -137,6 +193,11 @@ fn attachment(body: String, media_type: &'static str, poll: &Poll, name: &str) -
         headers.insert(CONTENT_DISPOSITION, value);
     }
     response
+}
+
+/// `body` as a whole response, for [`attachment`].
+fn full(body: String) -> Response {
+    warp::reply::with_status(body, StatusCode::OK).into_response()
 }
 
 /// The JSON export of a poll's results.

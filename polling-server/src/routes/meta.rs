@@ -1,7 +1,5 @@
 //! The API's description and the process's health.
 
-use std::time::Duration;
-
 use serde_json::json;
 use warp::filters::BoxedFilter;
 use warp::http::header::CONTENT_TYPE;
@@ -14,9 +12,6 @@ use crate::app::App;
 
 /// The OpenAPI 3 document of the API, kept in sync with [`ROUTES`](super::ROUTES) by a test.
 pub(crate) const OPENAPI: &str = include_str!("../../openapi.json");
-
-/// How long a readiness check waits for the store.
-const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let openapi = warp::path!("api" / "openapi.json")
@@ -50,44 +45,28 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 }
 
 /// Readiness per dependency: 503 when the store does not answer within
-/// [`READY_TIMEOUT`] (this replica should get no traffic), 200 `degraded`
-/// when only the cache or the broadcaster does not (votes still succeed:
-/// reads bypass the cache and live updates resume when it returns), else
-/// 200 `ready`.
+/// two seconds (this replica should get no traffic), 200 `degraded` when
+/// only the cache or the broadcaster does not (votes still succeed: reads
+/// bypass the cache and live updates resume when it returns), else 200
+/// `ready`. Checked once at a time and reused for up to a second (see
+/// [`Readiness`](crate::readiness::Readiness)), so a flood of these takes no
+/// database connections from votes.
 async fn readyz(app: App) -> Response {
-    let (store, cache, broadcaster) = tokio::join!(
-        check("store", app.store.list(1, None)),
-        check("cache", app.cache.check()),
-        check("broadcaster", app.broadcaster().check()),
-    );
-    let (status, code) = match (store, cache, broadcaster) {
+    let report = app.readiness.report(&app).await;
+    let (status, code) = match (report.store, report.cache, report.broadcaster) {
         ("ok", "ok", "ok") => ("ready", StatusCode::OK),
         ("ok", _, _) => ("degraded", StatusCode::OK),
         _ => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
     };
     let body = json!({
         "status": status,
-        "checks": { "store": store, "cache": cache, "broadcaster": broadcaster },
+        "checks": {
+            "store": report.store,
+            "cache": report.cache,
+            "broadcaster": report.broadcaster,
+        },
     });
     json(&body, code).into_response()
-}
-
-/// `ok`, `unavailable` or `timeout`: how `probe` of `dependency` went.
-async fn check<T>(
-    dependency: &str,
-    probe: impl std::future::Future<Output = polling_core::Result<T>>,
-) -> &'static str {
-    match tokio::time::timeout(READY_TIMEOUT, probe).await {
-        Ok(Ok(_)) => "ok",
-        Ok(Err(error)) => {
-            tracing::warn!(dependency, error = ?error, "readiness check failed");
-            "unavailable"
-        }
-        Err(_) => {
-            tracing::warn!(dependency, "readiness check timed out");
-            "timeout"
-        }
-    }
 }
 
 /// The Prometheus text exposition of this process's metrics.

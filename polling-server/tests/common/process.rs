@@ -38,6 +38,11 @@ impl ServerProcess {
         panic!("polling-server did not listen on {addr} within 10 s");
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM.
     pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
