@@ -21,9 +21,10 @@ use common::{create_poll, database_url, draft, id_of, TestServer};
 use futures_util::StreamExt;
 use polling_core::PollId;
 use polling_server::{Backends, Config, Limits};
+use polling_testkit::wait_for_lock_waiters;
 use redis::AsyncCommands;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -173,25 +174,6 @@ async fn status_of(mut stream: TcpStream) -> u16 {
         .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
 }
 
-/// Waits until some session of the test's database waits for a lock: the
-/// first batch of votes is recording, blocked on the test's ballot.
-async fn wait_for_a_lock_waiter(pool: &PgPool) {
-    for _ in 0..500 {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no vote waited for the poll's row lock within 5 s");
-}
-
 /// What each screen shows and what the store holds.
 #[derive(Debug, PartialEq)]
 struct Versions {
@@ -270,7 +252,7 @@ async fn votes_cut_mid_transaction_reach_every_screen(
 
     let mut streams = Vec::with_capacity(VOTES);
     streams.push(send_vote(a.addr(), &id, 0).await);
-    wait_for_a_lock_waiter(&pool).await;
+    wait_for_lock_waiters(&pool, 1).await;
     for n in 1..VOTES {
         streams.push(send_vote(a.addr(), &id, n).await);
     }

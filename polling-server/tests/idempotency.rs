@@ -486,7 +486,7 @@ async fn keys_in_memory_stay_at_the_cap_and_the_oldest_are_evicted() {
     let polls: Vec<String> = (0..20).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     for (i, poll) in polls.iter().enumerate() {
         client
-            .send(vote_with_key(poll, &[0], &format!("k{i}")))
+            .send(vote_with_key(poll, &[0], &key(&format!("k{i}"))))
             .await
             .assert_error(404, "not_found");
     }
@@ -500,9 +500,13 @@ async fn keys_in_memory_stay_at_the_cap_and_the_oldest_are_evicted() {
     assert!(evicted >= 12.0, "{evicted} evictions of 20 keys into 8");
     assert!(page.contains("# HELP polling_idempotency_keys "), "{page}");
 
-    let newest = client.send(vote_with_key(&polls[19], &[0], "k19")).await;
+    let newest = client
+        .send(vote_with_key(&polls[19], &[0], &key("k19")))
+        .await;
     assert_eq!(newest.header(REPLAYED), Some("true"), "the newest is kept");
-    let oldest = client.send(vote_with_key(&polls[0], &[0], "k0")).await;
+    let oldest = client
+        .send(vote_with_key(&polls[0], &[0], &key("k0")))
+        .await;
     oldest.assert_error(404, "not_found");
     assert_eq!(oldest.header(REPLAYED), None, "the oldest was evicted");
 }

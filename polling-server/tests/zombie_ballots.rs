@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use common::{create_poll, database_url, draft, id_of, Client, TestServer};
 use polling_server::{Backends, Config, Limits};
+use polling_testkit::wait_for_lock_waiters;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -45,24 +46,6 @@ async fn lock_poll(connect: &PgConnectOptions, id: &str) -> PgConnection {
         .await
         .unwrap();
     locker
-}
-
-/// Waits until a session of the test's database waits for a lock.
-async fn wait_for_a_lock_waiter(pool: &PgPool) {
-    for _ in 0..500 {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no vote waited for the poll's row lock within 5 s");
 }
 
 /// The poll's version once it has stayed the same for a while: every
@@ -124,7 +107,7 @@ async fn a_vote_change_answered_503_is_never_committed_and_the_last_acknowledged
     // change queues behind it, and both time out.
     let other = Client::new(a.addr());
     let other_vote = tokio::spawn(async move { other.vote(&id_of(&poll), &[2]).await.status });
-    wait_for_a_lock_waiter(&pool).await;
+    wait_for_lock_waiters(&pool, 1).await;
     let change = voter.vote(&id, &[1]).await;
     change.assert_error(503, "unavailable");
     assert!(change.header("retry-after").is_some());

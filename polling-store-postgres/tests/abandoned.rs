@@ -7,6 +7,7 @@ use std::time::Duration;
 use polling_core::testing::{ballot, sample_poll};
 use polling_core::{Ballot, Poll, PollError, PollStore, VoterId};
 use polling_store_postgres::{CastMode, PgPollStore};
+use polling_testkit::wait_for_lock_waiters;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
@@ -32,24 +33,6 @@ async fn hold_lock(pool: &PgPool, poll: &Poll) -> Transaction<'static, Postgres>
     lock
 }
 
-/// Waits until `count` sessions of this database wait for a lock.
-async fn lock_waiters(pool: &PgPool, count: i64) {
-    for _ in 0..500 {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if waiting >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{count} sessions never waited for the poll's lock");
-}
-
 fn spawn_cast(
     store: &PgPollStore,
     ballot: &Ballot,
@@ -66,7 +49,7 @@ async fn a_queued_ballot_abandoned_before_its_batch_is_never_recorded(pool: PgPo
 
     // The first ballot's transaction waits for the lock; the second queues.
     let first = spawn_cast(&store, &ballot(&poll, &voter("first"), &[0]));
-    lock_waiters(&pool, 1).await;
+    wait_for_lock_waiters(&pool, 1).await;
     let queued = ballot(&poll, &voter("queued"), &[1]);
     let second = spawn_cast(&store, &queued);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -97,7 +80,7 @@ async fn a_ballot_abandoned_while_its_transaction_waits_for_the_lock_is_never_re
 
         let waiting = ballot(&poll, &voter("waiting"), &[0]);
         let cast = spawn_cast(&store, &waiting);
-        lock_waiters(&pool, 1).await;
+        wait_for_lock_waiters(&pool, 1).await;
         waiting.abandon();
         lock.commit().await.unwrap();
 

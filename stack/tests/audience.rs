@@ -8,7 +8,7 @@
 
 use std::process::Command;
 
-use polling_stack::{Stack, StackOptions};
+use polling_stack::Stack;
 
 mod common;
 
@@ -80,14 +80,7 @@ fn stored_rows(db: &Database, poll: &str) -> u64 {
 #[test]
 fn a_crowd_through_nginx_with_a_replica_killed_and_requests_cancelled_is_counted_once_everywhere() {
     let db = Database::create();
-    let options = StackOptions {
-        server_bin: common::server_bin(),
-        database_url: db.url(),
-        redis_url: "redis://127.0.0.1:6379/".into(),
-        redis_prefix: format!("test:{}:", db.name),
-        replicas: 3,
-        scratch: std::env::temp_dir().join(format!("{}-audience", db.name)),
-    };
+    let options = common::stack_options(&db, "audience");
     let stack = Stack::start(&options).expect("the stack starts");
 
     // Every voter comes from 127.0.0.1, one hall behind one address: both

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use polling_stack::{Stack, StackOptions};
+use polling_stack::Stack;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -175,14 +175,7 @@ async fn promql_eventually(prometheus: SocketAddr, expr: &str, secs: u64) -> Vec
 }
 
 fn start_stack(db: &Database, name: &str) -> Stack {
-    let options = StackOptions {
-        server_bin: common::server_bin(),
-        database_url: db.url(),
-        redis_url: "redis://127.0.0.1:6379/".into(),
-        redis_prefix: format!("test:{}:", db.name),
-        replicas: 3,
-        scratch: std::env::temp_dir().join(format!("{}-{name}", db.name)),
-    };
+    let options = common::stack_options(db, name);
     Stack::start(&options).unwrap_or_else(|e| {
         panic!(
             "the stack starts: {e} (logs in {})",

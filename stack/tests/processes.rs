@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use polling_stack::process::{alive, descendants, listening};
-use polling_stack::{Stack, StackOptions};
+use polling_stack::Stack;
 
 mod common;
 
@@ -47,14 +47,7 @@ fn assert_all_running(pids: &BTreeSet<u32>, ports: &[u16]) {
 #[test]
 fn a_dropped_stack_leaves_no_process_and_no_listening_port() {
     let db = Database::create();
-    let options = StackOptions {
-        server_bin: common::server_bin(),
-        database_url: db.url(),
-        redis_url: "redis://127.0.0.1:6379/".into(),
-        redis_prefix: format!("test:{}:", db.name),
-        replicas: 3,
-        scratch: std::env::temp_dir().join(format!("{}-drop", db.name)),
-    };
+    let options = common::stack_options(&db, "drop");
     let mut stack = Stack::start(&options).expect("the stack starts");
     let (pids, ports) = (stack.pids(), stack.ports());
     assert_all_running(&pids, &ports);

@@ -8,11 +8,14 @@
 //!   restart on the same port.
 //! * [`PgCluster`]: a PostgreSQL cluster of the test's own, to stop
 //!   (immediately, as a crash) and restart on the same port.
+//! * [`wait_for_lock_waiters`]: until a transaction the test blocked waits.
 
+mod lock_waiters;
 mod pg_cluster;
 mod redis_server;
 mod tcp_proxy;
 
+pub use lock_waiters::wait_for_lock_waiters;
 pub use pg_cluster::PgCluster;
 pub use redis_server::RedisServer;
 pub use tcp_proxy::TcpProxy;

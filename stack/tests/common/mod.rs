@@ -39,6 +39,19 @@ pub(crate) fn server_bin() -> std::path::PathBuf {
     built_bin("polling-server", "polling-server")
 }
 
+/// The options of a stack with three replicas on `db`, the machine's Redis
+/// under a prefix of the database's, and a scratch directory named `name`.
+pub(crate) fn stack_options(db: &Database, name: &str) -> polling_stack::StackOptions {
+    polling_stack::StackOptions {
+        server_bin: server_bin(),
+        database_url: db.url(),
+        redis_url: "redis://127.0.0.1:6379/".into(),
+        redis_prefix: format!("test:{}:", db.name),
+        replicas: 3,
+        scratch: std::env::temp_dir().join(format!("{}-{name}", db.name)),
+    }
+}
+
 /// The `polling-load` binary of this build.
 pub(crate) fn load_bin() -> std::path::PathBuf {
     built_bin("polling-load", "polling-benches")
