@@ -3,13 +3,17 @@
 //! default (and no flag the server lacks), and the error table lists every
 //! error code the server can answer, in a row of its status.
 //!
+//! And the links into `ARCHITECTURE.md` that files of the repository cite
+//! name sections it has (no file cites the design notes outside it).
+//!
 //! The flags come from clap ([`CommandFactory::command`]). The error codes
 //! have no list in the code: their one mapping is the `code()` and
 //! `status()` matches of `src/error.rs` (and `PollError::code` in
 //! `polling-core`), so the test reads those matches from the source text
 //! rather than keep a second list that could drift from them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use polling_server::Config;
@@ -18,6 +22,7 @@ use warp::http::StatusCode;
 const README: &str = include_str!("../../README.md");
 const SERVER_ERRORS: &str = include_str!("../src/error.rs");
 const CORE_ERRORS: &str = include_str!("../../polling-core/src/error.rs");
+const ARCHITECTURE: &str = include_str!("../../ARCHITECTURE.md");
 
 #[test]
 fn the_flag_table_lists_every_flag_with_its_environment_variable_and_default() {
@@ -113,6 +118,84 @@ fn the_error_table_lists_every_code_in_the_row_of_its_status() {
         "README.md's error table:\n{}",
         problems.join("\n")
     );
+}
+
+#[test]
+fn every_architecture_anchor_the_repository_cites_names_a_section() {
+    let sections: BTreeSet<String> = ARCHITECTURE
+        .lines()
+        .filter_map(|line| line.strip_prefix('#'))
+        .map(|heading| slug(heading.trim_start_matches('#')))
+        .collect();
+    // Spelled in two parts, so that this file does not cite them itself.
+    let cite = concat!("ARCHITECTURE", ".md#");
+    let outside = [concat!("DESIGN ", "§"), concat!("DESIGN ", "section")];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut problems = Vec::new();
+    let mut citations = 0;
+    for path in files(&root) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let name = path.strip_prefix(&root).unwrap_or(&path).display();
+        // Its own table of contents too.
+        let link = if path.ends_with("ARCHITECTURE.md") {
+            "](#"
+        } else {
+            cite
+        };
+        for (at, _) in text.match_indices(link) {
+            let anchor: String = text[at + link.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            citations += 1;
+            if !sections.contains(&anchor) {
+                problems.push(format!(
+                    "{name}: #{anchor} names no section of ARCHITECTURE.md"
+                ));
+            }
+        }
+        for old in outside {
+            if text.contains(old) {
+                problems.push(format!("{name} cites {old:?}, outside the repository"));
+            }
+        }
+    }
+    assert!(citations >= 10, "only {citations} citations found");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The GitHub anchor of a Markdown heading.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every file under `dir`, build output, Git and npm packages left out.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if matches!(name.to_str(), Some("target" | ".git" | "node_modules")) {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => found.extend(files(&path)),
+            Ok(kind) if kind.is_file() => found.push(path),
+            _ => {}
+        }
+    }
+    found
 }
 
 /// Every `(code, status)` the server can answer, read from the `code()` and
