@@ -1,7 +1,8 @@
 //! The OpenAPI document (`openapi.json`, served at `GET /api/openapi.json`)
 //! against the routes it describes: the same operations, every status each
-//! route contracts to answer (`ARCHITECTURE.md#http-contract`), and real requests to every operation
-//! answered as documented, bodies and headers included.
+//! route contracts to answer (`ARCHITECTURE.md#http-contract`), and real
+//! requests to every operation answered as documented, bodies and headers
+//! included.
 
 use std::collections::{BTreeMap, BTreeSet};
 
