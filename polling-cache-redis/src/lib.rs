@@ -8,7 +8,8 @@
 //! | [`RedisRateLimiter`] | — | token buckets for rate limits, checked and charged by a Lua script |
 //! | [`RedisConfig`] | — | key prefix, time to live, timeouts, reconnect delays |
 //!
-//! Both keep working through a Redis outage the way DESIGN §3 wants: every
+//! Both keep working through a Redis outage as the layers want
+//! (`ARCHITECTURE.md#failures`): every
 //! Redis failure is a [`PollError::Unavailable`](polling_core::PollError),
 //! returned quickly (a dead Redis costs a vote at most about two
 //! [response timeouts](RedisConfig::response_timeout)), which the layers log
@@ -29,7 +30,7 @@
 //!
 //! # Example
 //!
-//! The stack of DESIGN §3 with both Redis backends (any
+//! The tower stack (`ARCHITECTURE.md#tower-stack`) with both Redis backends (any
 //! [`PollStore`](polling_core::PollStore) below them):
 //!
 //! ```no_run

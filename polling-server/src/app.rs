@@ -29,8 +29,8 @@ use crate::origin::AllowedOrigins;
 use crate::public_url::PublicUrl;
 use crate::readiness::Readiness;
 
-/// The tower stack of the vote and results paths, outermost first (DESIGN
-/// §3): metrics; the limits (tower's load shed, concurrency limit and
+/// The tower stack of the vote and results paths, outermost first
+/// (`ARCHITECTURE.md#tower-stack`): metrics; the limits (tower's load shed, concurrency limit and
 /// timeout, their refusals turned into [`PollError::Unavailable`]); cache;
 /// broadcast; store.
 pub type Stack = Metrics<MapErr<Limited<BackendLayers>, fn(BoxError) -> PollError>>;

@@ -1,4 +1,4 @@
-//! [`Config`]: flags with environment fallbacks (DESIGN §8).
+//! [`Config`]: flags with environment fallbacks (`ARCHITECTURE.md#configuration`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,8 +1,32 @@
-//! The reference server of **polling**: the REST API of DESIGN §4 over warp,
-//! composed from `polling-core`'s store, cache, broadcaster and layers.
+//! The reference server of **polling**: the REST API
+//! (`ARCHITECTURE.md#http-contract`, the contract itself in
+//! [`OPENAPI_DOCUMENT`]) over warp, composed from `polling-core`'s store,
+//! cache, broadcaster and layers.
 //!
 //! The binary (`polling-server`) only parses [`Config`], binds and calls
 //! [`run`]; an application can do the same with its own [`App`].
+//!
+//! | module | what |
+//! |---|---|
+//! | `access` | who may see a poll's counts now (its visibility), for the results route, the vote response and the live socket |
+//! | `app` | [`App`]: the backends and settings every route shares, and the tower [`Stack`] of the vote and results paths |
+//! | `backends` | [`Backends`]: the store, cache, broadcaster, idempotency store and rate limits a [`Config`] asks for, connected with start-up retries |
+//! | `config` | [`Config`]: every flag with its environment fallback, and the defaults chosen by backend |
+//! | `csv` | CSV text (RFC 4180) safe to open in a spreadsheet, for the exports |
+//! | `duration` | [`parse_duration`]: `500ms`, `5s`, `2m`, `24h` in flags |
+//! | `error` | every refusal as one JSON error with a stable code, and the one `recover` handler |
+//! | `extract` | the filters taking a JSON body, the voter cookie, the manage token and the `Idempotency-Key` out of a request |
+//! | `idempotent` | runs a handler at most once per `Idempotency-Key` and replays its response |
+//! | `limits` | [`Limits`]: rate limits per client and per voter (in process or in Redis), the cap on requests in flight, [`TrustedProxies`] |
+//! | `origin` | [`AllowedOrigins`]: which pages may open live sockets |
+//! | `probe` | [`probe_ready`]: `--probe-ready`, the container healthcheck |
+//! | `public_url` | [`PublicUrl`]: the base of share links |
+//! | `readiness` | the answer of `GET /readyz`, checked once at a time and reused for [`READINESS_MAX_AGE`] |
+//! | `routes` | [`routes`]: the API as warp filters, one file per resource, and [`ROUTES`] |
+//! | `serve` | [`run`]'s accept loop: peer addresses, header timeouts, graceful shutdown |
+//! | `streamed` | response bodies written by a task, complete only when it finishes them (`ballots.csv`) |
+//! | [`telemetry`] | Prometheus metrics, the request id, span and log line of every request |
+//! | `views` | the JSON shapes of responses, mapped from domain types |
 //!
 //! # Example
 //!

@@ -1,5 +1,5 @@
-//! The HTTP API of DESIGN §4 over real HTTP: every route's success and every
-//! error of its table row, status and JSON body alike, plus concurrency and
+//! The HTTP API (`ARCHITECTURE.md#http-contract`) over real HTTP: every
+//! route's success and every error of its table row, status and JSON body alike, plus concurrency and
 //! graceful shutdown. Each test runs its own server on a free port.
 
 mod common;
@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
-/// The default body limit of DESIGN §4.
+/// The default body limit (`ARCHITECTURE.md#http-contract`).
 const LIMIT: usize = 16 * 1024;
 
 /// A poll id that no poll has (canonical form, so it parses).

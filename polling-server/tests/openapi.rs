@@ -1,7 +1,8 @@
 //! The OpenAPI document (`openapi.json`, served at `GET /api/openapi.json`)
 //! against the routes it describes: the same operations, every status each
-//! route contracts to answer (DESIGN §4), and real requests to every operation
-//! answered as documented, bodies and headers included.
+//! route contracts to answer (`ARCHITECTURE.md#http-contract`), and real
+//! requests to every operation answered as documented, bodies and headers
+//! included.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +18,8 @@ use warp::http::header::{
 use warp::http::HeaderMap;
 use warp::reply::Response;
 
-/// The statuses each route must be able to answer with (DESIGN §4): the
+/// The statuses each route must be able to answer with
+/// (`ARCHITECTURE.md#http-contract`): the
 /// document has to list at least these for the operation.
 const CONTRACT: &[(&str, &str, &[u16])] = &[
     (

@@ -31,7 +31,7 @@ const PATH_WORDS: &[&str] = &[
     "openapi.json",
 ];
 
-/// The default body limit of DESIGN §4.
+/// The default body limit (`ARCHITECTURE.md#http-contract`).
 const LIMIT: usize = 16 * 1024;
 
 /// The options of the fixture's poll.

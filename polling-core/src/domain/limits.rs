@@ -1,4 +1,4 @@
-//! The size limits of a poll (DESIGN §4).
+//! The size limits of a poll (the [domain rules](crate::domain), `ARCHITECTURE.md#domain`).
 
 /// The longest question, in characters (Unicode scalar values).
 pub const MAX_QUESTION_CHARS: usize = 300;

@@ -1,4 +1,4 @@
-//! The [`tower::Layer`]s around the vote and results paths (DESIGN §3).
+//! The [`tower::Layer`]s around the vote and results paths (`ARCHITECTURE.md#tower-stack`).
 //!
 //! | layer | on a ballot | on a results request |
 //! |---|---|---|

@@ -11,7 +11,7 @@
 //! * [`ConcurrencyCap`]: at most so many requests in flight, the rest shed
 //!   with 503;
 //! * slow backends: on the vote and results paths, tower's load shed,
-//!   concurrency limit and timeout (DESIGN §3, between the metrics and
+//!   concurrency limit and timeout (`ARCHITECTURE.md#tower-stack`, between the metrics and
 //!   cache layers of the [`Stack`](crate::Stack)): a vote or results read
 //!   over the cap, or taking longer than [`Limits::backend_timeout`], is
 //!   answered 503 `unavailable`;

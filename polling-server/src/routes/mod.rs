@@ -1,4 +1,4 @@
-//! The HTTP API (DESIGN §4) as warp filters, built by [`routes`].
+//! The HTTP API (`ARCHITECTURE.md#http-contract`) as warp filters, built by [`routes`].
 
 mod counts_gate;
 mod export;
