@@ -1,4 +1,5 @@
-//! [`Observe`]: the tower service around every request.
+//! [`Observe`] (made by [`ObserveLayer`]): the tower service around every
+//! request.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -6,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tower::Service;
+use tower::{Layer, Service};
 use tracing::Instrument;
 use warp::http::{Method, Request, Response};
 
@@ -24,9 +25,15 @@ pub(crate) struct Observe<S> {
     inner: S,
 }
 
-impl<S> Observe<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        Self { inner }
+/// Wraps a service in [`Observe`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ObserveLayer;
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe { inner }
     }
 }
 
