@@ -70,8 +70,8 @@ pub(crate) const SERVED_BY: &str = "x-served-by";
 /// JSON errors for everything refused, and security headers and
 /// `X-Served-By` (the instance name) on every response.
 ///
-/// [`run`](crate::run) serves the [bare routes](bare) instead and sets those
-/// headers in one tower layer around all its middleware, so that refusals
+/// [`run`](crate::run) serves the routes without those headers and sets
+/// them in one tower layer around all its middleware, so that refusals
 /// made before the routes carry them too; this filter is for applications
 /// that serve the routes with warp itself.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {

@@ -19,7 +19,7 @@ use super::{route_template, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
 /// `request` span carrying that id (so every log line of the request has
 /// it), then logs one line (method, route, path, status, latency) and records
 /// [`HTTP_REQUESTS_TOTAL`] and [`HTTP_REQUEST_DURATION_SECONDS`] under the
-/// [route template](route_template). Bodies are never logged.
+/// [route template](route_template()). Bodies are never logged.
 #[derive(Clone, Debug)]
 pub(crate) struct Observe<S> {
     inner: S,
