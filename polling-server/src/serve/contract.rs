@@ -16,10 +16,11 @@ type Set<S> = SetResponseHeader<S, HeaderValue>;
 /// 503) carry them like the routes' own answers. `X-Request-Id` is set
 /// just inside, by [`Observe`](crate::telemetry::ObserveLayer).
 ///
-/// tower-http's [`SetResponseHeaderLayer`] sets each header: it clones a
-/// `HeaderValue` (a reference count, or nothing for a static one) per
-/// response and allocates nothing, where its `SetMultipleResponseHeadersLayer`
-/// clones a boxed value maker per header per request.
+/// tower-http's [`SetResponseHeaderLayer`] sets each header: per request it
+/// clones a `HeaderName` and a `HeaderValue` (a reference count, or nothing
+/// for a static one) and allocates nothing of its own, where its
+/// `SetMultipleResponseHeadersLayer` clones a boxed value maker per header
+/// per request.
 #[derive(Clone, Debug)]
 pub(crate) struct ResponseContractLayer {
     /// `X-Served-By`.
