@@ -1,9 +1,12 @@
 //! [`run`](crate::run): the accept loop, with graceful shutdown.
 //!
 //! The loop is ours rather than `warp::serve` so that every request passes
-//! through [`Observe`] (request id, span, log line, HTTP metrics) as a tower
-//! service around warp's, which a warp filter cannot do: a filter cannot run
-//! the routes inside a span of its own. It is also the only place that
+//! through tower layers around warp's service, which warp filters cannot
+//! be: the [response contract](ResponseContractLayer) (security headers and
+//! `X-Served-By` on every response, refusals included), [`Observe`](ObserveLayer)
+//! (request id, span, log line, HTTP metrics: a filter cannot run the
+//! routes inside a span of its own), the rate limits and the cap on
+//! requests in flight. It is also the only place that
 //! knows each connection's peer (for the [rate limits](crate::Limits)) and
 //! can bound how long a client takes to send its request's head.
 
@@ -19,10 +22,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceBuilder;
 
+mod contract;
+
 use crate::app::App;
-use crate::limits::{ConcurrencyCap, PeerAddr, RateLimit};
-use crate::routes::routes;
-use crate::telemetry::Observe;
+use crate::limits::{ConcurrencyCapLayer, PeerAddr, RateLimitLayer};
+use crate::routes;
+use crate::telemetry::ObserveLayer;
+use contract::ResponseContractLayer;
 
 /// How long [`serve`] waits, after the server stopped, for live sockets to
 /// send their close frames.
@@ -40,14 +46,15 @@ pub(crate) async fn serve(
 ) {
     let hub = app.hub.clone();
     let limits = app.limits.clone();
-    // Outermost first: observe (so refusals are logged and counted too),
-    // rate limits, the cap on requests in flight, the routes.
-    let shared_limits = app.shared_rate_limits.clone();
-    let service = Observe::new(RateLimit::new(
-        ConcurrencyCap::new(warp::service(routes(app)), limits.max_concurrent_requests),
-        &limits,
-        shared_limits,
-    ));
+    // Outermost first: the headers every response carries (so refusals
+    // carry them too), observe (so refusals are logged, counted and given a
+    // request id), rate limits, the cap on requests in flight, the routes.
+    let service = ServiceBuilder::new()
+        .layer(ResponseContractLayer::new(&app.instance))
+        .layer(ObserveLayer)
+        .layer(RateLimitLayer::new(&limits, app.shared_rate_limits.clone()))
+        .layer(ConcurrencyCapLayer::new(limits.max_concurrent_requests))
+        .service(warp::service(routes::bare(app)));
     // Each connection's task, so that shutdown can wait for them; and the
     // signal that asks each to finish its request in flight and close.
     let mut connections = JoinSet::new();

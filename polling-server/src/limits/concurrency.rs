@@ -1,11 +1,12 @@
-//! [`ConcurrencyCap`]: at most so many requests in flight; more are shed.
+//! [`ConcurrencyCap`] (made by [`ConcurrencyCapLayer`]): at most so many
+//! requests in flight; more are shed.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::Semaphore;
-use tower::Service;
+use tower::{Layer, Service};
 use warp::http::Request;
 use warp::reply::Response;
 
@@ -30,11 +31,30 @@ pub(crate) struct ConcurrencyCap<S> {
     permits: Option<Arc<Semaphore>>,
 }
 
-impl<S> ConcurrencyCap<S> {
-    /// Caps `inner` at `max` requests in flight (0: no cap).
-    pub(crate) fn new(inner: S, max: usize) -> Self {
+/// Wraps a service in a [`ConcurrencyCap`]; every service it wraps (and
+/// every clone of those) shares the one cap.
+#[derive(Clone, Debug)]
+pub(crate) struct ConcurrencyCapLayer {
+    /// One permit per request in flight; `None`: no cap.
+    permits: Option<Arc<Semaphore>>,
+}
+
+impl ConcurrencyCapLayer {
+    /// A cap of `max` requests in flight (0: no cap).
+    pub(crate) fn new(max: usize) -> Self {
         let permits = (max > 0).then(|| Arc::new(Semaphore::new(max)));
-        Self { inner, permits }
+        Self { permits }
+    }
+}
+
+impl<S> Layer<S> for ConcurrencyCapLayer {
+    type Service = ConcurrencyCap<S>;
+
+    fn layer(&self, inner: S) -> ConcurrencyCap<S> {
+        ConcurrencyCap {
+            inner,
+            permits: self.permits.clone(),
+        }
     }
 }
 

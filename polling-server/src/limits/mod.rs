@@ -54,8 +54,11 @@ use warp::Reply;
 
 pub(crate) use client_addr::PeerAddr;
 pub use client_addr::TrustedProxies;
-pub(crate) use concurrency::ConcurrencyCap;
-pub(crate) use rate_limit::{rate_key, RateLimit};
+pub(crate) use concurrency::ConcurrencyCapLayer;
+pub(crate) use rate_limit::{rate_key, RateLimitLayer};
+// The services the layers make, named by the module docs.
+#[cfg(doc)]
+use {concurrency::ConcurrencyCap, rate_limit::RateLimit};
 
 use crate::error::ApiError;
 
@@ -117,11 +120,10 @@ impl Default for Limits {
 type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// Answers at once with `error` as the response the routes would have
-/// given, security headers included, for refusals made before the routes.
+/// given, for refusals made before the routes. The security headers,
+/// `X-Served-By` and `X-Request-Id` are set on it, as on every response, by
+/// the layers outside the limits.
 fn refuse(error: ApiError) -> ResponseFuture {
-    let mut response = error.into_response();
-    response
-        .headers_mut()
-        .extend(crate::routes::security_headers());
+    let response = error.into_response();
     Box::pin(async move { Ok(response) })
 }

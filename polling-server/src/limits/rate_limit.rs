@@ -1,4 +1,5 @@
-//! [`RateLimit`]: per-client limits on creating polls and on voting.
+//! [`RateLimit`] (made by [`RateLimitLayer`]): per-client limits on
+//! creating polls and on voting.
 //!
 //! A vote draws on two buckets at once:
 //!
@@ -20,7 +21,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use polling_cache_redis::RedisRateLimiter;
-use tower::Service;
+use tower::{Layer, Service};
 use warp::http::{Method, Request};
 use warp::reply::Response;
 
@@ -77,11 +78,18 @@ pub(crate) struct RateLimit<S> {
     limiters: Arc<Limiters>,
 }
 
-impl<S> RateLimit<S> {
-    /// Limits `inner` to the rates of `limits` (0: unlimited), in buckets in
-    /// Redis through `shared` when given (every replica on it shares them),
-    /// else in this process.
-    pub(crate) fn new(inner: S, limits: &Limits, shared: Option<RedisRateLimiter>) -> Self {
+/// Wraps a service in a [`RateLimit`]; every service it wraps (and every
+/// clone of those) draws on the same buckets.
+#[derive(Clone, Debug)]
+pub(crate) struct RateLimitLayer {
+    limiters: Arc<Limiters>,
+}
+
+impl RateLimitLayer {
+    /// The rates of `limits` (0: unlimited), in buckets in Redis through
+    /// `shared` when given (every replica on it shares them), else in this
+    /// process.
+    pub(crate) fn new(limits: &Limits, shared: Option<RedisRateLimiter>) -> Self {
         let rate = |per_minute: u32, burst: u32| {
             (per_minute > 0).then_some(Rate {
                 per_minute,
@@ -89,7 +97,6 @@ impl<S> RateLimit<S> {
             })
         };
         Self {
-            inner,
             limiters: Arc::new(Limiters {
                 polls: rate(limits.polls_per_minute, 0),
                 votes: rate(limits.votes_per_minute, limits.votes_burst),
@@ -98,6 +105,17 @@ impl<S> RateLimit<S> {
                 limiter: shared
                     .map_or_else(|| Limiter::Local(RateLimiter::default()), Limiter::shared),
             }),
+        }
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit {
+            inner,
+            limiters: Arc::clone(&self.limiters),
         }
     }
 }
@@ -245,7 +263,7 @@ mod tests {
     }
 
     fn names(limits: &Limits, request: Request<()>) -> Option<Vec<String>> {
-        let limiters = RateLimit::new((), limits, None).limiters;
+        let limiters = RateLimitLayer::new(limits, None).limiters;
         let (buckets, _) = limiters.buckets(&request)?;
         Some(buckets.into_iter().map(|b| b.name).collect())
     }
@@ -303,7 +321,7 @@ mod tests {
                 votes_burst,
                 ..Limits::default()
             };
-            RateLimit::new((), &limits, None).limiters.votes
+            RateLimitLayer::new(&limits, None).limiters.votes
         };
         assert_eq!(limiters(0).map(|r| r.burst), Some(1_200));
         assert_eq!(limiters(3_000).map(|r| r.burst), Some(3_000));

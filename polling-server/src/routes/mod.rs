@@ -69,8 +69,23 @@ pub(crate) const SERVED_BY: &str = "x-served-by";
 /// The whole server as one filter: the API, the browser app (if configured),
 /// JSON errors for everything refused, and security headers and
 /// `X-Served-By` (the instance name) on every response.
+///
+/// [`run`](crate::run) serves the routes without those headers and sets
+/// them in one tower layer around all its middleware, so that refusals
+/// made before the routes carry them too; this filter is for applications
+/// that serve the routes with warp itself.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
     let served_by = served_by(&app.instance);
+    bare(app)
+        .with(warp::reply::with::headers(security_headers()))
+        .with(warp::reply::with::header(SERVED_BY, served_by))
+        .map(Reply::into_response)
+        .boxed()
+}
+
+/// [`routes`] without the security headers and `X-Served-By`, which the
+/// accept loop's outermost layer sets on every response.
+pub(crate) fn bare(app: App) -> BoxedFilter<(Response,)> {
     let api = polls::routes(&app)
         .or(votes::routes(&app))
         .unify()
@@ -96,15 +111,13 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .recover(error::recover)
         .unify()
-        .with(warp::reply::with::headers(security_headers()))
-        .with(warp::reply::with::header(SERVED_BY, served_by))
         .map(Reply::into_response)
         .boxed()
 }
 
 /// The instance name as a header value; characters a header cannot carry
 /// become `_`.
-fn served_by(instance: &str) -> HeaderValue {
+pub(crate) fn served_by(instance: &str) -> HeaderValue {
     let visible: String = instance
         .chars()
         .map(|c| {
@@ -118,21 +131,24 @@ fn served_by(instance: &str) -> HeaderValue {
     HeaderValue::from_str(visible.trim()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-/// Headers for every response: a strict Content-Security-Policy (the browser
-/// app has no inline script or style), no sniffing, no framing.
-pub(crate) fn security_headers() -> HeaderMap {
-    let pairs = [
-        (
-            "content-security-policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-             frame-ancestors 'none'",
-        ),
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "same-origin"),
-    ];
-    pairs
+/// The security headers of every response, name and value: a strict
+/// Content-Security-Policy (the browser app has no inline script or style),
+/// no sniffing, no framing, no referrer sent to other sites.
+pub(crate) const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+];
+
+/// [`SECURITY_HEADERS`] as a header map.
+fn security_headers() -> HeaderMap {
+    SECURITY_HEADERS
         .into_iter()
         .map(|(name, value)| {
             (

@@ -15,7 +15,7 @@ pub(crate) mod recorder;
 mod request_id;
 mod route_template;
 
-pub(crate) use observe::Observe;
+pub(crate) use observe::ObserveLayer;
 pub use recorder::prometheus_handle;
 pub(crate) use route_template::route_template;
 

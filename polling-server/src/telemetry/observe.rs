@@ -1,4 +1,5 @@
-//! [`Observe`]: the tower service around every request.
+//! [`Observe`] (made by [`ObserveLayer`]): the tower service around every
+//! request.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -6,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tower::Service;
+use tower::{Layer, Service};
 use tracing::Instrument;
 use warp::http::{Method, Request, Response};
 
@@ -18,15 +19,21 @@ use super::{route_template, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
 /// `request` span carrying that id (so every log line of the request has
 /// it), then logs one line (method, route, path, status, latency) and records
 /// [`HTTP_REQUESTS_TOTAL`] and [`HTTP_REQUEST_DURATION_SECONDS`] under the
-/// [route template](route_template). Bodies are never logged.
+/// [route template](route_template()). Bodies are never logged.
 #[derive(Clone, Debug)]
 pub(crate) struct Observe<S> {
     inner: S,
 }
 
-impl<S> Observe<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        Self { inner }
+/// Wraps a service in [`Observe`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ObserveLayer;
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe { inner }
     }
 }
 
