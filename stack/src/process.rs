@@ -142,6 +142,47 @@ pub fn listening(port: u16) -> bool {
     })
 }
 
+/// How many TCP connections the processes `pids` hold open (ESTABLISHED)
+/// to a remote port in `ports`: an nginx's kept-alive upstream connections.
+pub fn established_to(pids: &BTreeSet<u32>, ports: &[u16]) -> usize {
+    let owned: BTreeSet<String> = pids
+        .iter()
+        .filter_map(|pid| fs::read_dir(format!("/proc/{pid}/fd")).ok())
+        .flatten()
+        .filter_map(|fd| fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| fs::read_to_string(table).ok())
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .filter(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    // rem_address is ADDR:PORT in hex; state 01 is ESTABLISHED;
+                    // the inode is the tenth field.
+                    let remote_port = fields
+                        .get(2)
+                        .and_then(|remote| remote.rsplit_once(':'))
+                        .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
+                    fields.get(3) == Some(&"01")
+                        && remote_port.is_some_and(|port| ports.contains(&port))
+                        && fields.get(9).is_some_and(|inode| owned.contains(*inode))
+                })
+                .count()
+        })
+        .sum()
+}
+
 fn processes() -> impl Iterator<Item = u32> {
     fs::read_dir("/proc")
         .into_iter()

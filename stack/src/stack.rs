@@ -143,6 +143,11 @@ impl Stack {
             .collect()
     }
 
+    /// nginx's processes: its master and workers.
+    pub fn nginx_pids(&self) -> BTreeSet<u32> {
+        self.nginx.iter().flat_map(Program::pids).collect()
+    }
+
     /// Every port the stack listens on.
     pub fn ports(&self) -> Vec<u16> {
         self.replicas

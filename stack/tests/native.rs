@@ -483,3 +483,29 @@ async fn every_kind_of_response_through_nginx_carries_the_security_headers_once(
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nginx_closes_idle_replica_connections_before_the_replicas_would() {
+    let db = Database::create();
+    let stack = start_stack(&db, "idle");
+    let nginx = stack.nginx_addr;
+    let replica_ports: Vec<u16> = stack.replicas().iter().map(|r| r.addr.port()).collect();
+    for _ in 0..6 {
+        assert_eq!(get_raw(nginx, "/api/polls").await.0, 200);
+    }
+    let kept = polling_stack::process::established_to(&stack.nginx_pids(), &replica_ports);
+    assert!(kept > 0, "nginx keeps its upstream connections alive");
+
+    // The replicas close a connection idle for their header timeout (10 s);
+    // nginx must close its idle ones first (keepalive_timeout 5s), so it
+    // never sends a request it will not retry (POST /api/polls) on a
+    // connection a replica is closing: a sporadic 502.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let left = polling_stack::process::established_to(&stack.nginx_pids(), &replica_ports);
+    assert_eq!(left, 0, "nginx still held {left} idle upstream connections");
+    let draft = serde_json::json!({"question": "After idling?", "options": ["yes", "no"]});
+    let (status, _, body) = http(nginx, "POST", "/api/polls", Some(&draft), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+}
