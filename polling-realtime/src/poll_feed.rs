@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use polling_core::relay::Backoff;
 use polling_core::{Broadcaster, PollError, PollId, Results, ResultsEvent, VoterTag};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
@@ -198,7 +199,8 @@ impl Drop for PollFeed {
 }
 
 /// The first and the longest wait before subscribing again after the
-/// upstream subscription failed or ended.
+/// upstream subscription failed or ended, jittered so that the feeds of
+/// every poll do not all come back at the same instant.
 const RETRY: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(30));
 
 /// The feed's task: subscribes to the poll's events and keeps the newest
@@ -209,7 +211,7 @@ async fn run(
     source: Arc<dyn SnapshotSource>,
     shared: Arc<Shared>,
 ) {
-    let mut backoff = RETRY.0;
+    let mut backoff = Backoff::new(RETRY.0, RETRY.1);
     let mut first = true;
     loop {
         match broadcaster.subscribe(poll).await {
@@ -219,7 +221,7 @@ async fn run(
                     // Events may have been missed while unsubscribed.
                     resync(poll, &*source, &shared).await;
                 }
-                backoff = RETRY.0;
+                backoff.reset();
                 while let Some(event) = events.next().await {
                     match event {
                         ResultsEvent::Updated { results } if results.poll_id == poll => {
@@ -240,8 +242,7 @@ async fn run(
             }
         }
         first = false;
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(RETRY.1);
+        tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 

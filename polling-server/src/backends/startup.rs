@@ -5,9 +5,11 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
+use polling_core::relay::Backoff;
 use tokio::time::Instant;
 
-/// The first pause between attempts; it doubles up to [`MAX_PAUSE`].
+/// The first pause between attempts (jittered down by up to half); it doubles
+/// up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
@@ -29,14 +31,15 @@ where
     Fut: Future<Output = Result<T, E>>,
 {
     let deadline = Instant::now() + window;
-    let mut pause = FIRST_PAUSE;
+    // Jittered, so that replicas started together do not retry together.
+    let mut backoff = Backoff::new(FIRST_PAUSE, MAX_PAUSE);
     loop {
+        let pause = backoff.next_delay();
         match attempt().await {
             Ok(value) => return Ok(value),
             Err(error) if Instant::now() + pause < deadline => {
                 tracing::warn!(%error, retry_in = ?pause, "{what} is not reachable yet");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(MAX_PAUSE);
             }
             Err(error) => return Err(error),
         }
