@@ -45,9 +45,30 @@ impl ManageToken {
         Self(random_hex::<32>())
     }
 
+    /// The longest presented token looked at; real ones are 64 hex digits,
+    /// and hashing a client's megabyte to compare it is work for nothing.
+    pub const MAX_PRESENTED_LEN: usize = 256;
+
     /// Wraps a token presented by a client (for checking against a hash).
     pub fn from_presented(token: impl Into<String>) -> Self {
         Self(token.into())
+    }
+
+    /// A token a client presented, if it could be one: 1 to
+    /// [`MAX_PRESENTED_LEN`](Self::MAX_PRESENTED_LEN) bytes. Every place that
+    /// takes a manage token from a client (a header, a socket message)
+    /// checks it this way.
+    ///
+    /// ```
+    /// use polling_core::ManageToken;
+    ///
+    /// assert!(ManageToken::presented("").is_none());
+    /// assert!(ManageToken::presented(&"x".repeat(257)).is_none());
+    /// assert!(ManageToken::presented("0f3a").is_some());
+    /// ```
+    pub fn presented(token: &str) -> Option<Self> {
+        (!token.is_empty() && token.len() <= Self::MAX_PRESENTED_LEN)
+            .then(|| Self::from_presented(token))
     }
 
     /// The token's text, to hand to the creator.

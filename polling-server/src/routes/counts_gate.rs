@@ -8,9 +8,6 @@ use polling_realtime::{CountsAccess, CountsGate};
 
 use crate::access::{self, Access, Viewer, Visibilities};
 
-/// The longest manage token looked at; real ones are 64 hex digits.
-const MAX_TOKEN_LEN: usize = 256;
-
 /// Whether one live socket may see its poll's counts: the [`access`] rules
 /// for the voter of the handshake's cookie, and a manage token the client
 /// presents in a `manage` message.
@@ -70,13 +67,11 @@ impl CountsGate for SocketGate {
     }
 
     async fn manages(&self, token: &str) -> Result<bool> {
-        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        let Some(token) = ManageToken::presented(token) else {
             return Ok(false);
-        }
+        };
         let poll = self.store.get(self.poll).await?;
-        Ok(poll
-            .manage_token_hash
-            .verifies(&ManageToken::from_presented(token)))
+        Ok(poll.manage_token_hash.verifies(&token))
     }
 
     fn voter(&self) -> Option<&VoterTag> {
