@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
+use ipnet::{IpNet, Ipv4Net};
 use warp::http::HeaderMap;
 
 /// The address of the TCP peer of a connection, in each request's
@@ -29,62 +30,46 @@ pub(crate) struct PeerAddr(pub(crate) SocketAddr);
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustedProxies(Vec<Cidr>);
 
-/// A block of addresses: `network/prefix`.
+/// A block of addresses: `network/prefix` (an address alone is its own
+/// block), as [`ipnet`] reads and matches it; an IPv4-mapped IPv6 peer is
+/// matched as the IPv4 address it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Cidr {
-    /// The block's first address (host bits may be set; they are ignored).
-    network: IpAddr,
-    /// How many leading bits must match.
-    prefix: u8,
-}
+struct Cidr(IpNet);
 
 impl Cidr {
     fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => masked(
-                u128::from(u32::from(net)),
-                u128::from(u32::from(ip)),
-                32,
-                self.prefix,
-            ),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(net), u128::from(ip), 128, self.prefix)
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
     }
-}
-
-/// Whether the top `prefix` of `width` bits of `a` and `b` agree.
-fn masked(a: u128, b: u128, width: u8, prefix: u8) -> bool {
-    let shift = u32::from(width - prefix);
-    prefix == 0 || (a >> shift) == (b >> shift)
 }
 
 impl FromStr for Cidr {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text, None),
+        let net = match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) if !text.contains('/') => {
+                let address: IpAddr = text
+                    .parse()
+                    .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+                IpNet::from(address)
+            }
+            Err(_) => {
+                return Err(format!(
+                    "{text:?} is not a CIDR block (an address and a prefix length in range)"
+                ))
+            }
         };
-        let network: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
-        let width = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => width,
-            Some(prefix) => prefix
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= width)
-                .ok_or_else(|| format!("{text:?} has a prefix length outside 0..={width}"))?,
-        };
-        Ok(Self {
-            network: network.to_canonical(),
-            prefix,
-        })
+        // A v4-mapped block (`::ffff:10.0.0.0/104`) is the IPv4 block it maps.
+        Ok(Self(match net {
+            IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
+                Some(v4) if v6.prefix_len() >= 96 => {
+                    IpNet::V4(Ipv4Net::new(v4, v6.prefix_len() - 96).map_err(|e| e.to_string())?)
+                }
+                _ => net,
+            },
+            IpNet::V4(_) => net,
+        }))
     }
 }
 
@@ -103,7 +88,7 @@ impl FromStr for TrustedProxies {
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        write!(f, "{}/{}", self.0.addr(), self.0.prefix_len())
     }
 }
 
@@ -185,6 +170,13 @@ mod tests {
             .parse::<TrustedProxies>()
             .unwrap()
             .trusts(ip("8.8.8.8")));
+        let mapped: TrustedProxies = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert!(
+            mapped.trusts(ip("10.1.2.3")),
+            "a v4-mapped block is its IPv4 block"
+        );
+        let host_bits: TrustedProxies = "10.0.0.5/8".parse().unwrap();
+        assert!(host_bits.trusts(ip("10.200.0.1")), "host bits are ignored");
         let error = "10.0.0.0/33".parse::<TrustedProxies>().unwrap_err();
         assert!(error.contains("10.0.0.0/33"), "{error}");
         assert!("nginx".parse::<TrustedProxies>().is_err());
