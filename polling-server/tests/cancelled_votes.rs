@@ -16,11 +16,10 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, TestServer};
+use common::{create_poll, draft, id_of, postgres_redis_config, TestServer, REDIS};
 use futures_util::StreamExt;
 use polling_core::PollId;
-use polling_server::{Backends, Config, Limits};
+use polling_server::{Backends, Limits};
 use polling_testkit::wait_for_lock_waiters;
 use redis::AsyncCommands;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -29,8 +28,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-const REDIS: &str = "127.0.0.1:6379";
 
 /// How many votes are cut.
 const VOTES: usize = 64;
@@ -43,27 +40,9 @@ const CONVERGENCE_CAP: Duration = Duration::from_secs(10);
 /// votes to count as settled.
 const SETTLED: Duration = Duration::from_millis(300);
 
-/// A replica's configuration: the test's database, the Redis at [`REDIS`]
-/// under `prefix`.
-fn config(connect: &PgConnectOptions, prefix: &str) -> Config {
-    let database = database_url(connect, connect.get_port());
-    Config::try_parse_from([
-        "polling-server",
-        "--database-url",
-        &database,
-        "--redis-url",
-        &format!("redis://{REDIS}/"),
-        "--redis-prefix",
-        prefix,
-        "--startup-timeout",
-        "5s",
-    ])
-    .unwrap()
-}
-
 /// A replica on the test's database and Redis, with `limits`.
 async fn replica(connect: &PgConnectOptions, prefix: &str, limits: Limits) -> TestServer {
-    let backends = Backends::connect(&config(connect, prefix))
+    let backends = Backends::connect(&postgres_redis_config(connect, prefix))
         .await
         .expect("backends connect");
     assert_eq!(

@@ -13,16 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, Request, TestServer};
+use common::{create_poll, draft, id_of, postgres_redis_config, Request, TestServer, REDIS};
 use futures_util::StreamExt;
 use polling_core::{PollId, Result, Results, ResultsCache};
-use polling_server::{Backends, Config};
+use polling_server::Backends;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
-
-const REDIS: &str = "127.0.0.1:6379";
 
 /// A cache whose `put`s wait until the gate is open.
 struct HeldPuts {
@@ -48,20 +45,9 @@ impl ResultsCache for HeldPuts {
 }
 
 async fn backends(connect: &PgConnectOptions, prefix: &str) -> Backends {
-    let database = database_url(connect, connect.get_port());
-    let config = Config::try_parse_from([
-        "polling-server",
-        "--database-url",
-        &database,
-        "--redis-url",
-        &format!("redis://{REDIS}/"),
-        "--redis-prefix",
-        prefix,
-        "--startup-timeout",
-        "5s",
-    ])
-    .unwrap();
-    Backends::connect(&config).await.expect("backends connect")
+    Backends::connect(&postgres_redis_config(connect, prefix))
+        .await
+        .expect("backends connect")
 }
 
 #[sqlx::test]

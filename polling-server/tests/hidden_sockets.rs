@@ -14,8 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{create_poll, id_of, next_message, Socket, TestServer};
-use futures_util::{SinkExt, StreamExt};
+use common::{
+    assert_hidden, assert_no_message, create_poll, id_of, next_message, voter_with_cookie, Socket,
+    TestServer,
+};
+use futures_util::SinkExt;
 use polling_core::{
     AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Results, VoteReceipt,
     VoterId,
@@ -155,38 +158,6 @@ async fn open_as(addr: SocketAddr, poll: &str, voter: &str) -> Socket {
     open_from(addr, poll, "127.0.0.1", &[("cookie", cookie)])
         .await
         .expect("the socket opens")
-}
-
-/// A client that has its voter cookie (from reading the poll), and that
-/// cookie.
-async fn voter_with_cookie(server: &TestServer, poll: &str) -> (common::Client, String) {
-    let client = server.client();
-    client
-        .get(&format!("/api/polls/{poll}"))
-        .await
-        .assert_json(200);
-    let cookie = client.voter_id().expect("a voter cookie");
-    (client, cookie)
-}
-
-/// Asserts the socket gets no text message within `wait`.
-async fn assert_no_message(socket: &mut Socket, wait: Duration) {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Err(_) => return,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(other) => panic!("expected no message, got {other:?}"),
-        }
-    }
-}
-
-#[track_caller]
-fn assert_hidden(message: &Value, visibility: &str) {
-    assert_eq!(
-        message,
-        &json!({ "type": "hidden", "visibility": visibility })
-    );
 }
 
 /// The refusal a handshake got: status and error code.

@@ -7,7 +7,10 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{create_poll, draft, id_of, next_message, Socket, TestServer};
+use common::{
+    assert_hidden, assert_no_message, create_poll, draft, id_of, next_message, voter_with_cookie,
+    Socket, TestServer,
+};
 use futures_util::{SinkExt, StreamExt};
 use polling_server::{AllowedOrigins, App};
 use serde_json::Value;
@@ -277,39 +280,6 @@ async fn open_as(addr: SocketAddr, poll: &str, voter: &str) -> Socket {
         .expect("the socket opens");
     assert_eq!(response.status(), 101);
     socket
-}
-
-/// A client that has its voter cookie, and that cookie.
-async fn voter_with_cookie(server: &TestServer, poll: &str) -> (common::Client, String) {
-    let client = server.client();
-    client
-        .get(&format!("/api/polls/{poll}"))
-        .await
-        .assert_json(200);
-    let cookie = client.voter_id().expect("a voter cookie");
-    (client, cookie)
-}
-
-/// Asserts the socket gets no text message within `wait`.
-async fn assert_no_message(socket: &mut Socket, wait: Duration) {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Err(_) => return,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(other) => panic!("expected no message, got {other:?}"),
-        }
-    }
-}
-
-/// Asserts `message` is `hidden` for `visibility`, with no counts at all.
-#[track_caller]
-fn assert_hidden(message: &Value, visibility: &str) {
-    assert_eq!(
-        message,
-        &serde_json::json!({ "type": "hidden", "visibility": visibility }),
-        "a hidden socket learns the rule and nothing else"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -541,3 +541,64 @@ pub(crate) async fn next_message(socket: &mut Socket) -> Value {
         }
     }
 }
+
+/// A client that has its voter cookie (from reading the poll), and that
+/// cookie.
+pub(crate) async fn voter_with_cookie(server: &TestServer, poll: &str) -> (Client, String) {
+    let client = server.client();
+    client
+        .get(&format!("/api/polls/{poll}"))
+        .await
+        .assert_json(200);
+    let cookie = client.voter_id().expect("a voter cookie");
+    (client, cookie)
+}
+
+/// Asserts the socket gets no text message within `wait` (pings aside).
+pub(crate) async fn assert_no_message(socket: &mut Socket, wait: std::time::Duration) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(other) => panic!("expected no message, got {other:?}"),
+        }
+    }
+}
+
+/// Asserts `message` is `hidden` for `visibility`, with no counts at all.
+#[track_caller]
+pub(crate) fn assert_hidden(message: &Value, visibility: &str) {
+    assert_eq!(
+        message,
+        &json!({ "type": "hidden", "visibility": visibility }),
+        "a hidden socket learns the rule and nothing else"
+    );
+}
+
+/// The Redis every test shares (each under a prefix of its own).
+pub(crate) const REDIS: &str = "127.0.0.1:6379";
+
+/// A replica's configuration: the `#[sqlx::test]` database `connect` names,
+/// and [`REDIS`] under `prefix`.
+pub(crate) fn postgres_redis_config(
+    connect: &sqlx::postgres::PgConnectOptions,
+    prefix: &str,
+) -> polling_server::Config {
+    use clap::Parser;
+    let database = database_url(connect, connect.get_port());
+    polling_server::Config::try_parse_from([
+        "polling-server",
+        "--database-url",
+        &database,
+        "--redis-url",
+        &format!("redis://{REDIS}/"),
+        "--redis-prefix",
+        prefix,
+        "--startup-timeout",
+        "5s",
+    ])
+    .expect("a valid configuration")
+}
