@@ -4,6 +4,7 @@
 //!
 //! | piece | what |
 //! |---|---|
+//! | [`access`] | who may see a poll's counts now: [`counts_access`](access::counts_access), for routes and live sockets alike |
 //! | [`domain`] | [`Poll`], [`Ballot`], [`Results`], [`VoteReceipt`], ids, validation |
 //! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
 //! | [`idempotency`] | [`IdempotencyStore`]: responses kept for safe retries (`Idempotency-Key`) |
@@ -22,6 +23,7 @@
 #[macro_use]
 mod macros;
 
+pub mod access;
 mod broadcaster;
 mod cache;
 pub mod domain;

@@ -7,28 +7,16 @@
 //! [`serve_gated_socket`](crate::serve_gated_socket). A socket that may not
 //! see counts gets a `hidden` message and nothing else, and a `snapshot` the
 //! moment the gate says it may (see [`protocol`](crate::protocol)).
+//!
+//! [`VoterGate`] is the gate of one voter's socket, deciding by
+//! [`polling_core::access`], the rules the server's results route follows.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use polling_core::{Visibility, VoterTag};
-
-/// What a [`CountsGate`] says about a socket, now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CountsAccess {
-    /// The socket may see the counts (and will from now on: visibility only
-    /// widens, so the socket stops asking).
-    Visible,
-    /// It may not, under this rule.
-    Hidden {
-        /// The poll's rule, sent to the client.
-        visibility: Visibility,
-        /// How long until the counts show by themselves (the poll's closing
-        /// time), so the socket asks again then.
-        reveal_in: Option<Duration>,
-    },
-}
+pub use polling_core::access::CountsAccess;
+use polling_core::access::{counts_access, Viewer, VisibilityMemo};
+use polling_core::{ManageToken, PollId, PollStore, VoterId, VoterTag};
 
 /// Decides whether one socket may see its poll's counts, for
 /// [`serve_gated_socket`](crate::serve_gated_socket).
@@ -92,5 +80,72 @@ impl CountsGate for AlwaysVisible {
 
     async fn manages(&self, _token: &str) -> polling_core::Result<bool> {
         Ok(false)
+    }
+}
+
+/// The gate of one voter's socket on one poll: [`counts_access`] for that
+/// voter, and a presented token checked against the poll's manage token.
+pub struct VoterGate {
+    /// Where the poll and the voter's ballot are read.
+    store: Arc<dyn PollStore>,
+    /// Each poll's visibility, remembered (shared with the routes).
+    memo: VisibilityMemo,
+    /// The poll watched.
+    poll: PollId,
+    /// The socket's voter (from the handshake's cookie, or a fresh id, who
+    /// has voted nowhere).
+    voter: VoterId,
+    /// `voter`'s tag, as [`Voted`](polling_core::ResultsEvent::Voted) events
+    /// carry it.
+    tag: VoterTag,
+}
+
+impl VoterGate {
+    /// The gate of `voter`'s socket on `poll`.
+    pub fn new(
+        store: Arc<dyn PollStore>,
+        memo: VisibilityMemo,
+        poll: PollId,
+        voter: VoterId,
+    ) -> Self {
+        let tag = VoterTag::of(&voter);
+        Self {
+            store,
+            memo,
+            poll,
+            voter,
+            tag,
+        }
+    }
+}
+
+impl std::fmt::Debug for VoterGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoterGate")
+            .field("poll", &self.poll)
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl CountsGate for VoterGate {
+    async fn access(&self) -> polling_core::Result<CountsAccess> {
+        let viewer = Viewer {
+            voter: Some(&self.voter),
+            ..Viewer::default()
+        };
+        counts_access(&*self.store, &self.memo, self.poll, viewer).await
+    }
+
+    async fn manages(&self, token: &str) -> polling_core::Result<bool> {
+        let Some(token) = ManageToken::presented(token) else {
+            return Ok(false);
+        };
+        Ok(self.store.get(self.poll).await?.is_managed_by(&token))
+    }
+
+    fn voter(&self) -> Option<&VoterTag> {
+        Some(&self.tag)
     }
 }

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission caps (in all, per client); shutdown |
 //! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
-//! | [`serve_gated_socket`], [`CountsGate`] | the same for a poll whose visibility may hide its counts from the socket |
+//! | [`serve_gated_socket`], [`CountsGate`], [`VoterGate`] | the same for a poll whose visibility may hide its counts from the socket (a voter's socket: [`VoterGate`], deciding by [`polling_core::access`]) |
 //! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
 //! | [`protocol`] | the messages (`snapshot`, `results`, `hidden`; `recheck`, `manage`) and [close codes](protocol::close_code) |
 //! | [`SocketConfig`], [`HubConfig`] | ping/pong timing, incoming limits, the socket cap |
@@ -34,7 +34,7 @@
 //! `snapshot`.
 //!
 //! A poll whose visibility hides its counts from some sockets is served with
-//! [`serve_gated_socket`] and a [`CountsGate`] the server implements: such a
+//! [`serve_gated_socket`] and a [`CountsGate`] (for a voter's socket, [`VoterGate`]): such a
 //! socket gets a `hidden` message instead, and its `snapshot` the moment the
 //! gate opens (see [`protocol`]). A hidden socket asks its gate only when the
 //! answer may have changed (the poll's closing time, a resync, its own
@@ -134,7 +134,7 @@ mod stats;
 mod voters;
 
 pub use config::{HubConfig, SocketConfig};
-pub use gate::{AlwaysVisible, CountsAccess, CountsGate};
+pub use gate::{AlwaysVisible, CountsAccess, CountsGate, VoterGate};
 pub use hub::{Admission, AdmitError, Hub};
 pub use protocol::{close_code, ClientFrame, ClientMessage, ServerFrame, ServerMessage};
 pub use snapshot::SnapshotSource;

@@ -131,7 +131,7 @@ where
         seq: 0,
         generation: 0,
         sink_stuck: false,
-        gate: Gate {
+        gate: GateState {
             gate,
             hidden: None,
             last_ask: None,
@@ -219,11 +219,11 @@ struct Socket<'a, Si, St, G: ?Sized> {
     /// A send failed or was abandoned: the sink is not used again.
     sink_stuck: bool,
     /// Whether the socket may see the counts, and when to ask again.
-    gate: Gate<'a, G>,
+    gate: GateState<'a, G>,
 }
 
-/// A socket's view of its [`CountsGate`].
-struct Gate<'a, G: ?Sized> {
+/// What a socket knows of its [`CountsGate`]: when it last asked, what it was told, what it must ask next.
+struct GateState<'a, G: ?Sized> {
     /// Says whether the socket may see the counts.
     gate: &'a G,
     /// `Some(rule)` while the counts are hidden from the socket.
@@ -247,7 +247,7 @@ struct Gate<'a, G: ?Sized> {
 /// closed by every clock's reckoning.
 const REVEAL_MARGIN: Duration = Duration::from_millis(50);
 
-impl<G: CountsGate + ?Sized> Gate<'_, G> {
+impl<G: CountsGate + ?Sized> GateState<'_, G> {
     /// Asks the gate; whether the socket may see the counts now. An error
     /// keeps them hidden.
     async fn ask(&mut self, poll: PollId) -> Result<bool, PollError> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use polling_core::access::{counts_access, CountsAccess, Viewer, VisibilityMemo};
 use polling_core::layer::{Broadcast, BroadcastLayer, Cache, CacheLayer, Metrics, MetricsLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
 use polling_core::service::{PollService, ResultsRequest};
@@ -21,7 +22,6 @@ use tower::timeout::Timeout;
 use tower::util::MapErr;
 use tower::{ServiceBuilder, ServiceExt};
 
-use crate::access::{self, Access, Viewer, Visibilities};
 use polling_cache_redis::RedisRateLimiter;
 
 use crate::limits::Limits;
@@ -75,7 +75,7 @@ pub struct Shared {
     /// The results cache (invalidated when a poll is deleted).
     pub(crate) cache: Arc<dyn ResultsCache>,
     /// Each poll's results visibility, remembered (it never changes).
-    pub(crate) visibilities: Visibilities,
+    pub(crate) visibilities: VisibilityMemo,
     /// The vote and results paths with their layers.
     pub(crate) stack: Stack,
     /// The most bytes a request body may have.
@@ -127,7 +127,7 @@ impl App {
         broadcaster: Arc<dyn Broadcaster>,
     ) -> Self {
         let limits = Limits::default();
-        let visibilities = Visibilities::default();
+        let visibilities = VisibilityMemo::default();
         let stack = stack(&store, &cache, &broadcaster, &visibilities, &limits);
         // Installed before the first request, so that every one is counted.
         crate::telemetry::prometheus_handle();
@@ -323,9 +323,10 @@ impl App {
         Box::pin(self.stack.clone().oneshot(ballot))
     }
 
-    /// Whether `viewer` may see the counts of `poll_id` now (see [`access`]).
-    pub(crate) async fn access(&self, poll_id: PollId, viewer: Viewer<'_>) -> Result<Access> {
-        access::access(&*self.store, &self.visibilities, poll_id, viewer).await
+    /// Whether `viewer` may see the counts of `poll_id` now (see
+    /// [`polling_core::access`]).
+    pub(crate) async fn access(&self, poll_id: PollId, viewer: Viewer<'_>) -> Result<CountsAccess> {
+        counts_access(&*self.store, &self.visibilities, poll_id, viewer).await
     }
 
     /// Reads the results of `poll_id` through the stack.
@@ -342,7 +343,7 @@ fn stack(
     store: &Arc<dyn PollStore>,
     cache: &Arc<dyn ResultsCache>,
     broadcaster: &Arc<dyn Broadcaster>,
-    visibilities: &Visibilities,
+    visibilities: &VisibilityMemo,
     limits: &Limits,
 ) -> Stack {
     let visibilities = visibilities.clone();

@@ -8,7 +8,6 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `access` | who may see a poll's counts now (its visibility), for the results route, the vote response and the live socket |
 //! | `app` | [`App`]: the backends and settings every route shares, and the tower [`Stack`] of the vote and results paths |
 //! | `backends` | [`Backends`]: the store, cache, broadcaster, idempotency store and rate limits a [`Config`] asks for, connected with start-up retries |
 //! | `config` | [`Config`]: every flag with its environment fallback, and the defaults chosen by backend |
@@ -44,7 +43,6 @@
 //! # }
 //! ```
 
-mod access;
 mod app;
 mod backends;
 mod config;
@@ -52,6 +50,7 @@ mod csv;
 mod duration;
 mod error;
 mod extract;
+mod http;
 mod idempotent;
 mod limits;
 mod origin;
@@ -72,12 +71,13 @@ pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TT
 pub use backends::{Backends, Kinds};
 pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
 pub use duration::parse_duration;
+pub use http::route::{RateClass, Route, ROUTES};
 pub use limits::{Limits, TrustedProxies};
 pub use origin::AllowedOrigins;
 pub use probe::probe_ready;
 pub use public_url::PublicUrl;
 pub use readiness::MAX_AGE as READINESS_MAX_AGE;
-pub use routes::{routes, Route, ROUTES};
+pub use routes::routes;
 
 /// The OpenAPI 3 document served at `GET /api/openapi.json`.
 pub const OPENAPI_DOCUMENT: &str = routes::OPENAPI;

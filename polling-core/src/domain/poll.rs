@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Ballot, NewPoll, OptionId, PollId, TokenHash, Visibility};
+use super::{Ballot, ManageToken, NewPoll, OptionId, PollId, TokenHash, Visibility};
 use crate::error::{PollError, Result};
 
 /// One answer voters can choose.
@@ -83,6 +83,12 @@ impl Poll {
     /// Whether voting has ended as of `now`: closed by the owner, or past `closes_at`.
     pub fn is_closed_at(&self, now: OffsetDateTime) -> bool {
         self.closed_at.is_some() || self.closes_at.is_some_and(|t| t <= now)
+    }
+
+    /// Whether `token` is this poll's manage token: its presenter owns the
+    /// poll (closes, deletes and exports it, and always sees its counts).
+    pub fn is_managed_by(&self, token: &ManageToken) -> bool {
+        self.manage_token_hash.verifies(token)
     }
 
     /// Checks `ballot` against this poll's options and choice rule.

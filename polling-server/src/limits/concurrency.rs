@@ -12,18 +12,14 @@ use warp::reply::Response;
 
 use super::{refuse, ResponseFuture};
 use crate::error::ApiError;
-
-/// The paths never shed.
-const EXEMPT: &[&str] = &["/healthz", "/readyz", "/metrics"];
+use crate::http::route::{self, Lookup};
 
 /// Wraps the routes: while `max` requests are in flight, another one is
 /// answered at once with 503 `unavailable` and `Retry-After` rather than
 /// queued (load shedding: a queue would only turn overload into latency for
 /// everyone). Clones share the cap. A WebSocket counts until its upgrade is
-/// answered; open sockets have their own cap (`--max-sockets`). The
-/// operators' routes (`/healthz`, `/readyz`, `/metrics`) are never shed: an
-/// overloaded server is alive, says itself whether it is ready, and can
-/// still be observed.
+/// answered; open sockets have their own cap (`--max-sockets`). Routes
+/// not [`sheddable`](crate::Route::sheddable) (the operators') never are.
 #[derive(Clone, Debug)]
 pub(crate) struct ConcurrencyCap<S> {
     inner: S,
@@ -72,7 +68,10 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let exempt = EXEMPT.contains(&request.uri().path());
+        let exempt = match route::find(request.method(), request.uri().path()) {
+            Lookup::Route(route) => !route.sheddable,
+            _ => false,
+        };
         let permit = match &self.permits {
             None => None,
             Some(_) if exempt => None,

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use polling_cache_redis::RedisRateLimiter;
 use tower::{Layer, Service};
-use warp::http::{Method, Request};
+use warp::http::Request;
 use warp::reply::Response;
 
 use super::client_addr::{PeerAddr, TrustedProxies};
@@ -31,6 +31,7 @@ use super::rate::{Bucket, Rate, RateLimiter};
 use super::{refuse, Limits, ResponseFuture};
 use crate::error::ApiError;
 use crate::extract::voter_from_cookies;
+use crate::http::route::{self, Lookup, RateClass, Route};
 use crate::telemetry::RATE_LIMITED_TOTAL;
 
 /// The rates of the limited routes, and where their buckets live.
@@ -46,25 +47,6 @@ struct Limiters {
     trusted_proxies: TrustedProxies,
     /// The buckets: this process's, or Redis'.
     limiter: Limiter,
-}
-
-/// A rate-limited route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
-    /// `POST /api/polls`.
-    CreatePoll,
-    /// `POST /api/polls/{id}/votes`.
-    Vote,
-}
-
-impl Route {
-    /// The route's template, for the metric's label.
-    fn template(self) -> &'static str {
-        match self {
-            Self::CreatePoll => "/api/polls",
-            Self::Vote => "/api/polls/{id}/votes",
-        }
-    }
 }
 
 /// Wraps the routes: a client (its address, see [`TrustedProxies`], and for
@@ -121,24 +103,13 @@ impl<S> Layer<S> for RateLimitLayer {
 }
 
 impl Limiters {
-    /// The rate-limited route that `method` and `path` name, if any.
-    fn route(method: &Method, path: &str) -> Option<Route> {
-        if method != Method::POST {
-            return None;
-        }
-        let path = path.strip_suffix('/').unwrap_or(path);
-        let segments: Vec<&str> = path.split('/').collect();
-        match segments.as_slice() {
-            ["", "api", "polls"] => Some(Route::CreatePoll),
-            ["", "api", "polls", id, "votes"] if !id.is_empty() => Some(Route::Vote),
-            _ => None,
-        }
-    }
-
     /// The buckets `request` draws on, with its route; `None` when it is
     /// not limited.
-    fn buckets<B>(&self, request: &Request<B>) -> Option<(Vec<Bucket>, Route)> {
-        let route = Self::route(request.method(), request.uri().path())?;
+    fn buckets<B>(&self, request: &Request<B>) -> Option<(Vec<Bucket>, &'static Route)> {
+        let Lookup::Route(route) = route::find(request.method(), request.uri().path()) else {
+            return None;
+        };
+        let class = route.rate?;
         // Without a peer (a server not run by our accept loop) every
         // request shares one allowance: still bounded, never unlimited.
         let peer = request
@@ -147,8 +118,8 @@ impl Limiters {
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.ip());
         let client = rate_key(self.trusted_proxies.client_ip(peer, request.headers()));
         let mut buckets = Vec::with_capacity(2);
-        match route {
-            Route::CreatePoll => {
+        match class {
+            RateClass::CreatePoll => {
                 if let Some(rate) = self.polls {
                     buckets.push(Bucket {
                         name: format!("polls:{client}"),
@@ -156,7 +127,7 @@ impl Limiters {
                     });
                 }
             }
-            Route::Vote => {
+            RateClass::Vote => {
                 if let Some(rate) = self.votes {
                     buckets.push(Bucket {
                         name: format!("votes:{client}"),
@@ -201,7 +172,7 @@ where
         let limiters = Arc::clone(&self.limiters);
         Box::pin(async move {
             if let Err(wait) = limiters.limiter.check(&buckets).await {
-                metrics::counter!(RATE_LIMITED_TOTAL, "route" => route.template()).increment(1);
+                metrics::counter!(RATE_LIMITED_TOTAL, "route" => route.path).increment(1);
                 return refuse(ApiError::RateLimited(retry_after(wait))).await;
             }
             inner.call(request).await
@@ -246,20 +217,6 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2::"));
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
-    }
-
-    #[test]
-    fn only_creating_polls_and_voting_are_limited() {
-        let route = |method: Method, path: &str| Limiters::route(&method, path);
-        assert_eq!(route(Method::POST, "/api/polls"), Some(Route::CreatePoll));
-        assert_eq!(route(Method::POST, "/api/polls/"), Some(Route::CreatePoll));
-        assert_eq!(
-            route(Method::POST, "/api/polls/abc/votes"),
-            Some(Route::Vote)
-        );
-        assert_eq!(route(Method::GET, "/api/polls"), None);
-        assert_eq!(route(Method::POST, "/api/polls/abc/close"), None);
-        assert_eq!(route(Method::POST, "/api/polls//votes"), None);
     }
 
     fn names(limits: &Limits, request: Request<()>) -> Option<Vec<String>> {

@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::csv::Csv;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
+use crate::http::route;
 use crate::streamed::{self, ChunkSender};
 use crate::views::PollView;
 
@@ -25,18 +26,15 @@ use crate::views::PollView;
 const CSV: &str = "text/csv; charset=utf-8; header=present";
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let results_csv = warp::path!("api" / "polls" / String / "export" / "results.csv")
-        .and(warp::get())
+    let results_csv = route::on_poll(&route::EXPORT_RESULTS_CSV)
         .and(with_app(app))
         .and(bearer_token())
         .and_then(results_csv);
-    let results_json = warp::path!("api" / "polls" / String / "export" / "results.json")
-        .and(warp::get())
+    let results_json = route::on_poll(&route::EXPORT_RESULTS_JSON)
         .and(with_app(app))
         .and(bearer_token())
         .and_then(results_json);
-    let ballots_csv = warp::path!("api" / "polls" / String / "export" / "ballots.csv")
-        .and(warp::get())
+    let ballots_csv = route::on_poll(&route::EXPORT_BALLOTS_CSV)
         .and(with_app(app))
         .and(bearer_token())
         .and_then(ballots_csv);

@@ -1,12 +1,13 @@
-//! What answers requests no route took: 404 or 405, decided by [`ROUTES`].
+//! What answers requests no route took: 404 or 405, decided by the
+//! [route table](crate::http::route).
 
 use warp::http::Method;
 use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::ROUTES;
 use crate::error::ApiError;
+use crate::http::route::{self, Lookup};
 
 /// Always rejects: with `route_not_found` or `method_not_allowed` when no
 /// route matches the request, and with warp's "not found" (so that the route's
@@ -20,54 +21,16 @@ pub(super) fn unmatched() -> impl Filter<Extract = (Response,), Error = Rejectio
 }
 
 fn refusal(method: &Method, path: &str) -> Rejection {
-    let allowed: Vec<Method> = ROUTES
-        .iter()
-        .filter(|route| template_matches(route.path, path))
-        .filter_map(|route| route.method.parse().ok())
-        .collect();
-    if allowed.is_empty() {
-        ApiError::RouteNotFound.into()
-    } else if allowed.contains(method) {
-        warp::reject::not_found()
-    } else {
-        ApiError::MethodNotAllowed(allowed).into()
-    }
-}
-
-/// Whether `path` fits `template`, where a `{name}` segment fits any one
-/// non-empty segment.
-fn template_matches(template: &str, path: &str) -> bool {
-    // warp's routes take a trailing slash as the same path.
-    let path = match path.strip_suffix('/') {
-        Some(trimmed) if !trimmed.is_empty() => trimmed,
-        _ => path,
-    };
-    let mut template = template.split('/');
-    let mut path = path.split('/');
-    loop {
-        match (template.next(), path.next()) {
-            (None, None) => return true,
-            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => {}
-            (Some(t), Some(p)) if t == p => {}
-            _ => return false,
-        }
+    match route::find(method, path) {
+        Lookup::NoRoute => ApiError::RouteNotFound.into(),
+        Lookup::Route(_) => warp::reject::not_found(),
+        Lookup::WrongMethod(allowed) => ApiError::MethodNotAllowed(allowed).into(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_match_one_segment_per_parameter() {
-        assert!(template_matches("/api/polls/{id}", "/api/polls/abc"));
-        assert!(!template_matches("/api/polls/{id}", "/api/polls/"));
-        assert!(template_matches("/api/polls/{id}", "/api/polls/abc/"));
-        assert!(!template_matches("/api/polls/{id}", "/api/polls/abc/votes"));
-        assert!(template_matches("/api/polls", "/api/polls"));
-        assert!(template_matches("/api/polls", "/api/polls/"));
-        assert!(!template_matches("/api/polls", "/api/polls//"));
-    }
 
     #[test]
     fn a_known_path_with_a_wrong_method_is_405_with_the_allowed_ones() {

@@ -9,14 +9,14 @@
 //! is [`polling_realtime::serve_gated_socket`]: a `snapshot`, then coalesced
 //! `results`; or, when the poll's visibility hides the counts from the voter
 //! of the handshake's cookie, `hidden` until they may be shown (see
-//! [`SocketGate`]).
+//! [`VoterGate`]).
 
 use std::net::IpAddr;
 
 use futures_util::{future, SinkExt, StreamExt};
 use polling_core::PollId;
 use polling_realtime::{
-    serve_gated_socket, Admission, AdmitError, ClientFrame, ServerFrame, SocketConfig,
+    serve_gated_socket, Admission, AdmitError, ClientFrame, ServerFrame, SocketConfig, VoterGate,
 };
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -26,17 +26,16 @@ use warp::http::HeaderMap;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::counts_gate::SocketGate;
 use super::websocket::{handshake, Handshake, Socket};
 use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{voter, Voter};
+use crate::http::route;
 use crate::limits::{rate_key, PeerAddr};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "polls" / String / "live")
-        .and(warp::get())
+    route::on_poll(&route::LIVE)
         .and(with_app(app))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
@@ -94,7 +93,7 @@ async fn live(
         ApiError::TooManySockets
     })?;
     let config = app.socket_config.clone();
-    let gate = SocketGate::new(
+    let gate = VoterGate::new(
         app.store.clone(),
         app.visibilities.clone(),
         poll_id,
@@ -134,7 +133,7 @@ const WRITE_BUFFER_LIMIT: usize = 64 * 1024;
 async fn serve(
     admission: Admission,
     poll_id: PollId,
-    gate: SocketGate,
+    gate: VoterGate,
     socket: Socket,
     config: SocketConfig,
 ) {

@@ -9,29 +9,23 @@ use warp::{Filter, Reply};
 
 use super::{json, with_app};
 use crate::app::App;
+use crate::http::route;
 
-/// The OpenAPI 3 document of the API, kept in sync with [`ROUTES`](super::ROUTES) by a test.
+/// The OpenAPI 3 document of the API, kept in sync with [`ROUTES`](crate::ROUTES) by a test.
 pub(crate) const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let openapi = warp::path!("api" / "openapi.json")
-        .and(warp::get())
-        .map(|| {
-            let mut response = Response::new(OPENAPI.into());
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response
-        });
-    let healthz = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| json(&json!({ "status": "ok" }), StatusCode::OK));
-    let readyz = warp::path!("readyz")
-        .and(warp::get())
-        .and(with_app(app))
-        .then(readyz);
-    let metrics = warp::path!("metrics")
-        .and(warp::get())
+    let openapi = route::on(&route::OPENAPI).map(|| {
+        let mut response = Response::new(OPENAPI.into());
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    });
+    let healthz =
+        route::on(&route::HEALTHZ).map(|| json(&json!({ "status": "ok" }), StatusCode::OK));
+    let readyz = route::on(&route::READYZ).and(with_app(app)).then(readyz);
+    let metrics = route::on(&route::METRICS)
         .and(with_app(app))
         .map(|app: App| metrics(&app));
     openapi

@@ -1,6 +1,5 @@
 //! The HTTP API (`ARCHITECTURE.md#http-contract`) as warp filters, built by [`routes`].
 
-mod counts_gate;
 mod export;
 mod fallback;
 mod live;
@@ -25,43 +24,6 @@ use crate::app::App;
 use crate::error::{self, ApiError};
 
 pub(crate) use meta::OPENAPI;
-
-/// One route of the API: a method and a path template (`{id}` is a poll id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Route {
-    /// The HTTP method, upper case.
-    pub method: &'static str,
-    /// The path template, as in the OpenAPI document.
-    pub path: &'static str,
-}
-
-const fn route(method: &'static str, path: &'static str) -> Route {
-    Route { method, path }
-}
-
-/// Every route the server answers besides the browser app's files. The
-/// OpenAPI document lists exactly these (a test holds them together), and
-/// requests that match none are answered 404 `route_not_found`, or 405
-/// `method_not_allowed` with an `Allow` header when only the method is wrong.
-pub const ROUTES: &[Route] = &[
-    route("GET", "/api/polls"),
-    route("POST", "/api/polls"),
-    route("GET", "/api/polls/{id}"),
-    route("DELETE", "/api/polls/{id}"),
-    route("POST", "/api/polls/{id}/close"),
-    route("POST", "/api/polls/{id}/votes"),
-    route("GET", "/api/polls/{id}/results"),
-    route("GET", "/api/polls/{id}/live"),
-    route("GET", "/api/polls/{id}/export/results.csv"),
-    route("GET", "/api/polls/{id}/export/results.json"),
-    route("GET", "/api/polls/{id}/export/ballots.csv"),
-    route("GET", "/api/polls/{id}/qr.svg"),
-    route("GET", "/p/{id}"),
-    route("GET", "/api/openapi.json"),
-    route("GET", "/healthz"),
-    route("GET", "/readyz"),
-    route("GET", "/metrics"),
-];
 
 /// The header naming the server instance that answered.
 pub(crate) const SERVED_BY: &str = "x-served-by";

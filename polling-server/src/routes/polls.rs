@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{
     bearer_token, fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter,
 };
+use crate::http::route;
 use crate::idempotent::{idempotent, Scope};
 use crate::views::{CreatedPoll, PollPage, PollView};
 
@@ -25,8 +26,7 @@ const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let create = warp::path!("api" / "polls")
-        .and(warp::post())
+    let create = route::on(&route::CREATE_POLL)
         .and(with_app(app))
         .and(voter(app))
         .and(idempotency_key())
@@ -35,23 +35,19 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
             app.limits.body_read_timeout,
         ))
         .and_then(create);
-    let list = warp::path!("api" / "polls")
-        .and(warp::get())
+    let list = route::on(&route::LIST_POLLS)
         .and(with_app(app))
         .and(warp::query::<Vec<(String, String)>>())
         .and_then(list);
-    let get = warp::path!("api" / "polls" / String)
-        .and(warp::get())
+    let get = route::on_poll(&route::GET_POLL)
         .and(with_app(app))
         .and(voter(app))
         .and_then(get);
-    let close = warp::path!("api" / "polls" / String / "close")
-        .and(warp::post())
+    let close = route::on_poll(&route::CLOSE_POLL)
         .and(with_app(app))
         .and(bearer_token())
         .and_then(close);
-    let delete = warp::path!("api" / "polls" / String)
-        .and(warp::delete())
+    let delete = route::on_poll(&route::DELETE_POLL)
         .and(with_app(app))
         .and(bearer_token())
         .and_then(delete);
@@ -172,7 +168,7 @@ pub(super) async fn authorize(
     token: &ManageToken,
 ) -> Result<Poll, ApiError> {
     let poll = app.store.get(parse_poll_id(raw_id)?).await?;
-    if poll.manage_token_hash.verifies(token) {
+    if poll.is_managed_by(token) {
         Ok(poll)
     } else {
         Err(PollError::Forbidden.into())

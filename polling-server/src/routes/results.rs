@@ -1,5 +1,6 @@
 //! Reading a poll's results, with `ETag` revalidation.
 
+use polling_core::access::{CountsAccess, Viewer};
 use polling_core::{ManageToken, Visibility};
 use warp::filters::BoxedFilter;
 use warp::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
@@ -8,14 +9,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, private, with_app};
-use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{optional_bearer_token, voter, Voter};
+use crate::http::route;
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "polls" / String / "results")
-        .and(warp::get())
+    route::on_poll(&route::RESULTS)
         .and(with_app(app))
         .and(voter(app))
         .and(optional_bearer_token())
@@ -43,7 +43,7 @@ async fn results(
         voted: false,
     };
     let access = app.access(poll_id, viewer).await.map_err(ApiError::from)?;
-    if let Access::Hidden { visibility, .. } = access {
+    if let CountsAccess::Hidden { visibility, .. } = access {
         return Ok(voter.attach(ApiError::ResultsHidden(visibility).into_response()));
     }
     let personal = app.visibilities.get(poll_id) != Some(Visibility::Always);

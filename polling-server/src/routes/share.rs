@@ -15,16 +15,15 @@ use warp::{Filter, Rejection, Reply};
 use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
+use crate::http::route;
 use crate::public_url::share_base;
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    let qr = warp::path!("api" / "polls" / String / "qr.svg")
-        .and(warp::get())
+    let qr = route::on_poll(&route::QR_CODE)
         .and(with_app(app))
         .and(warp::header::headers_cloned())
         .and_then(qr_svg);
-    let page = warp::path!("p" / String)
-        .and(warp::get())
+    let page = route::on_poll(&route::SHARE_PAGE)
         .and(with_app(app))
         .and(warp::header::headers_cloned())
         .and_then(share_page);

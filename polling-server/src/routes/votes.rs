@@ -1,5 +1,6 @@
 //! Casting a ballot.
 
+use polling_core::access::{CountsAccess, Viewer};
 use polling_core::idempotency::Fingerprint;
 use polling_core::{Ballot, CastKind, PollError, PollId};
 use warp::filters::BoxedFilter;
@@ -8,16 +9,15 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::{json, parse_poll_id, with_app};
-use crate::access::{Access, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter};
+use crate::http::route;
 use crate::idempotent::{idempotent, Scope};
 use crate::views::{VoteRequest, VoteView};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "polls" / String / "votes")
-        .and(warp::post())
+    route::on_poll(&route::VOTE)
         .and(with_app(app))
         .and(voter(app))
         .and(idempotency_key())
@@ -89,7 +89,7 @@ async fn cast_ballot(
     // cookie and a success, or its retry would be a second voter. Counts it
     // cannot be shown for certain stay hidden.
     let visible = match app.access(poll_id, viewer).await {
-        Ok(access) => access == Access::Visible,
+        Ok(access) => access == CountsAccess::Visible,
         Err(error) => {
             tracing::warn!(
                 %poll_id,

@@ -1,5 +1,5 @@
-//! Who may see a poll's counts, now: the one place the server decides it,
-//! for the results route, the vote response and the live socket.
+//! Who may see a poll's counts, now: the one place it is decided, for the
+//! server's results route and vote response and for every live socket.
 //!
 //! | visibility | sees the counts |
 //! |---|---|
@@ -7,57 +7,87 @@
 //! | `after_vote` | the owner, a voter who has a ballot in the poll, everyone once it is closed |
 //! | `after_close` | the owner, everyone once it is closed |
 //!
-//! The owner is whoever presents the poll's manage token. A poll's
-//! visibility never changes after creation, so it is remembered per process
-//! ([`Visibilities`]): reading the results of an `always` poll costs no store
-//! query beyond the (cached) results path.
+//! The owner is whoever presents the poll's manage token
+//! ([`Poll::is_managed_by`]). A poll's visibility never changes after
+//! creation, so a process remembers it ([`VisibilityMemo`]): deciding for an
+//! `always` poll costs no store query.
+//!
+//! # Example
+//!
+//! ```
+//! use polling_core::access::{counts_access, CountsAccess, Viewer, VisibilityMemo};
+//! use polling_core::memory::MemoryStore;
+//! use polling_core::{ManageToken, NewPoll, Poll, PollDraft, PollStore, Visibility};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> polling_core::Result<()> {
+//! let store = MemoryStore::new();
+//! let draft = PollDraft {
+//!     question: "Lunch?".into(),
+//!     options: vec!["Pizza".into(), "Salad".into()],
+//!     visibility: Visibility::AfterClose,
+//!     ..PollDraft::default()
+//! };
+//! let token = ManageToken::generate();
+//! let poll = Poll::open(NewPoll::new(draft, polling_core::now())?, token.hash(), polling_core::now());
+//! store.create(&poll).await?;
+//!
+//! let memo = VisibilityMemo::default();
+//! let stranger = counts_access(&store, &memo, poll.id, Viewer::default()).await?;
+//! assert!(matches!(stranger, CountsAccess::Hidden { .. }));
+//! let owner = Viewer { token: Some(&token), ..Viewer::default() };
+//! assert_eq!(counts_access(&store, &memo, poll.id, owner).await?, CountsAccess::Visible);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use polling_core::{ManageToken, Poll, PollId, PollStore, Result, Visibility, VoterId};
+use crate::{ManageToken, Poll, PollId, PollStore, Result, Visibility, VoterId};
 
-/// Whether counts may be shown to someone.
+/// Whether counts may be shown to someone, now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Access {
-    /// Show them.
+#[non_exhaustive]
+pub enum CountsAccess {
+    /// Show them (and from now on: visibility only widens).
     Visible,
-    /// Don't, under this visibility rule.
+    /// Don't, under this rule.
     Hidden {
         /// The poll's rule, to say when they will show.
         visibility: Visibility,
-        /// How long until they show by themselves (the poll's `closes_at`),
-        /// if known.
+        /// How long until they show by themselves (the poll's closing
+        /// time), if it has one.
         reveal_in: Option<Duration>,
     },
 }
 
 /// Who asks to see the counts.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Viewer<'a> {
-    /// The voter id from the cookie, if any.
-    pub(crate) voter: Option<&'a VoterId>,
-    /// A presented manage token, if any.
-    pub(crate) token: Option<&'a ManageToken>,
-    /// The caller knows the voter has a ballot (it just cast one): no need
-    /// to ask the store.
-    pub(crate) voted: bool,
+pub struct Viewer<'a> {
+    /// The voter asking, if known.
+    pub voter: Option<&'a VoterId>,
+    /// A manage token they presented, if any.
+    pub token: Option<&'a ManageToken>,
+    /// The caller knows the voter has a ballot in the poll (it just cast
+    /// one): the store need not be asked.
+    pub voted: bool,
 }
 
-/// The most visibilities remembered; past it the memo starts over (it only
-/// saves a query).
+/// The most visibilities a [`VisibilityMemo`] keeps; past it, it starts
+/// over (it only saves a query).
 const MAX_REMEMBERED: usize = 65_536;
 
-/// Each poll's visibility, remembered after the first read. Clones share it.
+/// Each poll's visibility, remembered after its first read. Clones share it.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Visibilities {
+pub struct VisibilityMemo {
     known: Arc<Mutex<HashMap<PollId, Visibility>>>,
 }
 
-impl Visibilities {
+impl VisibilityMemo {
     /// The visibility of `poll`, if remembered.
-    pub(crate) fn get(&self, poll: PollId) -> Option<Visibility> {
+    pub fn get(&self, poll: PollId) -> Option<Visibility> {
         self.known
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -66,13 +96,14 @@ impl Visibilities {
     }
 
     /// Whether `poll` is `after_vote`, or may be (its visibility is not
-    /// remembered): whether its votes are worth a `Voted` event.
-    pub(crate) fn may_be_after_vote(&self, poll: PollId) -> bool {
+    /// remembered): whether its votes are worth a
+    /// [`Voted`](crate::ResultsEvent::Voted) event.
+    pub fn may_be_after_vote(&self, poll: PollId) -> bool {
         self.get(poll).is_none_or(|v| v == Visibility::AfterVote)
     }
 
     /// Remembers the visibility of `poll`.
-    pub(crate) fn remember(&self, poll: &Poll) {
+    pub fn remember(&self, poll: &Poll) {
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if known.len() >= MAX_REMEMBERED {
             known.clear();
@@ -81,43 +112,47 @@ impl Visibilities {
     }
 }
 
-/// Decides whether `viewer` may see the counts of `poll_id` now.
+/// Whether `viewer` may see the counts of `poll_id` now, reading the poll
+/// from `store` unless `memo` already decides.
 ///
 /// # Errors
 ///
 /// `NotFound` for an unknown poll (when the store is asked), `Unavailable`
 /// when the store fails.
-pub(crate) async fn access(
+pub async fn counts_access(
     store: &dyn PollStore,
-    visibilities: &Visibilities,
+    memo: &VisibilityMemo,
     poll_id: PollId,
     viewer: Viewer<'_>,
-) -> Result<Access> {
-    match visibilities.get(poll_id) {
+) -> Result<CountsAccess> {
+    match memo.get(poll_id) {
         // No query: everyone sees these counts, or this voter just voted.
-        Some(Visibility::Always) => return Ok(Access::Visible),
-        Some(Visibility::AfterVote) if viewer.voted => return Ok(Access::Visible),
+        Some(Visibility::Always) => return Ok(CountsAccess::Visible),
+        Some(Visibility::AfterVote) if viewer.voted => return Ok(CountsAccess::Visible),
         _ => {}
     }
     let poll = store.get(poll_id).await?;
-    visibilities.remember(&poll);
-    access_to(store, &poll, viewer).await
+    memo.remember(&poll);
+    counts_access_to(store, &poll, viewer).await
 }
 
-/// [`access`] with the poll in hand.
-pub(crate) async fn access_to(
+/// [`counts_access`] with the poll in hand: the store is asked only whether
+/// an `after_vote` voter has a ballot.
+///
+/// # Errors
+///
+/// `Unavailable` when the store fails.
+pub async fn counts_access_to(
     store: &dyn PollStore,
     poll: &Poll,
     viewer: Viewer<'_>,
-) -> Result<Access> {
+) -> Result<CountsAccess> {
     if poll.visibility == Visibility::Always
-        || viewer
-            .token
-            .is_some_and(|token| poll.manage_token_hash.verifies(token))
+        || viewer.token.is_some_and(|token| poll.is_managed_by(token))
     {
-        return Ok(Access::Visible);
+        return Ok(CountsAccess::Visible);
     }
-    let now = polling_core::now();
+    let now = crate::now();
     let closed = poll.is_closed_at(now);
     let voted = viewer.voted
         || (poll.visibility == Visibility::AfterVote
@@ -127,13 +162,13 @@ pub(crate) async fn access_to(
                 None => false,
             });
     if poll.visibility.may_see(voted, closed) {
-        return Ok(Access::Visible);
+        return Ok(CountsAccess::Visible);
     }
     // Both rules show the counts to everyone at the closing time.
     let reveal_in = poll
         .closes_at
         .map(|at| Duration::try_from(at - now).unwrap_or(Duration::ZERO));
-    Ok(Access::Hidden {
+    Ok(CountsAccess::Hidden {
         visibility: poll.visibility,
         reveal_in,
     })
@@ -141,10 +176,9 @@ pub(crate) async fn access_to(
 
 #[cfg(test)]
 mod tests {
-    use polling_core::memory::MemoryStore;
-    use polling_core::testing::{ballot, sample_poll};
-
     use super::*;
+    use crate::memory::MemoryStore;
+    use crate::testing::{ballot, sample_poll};
 
     async fn store_with(visibility: Visibility) -> (MemoryStore, Poll, ManageToken) {
         let store = MemoryStore::new();
@@ -156,47 +190,38 @@ mod tests {
         (store, poll, token)
     }
 
-    fn hidden(access: Access) -> bool {
-        matches!(access, Access::Hidden { .. })
+    fn hidden(access: CountsAccess) -> bool {
+        matches!(access, CountsAccess::Hidden { .. })
     }
 
     #[tokio::test]
     async fn after_vote_shows_counts_to_voters_owners_and_everyone_once_closed() {
         let (store, poll, token) = store_with(Visibility::AfterVote).await;
-        let memo = Visibilities::default();
+        let memo = VisibilityMemo::default();
         let voter = VoterId::generate();
         let as_voter = Viewer {
             voter: Some(&voter),
             ..Viewer::default()
         };
-        assert!(hidden(
-            access(&store, &memo, poll.id, as_voter).await.unwrap()
-        ));
+        let access = |viewer| counts_access(&store, &memo, poll.id, viewer);
+        assert!(hidden(access(as_voter).await.unwrap()));
         let owner = Viewer {
             token: Some(&token),
             ..Viewer::default()
         };
-        assert_eq!(
-            access(&store, &memo, poll.id, owner).await.unwrap(),
-            Access::Visible
-        );
+        assert_eq!(access(owner).await.unwrap(), CountsAccess::Visible);
         let stranger = ManageToken::generate();
         let wrong = Viewer {
             token: Some(&stranger),
             ..Viewer::default()
         };
-        assert!(hidden(access(&store, &memo, poll.id, wrong).await.unwrap()));
+        assert!(hidden(access(wrong).await.unwrap()));
         store.cast(&ballot(&poll, &voter, &[0])).await.unwrap();
+        assert_eq!(access(as_voter).await.unwrap(), CountsAccess::Visible);
+        store.close(poll.id, crate::now()).await.unwrap();
         assert_eq!(
-            access(&store, &memo, poll.id, as_voter).await.unwrap(),
-            Access::Visible
-        );
-        store.close(poll.id, polling_core::now()).await.unwrap();
-        assert_eq!(
-            access(&store, &memo, poll.id, Viewer::default())
-                .await
-                .unwrap(),
-            Access::Visible
+            access(Viewer::default()).await.unwrap(),
+            CountsAccess::Visible
         );
     }
 
@@ -211,29 +236,29 @@ mod tests {
             ..Viewer::default()
         };
         assert_eq!(
-            access_to(&store, &poll, as_voter).await.unwrap(),
-            Access::Hidden {
+            counts_access_to(&store, &poll, as_voter).await.unwrap(),
+            CountsAccess::Hidden {
                 visibility: Visibility::AfterClose,
                 reveal_in: None
             }
         );
-        poll.closes_at = Some(polling_core::now() + time::Duration::minutes(5));
-        match access_to(&store, &poll, as_voter).await.unwrap() {
-            Access::Hidden {
+        poll.closes_at = Some(crate::now() + time::Duration::minutes(5));
+        match counts_access_to(&store, &poll, as_voter).await.unwrap() {
+            CountsAccess::Hidden {
                 reveal_in: Some(d), ..
             } => assert!(d > Duration::from_secs(200) && d <= Duration::from_secs(300)),
             other => panic!("expected hidden with a reveal time, got {other:?}"),
         }
-        poll.closed_at = Some(polling_core::now());
+        poll.closed_at = Some(crate::now());
         assert_eq!(
-            access_to(&store, &poll, as_voter).await.unwrap(),
-            Access::Visible
+            counts_access_to(&store, &poll, as_voter).await.unwrap(),
+            CountsAccess::Visible
         );
     }
 
     #[tokio::test]
     async fn votes_are_announced_unless_the_poll_is_known_not_to_be_after_vote() {
-        let memo = Visibilities::default();
+        let memo = VisibilityMemo::default();
         let mut poll = sample_poll(2, false, None);
         assert!(memo.may_be_after_vote(poll.id), "not known yet");
         for (visibility, announced) in [
@@ -250,24 +275,13 @@ mod tests {
     #[tokio::test]
     async fn always_is_remembered_and_unknown_polls_are_not_found() {
         let (store, poll, _) = store_with(Visibility::Always).await;
-        let memo = Visibilities::default();
-        assert_eq!(
-            access(&store, &memo, poll.id, Viewer::default())
-                .await
-                .unwrap(),
-            Access::Visible
-        );
+        let memo = VisibilityMemo::default();
+        let access = |id| counts_access(&store, &memo, id, Viewer::default());
+        assert_eq!(access(poll.id).await.unwrap(), CountsAccess::Visible);
         store.delete(poll.id).await.unwrap();
         // Remembered: no query; the results path itself answers 404 then.
-        assert_eq!(
-            access(&store, &memo, poll.id, Viewer::default())
-                .await
-                .unwrap(),
-            Access::Visible
-        );
+        assert_eq!(access(poll.id).await.unwrap(), CountsAccess::Visible);
         let unknown = sample_poll(2, false, None);
-        assert!(access(&store, &memo, unknown.id, Viewer::default())
-            .await
-            .is_err());
+        assert!(access(unknown.id).await.is_err());
     }
 }
