@@ -64,7 +64,10 @@ pub(crate) enum ApiError {
     /// An `Idempotency-Key` too short to be unguessable on a request without
     /// a voter cookie, where nothing else tells one client's key from
     /// another's.
-    GuessableIdempotencyKey,
+    GuessableIdempotencyKey {
+        /// The fewest characters such a key may have.
+        min_len: usize,
+    },
     /// The `Idempotency-Key` was used before with another request body.
     IdempotencyKeyMismatch,
     /// The first request with this `Idempotency-Key` is still running.
@@ -112,7 +115,7 @@ impl ApiError {
             Self::MalformedJson(_)
             | Self::BadRequest(_)
             | Self::InvalidIdempotencyKey
-            | Self::GuessableIdempotencyKey
+            | Self::GuessableIdempotencyKey { .. }
             | Self::NoPublicUrl => StatusCode::BAD_REQUEST,
             Self::IdempotencyKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
@@ -152,7 +155,7 @@ impl ApiError {
             Self::Overloaded => "unavailable",
             Self::RequestTimeout => "request_timeout",
             Self::ResultsHidden(_) => "results_hidden",
-            Self::InvalidIdempotencyKey | Self::GuessableIdempotencyKey => {
+            Self::InvalidIdempotencyKey | Self::GuessableIdempotencyKey { .. } => {
                 "invalid_idempotency_key"
             }
             Self::IdempotencyKeyMismatch => "idempotency_key_mismatch",
@@ -199,10 +202,9 @@ impl ApiError {
             Self::InvalidIdempotencyKey => {
                 "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()
             }
-            Self::GuessableIdempotencyKey => format!(
-                "without a voter cookie, an Idempotency-Key must be at least {} characters \
-                 (a UUID, say): it alone tells your retries from other clients' requests",
-                crate::idempotent::MIN_UNSCOPED_KEY_LEN
+            Self::GuessableIdempotencyKey { min_len } => format!(
+                "without a voter cookie, an Idempotency-Key must be at least {min_len} characters \
+                 (a UUID, say): it alone tells your retries from other clients' requests"
             ),
             Self::IdempotencyKeyMismatch => {
                 "this Idempotency-Key was used with a different request body".to_owned()

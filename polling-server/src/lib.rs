@@ -8,24 +8,22 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `app` | [`App`]: the backends and settings every route shares, and the tower [`Stack`] of the vote and results paths |
+//! | `app` | [`App`] and its [`AppBuilder`]: the backends and settings every route shares, the tower [`PollServiceStack`] of the vote and results paths, readiness |
 //! | `backends` | [`Backends`]: the store, cache, broadcaster, idempotency store and rate limits a [`Config`] asks for, connected with start-up retries |
-//! | `config` | [`Config`]: every flag with its environment fallback, and the defaults chosen by backend |
-//! | `csv` | CSV text (RFC 4180) safe to open in a spreadsheet, for the exports |
-//! | `duration` | [`parse_duration`]: `500ms`, `5s`, `2m`, `24h` in flags |
+//! | `config` | [`Config`]: every flag with its environment fallback, and the value types they parse into ([`RequestLimits`], [`AllowedOrigins`], [`PublicUrl`], durations) |
 //! | `error` | every refusal as one JSON error with a stable code, and the one `recover` handler |
 //! | `extract` | the filters taking a JSON body, the voter cookie, the manage token and the `Idempotency-Key` out of a request |
-//! | `idempotent` | runs a handler at most once per `Idempotency-Key` and replays its response |
-//! | `limits` | [`Limits`]: rate limits per client and per voter (in process or in Redis), the cap on requests in flight, [`TrustedProxies`] |
-//! | `origin` | [`AllowedOrigins`]: which pages may open live sockets |
-//! | `probe` | [`probe_ready`]: `--probe-ready`, the container healthcheck |
-//! | `public_url` | [`PublicUrl`]: the base of share links |
-//! | `readiness` | the answer of `GET /readyz`, checked once at a time and reused for [`READINESS_MAX_AGE`] |
-//! | `routes` | [`routes`]: the API as warp filters, one file per resource, and [`ROUTES`] |
-//! | `serve` | [`run`]'s accept loop: peer addresses, header timeouts, graceful shutdown |
-//! | `streamed` | response bodies written by a task, complete only when it finishes them (`ballots.csv`) |
-//! | [`telemetry`] | Prometheus metrics, the request id, span and log line of every request |
-//! | `views` | the JSON shapes of responses, mapped from domain types |
+//! | `http` | what the routes stand on: the route table ([`ROUTES`]) and its matcher, client addresses ([`TrustedProxies`]), streamed bodies, the readiness probe's client ([`probe_ready`]) |
+//! | `idempotency` | runs a handler at most once per `Idempotency-Key` and replays its response |
+//! | `middleware` | the tower layers around the routes: response contract, observe, rate limits, concurrency cap |
+//! | `routes` | [`routes`]: the API as warp filters, one file per resource, the JSON shapes of responses and the CSV exports |
+//! | `serve` | [`run`]'s accept loop: the middleware around the routes, peer addresses, header timeouts, graceful shutdown |
+//! | [`telemetry`] | Prometheus metric names and the process's recorder ([`telemetry::install_recorder`]) |
+//!
+//! Each module depends only on those above it in this order: `http`,
+//! `config`, `telemetry`, `error` at the bottom; then `app`, `extract`,
+//! `idempotency`, `middleware`, `routes`; `backends` and `serve` on top (a
+//! test, `tests/layering.rs`, keeps it so).
 //!
 //! # Example
 //!
@@ -47,36 +45,31 @@ mod app;
 mod backends;
 mod config;
 mod csv;
-mod duration;
 mod error;
 mod extract;
 mod http;
-mod idempotent;
-mod limits;
-mod origin;
-mod probe;
-mod public_url;
-mod readiness;
+mod idempotency;
+mod middleware;
 mod routes;
 mod serve;
-mod streamed;
 pub mod telemetry;
-mod views;
 
 use std::future::Future;
 
 use tokio::net::TcpListener;
 
-pub use app::{App, ScrapeHook, Stack, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL};
+pub use app::readiness::MAX_AGE as READINESS_MAX_AGE;
+pub use app::{
+    App, AppBuilder, PollServiceStack, ScrapeHook, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
+};
 pub use backends::{Backends, Kinds};
-pub use config::{BroadcasterKind, CacheKind, Config, LogFormat};
-pub use duration::parse_duration;
+pub use config::{
+    parse_duration, AllowedOrigins, BroadcasterKind, CacheKind, Config, LogFormat, PublicUrl,
+    RequestLimits,
+};
+pub use http::client_addr::TrustedProxies;
+pub use http::probe::probe_ready;
 pub use http::route::{RateClass, Route, ROUTES};
-pub use limits::{Limits, TrustedProxies};
-pub use origin::AllowedOrigins;
-pub use probe::probe_ready;
-pub use public_url::PublicUrl;
-pub use readiness::MAX_AGE as READINESS_MAX_AGE;
 pub use routes::routes;
 
 /// The OpenAPI 3 document served at `GET /api/openapi.json`.

@@ -39,20 +39,23 @@ async fn serve(config: Config) -> Result<(), String> {
             config.listen
         )
     })?;
+    // Before any backend starts, so that their first metrics count.
+    polling_server::telemetry::install_recorder();
     let backends = Backends::connect(&config).await?;
     let kinds = backends.kinds;
     let app = backends
-        .into_app()
-        .with_body_limit(config.body_limit)
-        .with_allowed_origins(config.allowed_origins.clone())
-        .with_max_sockets(config.max_sockets)
-        .with_max_sockets_per_client(config.max_sockets_per_client)
-        .with_limits(config.limits())
-        .with_secure_cookies(config.secure_cookies)
-        .with_instance(config.instance())
-        .with_idempotency_ttl(config.idempotency_ttl)
-        .with_public_url(config.public_url.clone())
-        .with_frontend_dir(frontend_dir.clone());
+        .into_builder()
+        .body_limit(config.body_limit)
+        .allowed_origins(config.allowed_origins.clone())
+        .max_sockets(config.max_sockets)
+        .max_sockets_per_client(config.max_sockets_per_client)
+        .limits(config.limits())
+        .secure_cookies(config.secure_cookies)
+        .instance(config.instance())
+        .idempotency_ttl(config.idempotency_ttl)
+        .public_url(config.public_url.clone())
+        .frontend_dir(frontend_dir.clone())
+        .build();
     tracing::info!(
         address = %config.listen,
         frontend = %frontend_dir

@@ -7,7 +7,7 @@
 //! (request id, span, log line, HTTP metrics: a filter cannot run the
 //! routes inside a span of its own), the rate limits and the cap on
 //! requests in flight. It is also the only place that
-//! knows each connection's peer (for the [rate limits](crate::Limits)) and
+//! knows each connection's peer (for the [rate limits](crate::RequestLimits)) and
 //! can bound how long a client takes to send its request's head.
 
 use std::future::Future;
@@ -22,13 +22,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceBuilder;
 
-mod contract;
-
 use crate::app::App;
-use crate::limits::{ConcurrencyCapLayer, PeerAddr, RateLimitLayer};
+use crate::http::client_addr::PeerAddr;
+use crate::middleware::{ConcurrencyCapLayer, ObserveLayer, RateLimitLayer, ResponseContractLayer};
 use crate::routes;
-use crate::telemetry::ObserveLayer;
-use contract::ResponseContractLayer;
 
 /// How long [`serve`] waits, after the server stopped, for live sockets to
 /// send their close frames.
@@ -44,15 +41,18 @@ pub(crate) async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let hub = app.hub.clone();
-    let limits = app.limits.clone();
+    let hub = app.parts.hub.clone();
+    let limits = app.parts.limits.clone();
     // Outermost first: the headers every response carries (so refusals
     // carry them too), observe (so refusals are logged, counted and given a
     // request id), rate limits, the cap on requests in flight, the routes.
     let service = ServiceBuilder::new()
-        .layer(ResponseContractLayer::new(&app.instance))
+        .layer(ResponseContractLayer::new(&app.parts.instance))
         .layer(ObserveLayer)
-        .layer(RateLimitLayer::new(&limits, app.shared_rate_limits.clone()))
+        .layer(RateLimitLayer::new(
+            &limits,
+            app.parts.shared_rate_limits.clone(),
+        ))
         .layer(ConcurrencyCapLayer::new(limits.max_concurrent_requests))
         .service(warp::service(routes::bare(app)));
     // Each connection's task, so that shutdown can wait for them; and the

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::{create_poll, draft, id_of, postgres_redis_config, TestServer, REDIS};
 use futures_util::StreamExt;
 use polling_core::PollId;
-use polling_server::{Backends, Limits};
+use polling_server::{Backends, RequestLimits};
 use polling_testkit::wait_for_lock_waiters;
 use redis::AsyncCommands;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -41,7 +41,7 @@ const CONVERGENCE_CAP: Duration = Duration::from_secs(10);
 const SETTLED: Duration = Duration::from_millis(300);
 
 /// A replica on the test's database and Redis, with `limits`.
-async fn replica(connect: &PgConnectOptions, prefix: &str, limits: Limits) -> TestServer {
+async fn replica(connect: &PgConnectOptions, prefix: &str, limits: RequestLimits) -> TestServer {
     let backends = Backends::connect(&postgres_redis_config(connect, prefix))
         .await
         .expect("backends connect");
@@ -53,7 +53,7 @@ async fn replica(connect: &PgConnectOptions, prefix: &str, limits: Limits) -> Te
         ),
         ("postgres", "redis", "redis")
     );
-    TestServer::with_app(backends.into_app().with_limits(limits)).await
+    TestServer::with_app(backends.into_builder().limits(limits).build()).await
 }
 
 /// How the test cuts the votes it sent to replica A.
@@ -187,16 +187,16 @@ async fn votes_cut_mid_transaction_reach_every_screen(
 ) {
     let prefix = format!("test:{}:", PollId::generate());
     let a_limits = match cut {
-        Cut::HangUp => Limits::default(),
+        Cut::HangUp => RequestLimits::default(),
         // Well below PostgreSQL's statement timeout (5 s), which would
         // otherwise cancel the waiting transaction.
-        Cut::BackendTimeout => Limits {
+        Cut::BackendTimeout => RequestLimits {
             backend_timeout: Duration::from_millis(500),
-            ..Limits::default()
+            ..RequestLimits::default()
         },
     };
     let a = replica(&connect, &prefix, a_limits).await;
-    let b = replica(&connect, &prefix, Limits::default()).await;
+    let b = replica(&connect, &prefix, RequestLimits::default()).await;
     let pool = options.connect_with(connect.clone()).await.unwrap();
     let mut redis = redis::Client::open(format!("redis://{REDIS}/"))
         .unwrap()

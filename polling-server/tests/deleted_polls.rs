@@ -62,8 +62,8 @@ async fn a_vote_whose_cache_write_lands_after_the_delete_never_brings_the_poll_b
         inner: a.cache,
         open,
     });
-    let a = TestServer::with_app(a.into_app()).await;
-    let b = TestServer::with_app(backends(&connect, &prefix).await.into_app()).await;
+    let a = TestServer::with_app(a.into_builder().build()).await;
+    let b = TestServer::with_app(backends(&connect, &prefix).await.into_builder().build()).await;
     let pool = options.connect_with(connect.clone()).await.unwrap();
 
     let owner = b.client();

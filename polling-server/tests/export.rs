@@ -7,7 +7,7 @@
 mod common;
 
 use common::{create_poll, id_of, Client, Request, Response, TestServer};
-use polling_server::App;
+use polling_server::AppBuilder;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -32,7 +32,7 @@ on_both_backends!(
 /// A server with a multiple-choice poll of the [`TRICKY`] options and five
 /// voters' ballots; returns the server, the creator, the poll id, its
 /// token, and the voters.
-async fn voted_poll(app: App) -> (TestServer, Client, String, String, Vec<Client>) {
+async fn voted_poll(app: AppBuilder) -> (TestServer, Client, String, String, Vec<Client>) {
     let server = TestServer::with_app(app).await;
     let owner = server.client();
     let (poll, token) = create_poll(
@@ -112,7 +112,7 @@ fn as_exported(text: &str) -> String {
     }
 }
 
-async fn the_results_csv_parses_and_matches_the_results(app: App) {
+async fn the_results_csv_parses_and_matches_the_results(app: AppBuilder) {
     let (_server, owner, id, token, _) = voted_poll(app).await;
     let rows = rows(&download(&owner, &id, "results.csv", &token).await);
     assert_eq!(rows[0], ["option_id", "option", "votes"]);
@@ -130,7 +130,7 @@ async fn the_results_csv_parses_and_matches_the_results(app: App) {
     }
 }
 
-async fn the_results_json_matches_the_results(app: App) {
+async fn the_results_json_matches_the_results(app: AppBuilder) {
     let (_server, owner, id, token, _) = voted_poll(app).await;
     let response = download(&owner, &id, "results.json", &token).await;
     let export = response.json();
@@ -164,7 +164,7 @@ async fn the_results_json_matches_the_results(app: App) {
     assert!(OffsetDateTime::parse(exported_at, &Rfc3339).is_ok());
 }
 
-async fn the_ballots_csv_lists_each_ballot_anonymously_by_minute(app: App) {
+async fn the_ballots_csv_lists_each_ballot_anonymously_by_minute(app: AppBuilder) {
     let (_server, owner, id, token, voters) = voted_poll(app).await;
     let response = download(&owner, &id, "ballots.csv", &token).await;
     let text = String::from_utf8(response.body.to_vec()).unwrap();
@@ -197,7 +197,7 @@ async fn the_ballots_csv_lists_each_ballot_anonymously_by_minute(app: App) {
     assert_eq!(keys, sorted, "sorted by minute, then choices");
 }
 
-async fn exports_need_the_polls_manage_token(app: App) {
+async fn exports_need_the_polls_manage_token(app: AppBuilder) {
     let (server, owner, id, _token, _) = voted_poll(app).await;
     let (other, other_token) = create_poll(&owner, common::draft(&["a", "b"])).await;
     for file in ["results.csv", "results.json", "ballots.csv"] {

@@ -214,7 +214,7 @@ impl PollStore for FailingMidway {
 #[tokio::test]
 async fn a_store_failing_midway_fails_the_download() {
     let store = Arc::new(FailingMidway(MemoryStore::new()));
-    let app = polling_server::App::new(
+    let app = polling_server::AppBuilder::new(
         store,
         Arc::new(polling_core::memory::MemoryCache::new()),
         Arc::new(polling_core::memory::LocalBroadcaster::new()),

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::{create_poll, draft, id_of, Client, TestServer};
-use polling_server::{Backends, Config, Limits};
+use polling_server::{Backends, Config, RequestLimits};
 use polling_testkit::PgCluster;
 use tokio::time::Instant;
 
@@ -57,11 +57,11 @@ async fn postgres_stopped_during_votes_answers_503_in_time_and_recovers_without_
     .unwrap();
     let backends = Backends::connect(&config).await.expect("backends connect");
     // The configured backend timeout; no rate limit (every voter here is 127.0.0.1).
-    let limits = Limits {
+    let limits = RequestLimits {
         backend_timeout: config.limits().backend_timeout,
-        ..Limits::default()
+        ..RequestLimits::default()
     };
-    let server = TestServer::with_app(backends.into_app().with_limits(limits)).await;
+    let server = TestServer::with_app(backends.into_builder().limits(limits).build()).await;
     let (poll, _) = create_poll(&server.client(), draft(&["tabs", "spaces"])).await;
     let id = id_of(&poll);
 

@@ -51,7 +51,7 @@ async fn server_at(connect: &PgConnectOptions, redis_url: &str) -> TestServer {
         ),
         ("postgres", "redis", "redis")
     );
-    TestServer::with_app(backends.into_app()).await
+    TestServer::with_app(backends.into_builder().build()).await
 }
 
 /// The next results message on `socket` (snapshot or update).

@@ -24,7 +24,7 @@ use polling_core::{
     VoterId,
 };
 use polling_realtime::SocketConfig;
-use polling_server::{App, Limits, TrustedProxies};
+use polling_server::{App, AppBuilder, RequestLimits, TrustedProxies};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use time::OffsetDateTime;
@@ -89,7 +89,7 @@ impl PollStore for CountingStore {
 /// The server's PostgreSQL backends (store and `LISTEN`/`NOTIFY`
 /// broadcaster) on the `#[sqlx::test]` database, with the store's `get` and
 /// `ballot` calls counted in the returned counter.
-async fn counted_postgres_app(connect: &PgConnectOptions) -> (App, Arc<AtomicUsize>) {
+async fn counted_postgres_app(connect: &PgConnectOptions) -> (AppBuilder, Arc<AtomicUsize>) {
     use clap::Parser;
     let url = common::database_url(connect, connect.get_port());
     let config = polling_server::Config::try_parse_from([
@@ -111,7 +111,7 @@ async fn counted_postgres_app(connect: &PgConnectOptions) -> (App, Arc<AtomicUsi
         inner: backends.store,
         reads: Arc::clone(&reads),
     });
-    (backends.into_app(), reads)
+    (backends.into_builder(), reads)
 }
 
 /// A poll with `visibility`, created on `server`; its id and manage token.
@@ -203,7 +203,7 @@ async fn a_thousand_hidden_sockets_on_a_hot_after_close_poll_cost_the_store_noth
     const SOCKETS: usize = 1_000;
     const VOTES: usize = 40;
     let (app, reads) = counted_postgres_app(&connect).await;
-    let server = TestServer::with_app(app.with_max_sockets_per_client(0)).await;
+    let server = TestServer::with_app(app.max_sockets_per_client(0)).await;
     let (id, _) = poll_with(&server, "after_close").await;
 
     // What the votes cost by themselves, with no socket watching.
@@ -314,7 +314,7 @@ async fn a_flood_of_recheck_and_manage_messages_is_answered_once_per_interval(
     let (app, reads) = counted_postgres_app(&connect).await;
     // Room for the flood: the frame cap is not what this test is about.
     let config = SocketConfig::default().max_incoming_per_sec(1_000);
-    let server = TestServer::with_app(app.with_socket_config(config)).await;
+    let server = TestServer::with_app(app.socket_config(config)).await;
     let (id, _) = poll_with(&server, "after_close").await;
     let mut socket = open_from(server.addr(), &id, "127.0.0.1", &[])
         .await
@@ -350,7 +350,7 @@ async fn a_flood_of_recheck_and_manage_messages_is_answered_once_per_interval(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_address_may_open_only_its_share_of_sockets_and_another_is_unaffected() {
-    let server = TestServer::with_app(App::in_process().with_max_sockets_per_client(2)).await;
+    let server = TestServer::with_app(App::builder().max_sockets_per_client(2).build()).await;
     let (id, _) = poll_with(&server, "always").await;
     let addr = server.addr();
     let mut first = open_from(addr, &id, "127.0.0.1", &[]).await.unwrap();
@@ -384,13 +384,14 @@ async fn one_address_may_open_only_its_share_of_sockets_and_another_is_unaffecte
 
 #[tokio::test(flavor = "multi_thread")]
 async fn behind_a_trusted_proxy_the_forwarded_client_is_what_the_cap_counts() {
-    let limits = Limits {
+    let limits = RequestLimits {
         trusted_proxies: "127.0.0.1".parse::<TrustedProxies>().unwrap(),
-        ..Limits::default()
+        ..RequestLimits::default()
     };
-    let app = App::in_process()
-        .with_limits(limits)
-        .with_max_sockets_per_client(2);
+    let app = App::builder()
+        .limits(limits)
+        .max_sockets_per_client(2)
+        .build();
     let server = TestServer::with_app(app).await;
     let (id, _) = poll_with(&server, "always").await;
     let addr = server.addr();

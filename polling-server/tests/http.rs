@@ -2,6 +2,7 @@
 //! route's success and every error of its table row, status and JSON body alike, plus concurrency and
 //! graceful shutdown. Each test runs its own server on a free port.
 
+#[macro_use]
 mod common;
 mod rules;
 
@@ -1066,34 +1067,4 @@ async fn a_request_in_flight_at_shutdown_still_gets_its_answer() {
         .await
         .expect("run returns once the request is answered")
         .expect("run does not panic");
-}
-
-// ---------------------------------------------------------------- visibility and vote changes
-
-#[tokio::test]
-async fn a_changed_vote_replaces_the_earlier_ballot() {
-    rules::a_changed_vote_replaces_the_earlier_ballot(&TestServer::start().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_changes_by_one_voter_leave_exact_counts() {
-    rules::concurrent_changes_by_one_voter_leave_exact_counts(&TestServer::start().await).await;
-}
-
-#[tokio::test]
-async fn after_vote_hides_counts_until_the_voter_votes() {
-    rules::after_vote_hides_counts_until_the_voter_votes(&TestServer::start().await).await;
-}
-
-#[tokio::test]
-async fn after_close_hides_counts_until_the_poll_closes() {
-    rules::after_close_hides_counts_until_the_poll_closes(&TestServer::start().await).await;
-}
-
-#[tokio::test]
-async fn always_shows_counts_to_everyone_and_unknown_visibilities_are_refused() {
-    rules::always_shows_counts_to_everyone_and_unknown_visibilities_are_refused(
-        &TestServer::start().await,
-    )
-    .await;
 }

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{create_poll, draft, id_of, postgres_app, Client, Request, TestServer};
-use polling_server::App;
+use polling_server::{App, AppBuilder};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -66,7 +66,9 @@ on_both_backends!(
     guessable_keys_without_a_cookie_are_refused_so_clients_never_share_a_response,
 );
 
-async fn guessable_keys_without_a_cookie_are_refused_so_clients_never_share_a_response(app: App) {
+async fn guessable_keys_without_a_cookie_are_refused_so_clients_never_share_a_response(
+    app: AppBuilder,
+) {
     let server = TestServer::with_app(app).await;
     let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
     let id = id_of(&poll);
@@ -118,7 +120,7 @@ async fn guessable_keys_without_a_cookie_are_refused_so_clients_never_share_a_re
     assert_eq!(with_cookie.status.as_u16(), 200, "{:?}", with_cookie.json());
 }
 
-async fn a_retried_creation_answers_the_first_response_and_creates_one_poll(app: App) {
+async fn a_retried_creation_answers_the_first_response_and_creates_one_poll(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let draft = draft(&["tabs", "spaces"]);
@@ -144,7 +146,7 @@ async fn a_retried_creation_answers_the_first_response_and_creates_one_poll(app:
     assert_eq!(poll_count(&client).await, 1, "one poll was created");
 }
 
-async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
+async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     client
@@ -170,7 +172,7 @@ async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
     assert_eq!(total_votes(&client, &id).await, 1);
 }
 
-async fn malformed_keys_are_400(app: App) {
+async fn malformed_keys_are_400(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let long = "k".repeat(256);
@@ -203,7 +205,7 @@ async fn malformed_keys_are_400(app: App) {
         .assert_json(201);
 }
 
-async fn a_cookieless_voter_retrying_gets_the_same_response_and_voter_id(app: App) {
+async fn a_cookieless_voter_retrying_gets_the_same_response_and_voter_id(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
     let id = id_of(&poll);
@@ -229,7 +231,7 @@ async fn a_cookieless_voter_retrying_gets_the_same_response_and_voter_id(app: Ap
     assert_eq!(total_votes(&server.client(), &id).await, 1, "counted once");
 }
 
-async fn keys_are_scoped_per_voter(app: App) {
+async fn keys_are_scoped_per_voter(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let alice = server.client();
     let bob = server.client();
@@ -252,7 +254,7 @@ async fn keys_are_scoped_per_voter(app: App) {
     assert_eq!(again.header(REPLAYED), Some("true"));
 }
 
-async fn refusals_are_replayed_too(app: App) {
+async fn refusals_are_replayed_too(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let (poll, token) = create_poll(&client, draft(&["a", "b"])).await;
@@ -268,8 +270,8 @@ async fn refusals_are_replayed_too(app: App) {
     assert_eq!(again.header(REPLAYED), Some("true"), "a kept 4xx");
 }
 
-async fn keys_expire_after_the_configured_time(app: App) {
-    let server = TestServer::with_app(app.with_idempotency_ttl(Duration::from_secs(1))).await;
+async fn keys_expire_after_the_configured_time(app: AppBuilder) {
+    let server = TestServer::with_app(app.idempotency_ttl(Duration::from_secs(1))).await;
     let client = server.client();
     client
         .send(create_with_key(&draft(&["a", "b"]), &key("short")))
@@ -284,7 +286,7 @@ async fn keys_expire_after_the_configured_time(app: App) {
     assert_eq!(poll_count(&client).await, 2);
 }
 
-async fn concurrent_retries_run_the_request_once(app: App) {
+async fn concurrent_retries_run_the_request_once(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
     let id = id_of(&poll);
@@ -315,7 +317,7 @@ async fn concurrent_retries_run_the_request_once(app: App) {
     assert_eq!(total_votes(&server.client(), &id).await, 1);
 }
 
-async fn requests_without_a_key_are_unaffected(app: App) {
+async fn requests_without_a_key_are_unaffected(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let draft = draft(&["a", "b"]);
@@ -334,8 +336,8 @@ async fn a_vote_replayed_to_another_instance_answers_the_first_response_and_coun
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let a = TestServer::with_app(postgres_app(&connect).await.with_instance("a")).await;
-    let b = TestServer::with_app(postgres_app(&connect).await.with_instance("b")).await;
+    let a = TestServer::with_app(postgres_app(&connect).await.instance("a")).await;
+    let b = TestServer::with_app(postgres_app(&connect).await.instance("b")).await;
     let at_a = a.client();
     let (poll, _) = create_poll(&at_a, draft(&["a", "b"])).await;
     let id = id_of(&poll);
@@ -393,8 +395,9 @@ async fn a_503_is_not_kept_so_a_retry_after_the_outage_runs(
     let app = polling_server::Backends::connect(&config)
         .await
         .expect("backends connect")
-        .into_app()
-        .with_idempotency_store(keys);
+        .into_builder()
+        .idempotency_store(keys)
+        .build();
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let (poll, _) = create_poll(&client, draft(&["a", "b"])).await;
@@ -480,7 +483,9 @@ async fn keys_in_memory_stay_at_the_cap_and_the_oldest_are_evicted() {
     assert_eq!(config.idempotency_max_keys, 8);
     let keys =
         polling_core::memory::MemoryIdempotencyStore::with_max_keys(config.idempotency_max_keys);
-    let app = App::in_process().with_idempotency_store(std::sync::Arc::new(keys));
+    let app = App::builder()
+        .idempotency_store(std::sync::Arc::new(keys))
+        .build();
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let polls: Vec<String> = (0..20).map(|_| uuid::Uuid::now_v7().to_string()).collect();

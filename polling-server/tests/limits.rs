@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
-use polling_server::{App, Limits};
+use polling_server::{App, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-async fn server(limits: Limits) -> TestServer {
-    TestServer::with_app(App::in_process().with_limits(limits)).await
+async fn server(limits: RequestLimits) -> TestServer {
+    TestServer::with_app(App::builder().limits(limits).build()).await
 }
 
 /// Creates a poll through `client`, claiming in `X-Forwarded-For` to be
@@ -31,9 +31,9 @@ async fn create_from(client: &Client, forwarded_for: Option<&str>) -> Response {
 
 #[tokio::test]
 async fn a_client_over_its_vote_rate_gets_429_with_retry_after_and_nothing_is_recorded() {
-    let server = server(Limits {
+    let server = server(RequestLimits {
         votes_per_minute: 2,
-        ..Limits::default()
+        ..RequestLimits::default()
     })
     .await;
     let (poll, _) = create_poll(&server.client(), draft(&["tabs", "spaces"])).await;
@@ -75,9 +75,9 @@ async fn a_client_over_its_vote_rate_gets_429_with_retry_after_and_nothing_is_re
 
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-    let limits = Limits {
+    let limits = RequestLimits {
         polls_per_minute: 1,
-        ..Limits::default()
+        ..RequestLimits::default()
     };
     // No trusted proxy: the header is the client's own claim, ignored.
     let direct = server(limits.clone()).await;
@@ -90,7 +90,7 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     // Behind a trusted proxy (this test, on 127.0.0.1) each forwarded
     // address has its own allowance, and spoofed hops to the left count for
     // nothing.
-    let proxied = server(Limits {
+    let proxied = server(RequestLimits {
         trusted_proxies: "127.0.0.1".parse().unwrap(),
         ..limits
     })
@@ -120,9 +120,9 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
 
 #[tokio::test]
 async fn requests_over_the_cap_in_flight_are_shed_with_503_then_served_again() {
-    let server = server(Limits {
+    let server = server(RequestLimits {
         max_concurrent_requests: 2,
-        ..Limits::default()
+        ..RequestLimits::default()
     })
     .await;
     // Two requests whose bodies never finish stay in flight.
@@ -161,9 +161,9 @@ async fn requests_over_the_cap_in_flight_are_shed_with_503_then_served_again() {
 
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_disconnected_after_the_header_timeout() {
-    let server = server(Limits {
+    let server = server(RequestLimits {
         header_read_timeout: Duration::from_millis(300),
-        ..Limits::default()
+        ..RequestLimits::default()
     })
     .await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
@@ -199,9 +199,9 @@ async fn a_client_trickling_its_headers_is_disconnected_after_the_header_timeout
 
 #[tokio::test]
 async fn an_http2_prior_knowledge_connection_is_not_served_and_cannot_idle_past_the_timeout() {
-    let server = server(Limits {
+    let server = server(RequestLimits {
         header_read_timeout: Duration::from_millis(300),
-        ..Limits::default()
+        ..RequestLimits::default()
     })
     .await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
@@ -220,9 +220,9 @@ async fn an_http2_prior_knowledge_connection_is_not_served_and_cannot_idle_past_
 
 #[tokio::test]
 async fn a_client_trickling_its_body_is_answered_408_after_the_body_timeout() {
-    let server = server(Limits {
+    let server = server(RequestLimits {
         body_read_timeout: Duration::from_millis(300),
-        ..Limits::default()
+        ..RequestLimits::default()
     })
     .await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();

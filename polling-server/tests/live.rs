@@ -127,7 +127,7 @@ async fn a_foreign_origin_is_refused_with_403_before_the_upgrade() {
 #[tokio::test]
 async fn listed_origins_may_connect_and_others_may_not() {
     let origins: AllowedOrigins = "https://polls.example".parse().unwrap();
-    let server = TestServer::with_app(App::in_process().with_allowed_origins(origins)).await;
+    let server = TestServer::with_app(App::builder().allowed_origins(origins).build()).await;
     let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
     let id = id_of(&poll);
     let mut socket = open(server.addr(), &id, Some("https://polls.example"))
@@ -160,7 +160,7 @@ async fn unknown_polls_are_404_and_plain_requests_426_before_any_upgrade() {
 
 #[tokio::test]
 async fn the_socket_cap_refuses_with_503_until_a_socket_leaves() {
-    let server = TestServer::with_app(App::in_process().with_max_sockets(1)).await;
+    let server = TestServer::with_app(App::builder().max_sockets(1).build()).await;
     let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
     let id = id_of(&poll);
     let mut first = open_same_origin(server.addr(), &id).await;

@@ -91,7 +91,7 @@ type Server = BoxedFilter<(Response,)>;
 fn server() -> Server {
     // Requests made here have no Host header: share links take this base.
     let public_url = "https://polls.example.com".parse().ok();
-    routes(App::in_process().with_public_url(public_url))
+    routes(App::builder().public_url(public_url).build())
 }
 
 fn document() -> Value {

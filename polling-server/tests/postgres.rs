@@ -3,7 +3,6 @@
 //! by itself.
 
 mod common;
-mod rules;
 
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ fn config(connect: &PgConnectOptions, port: u16) -> Config {
 async fn server(config: &Config) -> TestServer {
     let backends = Backends::connect(config).await.expect("backends connect");
     assert_eq!(backends.kinds.store, "postgres");
-    TestServer::with_app(backends.into_app()).await
+    TestServer::with_app(backends.into_builder().build()).await
 }
 
 #[sqlx::test(migrations = false)]
@@ -157,49 +156,4 @@ async fn an_unreachable_database_fails_start_up_naming_the_setting() {
         "the password is redacted: {error}"
     );
     assert!(!error.contains('\n'), "one line: {error}");
-}
-
-/// A server on the `#[sqlx::test]` database `connect` names.
-async fn server_on(connect: &PgConnectOptions) -> TestServer {
-    server(&config(connect, connect.get_port())).await
-}
-
-#[sqlx::test]
-async fn a_changed_vote_replaces_the_earlier_ballot(_o: PgPoolOptions, connect: PgConnectOptions) {
-    rules::a_changed_vote_replaces_the_earlier_ballot(&server_on(&connect).await).await;
-}
-
-#[sqlx::test]
-async fn concurrent_changes_by_one_voter_leave_exact_counts(
-    _o: PgPoolOptions,
-    connect: PgConnectOptions,
-) {
-    rules::concurrent_changes_by_one_voter_leave_exact_counts(&server_on(&connect).await).await;
-}
-
-#[sqlx::test]
-async fn after_vote_hides_counts_until_the_voter_votes(
-    _o: PgPoolOptions,
-    connect: PgConnectOptions,
-) {
-    rules::after_vote_hides_counts_until_the_voter_votes(&server_on(&connect).await).await;
-}
-
-#[sqlx::test]
-async fn after_close_hides_counts_until_the_poll_closes(
-    _o: PgPoolOptions,
-    connect: PgConnectOptions,
-) {
-    rules::after_close_hides_counts_until_the_poll_closes(&server_on(&connect).await).await;
-}
-
-#[sqlx::test]
-async fn always_shows_counts_to_everyone_and_unknown_visibilities_are_refused(
-    _o: PgPoolOptions,
-    connect: PgConnectOptions,
-) {
-    rules::always_shows_counts_to_everyone_and_unknown_visibilities_are_refused(
-        &server_on(&connect).await,
-    )
-    .await;
 }

@@ -108,7 +108,7 @@ async fn a_flood_of_readiness_checks_takes_no_connections_from_votes(
         most_at_once: AtomicUsize::new(0),
     });
     backends.store = store.clone();
-    let server = TestServer::with_app(backends.into_app()).await;
+    let server = TestServer::with_app(backends.into_builder().build()).await;
     let owner = server.client();
     let (poll, _) = create_poll(&owner, draft(&["a", "b"])).await;
     let id = id_of(&poll);

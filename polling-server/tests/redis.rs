@@ -41,13 +41,16 @@ fn unique_prefix() -> String {
 }
 
 async fn replica(config: &Config) -> (TestServer, Backends) {
+    // As the binary does, before the backends: their gauges are set as
+    // they connect.
+    polling_server::telemetry::install_recorder();
     let backends = Backends::connect(config).await.expect("backends connect");
     assert_eq!(
         (backends.kinds.cache, backends.kinds.broadcaster),
         ("redis", "redis")
     );
     (
-        TestServer::with_app(backends.clone().into_app()).await,
+        TestServer::with_app(backends.clone().into_builder().build()).await,
         backends,
     )
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use common::{draft, Client, Request, Response, TestServer};
 use hyper::header::HeaderName;
 use hyper::{HeaderMap, Method};
-use polling_server::{App, Limits};
+use polling_server::{App, AppBuilder, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -27,8 +27,8 @@ const SECURITY: &[(&str, &str)] = &[
     ("referrer-policy", "same-origin"),
 ];
 
-async fn server(app: App) -> TestServer {
-    TestServer::with_app(app.with_instance(INSTANCE)).await
+async fn server(app: AppBuilder) -> TestServer {
+    TestServer::with_app(app.instance(INSTANCE)).await
 }
 
 /// What is wrong with `headers` as the answer to a request sent with
@@ -87,7 +87,7 @@ fn assert_contract(answers: &[(&str, &HeaderMap, Option<&str>)]) {
 
 #[tokio::test]
 async fn answers_of_the_routes_carry_the_contract_once() {
-    let server = server(App::in_process().with_body_limit(1024)).await;
+    let server = server(App::builder().body_limit(1024)).await;
     let client = server.client();
     let listed = client.get("/api/polls").await;
     assert_eq!(listed.status.as_u16(), 200);
@@ -127,9 +127,9 @@ async fn answers_of_the_routes_carry_the_contract_once() {
 
 #[tokio::test]
 async fn a_429_from_the_rate_limit_carries_the_contract_once() {
-    let app = App::in_process().with_limits(Limits {
+    let app = App::builder().limits(RequestLimits {
         polls_per_minute: 1,
-        ..Limits::default()
+        ..RequestLimits::default()
     });
     let server = server(app).await;
     let client = server.client();
@@ -146,9 +146,9 @@ async fn a_429_from_the_rate_limit_carries_the_contract_once() {
 
 #[tokio::test]
 async fn a_503_from_the_cap_on_requests_in_flight_carries_the_contract_once() {
-    let app = App::in_process().with_limits(Limits {
+    let app = App::builder().limits(RequestLimits {
         max_concurrent_requests: 1,
-        ..Limits::default()
+        ..RequestLimits::default()
     });
     let server = server(app).await;
     // A request whose body never finishes holds the only place.
@@ -182,9 +182,9 @@ async fn a_503_from_the_cap_on_requests_in_flight_carries_the_contract_once() {
 
 #[tokio::test]
 async fn a_408_for_a_body_too_slow_carries_the_contract_once() {
-    let app = App::in_process().with_limits(Limits {
+    let app = App::builder().limits(RequestLimits {
         body_read_timeout: Duration::from_millis(300),
-        ..Limits::default()
+        ..RequestLimits::default()
     });
     let server = server(app).await;
     // Raw: the body is never finished, so the answer comes mid-request.

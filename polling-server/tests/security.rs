@@ -13,7 +13,7 @@ use sqlx::Row;
 #[tokio::test]
 async fn the_voter_cookie_is_secure_exactly_when_configured() {
     for secure in [false, true] {
-        let server = TestServer::with_app(App::in_process().with_secure_cookies(secure)).await;
+        let server = TestServer::with_app(App::builder().secure_cookies(secure).build()).await;
         let answer = server
             .client()
             .post_json("/api/polls", &draft(&["a", "b"]))
@@ -41,7 +41,7 @@ async fn manage_tokens_are_256_random_bits_and_postgres_keeps_only_their_digest(
     ])
     .unwrap();
     let backends = Backends::connect(&config).await.expect("backends connect");
-    let server = TestServer::with_app(backends.into_app()).await;
+    let server = TestServer::with_app(backends.into_builder().build()).await;
     let client = server.client();
     let mut tokens = Vec::new();
     for _ in 0..3 {

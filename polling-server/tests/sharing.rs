@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{create_poll, draft, id_of, Request, TestServer};
-use polling_server::{App, PublicUrl};
+use polling_server::{AppBuilder, PublicUrl};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use serde_json::json;
@@ -36,10 +36,8 @@ on_both_backends!(
     unknown_polls_have_no_share_page_or_qr_code,
 );
 
-async fn every_response_names_the_instance_that_served_it(app: App) {
-    let app = app
-        .with_instance("replica-7")
-        .with_frontend_dir(Some(frontend_dir()));
+async fn every_response_names_the_instance_that_served_it(app: AppBuilder) {
+    let app = app.instance("replica-7").frontend_dir(Some(frontend_dir()));
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let (poll, _) = create_poll(&client, draft(&["a", "b"])).await;
@@ -95,7 +93,7 @@ async fn every_response_names_the_instance_that_served_it(app: App) {
     }
 }
 
-async fn the_qr_code_encodes_the_share_link(app: App) {
+async fn the_qr_code_encodes_the_share_link(app: AppBuilder) {
     let server = TestServer::with_app(app).await;
     let client = server.client();
     let (poll, _) = create_poll(&client, draft(&["a", "b"])).await;
@@ -130,9 +128,9 @@ async fn the_qr_code_encodes_the_share_link(app: App) {
     bad_host.assert_error(400, "bad_request");
 }
 
-async fn the_share_page_is_the_app_with_escaped_open_graph_tags(app: App) {
+async fn the_share_page_is_the_app_with_escaped_open_graph_tags(app: AppBuilder) {
     let public: PublicUrl = "https://polls.example.com".parse().unwrap();
-    let with_app = app.with_frontend_dir(Some(frontend_dir()));
+    let with_app = app.frontend_dir(Some(frontend_dir()));
     let server = TestServer::with_app(with_app.clone()).await;
     let client = server.client();
     let question = "Tabs & \"spaces\" <script>alert(1)</script>?";
@@ -174,7 +172,7 @@ async fn the_share_page_is_the_app_with_escaped_open_graph_tags(app: App) {
         "the app, with asset URLs that resolve from /p/: {page}"
     );
 
-    let configured = TestServer::with_app(with_app.with_public_url(Some(public))).await;
+    let configured = TestServer::with_app(with_app.public_url(Some(public))).await;
     let page = configured.client().get(&format!("/p/{id}")).await;
     let page = std::str::from_utf8(&page.body).unwrap();
     assert!(page.contains(&format!(
@@ -182,8 +180,8 @@ async fn the_share_page_is_the_app_with_escaped_open_graph_tags(app: App) {
     )));
 }
 
-async fn unknown_polls_have_no_share_page_or_qr_code(app: App) {
-    let server = TestServer::with_app(app.with_frontend_dir(Some(frontend_dir()))).await;
+async fn unknown_polls_have_no_share_page_or_qr_code(app: AppBuilder) {
+    let server = TestServer::with_app(app.frontend_dir(Some(frontend_dir()))).await;
     let client = server.client();
     let unknown = polling_core::PollId::generate();
     client
@@ -211,7 +209,7 @@ async fn unknown_polls_have_no_share_page_or_qr_code(app: App) {
 
 #[tokio::test]
 async fn without_a_browser_app_the_share_page_is_a_page_of_its_own() {
-    let server = TestServer::with_app(App::in_process()).await;
+    let server = TestServer::with_app(polling_server::App::in_process()).await;
     let client = server.client();
     let (poll, _) = create_poll(&client, draft(&["Tabs", "Spaces"])).await;
     let id = id_of(&poll);

@@ -154,7 +154,7 @@ async fn sigterm_under_load_commits_every_acknowledged_vote_closes_sockets_1001_
     // on the same database, each such voter's replay finds its ballot.
     let config = Config::try_parse_from(["polling-server", "--database-url", &database]).unwrap();
     let backends = Backends::connect(&config).await.expect("backends connect");
-    let after = TestServer::with_app(backends.into_app()).await;
+    let after = TestServer::with_app(backends.into_builder().build()).await;
     let answers = std::mem::take(&mut *answers.lock().unwrap());
     let acknowledged: Vec<&Client> = answers
         .iter()

@@ -76,10 +76,10 @@ async fn a_committed_vote_whose_visibility_cannot_be_decided_keeps_its_cookie_an
 ) {
     // Replica A creates the poll; replica B has never seen it, so after a
     // cast it asks the store for the poll's visibility, and that fails.
-    let a = TestServer::with_app(backends(&connect).await.into_app()).await;
+    let a = TestServer::with_app(backends(&connect).await.into_builder().build()).await;
     let mut b_backends = backends(&connect).await;
     b_backends.store = Arc::new(PollReadsFail(b_backends.store));
-    let b = TestServer::with_app(b_backends.into_app()).await;
+    let b = TestServer::with_app(b_backends.into_builder().build()).await;
 
     let draft = json!({
         "question": "Hidden until it closes?",

@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::{create_poll, database_url, draft, id_of, Client, TestServer};
-use polling_server::{Backends, Config, Limits};
+use polling_server::{Backends, Config, RequestLimits};
 use polling_testkit::wait_for_lock_waiters;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 /// A replica on the test's database, without Redis, with `extra` flags.
-async fn replica(connect: &PgConnectOptions, limits: Limits, extra: &[&str]) -> TestServer {
+async fn replica(connect: &PgConnectOptions, limits: RequestLimits, extra: &[&str]) -> TestServer {
     let database = database_url(connect, connect.get_port());
     let mut args = vec![
         "polling-server",
@@ -33,7 +33,7 @@ async fn replica(connect: &PgConnectOptions, limits: Limits, extra: &[&str]) -> 
     let backends = Backends::connect(&Config::try_parse_from(args).unwrap())
         .await
         .expect("backends connect");
-    TestServer::with_app(backends.into_app().with_limits(limits)).await
+    TestServer::with_app(backends.into_builder().limits(limits).build()).await
 }
 
 /// Holds the poll's row lock until the returned connection commits.
@@ -86,12 +86,12 @@ async fn a_vote_change_answered_503_is_never_committed_and_the_last_acknowledged
 ) {
     // Well below PostgreSQL's statement timeout (5 s), which would otherwise
     // cancel the waiting transaction first.
-    let short = Limits {
+    let short = RequestLimits {
         backend_timeout: Duration::from_millis(500),
-        ..Limits::default()
+        ..RequestLimits::default()
     };
     let a = replica(&connect, short, &[]).await;
-    let b = replica(&connect, Limits::default(), &[]).await;
+    let b = replica(&connect, RequestLimits::default(), &[]).await;
     let pool = options.connect_with(connect.clone()).await.unwrap();
 
     let mut poll = draft(&["red", "green", "blue"]);
@@ -153,7 +153,7 @@ async fn a_poll_with_its_queue_full_sheds_votes_with_503_and_retry_after(
     let bound = BOUND.to_string();
     let a = replica(
         &connect,
-        Limits::default(),
+        RequestLimits::default(),
         &["--database-max-queued-votes", &bound],
     )
     .await;

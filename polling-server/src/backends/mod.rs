@@ -12,7 +12,7 @@ use polling_cache_redis::RedisRateLimiter;
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
 use polling_core::{Broadcaster, IdempotencyStore, PollStore, ResultsCache};
 
-use crate::{App, BroadcasterKind, CacheKind, Config, ScrapeHook};
+use crate::{AppBuilder, BroadcasterKind, CacheKind, Config, ScrapeHook};
 
 /// The backends of one server process.
 ///
@@ -24,7 +24,7 @@ use crate::{App, BroadcasterKind, CacheKind, Config, ScrapeHook};
 ///
 /// # async fn example() -> Result<(), String> {
 /// let config = Config::parse();
-/// let app = Backends::connect(&config).await?.into_app();
+/// let app = Backends::connect(&config).await?.into_builder().build();
 /// # let _ = app;
 /// # Ok(())
 /// # }
@@ -92,8 +92,6 @@ impl Backends {
     ///
     /// A one-line message naming the setting at fault.
     pub async fn connect(config: &Config) -> Result<Self, String> {
-        // Before any backend starts, so that their first metrics count.
-        crate::telemetry::prometheus_handle();
         let mut backends = Self::in_process();
         backends.idempotency = Arc::new(MemoryIdempotencyStore::with_max_keys(
             config.idempotency_max_keys,
@@ -152,16 +150,16 @@ impl Backends {
         Ok(backends)
     }
 
-    /// An [`App`] over these backends.
-    pub fn into_app(self) -> App {
-        let mut app = App::new(self.store, self.cache, self.broadcaster)
-            .with_idempotency_store(self.idempotency);
+    /// An [`AppBuilder`] over these backends, to add the settings to.
+    pub fn into_builder(self) -> AppBuilder {
+        let mut app = AppBuilder::new(self.store, self.cache, self.broadcaster)
+            .idempotency_store(self.idempotency);
         if let Some(limiter) = self.rate_limits {
-            app = app.with_shared_rate_limits(limiter);
+            app = app.shared_rate_limits(limiter);
         }
         self.scrape_hooks
             .into_iter()
-            .fold(app, App::with_scrape_hook)
+            .fold(app, AppBuilder::scrape_hook)
     }
 }
 

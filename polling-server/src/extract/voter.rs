@@ -16,7 +16,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::app::App;
-use crate::limits::{PeerAddr, TrustedProxies};
+use crate::http::client_addr::{PeerAddr, TrustedProxies};
 
 /// The header in which the edge proxy stamps each request's id.
 const REQUEST_ID: &str = "x-request-id";
@@ -64,8 +64,8 @@ impl Voter {
 /// gets a new id, in a cookie marked `Secure` when the app says so; see the
 /// [module docs](self) for which new id).
 pub(crate) fn voter(app: &App) -> impl Filter<Extract = (Voter,), Error = Infallible> + Clone {
-    let secure = app.secure_cookies;
-    let proxies = app.limits.trusted_proxies.clone();
+    let secure = app.parts.secure_cookies;
+    let proxies = app.parts.limits.trusted_proxies.clone();
     warp::header::headers_cloned()
         .and(warp::ext::optional::<PeerAddr>())
         .map(

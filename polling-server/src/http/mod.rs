@@ -1,5 +1,7 @@
-//! The transport under the routes: the [route table](route), the accept
-//! loop, the response contract, client addresses, streamed bodies and the
-//! readiness probe.
+//! What the routes stand on: the [route table](route), client addresses,
+//! streamed response bodies and the readiness probe's client.
 
+pub(crate) mod client_addr;
+pub(crate) mod probe;
 pub(crate) mod route;
+pub(crate) mod streamed;

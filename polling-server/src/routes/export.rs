@@ -19,8 +19,8 @@ use crate::csv::Csv;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
 use crate::http::route;
-use crate::streamed::{self, ChunkSender};
-use crate::views::PollView;
+use crate::http::streamed::{self, ChunkSender};
+use crate::routes::views::PollView;
 
 /// The media type of the CSV files (RFC 4180, with a header row).
 const CSV: &str = "text/csv; charset=utf-8; header=present";
@@ -54,7 +54,7 @@ async fn poll_and_results(
     token: &ManageToken,
 ) -> Result<(Poll, Results), ApiError> {
     let poll = authorize(app, raw_id, token).await?;
-    let results = app.store.results(poll.id).await?;
+    let results = app.parts.store.results(poll.id).await?;
     Ok((poll, results))
 }
 
@@ -116,6 +116,7 @@ async fn results_json(raw_id: String, app: App, token: ManageToken) -> Result<Re
 async fn ballots_csv(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
     let poll = authorize(&app, &raw_id, &token).await?;
     let ballots = app
+        .parts
         .store
         .ballot_stream(poll.id)
         .await

@@ -31,8 +31,8 @@ use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{voter, Voter};
+use crate::http::client_addr::{client_key, PeerAddr};
 use crate::http::route;
-use crate::limits::{rate_key, PeerAddr};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     route::on_poll(&route::LIVE)
@@ -52,11 +52,11 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 fn client(
     app: &App,
 ) -> impl Filter<Extract = (Option<IpAddr>,), Error = std::convert::Infallible> + Clone {
-    let proxies = app.limits.trusted_proxies.clone();
+    let proxies = app.parts.limits.trusted_proxies.clone();
     warp::ext::optional::<PeerAddr>()
         .and(warp::header::headers_cloned())
         .map(move |peer: Option<PeerAddr>, headers: HeaderMap| {
-            peer.map(|peer| rate_key(proxies.client_ip(peer.0.ip(), &headers)))
+            peer.map(|peer| client_key(proxies.client_ip(peer.0.ip(), &headers)))
         })
 }
 
@@ -74,17 +74,18 @@ async fn live(
         return Err(ApiError::UpgradeRequired.into());
     };
     if !app
+        .parts
         .allowed_origins
         .permits(origin.as_deref(), host.as_deref())
     {
         tracing::info!(?origin, poll_id = %poll_id, "live socket refused: foreign origin");
         return Err(ApiError::ForeignOrigin.into());
     }
-    let poll = app.store.get(poll_id).await.map_err(ApiError::from)?;
-    app.visibilities.remember(&poll);
+    let poll = app.parts.store.get(poll_id).await.map_err(ApiError::from)?;
+    app.parts.visibilities.remember(&poll);
     let admitted = match client {
-        Some(client) => app.hub.try_admit_from(client),
-        None => app.hub.try_admit(),
+        Some(client) => app.parts.hub.try_admit_from(client),
+        None => app.parts.hub.try_admit(),
     };
     let admission = admitted.map_err(|error| {
         if error == AdmitError::ClientFull {
@@ -92,10 +93,10 @@ async fn live(
         }
         ApiError::TooManySockets
     })?;
-    let config = app.socket_config.clone();
+    let config = app.parts.socket_config.clone();
     let gate = VoterGate::new(
-        app.store.clone(),
-        app.visibilities.clone(),
+        app.parts.store.clone(),
+        app.parts.visibilities.clone(),
         poll_id,
         voter.id,
     );

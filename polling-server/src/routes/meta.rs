@@ -46,7 +46,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 /// [`Readiness`](crate::readiness::Readiness)), so a flood of these takes no
 /// database connections from votes.
 async fn readyz(app: App) -> Response {
-    let report = app.readiness.report(&app).await;
+    let report = app.parts.readiness.report(&app).await;
     let (status, code) = match (report.store, report.cache, report.broadcaster) {
         ("ok", "ok", "ok") => ("ready", StatusCode::OK),
         ("ok", _, _) => ("degraded", StatusCode::OK),
@@ -63,12 +63,21 @@ async fn readyz(app: App) -> Response {
     json(&body, code).into_response()
 }
 
-/// The Prometheus text exposition of this process's metrics.
+/// The Prometheus text exposition of this process's metrics; a comment
+/// saying they are off when no recorder was
+/// [installed](crate::telemetry::install_recorder).
 fn metrics(app: &App) -> Response {
-    app.before_scrape();
-    let handle = crate::telemetry::prometheus_handle();
-    handle.run_upkeep();
-    let mut response = Response::new(handle.render().into());
+    let text = match crate::telemetry::installed_recorder() {
+        Some(handle) => {
+            app.before_scrape();
+            handle.run_upkeep();
+            handle.render()
+        }
+        None => "# metrics are off: this process installed no recorder \
+                 (polling_server::telemetry::install_recorder)\n"
+            .to_owned(),
+    };
+    let mut response = Response::new(text.into());
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -7,6 +7,7 @@ pub(crate) mod meta;
 mod polls;
 mod results;
 mod share;
+mod views;
 mod votes;
 mod websocket;
 
@@ -15,18 +16,16 @@ use std::convert::Infallible;
 use polling_core::PollId;
 use serde::Serialize;
 use warp::filters::BoxedFilter;
-use warp::http::header::{HeaderName, HeaderValue};
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::header::HeaderValue;
+use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use crate::app::App;
 use crate::error::{self, ApiError};
+use crate::middleware::contract;
 
 pub(crate) use meta::OPENAPI;
-
-/// The header naming the server instance that answered.
-pub(crate) const SERVED_BY: &str = "x-served-by";
 
 /// The whole server as one filter: the API, the browser app (if configured),
 /// JSON errors for everything refused, and security headers and
@@ -37,10 +36,10 @@ pub(crate) const SERVED_BY: &str = "x-served-by";
 /// made before the routes carry them too; this filter is for applications
 /// that serve the routes with warp itself.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    let served_by = served_by(&app.instance);
+    let served_by = contract::served_by(&app.parts.instance);
     bare(app)
-        .with(warp::reply::with::headers(security_headers()))
-        .with(warp::reply::with::header(SERVED_BY, served_by))
+        .with(warp::reply::with::headers(contract::security_headers()))
+        .with(warp::reply::with::header(contract::SERVED_BY, served_by))
         .map(Reply::into_response)
         .boxed()
 }
@@ -61,7 +60,7 @@ pub(crate) fn bare(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(share::routes(&app))
         .unify();
-    let frontend = match app.frontend_dir.clone() {
+    let frontend = match app.parts.frontend_dir.clone() {
         Some(dir) => warp::fs::dir(dir).map(Reply::into_response).boxed(),
         None => warp::any()
             .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
@@ -75,50 +74,6 @@ pub(crate) fn bare(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .map(Reply::into_response)
         .boxed()
-}
-
-/// The instance name as a header value; characters a header cannot carry
-/// become `_`.
-pub(crate) fn served_by(instance: &str) -> HeaderValue {
-    let visible: String = instance
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    HeaderValue::from_str(visible.trim()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
-}
-
-/// The security headers of every response, name and value: a strict
-/// Content-Security-Policy (the browser app has no inline script or style),
-/// no sniffing, no framing, no referrer sent to other sites.
-pub(crate) const SECURITY_HEADERS: [(&str, &str); 4] = [
-    (
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'",
-    ),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "same-origin"),
-];
-
-/// [`SECURITY_HEADERS`] as a header map.
-fn security_headers() -> HeaderMap {
-    SECURITY_HEADERS
-        .into_iter()
-        .map(|(name, value)| {
-            (
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            )
-        })
-        .collect()
 }
 
 /// A filter handing each request a clone of the app.

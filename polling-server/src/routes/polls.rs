@@ -17,8 +17,8 @@ use crate::extract::{
     bearer_token, fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter,
 };
 use crate::http::route;
-use crate::idempotent::{idempotent, Scope};
-use crate::views::{CreatedPoll, PollPage, PollView};
+use crate::idempotency::{idempotent, Scope};
+use crate::routes::views::{CreatedPoll, PollPage, PollView};
 
 /// Polls per page when `limit` is not given.
 const DEFAULT_LIMIT: usize = 20;
@@ -31,8 +31,8 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(voter(app))
         .and(idempotency_key())
         .and(fingerprinted_json_body::<PollDraft>(
-            app.body_limit,
-            app.limits.body_read_timeout,
+            app.parts.body_limit,
+            app.parts.limits.body_read_timeout,
         ))
         .and_then(create);
     let list = route::on(&route::LIST_POLLS)
@@ -84,8 +84,12 @@ async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Respo
     let new = NewPoll::new(draft, now).map_err(ApiError::from)?;
     let token = ManageToken::generate();
     let poll = Poll::open(new, token.hash(), now);
-    app.store.create(&poll).await.map_err(ApiError::from)?;
-    app.visibilities.remember(&poll);
+    app.parts
+        .store
+        .create(&poll)
+        .await
+        .map_err(ApiError::from)?;
+    app.parts.visibilities.remember(&poll);
 
     let body = CreatedPoll {
         poll: PollView::new(&poll, now),
@@ -101,6 +105,7 @@ async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Respo
 async fn list(app: App, query: Vec<(String, String)>) -> Result<Response, Rejection> {
     let (limit, before) = page_query(&query)?;
     let page = app
+        .parts
         .store
         .list(limit, before)
         .await
@@ -155,7 +160,7 @@ fn page_query(query: &[(String, String)]) -> Result<(usize, Option<PollId>), Api
 
 async fn get(raw_id: String, app: App, voter: Voter) -> Result<Response, Rejection> {
     let id = parse_poll_id(&raw_id)?;
-    let poll = app.store.get(id).await.map_err(ApiError::from)?;
+    let poll = app.parts.store.get(id).await.map_err(ApiError::from)?;
     let response = json(&PollView::new(&poll, polling_core::now()), StatusCode::OK);
     Ok(voter.attach(response))
 }
@@ -167,7 +172,7 @@ pub(super) async fn authorize(
     raw_id: &str,
     token: &ManageToken,
 ) -> Result<Poll, ApiError> {
-    let poll = app.store.get(parse_poll_id(raw_id)?).await?;
+    let poll = app.parts.store.get(parse_poll_id(raw_id)?).await?;
     if poll.is_managed_by(token) {
         Ok(poll)
     } else {
@@ -179,6 +184,7 @@ async fn close(raw_id: String, app: App, token: ManageToken) -> Result<Response,
     let poll = authorize(&app, &raw_id, &token).await?;
     let now = polling_core::now();
     let closed = app
+        .parts
         .store
         .close(poll.id, now)
         .await
@@ -186,7 +192,7 @@ async fn close(raw_id: String, app: App, token: ManageToken) -> Result<Response,
     // Every replica's live sockets on the poll resync: those waiting for the
     // close to see the counts (visibility after_vote, after_close) get them.
     let resync = polling_core::ResultsEvent::Resync { poll_id: poll.id };
-    if let Err(error) = app.broadcaster().publish(&resync).await {
+    if let Err(error) = app.parts.broadcaster.publish(&resync).await {
         tracing::warn!(poll_id = %poll.id, error = ?error, "telling live sockets of a close failed");
     }
     Ok(json(&PollView::new(&closed, now), StatusCode::OK))
@@ -194,8 +200,12 @@ async fn close(raw_id: String, app: App, token: ManageToken) -> Result<Response,
 
 async fn delete(raw_id: String, app: App, token: ManageToken) -> Result<Response, Rejection> {
     let poll = authorize(&app, &raw_id, &token).await?;
-    app.store.delete(poll.id).await.map_err(ApiError::from)?;
-    if let Err(error) = app.cache.invalidate(poll.id).await {
+    app.parts
+        .store
+        .delete(poll.id)
+        .await
+        .map_err(ApiError::from)?;
+    if let Err(error) = app.parts.cache.invalidate(poll.id).await {
         // The poll is gone from the store either way; a stale cache entry
         // would keep answering its results until it expires.
         tracing::warn!(poll_id = %poll.id, error = ?error, "cache invalidation after delete failed");
@@ -208,7 +218,7 @@ async fn delete(raw_id: String, app: App, token: ManageToken) -> Result<Response
     // Every replica's live sockets on the poll resync, find it gone and
     // close with 4404, instead of showing a deleted poll as live.
     let gone = polling_core::ResultsEvent::Resync { poll_id: poll.id };
-    if let Err(error) = app.broadcaster().publish(&gone).await {
+    if let Err(error) = app.parts.broadcaster.publish(&gone).await {
         tracing::warn!(poll_id = %poll.id, error = ?error, "telling live sockets of a delete failed");
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -46,7 +46,7 @@ async fn results(
     if let CountsAccess::Hidden { visibility, .. } = access {
         return Ok(voter.attach(ApiError::ResultsHidden(visibility).into_response()));
     }
-    let personal = app.visibilities.get(poll_id) != Some(Visibility::Always);
+    let personal = app.parts.visibilities.get(poll_id) != Some(Visibility::Always);
     let results = app.results(poll_id).await.map_err(ApiError::from)?;
     let etag = format!("\"{}\"", results.version);
     let mut response = if if_none_match(&headers, &etag) {

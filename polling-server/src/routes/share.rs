@@ -14,9 +14,9 @@ use warp::{Filter, Rejection, Reply};
 
 use super::{parse_poll_id, with_app};
 use crate::app::App;
+use crate::config::public_url::share_base;
 use crate::error::ApiError;
 use crate::http::route;
-use crate::public_url::share_base;
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let qr = route::on_poll(&route::QR_CODE)
@@ -36,8 +36,8 @@ async fn poll_and_link(
     raw_id: &str,
     headers: &HeaderMap,
 ) -> Result<(Poll, String), ApiError> {
-    let poll = app.store.get(parse_poll_id(raw_id)?).await?;
-    let base = share_base(app.public_url.as_ref(), headers)?;
+    let poll = app.parts.store.get(parse_poll_id(raw_id)?).await?;
+    let base = share_base(app.parts.public_url.as_ref(), headers)?;
     Ok((poll.clone(), format!("{base}/p/{}", poll.id)))
 }
 
@@ -72,7 +72,7 @@ async fn share_page(raw_id: String, app: App, headers: HeaderMap) -> Result<Resp
     let (poll, link) = match poll_and_link(&app, &raw_id, &headers).await {
         Ok(found) => found,
         Err(error) if error.status() == StatusCode::NOT_FOUND && wants_html(&headers) => {
-            if let Some(page) = app_page(app.frontend_dir.as_deref()).await {
+            if let Some(page) = app_page(app.parts.frontend_dir.as_deref()).await {
                 return Ok(html(page, StatusCode::NOT_FOUND));
             }
             return Err(error.into());
@@ -80,7 +80,7 @@ async fn share_page(raw_id: String, app: App, headers: HeaderMap) -> Result<Resp
         Err(error) => return Err(error.into()),
     };
     let tags = meta_tags(&poll, &link);
-    let page = match app_page(app.frontend_dir.as_deref()).await {
+    let page = match app_page(app.parts.frontend_dir.as_deref()).await {
         Some(page) => inject(&page, &poll.question, &tags),
         None => standalone_page(&poll, &link, &tags),
     };

@@ -13,8 +13,8 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter};
 use crate::http::route;
-use crate::idempotent::{idempotent, Scope};
-use crate::views::{VoteRequest, VoteView};
+use crate::idempotency::{idempotent, Scope};
+use crate::routes::views::{VoteRequest, VoteView};
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     route::on_poll(&route::VOTE)
@@ -22,8 +22,8 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(voter(app))
         .and(idempotency_key())
         .and(fingerprinted_json_body::<VoteRequest>(
-            app.body_limit,
-            app.limits.body_read_timeout,
+            app.parts.body_limit,
+            app.parts.limits.body_read_timeout,
         ))
         .and_then(cast)
         .boxed()

@@ -1,23 +1,18 @@
-//! What the server tells operators: Prometheus metrics at `GET /metrics`, one
-//! log line per request with a request id, and the HTTP metrics behind them.
+//! What the server tells operators: Prometheus metrics at `GET /metrics`.
 //!
-//! * [`prometheus_handle`]: the process's Prometheus recorder, with histogram
-//!   buckets from 0.5 ms to 10 s and `# HELP` texts.
-//! * Around every request: a request id (`X-Request-Id`, kept when the
-//!   caller sent a sane one, and returned), a `request` span carrying it, one
-//!   log line (method, route, path, status, latency), and the HTTP metrics
-//!   below, labelled with the route template (`/api/polls/{id}/results`),
-//!   never the raw path: poll ids never become labels.
-//! * The metric names below, with those of `polling_core::metrics`.
+//! * [`install_recorder`]: the process's Prometheus recorder, with histogram
+//!   buckets from 0.5 ms to 10 s and `# HELP` texts, installed by the
+//!   binary (a library constructor never installs a global recorder);
+//!   without it `/metrics` answers that metrics are off.
+//! * The metric names below, with those of `polling_core::metrics`. The
+//!   HTTP ones are recorded around every request by the `middleware`'s
+//!   observe layer (request id, span, one log line), labelled with the
+//!   route template (`/api/polls/{id}/results`), never the raw path: poll
+//!   ids never become labels.
 
-mod observe;
 pub(crate) mod recorder;
-mod request_id;
-mod route_template;
 
-pub(crate) use observe::ObserveLayer;
-pub use recorder::prometheus_handle;
-pub(crate) use route_template::route_template;
+pub use recorder::{install_recorder, installed_recorder};
 
 /// HTTP requests served: labels `method`, `route`, `status` (`2xx`...).
 pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";

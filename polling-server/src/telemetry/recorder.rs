@@ -16,12 +16,16 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The handle that renders this process's metrics, installing the
-/// Prometheus recorder as the `metrics` facade's global recorder on first
-/// use. If the application installed another recorder first, the handle
-/// renders an empty page: the metrics go to that recorder.
-pub fn prometheus_handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// The recorder [`install_recorder`] installed, if it did.
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the Prometheus recorder as the `metrics` facade's global
+/// recorder (once per process; later calls return the same handle), with
+/// histogram buckets from 0.5 ms to 10 s and `# HELP` texts, and returns
+/// the handle that renders it. The binary calls it first thing; an
+/// application embedding the server calls it to serve `GET /metrics`, or
+/// installs a recorder of its own (then `/metrics` says it is off).
+pub fn install_recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets(BUCKETS)
@@ -35,6 +39,12 @@ pub fn prometheus_handle() -> &'static PrometheusHandle {
         polling_core::metrics::describe();
         handle
     })
+}
+
+/// The handle of the recorder [`install_recorder`] installed; `None` if it
+/// was never called.
+pub fn installed_recorder() -> Option<&'static PrometheusHandle> {
+    HANDLE.get()
 }
 
 /// `# HELP` texts and units of the server's own metrics (the libraries'

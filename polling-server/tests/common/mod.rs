@@ -17,9 +17,9 @@ macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         mod memory {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(polling_server::App::in_process()).await;
+                    super::$name(polling_server::App::builder()).await;
                 }
             )+
         }
@@ -77,7 +77,10 @@ impl TestServer {
     }
 
     /// Starts a server over `app`.
-    pub(crate) async fn with_app(app: App) -> Self {
+    pub(crate) async fn with_app(app: impl Into<App>) -> Self {
+        let app = app.into();
+        // As the binary does: /metrics renders this process's recorder.
+        polling_server::telemetry::install_recorder();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port on 127.0.0.1");
@@ -497,8 +500,11 @@ pub(crate) fn database_url(connect: &sqlx::postgres::PgConnectOptions, port: u16
 }
 
 /// The server's backends on the `#[sqlx::test]` database `connect` names
-/// (polls, ballots and idempotency keys in PostgreSQL), as an [`App`].
-pub(crate) async fn postgres_app(connect: &sqlx::postgres::PgConnectOptions) -> App {
+/// (polls, ballots and idempotency keys in PostgreSQL), as an
+/// [`AppBuilder`](polling_server::AppBuilder) to add settings to.
+pub(crate) async fn postgres_app(
+    connect: &sqlx::postgres::PgConnectOptions,
+) -> polling_server::AppBuilder {
     use clap::Parser;
     let url = database_url(connect, connect.get_port());
     let config = polling_server::Config::try_parse_from([
@@ -516,7 +522,7 @@ pub(crate) async fn postgres_app(connect: &sqlx::postgres::PgConnectOptions) -> 
         .expect("the PostgreSQL backends connect");
     assert_eq!(backends.kinds.store, "postgres");
     assert_eq!(backends.kinds.idempotency, "postgres");
-    backends.into_app()
+    backends.into_builder()
 }
 
 /// A live results socket, as tokio-tungstenite opens it.

@@ -1,13 +1,22 @@
-//! The rules of results visibility and of changing a vote, over HTTP, as
-//! scenarios run against any backend: `tests/http.rs` runs them on the
-//! in-process store, `tests/postgres.rs` on PostgreSQL.
+//! The rules of results visibility and of changing a vote, over HTTP, on
+//! every backend (`on_both_backends!`).
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
+use polling_server::AppBuilder;
+
 use crate::common::{create_poll, id_of, Client, Request, Response, TestServer};
+
+on_both_backends!(
+    a_changed_vote_replaces_the_earlier_ballot,
+    concurrent_changes_by_one_voter_leave_exact_counts,
+    after_vote_hides_counts_until_the_voter_votes,
+    after_close_hides_counts_until_the_poll_closes,
+    always_shows_counts_to_everyone_and_unknown_visibilities_are_refused,
+);
 
 /// A single-choice draft over three options with these extra fields.
 fn draft_with(extra: Value) -> Value {
@@ -89,7 +98,8 @@ fn assert_private_results(response: &Response) -> Value {
 /// (200, new receipt, counts moved, total kept, version + 1) and the same
 /// ballot again replays; without it, a different ballot is 409
 /// `already_voted`. A change is refused when closed (409) or invalid (422).
-pub(crate) async fn a_changed_vote_replaces_the_earlier_ballot(server: &TestServer) {
+async fn a_changed_vote_replaces_the_earlier_ballot(app: AppBuilder) {
+    let server = &TestServer::with_app(app).await;
     let voter = server.client();
     let other = server.client();
     let (poll, token) = create_poll(&voter, draft_with(json!({ "allow_vote_change": true }))).await;
@@ -162,7 +172,8 @@ pub(crate) async fn a_changed_vote_replaces_the_earlier_ballot(server: &TestServ
 /// voters: every change counts once, in turn (versions contiguous), the total
 /// stays, and the counts are exact, with the voter counted for their last
 /// ballot.
-pub(crate) async fn concurrent_changes_by_one_voter_leave_exact_counts(server: &TestServer) {
+async fn concurrent_changes_by_one_voter_leave_exact_counts(app: AppBuilder) {
+    let server = &TestServer::with_app(app).await;
     const CHANGES: u32 = 50;
     let voter = server.client();
     let (poll, _) = create_poll(&voter, draft_with(json!({ "allow_vote_change": true }))).await;
@@ -214,7 +225,8 @@ pub(crate) async fn concurrent_changes_by_one_voter_leave_exact_counts(server: &
 /// `after_vote`: a voter sees no counts (403 `results_hidden`, no ETag,
 /// private) until they vote; the vote's answer carries the counts; the owner
 /// sees them all along; everyone sees them once the poll is closed.
-pub(crate) async fn after_vote_hides_counts_until_the_voter_votes(server: &TestServer) {
+async fn after_vote_hides_counts_until_the_voter_votes(app: AppBuilder) {
+    let server = &TestServer::with_app(app).await;
     let owner = server.client();
     let (poll, token) =
         create_poll(&owner, draft_with(json!({ "visibility": "after_vote" }))).await;
@@ -253,7 +265,8 @@ pub(crate) async fn after_vote_hides_counts_until_the_voter_votes(server: &TestS
 /// `after_close`: nobody but the owner sees counts while the poll is open,
 /// not even a voter (their vote answers `results: null`); once closed,
 /// everyone does.
-pub(crate) async fn after_close_hides_counts_until_the_poll_closes(server: &TestServer) {
+async fn after_close_hides_counts_until_the_poll_closes(app: AppBuilder) {
+    let server = &TestServer::with_app(app).await;
     let owner = server.client();
     let (poll, token) = create_poll(
         &owner,
@@ -291,9 +304,8 @@ pub(crate) async fn after_close_hides_counts_until_the_poll_closes(server: &Test
 
 /// `always` (the default) shows counts to everyone, as a shared answer:
 /// `Cache-Control: no-cache`, no `Vary`; an unknown visibility is refused.
-pub(crate) async fn always_shows_counts_to_everyone_and_unknown_visibilities_are_refused(
-    server: &TestServer,
-) {
+async fn always_shows_counts_to_everyone_and_unknown_visibilities_are_refused(app: AppBuilder) {
+    let server = &TestServer::with_app(app).await;
     let client = server.client();
     let (poll, _) = create_poll(&client, draft_with(json!({ "visibility": "always" }))).await;
     let id = id_of(&poll);

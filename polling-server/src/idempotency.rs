@@ -115,7 +115,10 @@ pub(crate) async fn idempotent(
             .as_ref()
             .is_some_and(|k| k.as_str().len() < MIN_UNSCOPED_KEY_LEN)
     {
-        return Err(ApiError::GuessableIdempotencyKey.into());
+        return Err(ApiError::GuessableIdempotencyKey {
+            min_len: MIN_UNSCOPED_KEY_LEN,
+        }
+        .into());
     }
     let claim = Claim {
         key,
@@ -124,7 +127,7 @@ pub(crate) async fn idempotent(
         lease: LEASE_TIME,
     };
     let issued_voter_key = scope.issued_voter_key();
-    let store = Arc::clone(&app.idempotency);
+    let store = Arc::clone(&app.parts.idempotency);
     let begun = store.begin(&claim).await.map_err(ApiError::from)?;
     let outcome = match &begun {
         Begun::Fresh(_) => "fresh",
@@ -156,15 +159,15 @@ pub(crate) async fn idempotent(
         return Ok(response);
     }
     let (response, stored) = keep(response).await?;
-    guard.complete(&stored, app.idempotency_ttl).await;
+    guard.complete(&stored, app.parts.idempotency_ttl).await;
     if let Some(key) = issued_voter_key {
         let claim = Claim { key, ..claim };
-        if let Ok(Begun::Fresh(lease)) = app.idempotency.begin(&claim).await {
+        if let Ok(Begun::Fresh(lease)) = app.parts.idempotency.begin(&claim).await {
             let guard = LeaseGuard {
-                store: Arc::clone(&app.idempotency),
+                store: Arc::clone(&app.parts.idempotency),
                 lease: Some(lease),
             };
-            guard.complete(&stored, app.idempotency_ttl).await;
+            guard.complete(&stored, app.parts.idempotency_ttl).await;
         }
     }
     Ok(response)

@@ -1,4 +1,22 @@
-//! [`Config`]: flags with environment fallbacks (`ARCHITECTURE.md#configuration`).
+//! [`Config`]: flags with environment fallbacks
+//! (`ARCHITECTURE.md#configuration`), and the value types they parse into.
+//!
+//! | module | what |
+//! |---|---|
+//! | `duration` | [`parse_duration`]: `500ms`, `5s`, `2m`, `24h` |
+//! | `origin` | [`AllowedOrigins`]: which pages may open live sockets |
+//! | `public_url` | [`PublicUrl`]: the base of share links |
+//! | `request_limits` | [`RequestLimits`]: rates, caps and timeouts for clients and backends |
+
+pub(crate) mod duration;
+pub(crate) mod origin;
+pub(crate) mod public_url;
+mod request_limits;
+
+pub use duration::parse_duration;
+pub use origin::AllowedOrigins;
+pub use public_url::PublicUrl;
+pub use request_limits::RequestLimits;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,10 +24,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::duration::parse_duration;
-use crate::limits::{Limits, TrustedProxies};
-use crate::origin::AllowedOrigins;
-use crate::public_url::PublicUrl;
+use crate::http::client_addr::TrustedProxies;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -285,8 +300,8 @@ pub struct Config {
 
 impl Config {
     /// The abuse limits these flags set.
-    pub fn limits(&self) -> Limits {
-        Limits {
+    pub fn limits(&self) -> RequestLimits {
+        RequestLimits {
             polls_per_minute: self.rate_limit_polls,
             votes_per_minute: self.rate_limit_votes,
             votes_burst: self.rate_limit_votes_burst,

@@ -139,6 +139,17 @@ impl TrustedProxies {
     }
 }
 
+/// The key a client address is counted by (its rate-limit allowance, its
+/// share of live sockets): its own for IPv4, its /64
+/// network for IPv6 (one subscriber's usual assignment: counting addresses
+/// would give every host 2^64 allowances).
+pub(crate) fn client_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use warp::http::HeaderValue;
@@ -210,5 +221,14 @@ mod tests {
             proxies.client_ip(ip("10.0.0.1"), &HeaderMap::new()),
             ip("10.0.0.1")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64_and_ipv4_ones_do_not() {
+        let key = |text: &str| client_key(text.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2::"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
     }
 }

@@ -3,11 +3,11 @@
 //!
 //! A vote draws on two buckets at once:
 //!
-//! * its client address's (`votes:{address}`: [`Limits::votes_per_minute`],
-//!   burst [`Limits::votes_burst`]), shared by everyone behind one address,
+//! * its client address's (`votes:{address}`: [`RequestLimits::votes_per_minute`],
+//!   burst [`RequestLimits::votes_burst`]), shared by everyone behind one address,
 //!   such as a lecture hall on one NAT;
 //! * when it carries a voter cookie, that voter's at that address
-//!   (`voter:{address}:{voter id}`: [`Limits::voter_votes_per_minute`]), so
+//!   (`voter:{address}:{voter id}`: [`RequestLimits::voter_votes_per_minute`]), so
 //!   one browser hammering cannot spend the hall's allowance.
 //!
 //! A vote without a cookie is a new voter (a browser's first vote, or a
@@ -25,12 +25,13 @@ use tower::{Layer, Service};
 use warp::http::Request;
 use warp::reply::Response;
 
-use super::client_addr::{PeerAddr, TrustedProxies};
 use super::limiter::Limiter;
 use super::rate::{Bucket, Rate, RateLimiter};
-use super::{refuse, Limits, ResponseFuture};
+use super::{refuse, ResponseFuture};
+use crate::config::RequestLimits;
 use crate::error::ApiError;
 use crate::extract::voter_from_cookies;
+use crate::http::client_addr::{client_key, PeerAddr, TrustedProxies};
 use crate::http::route::{self, Lookup, RateClass, Route};
 use crate::telemetry::RATE_LIMITED_TOTAL;
 
@@ -71,7 +72,7 @@ impl RateLimitLayer {
     /// The rates of `limits` (0: unlimited), in buckets in Redis through
     /// `shared` when given (every replica on it shares them), else in this
     /// process.
-    pub(crate) fn new(limits: &Limits, shared: Option<RedisRateLimiter>) -> Self {
+    pub(crate) fn new(limits: &RequestLimits, shared: Option<RedisRateLimiter>) -> Self {
         let rate = |per_minute: u32, burst: u32| {
             (per_minute > 0).then_some(Rate {
                 per_minute,
@@ -116,7 +117,7 @@ impl Limiters {
             .extensions()
             .get::<PeerAddr>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.ip());
-        let client = rate_key(self.trusted_proxies.client_ip(peer, request.headers()));
+        let client = client_key(self.trusted_proxies.client_ip(peer, request.headers()));
         let mut buckets = Vec::with_capacity(2);
         match class {
             RateClass::CreatePoll => {
@@ -180,16 +181,6 @@ where
     }
 }
 
-/// The allowance a client address draws on: its own for IPv4, its /64
-/// network for IPv6 (one subscriber's usual assignment: counting addresses
-/// would give every host 2^64 allowances).
-pub(crate) fn rate_key(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V4(_) => client,
-        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-    }
-}
-
 /// `wait` in whole seconds, rounded up, at least 1.
 fn retry_after(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -210,16 +201,7 @@ mod tests {
         assert_eq!(retry_after(Duration::ZERO), 1);
     }
 
-    #[test]
-    fn ipv6_clients_share_their_slash_64_and_ipv4_ones_do_not() {
-        let key = |text: &str| rate_key(text.parse().unwrap());
-        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
-        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2::"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
-    }
-
-    fn names(limits: &Limits, request: Request<()>) -> Option<Vec<String>> {
+    fn names(limits: &RequestLimits, request: Request<()>) -> Option<Vec<String>> {
         let limiters = RateLimitLayer::new(limits, None).limiters;
         let (buckets, _) = limiters.buckets(&request)?;
         Some(buckets.into_iter().map(|b| b.name).collect())
@@ -239,11 +221,11 @@ mod tests {
 
     #[test]
     fn a_vote_draws_on_its_address_and_on_its_voter_only_when_it_has_a_cookie() {
-        let limits = Limits {
+        let limits = RequestLimits {
             polls_per_minute: 1,
             votes_per_minute: 1,
             voter_votes_per_minute: 1,
-            ..Limits::default()
+            ..RequestLimits::default()
         };
         assert_eq!(
             names(&limits, vote(Some("polling_voter=v1"))),
@@ -259,13 +241,13 @@ mod tests {
             Some(vec!["votes:10.0.0.7".into()]),
             "a malformed cookie is no cookie"
         );
-        let voters_only = Limits {
+        let voters_only = RequestLimits {
             voter_votes_per_minute: 1,
-            ..Limits::default()
+            ..RequestLimits::default()
         };
         assert_eq!(names(&voters_only, vote(None)), None);
         assert_eq!(
-            names(&Limits::default(), vote(Some("polling_voter=v1"))),
+            names(&RequestLimits::default(), vote(Some("polling_voter=v1"))),
             None
         );
     }
@@ -273,10 +255,10 @@ mod tests {
     #[test]
     fn the_vote_burst_defaults_to_the_rate_and_may_exceed_it() {
         let limiters = |votes_burst| {
-            let limits = Limits {
+            let limits = RequestLimits {
                 votes_per_minute: 1_200,
                 votes_burst,
-                ..Limits::default()
+                ..RequestLimits::default()
             };
             RateLimitLayer::new(&limits, None).limiters.votes
         };

@@ -60,9 +60,9 @@ impl Readiness {
             return report;
         }
         let (store, cache, broadcaster) = tokio::join!(
-            check("store", app.store.list(1, None)),
-            check("cache", app.cache.check()),
-            check("broadcaster", app.broadcaster().check()),
+            check("store", app.parts.store.list(1, None)),
+            check("cache", app.parts.cache.check()),
+            check("broadcaster", app.parts.broadcaster.check()),
         );
         let report = Report {
             store,

@@ -12,7 +12,8 @@ use tracing::Instrument;
 use warp::http::{Method, Request, Response};
 
 use super::request_id::{request_id, HEADER};
-use super::{route_template, HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
+use super::route_template::route_template;
+use crate::telemetry::{HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
 
 /// Wraps the routes: gives each request an id (`X-Request-Id`, taken from
 /// the request when sane, and returned on the response), runs it in a
