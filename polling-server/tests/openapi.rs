@@ -2,15 +2,14 @@
 //! against the routes it describes: the same operations, every status each
 //! route contracts to answer (`ARCHITECTURE.md#http-contract`), and real
 //! requests to every operation answered as documented, bodies and headers
-//! included.
+//! included. Bodies are checked by the `jsonschema` crate, against the
+//! document's OpenAPI 3.0 schemas put as JSON Schema 2020-12 (`json_schema`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use polling_core::PollId;
 use polling_server::{routes, App, DEFAULT_BODY_LIMIT, OPENAPI_DOCUMENT, ROUTES};
 use serde_json::{json, Map, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use warp::filters::BoxedFilter;
 use warp::http::header::{
     ALLOW, AUTHORIZATION, CONTENT_TYPE, COOKIE, ETAG, IF_NONE_MATCH, SET_COOKIE,
@@ -328,8 +327,9 @@ struct Created {
     token: String,
 }
 
-async fn create_poll(server: &Server) -> Created {
-    let answer = Call::new("POST", "/api/polls")
+/// The answer to creating a poll: a `CreatedPoll`.
+async fn post_poll(server: &Server) -> Answer {
+    Call::new("POST", "/api/polls")
         .header(CONTENT_TYPE.as_str(), "application/json")
         .body(
             json!({"question": "Tabs or spaces?", "options": ["Tabs", "Spaces"]})
@@ -337,7 +337,11 @@ async fn create_poll(server: &Server) -> Created {
                 .into_bytes(),
         )
         .send(server)
-        .await;
+        .await
+}
+
+async fn create_poll(server: &Server) -> Created {
+    let answer = post_poll(server).await;
     assert_eq!(answer.status, 201, "creating a poll: {answer:?}");
     let body = answer.json.expect("a JSON body");
     Created {
@@ -349,136 +353,70 @@ async fn create_poll(server: &Server) -> Created {
     }
 }
 
-/// `schema` with its `allOf` branches merged into one object schema.
-fn flatten(doc: &Value, schema: &Value) -> Value {
-    let schema = resolve(doc, schema);
-    let Some(branches) = schema.get("allOf").and_then(Value::as_array) else {
+/// The OpenAPI 3.0 `schema` as JSON Schema 2020-12, which the `jsonschema`
+/// crate checks: `nullable: true` becomes an `anyOf` with `null`; and,
+/// where `strict`, an object may only have the properties its schema names
+/// (its own, its `$ref`'s and its `allOf` branches'), through
+/// `unevaluatedProperties: false`. A component and an `allOf` branch are
+/// translated loose and made strict where they are used, so that a branch
+/// (`CreatedPoll`'s `Poll`) does not refuse the properties the other
+/// branches add.
+fn json_schema(schema: &Value, strict: bool) -> Value {
+    let Some(schema) = schema.as_object() else {
         return schema.clone();
     };
-    if let [only] = branches.as_slice() {
-        // A reference wrapped to say more about it (nullable, a default).
-        let mut one = flatten(doc, only);
-        if schema["nullable"] == true {
-            one["nullable"] = json!(true);
-        }
-        return one;
-    }
-    let mut properties = Map::new();
-    let mut required = Vec::new();
-    for branch in branches {
-        let branch = flatten(doc, branch);
-        if let Some(props) = branch["properties"].as_object() {
-            properties.extend(props.clone());
-        }
-        if let Some(req) = branch["required"].as_array() {
-            required.extend(req.iter().cloned());
+    let mut schema = schema.clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            *property = json_schema(property, true);
         }
     }
-    json!({"type": "object", "properties": properties, "required": required})
+    if let Some(items) = schema.get_mut("items") {
+        *items = json_schema(items, true);
+    }
+    if let Some(Value::Array(branches)) = schema.get_mut("allOf") {
+        for branch in branches {
+            *branch = json_schema(branch, false);
+        }
+    }
+    let names_properties = ["properties", "$ref", "allOf"]
+        .iter()
+        .any(|key| schema.contains_key(*key));
+    if strict && names_properties && !schema.contains_key("additionalProperties") {
+        schema.insert("unevaluatedProperties".to_owned(), json!(false));
+    }
+    if schema.remove("nullable") == Some(json!(true)) {
+        return json!({"anyOf": [{"type": "null"}, schema]});
+    }
+    Value::Object(schema)
 }
 
-/// Checks `value` against `schema` (the subset of JSON Schema the document
-/// uses), strictly: an object may only have the properties its schema names.
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
-    let schema = flatten(doc, schema);
-    if value.is_null() {
-        if schema["nullable"] != true {
-            problems.push(format!("{at}: null, but not nullable"));
-        }
-        return;
-    }
-    if let Some(options) = schema["enum"].as_array() {
-        if !options.contains(value) {
-            problems.push(format!("{at}: {value} is not one of {options:?}"));
-        }
-    }
-    let number = |key: &str| schema.get(key).and_then(Value::as_f64);
-    let count = |key: &str| {
-        schema
-            .get(key)
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
-    };
-    match schema["type"].as_str() {
-        Some("object") => {
-            let Some(object) = value.as_object() else {
-                problems.push(format!("{at}: {value} is not an object"));
-                return;
-            };
-            for name in schema["required"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if !object.contains_key(name) {
-                    problems.push(format!("{at}: required property `{name}` is missing"));
-                }
-            }
-            let Some(properties) = schema["properties"].as_object() else {
-                return; // a free-form object
-            };
-            for (name, item) in object {
-                match properties.get(name) {
-                    Some(property) => check(doc, property, item, &format!("{at}.{name}"), problems),
-                    None => problems.push(format!("{at}: property `{name}` is not documented")),
-                }
-            }
-        }
-        Some("array") => {
-            let Some(items) = value.as_array() else {
-                problems.push(format!("{at}: {value} is not an array"));
-                return;
-            };
-            if count("minItems").is_some_and(|min| items.len() < min)
-                || count("maxItems").is_some_and(|max| items.len() > max)
-            {
-                problems.push(format!("{at}: {} items is out of bounds", items.len()));
-            }
-            for (i, item) in items.iter().enumerate() {
-                check(doc, &schema["items"], item, &format!("{at}[{i}]"), problems);
-            }
-        }
-        Some("string") => {
-            let Some(text) = value.as_str() else {
-                problems.push(format!("{at}: {value} is not a string"));
-                return;
-            };
-            let chars = text.chars().count();
-            if count("minLength").is_some_and(|min| chars < min)
-                || count("maxLength").is_some_and(|max| chars > max)
-            {
-                problems.push(format!("{at}: {chars} characters is out of bounds"));
-            }
-            let well_formed = match schema["format"].as_str() {
-                Some("date-time") => OffsetDateTime::parse(text, &Rfc3339).is_ok(),
-                Some("uuid") => text.parse::<PollId>().is_ok(),
-                _ => true,
-            };
-            if !well_formed {
-                problems.push(format!("{at}: {text:?} is not a {}", schema["format"]));
-            }
-        }
-        Some("integer") => {
-            if !(value.is_i64() || value.is_u64()) {
-                problems.push(format!("{at}: {value} is not an integer"));
-                return;
-            }
-            let n = value.as_f64().unwrap_or_default();
-            if number("minimum").is_some_and(|min| n < min)
-                || number("maximum").is_some_and(|max| n > max)
-            {
-                problems.push(format!("{at}: {n} is out of bounds"));
-            }
-        }
-        Some("boolean") if !value.is_boolean() => {
-            problems.push(format!("{at}: {value} is not a boolean"))
-        }
-        Some("number") if !value.is_number() => {
-            problems.push(format!("{at}: {value} is not a number"))
-        }
-        _ => {}
-    }
+/// The validator of bodies documented by `schema`, with the document's
+/// component schemas (translated) beside it for its `$ref`s; formats are
+/// checked, a `uuid` being one of our ids (canonical, lowercase).
+fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    let schemas: Map<String, Value> = doc["components"]["schemas"]
+        .as_object()
+        .expect("the document has component schemas")
+        .iter()
+        .map(|(name, schema)| (name.clone(), json_schema(schema, false)))
+        .collect();
+    let mut root = json_schema(schema, true);
+    root["components"] = json!({ "schemas": schemas });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .with_format("uuid", |id: &str| id.parse::<PollId>().is_ok())
+        .build(&root)
+        .unwrap_or_else(|error| panic!("the schema {schema} does not compile: {error}"))
+}
+
+/// What in `body` breaks the documented `schema`, each at its place.
+fn body_problems(doc: &Value, schema: &Value, body: &Value, at: &str) -> Vec<String> {
+    validator(doc, schema)
+        .iter_errors(body)
+        .map(|error| format!("{at} at {:?}: {error}", error.instance_path().to_string()))
+        .collect()
 }
 
 /// What is wrong with `answer` as an instance of the documented `response`:
@@ -494,7 +432,9 @@ fn mismatches(doc: &Value, response: &Value, answer: &Answer, what: &str) -> Vec
                 ));
             }
             match &answer.json {
-                Some(body) => check(doc, schema, body, &format!("{what} body"), &mut problems),
+                Some(body) => {
+                    problems.extend(body_problems(doc, schema, body, &format!("{what} body")))
+                }
                 None => problems.push(format!("{what}: the body is not JSON")),
             }
         }
@@ -929,4 +869,83 @@ async fn paths_the_document_does_not_list_are_404_route_not_found() {
         ));
     }
     assert_no_problems(&problems);
+}
+
+/// Breaks a body that fits its schema.
+type Break = fn(&mut Value);
+
+#[tokio::test]
+async fn a_body_that_breaks_its_documented_schema_is_a_problem() {
+    let doc = document();
+    let created = post_poll(&server()).await.json.expect("a JSON body");
+    let created_poll = json!({"$ref": "#/components/schemas/CreatedPoll"});
+    let problems = |body: &Value| body_problems(&doc, &created_poll, body, "the body");
+    // The real body fits: `Poll`'s properties and the `allOf` branch's
+    // `manage_token` are all named, and `closes_at` may be null.
+    assert_eq!(problems(&created), Vec::<String>::new());
+    assert!(created["closes_at"].is_null(), "{created}");
+    let poll = json!({"$ref": "#/components/schemas/Poll"});
+    assert!(
+        !body_problems(&doc, &poll, &created, "the body").is_empty(),
+        "a Poll has no manage_token"
+    );
+
+    let breaks: &[(&str, Break)] = &[
+        ("an undocumented property", |b| b["surprise"] = json!(true)),
+        ("an undocumented property in an item", |b| {
+            b["options"][0]["surprise"] = json!(true)
+        }),
+        ("a required property missing", |b| {
+            b.as_object_mut().map(|b| b.remove("question"));
+        }),
+        ("null where it is not nullable", |b| {
+            b["created_at"] = Value::Null
+        }),
+        ("a malformed date-time", |b| {
+            b["created_at"] = json!("yesterday")
+        }),
+        ("an id not in canonical form", |b| {
+            b["id"] = json!(b["id"].as_str().map(str::to_uppercase))
+        }),
+        ("a value outside its enum", |b| b["status"] = json!("ajar")),
+        ("too few items", |b| b["options"] = json!([b["options"][0]])),
+        ("too long a string", |b| {
+            b["question"] = json!("?".repeat(301))
+        }),
+        ("an integer under its minimum", |b| {
+            b["max_choices"] = json!(0)
+        }),
+        ("a number that is not an integer", |b| {
+            b["max_choices"] = json!(1.5)
+        }),
+        ("a string for a boolean", |b| b["multiple"] = json!("yes")),
+        ("a string for an object", |b| {
+            b["options"][0] = json!("Tabs")
+        }),
+        ("a string for an array", |b| b["options"] = json!("Tabs")),
+        ("a token off its pattern", |b| {
+            b["manage_token"] = json!("not-hex")
+        }),
+    ];
+    for (what, break_it) in breaks {
+        let mut body = created.clone();
+        break_it(&mut body);
+        assert!(!problems(&body).is_empty(), "{what} passed: {body}");
+    }
+
+    // Through the check every test makes of an answer: an error body whose
+    // code is not one of the documented codes.
+    let route_not_found = resolve(&doc, &doc["components"]["responses"]["RouteNotFound"]);
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, "application/json".parse().expect("a header"));
+    let body = json!({"error": {"code": "no_such_code", "message": "?"}});
+    let answer = Answer {
+        status: 404,
+        headers,
+        body: body.to_string().into_bytes(),
+        json: Some(body),
+    };
+    let problems = mismatches(&doc, route_not_found, &answer, "GET /nowhere");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("no_such_code"), "{problems:?}");
 }
