@@ -20,10 +20,10 @@
 //! | `serve` | [`run`]'s accept loop: the middleware around the routes, peer addresses, header timeouts, graceful shutdown |
 //! | [`telemetry`] | Prometheus metric names and the process's recorder ([`telemetry::install_recorder`]) |
 //!
-//! Each module depends only on those above it in this order: `http`,
-//! `config`, `telemetry`, `error` at the bottom; then `app`, `extract`,
-//! `idempotency`, `middleware`, `routes`; `backends` and `serve` on top (a
-//! test, `tests/layering.rs`, keeps it so).
+//! The modules form layers, and each uses only the layers below its own
+//! (`tests/layering.rs` keeps it so): `error`, `http` and `telemetry` at
+//! the bottom; `config`; `app`; `extract`; `idempotency` and `middleware`;
+//! `backends` and `routes`; `serve` on top.
 //!
 //! # Example
 //!
@@ -44,7 +44,6 @@
 mod app;
 mod backends;
 mod config;
-mod csv;
 mod error;
 mod extract;
 mod http;
@@ -59,13 +58,11 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use app::readiness::MAX_AGE as READINESS_MAX_AGE;
-pub use app::{
-    App, AppBuilder, PollServiceStack, ScrapeHook, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
-};
+pub use app::{App, AppBuilder, PollServiceStack, ScrapeHook};
 pub use backends::{Backends, Kinds};
 pub use config::{
     parse_duration, AllowedOrigins, BroadcasterKind, CacheKind, Config, LogFormat, PublicUrl,
-    RequestLimits,
+    RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
 };
 pub use http::client_addr::TrustedProxies;
 pub use http::probe::probe_ready;

@@ -14,14 +14,9 @@ use polling_realtime::{HubConfig, SocketConfig};
 
 use super::stack::{hub, stack};
 use super::{App, Parts};
-use crate::config::{AllowedOrigins, PublicUrl, RequestLimits};
-
-/// The body limit when none is configured: 16 KiB.
-pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
-
-/// How long responses to requests with an `Idempotency-Key` are kept when
-/// nothing else is configured: 24 hours.
-pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+use crate::config::{
+    AllowedOrigins, PublicUrl, RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
+};
 
 /// A function run before each scrape of `/metrics`; see
 /// [`AppBuilder::scrape_hook`].

@@ -27,7 +27,7 @@ use polling_core::{
 use polling_realtime::{Hub, SocketConfig};
 use tower::ServiceExt;
 
-pub use builder::{AppBuilder, ScrapeHook, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL};
+pub use builder::{AppBuilder, ScrapeHook};
 pub use stack::PollServiceStack;
 
 use crate::config::{AllowedOrigins, PublicUrl, RequestLimits};

@@ -26,6 +26,13 @@ use clap::{Parser, ValueEnum};
 
 use crate::http::client_addr::TrustedProxies;
 
+/// The body limit when none is configured: 16 KiB.
+pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
+
+/// How long responses to requests with an `Idempotency-Key` are kept when
+/// nothing else is configured: 24 hours.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -88,7 +95,7 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// The most bytes a request body may have.
-    #[arg(long, env = "POLLING_BODY_LIMIT", default_value_t = crate::DEFAULT_BODY_LIMIT, value_name = "BYTES")]
+    #[arg(long, env = "POLLING_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT, value_name = "BYTES")]
     pub body_limit: u64,
 
     /// How long to let requests in flight finish after SIGINT/SIGTERM.

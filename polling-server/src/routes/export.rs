@@ -12,10 +12,10 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::csv::Csv;
 use super::polls::authorize;
 use super::with_app;
 use crate::app::App;
-use crate::csv::Csv;
 use crate::error::ApiError;
 use crate::extract::bearer_token;
 use crate::http::route;

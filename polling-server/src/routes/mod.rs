@@ -1,5 +1,6 @@
 //! The HTTP API (`ARCHITECTURE.md#http-contract`) as warp filters, built by [`routes`].
 
+mod csv;
 mod export;
 mod fallback;
 mod live;
