@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -21,10 +22,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::app::App;
 use crate::http::client_addr::PeerAddr;
-use crate::middleware::{ConcurrencyCapLayer, ObserveLayer, RateLimitLayer, ResponseContractLayer};
+use crate::middleware::{
+    request_id, ConcurrencyCapLayer, ObserveLayer, RateLimitLayer, ResponseContractLayer,
+};
 use crate::routes;
 
 /// How long [`serve`] waits, after the server stopped, for live sockets to
@@ -44,10 +48,17 @@ pub(crate) async fn serve(
     let hub = app.parts.hub.clone();
     let limits = app.parts.limits.clone();
     // Outermost first: the headers every response carries (so refusals
-    // carry them too), observe (so refusals are logged, counted and given a
-    // request id), rate limits, the cap on requests in flight, the routes.
+    // carry them too), the request id and observe (so refusals are given an
+    // id, logged and counted), rate limits, the cap on requests in flight,
+    // the routes.
     let service = ServiceBuilder::new()
         .layer(ResponseContractLayer::new(&app.parts.instance))
+        .map_request(request_id::drop_insane_id::<Incoming>)
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER,
+            request_id::FreshId,
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
         .layer(ObserveLayer)
         .layer(RateLimitLayer::new(
             &limits,

@@ -3,9 +3,12 @@
 //!
 //! 1. [`ResponseContractLayer`]: the security headers and `X-Served-By` on
 //!    every response, refusals of the layers below included;
-//! 2. [`ObserveLayer`]: the request id, the `request` span, one log line and
-//!    the HTTP metrics, labelled by [route template](crate::ROUTES);
-//! 3. [`RateLimitLayer`]: per-client rates on the routes the table gives a
+//! 2. the request id (`X-Request-Id`): tower-http's request-id layers with
+//!    our rules (`request_id`), kept when the caller's is sane, returned on
+//!    the response;
+//! 3. [`ObserveLayer`]: the `request` span carrying that id, one log line
+//!    and the HTTP metrics, labelled by [route template](crate::ROUTES);
+//! 4. [`RateLimitLayer`]: per-client rates on the routes the table gives a
 //!    [rate class](crate::RateClass), the client being the TCP peer or,
 //!    behind a [trusted proxy](crate::TrustedProxies), the address it
 //!    forwards, and for votes also each voter cookie at that address; in
@@ -13,7 +16,7 @@
 //!    [shared rate limits](crate::AppBuilder::shared_rate_limits) (every
 //!    replica then draws on one allowance, and falls back to its own while
 //!    Redis fails);
-//! 4. [`ConcurrencyCapLayer`]: at most so many requests in flight, the rest
+//! 5. [`ConcurrencyCapLayer`]: at most so many requests in flight, the rest
 //!    of the [sheddable](crate::Route::sheddable) ones shed with 503.
 //!
 //! Their settings are the [`RequestLimits`](crate::RequestLimits).
@@ -24,7 +27,7 @@ mod limiter;
 mod observe;
 mod rate;
 mod rate_limit;
-mod request_id;
+pub(crate) mod request_id;
 mod route_template;
 
 use std::convert::Infallible;

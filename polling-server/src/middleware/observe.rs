@@ -11,7 +11,7 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 use warp::http::{Method, Request, Response};
 
-use super::request_id::{request_id, HEADER};
+use super::request_id::HEADER;
 use super::route_template::route_template;
 use crate::telemetry::{HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
 
@@ -51,26 +51,25 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let started = Instant::now();
-        let id = request_id(request.headers());
-        request.headers_mut().insert(HEADER, id.clone());
+        // Set by the request-id layers just outside.
+        let id = request.headers().get(&HEADER).cloned();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let span = tracing::info_span!(
             "request",
             method = %method,
             path = %path,
-            request_id = %id.to_str().unwrap_or("-"),
+            request_id = %id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or("-"),
         );
         let response = self.inner.call(request);
         Box::pin(
             async move {
-                let Ok(mut response) = response.await;
+                let Ok(response) = response.await;
                 let status = response.status();
                 let route = route_template(&path, status.as_u16() < 400);
                 let elapsed = started.elapsed();
-                response.headers_mut().insert(HEADER, id);
                 let class = status_class(status.as_u16());
                 metrics::counter!(
                     HTTP_REQUESTS_TOTAL,
