@@ -1,4 +1,13 @@
 //! A JSON body: checked media type, bounded size, precise errors.
+//!
+//! Ours rather than `warp::body::json`, which answers every problem with
+//! one opaque rejection and reads the whole body before any limit applies:
+//! here a body is refused at its `Content-Length` or as soon as it passes
+//! the limit (413), must arrive within `--body-read-timeout` (408), must be
+//! `application/json` (415), and malformed JSON (400) is told apart from
+//! JSON that does not fit the request's shape (422), as the error table
+//! promises. It also
+//! fingerprints the bytes for `Idempotency-Key` replays.
 
 use std::time::Duration;
 

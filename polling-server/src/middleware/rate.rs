@@ -1,5 +1,12 @@
 //! [`RateLimiter`]: token buckets in this process, in bounded memory, and
 //! the [`Rate`] and [`Bucket`] a request draws on.
+//!
+//! Ours rather than a crate such as `governor`: the same buckets must also
+//! live in Redis (`polling-cache-redis`'s `RedisRateLimiter`, a Lua GCRA
+//! script) with the very same arithmetic, so that a replica falling back to
+//! its own buckets while Redis fails limits exactly as the shared ones do;
+//! and a keyed limiter here must forget idle keys under a hard memory bound
+//! without letting newcomers make it sweep on every request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
