@@ -248,3 +248,174 @@ impl<S: PollStore> PollStore for GatedStore<S> {
         self.inner.ballot_stream(id).await
     }
 }
+
+/// A [`PollStore`] method, as [`CountingStore`] counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreMethod {
+    /// [`PollStore::create`].
+    Create,
+    /// [`PollStore::get`].
+    Get,
+    /// [`PollStore::list`].
+    List,
+    /// [`PollStore::close`].
+    Close,
+    /// [`PollStore::delete`].
+    Delete,
+    /// [`PollStore::cast`].
+    Cast,
+    /// [`PollStore::ballot`].
+    Ballot,
+    /// [`PollStore::results`].
+    Results,
+    /// [`PollStore::ballots`].
+    Ballots,
+    /// [`PollStore::ballot_stream`].
+    BallotStream,
+}
+
+impl StoreMethod {
+    /// Every method, in declaration order.
+    pub const ALL: [Self; 10] = [
+        Self::Create,
+        Self::Get,
+        Self::List,
+        Self::Close,
+        Self::Delete,
+        Self::Cast,
+        Self::Ballot,
+        Self::Results,
+        Self::Ballots,
+        Self::BallotStream,
+    ];
+}
+
+/// One method's counters in a [`CountingStore`].
+#[derive(Debug, Default)]
+struct MethodCounts {
+    /// Calls so far.
+    calls: AtomicUsize,
+    /// Calls running now.
+    running: AtomicUsize,
+    /// The most calls running at once so far.
+    peak: AtomicUsize,
+}
+
+/// Wraps a store and counts, per method, the calls reaching it and the most
+/// running at once: what a cache, a memo or a single-flight saves shows as
+/// calls that never came. Clones share the store and the counts.
+///
+/// ```
+/// use std::sync::Arc;
+/// use polling_core::memory::MemoryStore;
+/// use polling_core::testing::{sample_poll, CountingStore, StoreMethod};
+/// use polling_core::PollStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> polling_core::Result<()> {
+/// let store = CountingStore::new(MemoryStore::new());
+/// let poll = sample_poll(2, false, None);
+/// store.create(&poll).await?;
+/// store.get(poll.id).await?;
+/// assert_eq!(store.calls(StoreMethod::Get), 1);
+/// assert_eq!(store.calls(StoreMethod::Results), 0);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct CountingStore<S> {
+    /// The store every call goes to.
+    inner: Arc<S>,
+    /// One entry per [`StoreMethod`], in [`StoreMethod::ALL`]'s order.
+    counts: Arc<[MethodCounts; 10]>,
+}
+
+impl<S> CountingStore<S> {
+    /// Counts the calls reaching `inner`.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            counts: Arc::default(),
+        }
+    }
+
+    /// The calls of `method` so far.
+    pub fn calls(&self, method: StoreMethod) -> usize {
+        self.of(method).calls.load(Ordering::SeqCst)
+    }
+
+    /// The most calls of `method` that ran at once so far.
+    pub fn peak(&self, method: StoreMethod) -> usize {
+        self.of(method).peak.load(Ordering::SeqCst)
+    }
+
+    fn of(&self, method: StoreMethod) -> &MethodCounts {
+        let at = StoreMethod::ALL
+            .iter()
+            .position(|m| *m == method)
+            .expect("ALL lists every method");
+        &self.counts[at]
+    }
+
+    /// Runs `call` counted as a call of `method`.
+    async fn count<T>(&self, method: StoreMethod, call: impl std::future::Future<Output = T>) -> T {
+        let counts = self.of(method);
+        counts.calls.fetch_add(1, Ordering::SeqCst);
+        let now = counts.running.fetch_add(1, Ordering::SeqCst) + 1;
+        counts.peak.fetch_max(now, Ordering::SeqCst);
+        let output = call.await;
+        counts.running.fetch_sub(1, Ordering::SeqCst);
+        output
+    }
+}
+
+#[async_trait]
+impl<S: PollStore> PollStore for CountingStore<S> {
+    async fn create(&self, poll: &Poll) -> Result<()> {
+        self.count(StoreMethod::Create, self.inner.create(poll))
+            .await
+    }
+
+    async fn get(&self, id: PollId) -> Result<Poll> {
+        self.count(StoreMethod::Get, self.inner.get(id)).await
+    }
+
+    async fn list(&self, limit: usize, before: Option<PollId>) -> Result<Page> {
+        self.count(StoreMethod::List, self.inner.list(limit, before))
+            .await
+    }
+
+    async fn close(&self, id: PollId, at: OffsetDateTime) -> Result<Poll> {
+        self.count(StoreMethod::Close, self.inner.close(id, at))
+            .await
+    }
+
+    async fn delete(&self, id: PollId) -> Result<()> {
+        self.count(StoreMethod::Delete, self.inner.delete(id)).await
+    }
+
+    async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        self.count(StoreMethod::Cast, self.inner.cast(ballot)).await
+    }
+
+    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
+        self.count(StoreMethod::Ballot, self.inner.ballot(poll, voter))
+            .await
+    }
+
+    async fn results(&self, id: PollId) -> Result<Results> {
+        self.count(StoreMethod::Results, self.inner.results(id))
+            .await
+    }
+
+    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
+        self.count(StoreMethod::Ballots, self.inner.ballots(id))
+            .await
+    }
+
+    async fn ballot_stream(&self, id: PollId) -> Result<crate::BallotStream> {
+        self.count(StoreMethod::BallotStream, self.inner.ballot_stream(id))
+            .await
+    }
+}

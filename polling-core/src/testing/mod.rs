@@ -42,7 +42,7 @@
 //! [`results_at`], [`assert_error`], [`shuffle`], [`eventually`] and the
 //! broadcaster helpers of [`events`] for a backend's own tests,
 //! and the doubles [`FailingCache`], [`FailingBroadcaster`],
-//! [`CountingCache`] and [`GatedStore`] for tests of the
+//! [`CountingCache`], [`GatedStore`] and [`CountingStore`] for tests of the
 //! [layers](crate::layer), and the
 //! [`TestRecorder`] for tests that assert on [metrics](crate::metrics).
 
@@ -55,7 +55,9 @@ pub mod idempotency;
 mod recorder;
 pub mod store;
 
-pub use doubles::{CountingCache, FailingBroadcaster, FailingCache, GatedStore};
+pub use doubles::{
+    CountingCache, CountingStore, FailingBroadcaster, FailingCache, GatedStore, StoreMethod,
+};
 pub use eventually::eventually;
 pub use recorder::TestRecorder;
 
