@@ -54,7 +54,7 @@ pub(crate) fn stack_options(db: &Database, name: &str) -> polling_stack::StackOp
 
 /// The `polling-load` binary of this build.
 pub(crate) fn load_bin() -> std::path::PathBuf {
-    built_bin("polling-load", "polling-benches")
+    built_bin("polling-load", "polling-load")
 }
 
 /// The binary `name` of package `package` in this build's profile directory.

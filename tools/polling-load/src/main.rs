@@ -5,12 +5,32 @@
 //! body in the same run, and the ratio.
 //!
 //! ```text
-//! cargo run --release -p polling-benches --bin polling-load -- \
+//! cargo run --release -p polling-load -- \
 //!     --target http://127.0.0.1:8080 --duration 10s
 //! ```
+//!
+//! Its parts: an HTTP client, the WebSocket watchers, the baseline server,
+//! one load run, the statistics and their report, seeding a fresh server,
+//! and the live-audience scenario with its voters, screens and verdict.
 
-#[path = "../load/mod.rs"]
-mod load;
+mod audience;
+mod baseline;
+mod cancel;
+mod client;
+mod draw;
+mod duration;
+mod kill;
+mod poll;
+mod report;
+mod retry;
+mod run;
+mod screen;
+mod seed;
+mod settle;
+mod stats;
+mod verdict;
+mod voter;
+mod ws;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,13 +39,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use hyper::{Method, StatusCode};
-use polling_server::parse_duration;
 use tokio::sync::{mpsc, watch};
 
-use load::client::{Conn, Target};
-use load::run::{drive, Load};
-use load::stats::{Errors, Feed};
-use load::{audience, seed};
+use client::{Conn, Target};
+use duration::parse_duration;
+use run::{drive, Load};
+use stats::{Errors, Feed};
 
 /// Drives voters, results readers and live-results watchers at a polling
 /// server, and prints each figure beside a minimal hyper server's ceiling;
@@ -219,7 +238,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         None
     } else {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let address = load::baseline::start(workers).map_err(|e| format!("baseline: {e}"))?;
+        let address = baseline::start(workers).map_err(|e| format!("baseline: {e}"))?;
         println!("baseline: a fixed-JSON hyper server at {address} ({workers} threads)");
         let baseline = Target::parse(&format!("http://{address}"))?;
         Some(drive(&baseline, &poll_id, load).await)
@@ -231,7 +250,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
     let live_url = target.ws_url(&format!("/api/polls/{poll_id}/live"));
     let watchers: Vec<_> = (0..args.watchers)
         .map(|_| {
-            tokio::spawn(load::ws::watch(
+            tokio::spawn(ws::watch(
                 live_url.clone(),
                 target.origin(),
                 feed.clone(),
@@ -272,7 +291,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         }
     }
 
-    load::report::report(
+    report::report(
         &ours,
         baseline.as_ref(),
         &feed,
