@@ -71,7 +71,7 @@ fn serve() {
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("{}", listener.local_addr().expect("an address"));
-        let app = polling_server::App::in_process().with_max_sockets(100_000);
+        let app = polling_server::App::builder().max_sockets(100_000).build();
         polling_server::run(listener, app, std::future::pending()).await;
     });
 }

@@ -242,7 +242,7 @@ fn serve(args: Vec<String>) {
         let backends = polling_server::Backends::connect(&config)
             .await
             .expect("the backends connect");
-        let app = backends.into_app().with_limits(config.limits());
+        let app = backends.into_builder().limits(config.limits()).build();
         println!("{}", listener.local_addr().expect("an address"));
         polling_server::run(listener, app, std::future::pending()).await;
     });

@@ -11,10 +11,8 @@
 
 mod bench_db;
 mod closed_loop;
-mod counting_store;
 mod tally;
 
 pub use bench_db::BenchDb;
 pub use closed_loop::closed_loop;
-pub use counting_store::CountingStore;
 pub use tally::Tally;

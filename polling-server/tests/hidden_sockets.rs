@@ -9,87 +9,38 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::{
     assert_hidden, assert_no_message, create_poll, id_of, next_message, voter_with_cookie, Socket,
     TestServer,
 };
 use futures_util::SinkExt;
-use polling_core::{
-    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Results, VoteReceipt,
-    VoterId,
-};
+use polling_core::testing::{CountingStore, StoreMethod};
+use polling_core::PollStore;
 use polling_realtime::SocketConfig;
 use polling_server::{App, AppBuilder, RequestLimits, TrustedProxies};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use time::OffsetDateTime;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 // ------------------------------------------------------------------ fixtures
 
-/// A store that counts the calls of `get` and `ballot` (the queries a
-/// socket's gate makes) reaching the real store.
-struct CountingStore {
-    inner: Arc<dyn PollStore>,
-    reads: Arc<AtomicUsize>,
-}
-
-#[async_trait]
-impl PollStore for CountingStore {
-    async fn create(&self, poll: &Poll) -> polling_core::Result<()> {
-        self.inner.create(poll).await
-    }
-
-    async fn get(&self, id: PollId) -> polling_core::Result<Poll> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(id).await
-    }
-
-    async fn list(&self, limit: usize, before: Option<PollId>) -> polling_core::Result<Page> {
-        self.inner.list(limit, before).await
-    }
-
-    async fn close(&self, id: PollId, at: OffsetDateTime) -> polling_core::Result<Poll> {
-        self.inner.close(id, at).await
-    }
-
-    async fn delete(&self, id: PollId) -> polling_core::Result<()> {
-        self.inner.delete(id).await
-    }
-
-    async fn cast(&self, ballot: &Ballot) -> polling_core::Result<CastOutcome> {
-        self.inner.cast(ballot).await
-    }
-
-    async fn ballot(
-        &self,
-        poll: PollId,
-        voter: &VoterId,
-    ) -> polling_core::Result<Option<VoteReceipt>> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.ballot(poll, voter).await
-    }
-
-    async fn results(&self, id: PollId) -> polling_core::Result<Results> {
-        self.inner.results(id).await
-    }
-
-    async fn ballots(&self, id: PollId) -> polling_core::Result<Vec<AnonymousBallot>> {
-        self.inner.ballots(id).await
-    }
+/// The reads a socket's gate makes (`get` and `ballot`) that reached the
+/// real store.
+fn gate_reads(store: &CountingStore<Arc<dyn PollStore>>) -> usize {
+    store.calls(StoreMethod::Get) + store.calls(StoreMethod::Ballot)
 }
 
 /// The server's PostgreSQL backends (store and `LISTEN`/`NOTIFY`
 /// broadcaster) on the `#[sqlx::test]` database, with the store's `get` and
 /// `ballot` calls counted in the returned counter.
-async fn counted_postgres_app(connect: &PgConnectOptions) -> (AppBuilder, Arc<AtomicUsize>) {
+async fn counted_postgres_app(
+    connect: &PgConnectOptions,
+) -> (AppBuilder, CountingStore<Arc<dyn PollStore>>) {
     use clap::Parser;
     let url = common::database_url(connect, connect.get_port());
     let config = polling_server::Config::try_parse_from([
@@ -106,11 +57,8 @@ async fn counted_postgres_app(connect: &PgConnectOptions) -> (AppBuilder, Arc<At
         .await
         .expect("the PostgreSQL backends connect");
     assert_eq!(backends.kinds.store, "postgres");
-    let reads = Arc::new(AtomicUsize::new(0));
-    backends.store = Arc::new(CountingStore {
-        inner: backends.store,
-        reads: Arc::clone(&reads),
-    });
+    let reads = CountingStore::new(backends.store);
+    backends.store = Arc::new(reads.clone());
     (backends.into_builder(), reads)
 }
 
@@ -207,12 +155,12 @@ async fn a_thousand_hidden_sockets_on_a_hot_after_close_poll_cost_the_store_noth
     let (id, _) = poll_with(&server, "after_close").await;
 
     // What the votes cost by themselves, with no socket watching.
-    let before = reads.load(Ordering::SeqCst);
+    let before = gate_reads(&reads);
     votes_by_others(&server, &id, VOTES).await;
     settle().await;
-    let votes_alone = reads.load(Ordering::SeqCst) - before;
+    let votes_alone = gate_reads(&reads) - before;
 
-    let before = reads.load(Ordering::SeqCst);
+    let before = gate_reads(&reads);
     let mut sockets = Vec::with_capacity(SOCKETS);
     for _ in 0..SOCKETS / 50 {
         let batch = futures_util::future::join_all(
@@ -225,12 +173,12 @@ async fn a_thousand_hidden_sockets_on_a_hot_after_close_poll_cost_the_store_noth
             sockets.push(socket);
         }
     }
-    let opening = reads.load(Ordering::SeqCst) - before;
+    let opening = gate_reads(&reads) - before;
 
-    let before = reads.load(Ordering::SeqCst);
+    let before = gate_reads(&reads);
     votes_by_others(&server, &id, VOTES).await;
     settle().await;
-    let votes_watched = reads.load(Ordering::SeqCst) - before;
+    let votes_watched = gate_reads(&reads) - before;
     eprintln!(
         "{VOTES} votes alone: {votes_alone} reads; opening {SOCKETS} sockets: {opening}; \
          {VOTES} votes watched by them: {votes_watched}"
@@ -277,10 +225,10 @@ async fn an_after_vote_socket_opens_on_its_voters_vote_on_another_replica_and_on
     assert_hidden(&next_message(&mut bystander).await, "after_vote");
 
     // Others vote, on the first replica: no socket of the second asks.
-    let before = reads.load(Ordering::SeqCst);
+    let before = gate_reads(&reads);
     votes_by_others(&first, &id, 20).await;
     settle().await;
-    let others = reads.load(Ordering::SeqCst) - before;
+    let others = gate_reads(&reads) - before;
     assert_no_message(&mut watching, Duration::from_millis(100)).await;
     assert_no_message(&mut bystander, Duration::from_millis(100)).await;
     assert_eq!(others, 0, "20 votes of others cost {others} reads");
@@ -291,7 +239,7 @@ async fn an_after_vote_socket_opens_on_its_voters_vote_on_another_replica_and_on
     let snapshot = next_message(&mut watching).await;
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["results"]["total"], 21);
-    let asked = reads.load(Ordering::SeqCst) - before;
+    let asked = gate_reads(&reads) - before;
     assert!(asked <= 2, "only the voter's socket asked: {asked} reads");
     assert_no_message(&mut bystander, Duration::from_millis(300)).await;
 
@@ -321,7 +269,7 @@ async fn a_flood_of_recheck_and_manage_messages_is_answered_once_per_interval(
         .unwrap();
     assert_hidden(&next_message(&mut socket).await, "after_close");
 
-    let before = reads.load(Ordering::SeqCst);
+    let before = gate_reads(&reads);
     let started = tokio::time::Instant::now();
     for i in 0..100 {
         let message = if i % 2 == 0 {
@@ -334,7 +282,7 @@ async fn a_flood_of_recheck_and_manage_messages_is_answered_once_per_interval(
     }
     settle().await;
     let elapsed = started.elapsed();
-    let reads = reads.load(Ordering::SeqCst) - before;
+    let reads = gate_reads(&reads) - before;
     let intervals = elapsed.as_millis() / SocketConfig::DEFAULT_RECHECK_INTERVAL.as_millis();
     let most = usize::try_from(intervals).unwrap() + 2;
     eprintln!("100 messages in {elapsed:?}: {reads} reads, at most {most}");

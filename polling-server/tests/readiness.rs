@@ -8,74 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use common::{create_poll, database_url, draft, id_of, TestServer};
-use polling_core::{
-    AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollId, PollStore, Result, Results,
-    VoteReceipt, VoterId,
-};
+use polling_core::testing::{CountingStore, StoreMethod};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use time::OffsetDateTime;
 
 /// Readiness requests in flight at once.
 const FLOOD: usize = 500;
-
-/// A [`PollStore`] counting the calls of `list` (what `/readyz` asks the
-/// store) and the most of them at once.
-struct CountingLists {
-    inner: Arc<dyn PollStore>,
-    calls: AtomicUsize,
-    running: AtomicUsize,
-    most_at_once: AtomicUsize,
-}
-
-#[async_trait]
-impl PollStore for CountingLists {
-    async fn create(&self, poll: &Poll) -> Result<()> {
-        self.inner.create(poll).await
-    }
-
-    async fn get(&self, id: PollId) -> Result<Poll> {
-        self.inner.get(id).await
-    }
-
-    async fn list(&self, limit: usize, before: Option<PollId>) -> Result<Page> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most_at_once.fetch_max(now, Ordering::SeqCst);
-        let page = self.inner.list(limit, before).await;
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        page
-    }
-
-    async fn close(&self, id: PollId, at: OffsetDateTime) -> Result<Poll> {
-        self.inner.close(id, at).await
-    }
-
-    async fn delete(&self, id: PollId) -> Result<()> {
-        self.inner.delete(id).await
-    }
-
-    async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
-        self.inner.cast(ballot).await
-    }
-
-    async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
-        self.inner.ballot(poll, voter).await
-    }
-
-    async fn results(&self, id: PollId) -> Result<Results> {
-        self.inner.results(id).await
-    }
-
-    async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
-        self.inner.ballots(id).await
-    }
-
-    async fn ballot_stream(&self, id: PollId) -> Result<polling_core::BallotStream> {
-        self.inner.ballot_stream(id).await
-    }
-}
 
 /// 500 readiness requests at a time, again and again, while 60 voters vote
 /// on a server whose pool has two connections and waits 100 ms for one:
@@ -101,13 +39,9 @@ async fn a_flood_of_readiness_checks_takes_no_connections_from_votes(
     ])
     .unwrap();
     let mut backends = polling_server::Backends::connect(&config).await.unwrap();
-    let store = Arc::new(CountingLists {
-        inner: Arc::clone(&backends.store),
-        calls: AtomicUsize::new(0),
-        running: AtomicUsize::new(0),
-        most_at_once: AtomicUsize::new(0),
-    });
-    backends.store = store.clone();
+    // `list` is what `/readyz` asks the store.
+    let store = CountingStore::new(Arc::clone(&backends.store));
+    backends.store = Arc::new(store.clone());
     let server = TestServer::with_app(backends.into_builder().build()).await;
     let owner = server.client();
     let (poll, _) = create_poll(&owner, draft(&["a", "b"])).await;
@@ -178,10 +112,10 @@ async fn a_flood_of_readiness_checks_takes_no_connections_from_votes(
         .as_u64();
     assert_eq!(total, Some(60));
 
-    let calls = store.calls.load(Ordering::SeqCst);
+    let calls = store.calls(StoreMethod::List);
     eprintln!("{readiness} readiness answers from {calls} store checks in {elapsed:?}");
     assert_eq!(
-        store.most_at_once.load(Ordering::SeqCst),
+        store.peak(StoreMethod::List),
         1,
         "one readiness check at a time"
     );

@@ -10,21 +10,21 @@ use std::net::SocketAddr;
 use std::process::{Command, Output};
 
 use common::{get_json, start_app};
-use polling_server::{App, Limits};
+use polling_server::{App, AppBuilder, RequestLimits};
 
 /// The embedded app with its per-client rate limits off: every simulated
 /// voter comes from 127.0.0.1.
-fn unlimited() -> App {
-    App::in_process().with_limits(Limits {
+fn unlimited() -> AppBuilder {
+    App::builder().limits(RequestLimits {
         votes_per_minute: 0,
         polls_per_minute: 0,
-        ..Limits::default()
+        ..RequestLimits::default()
     })
 }
 
 /// Serves [`unlimited`] on a free port.
 fn start_server() -> SocketAddr {
-    start_app(unlimited())
+    start_app(unlimited().build())
 }
 
 fn audience(target: SocketAddr, args: &[&str]) -> Output {
@@ -194,7 +194,7 @@ fn a_replica_without_the_poll_fails_the_verdict() {
 #[test]
 fn sockets_the_server_refuses_fail_the_verdict() {
     // The server holds 2 live sockets at most: the other 2 never show a total.
-    let server = start_app(unlimited().with_max_sockets(2));
+    let server = start_app(unlimited().max_sockets(2).build());
     let output = audience(
         server,
         &["--voters", "40", "--sockets", "4", "--settle", "1s"],
@@ -216,7 +216,7 @@ fn sockets_the_server_refuses_fail_the_verdict() {
 #[test]
 fn a_poll_the_server_will_not_create_fails_the_verdict() {
     // A body limit smaller than the poll's draft: 413, not worth a retry.
-    let server = start_app(unlimited().with_body_limit(16));
+    let server = start_app(unlimited().body_limit(16).build());
     let output = audience(server, &["--voters", "10"]);
     let (stdout, stderr) = text(&output);
     assert!(!output.status.success(), "{stdout}\n{stderr}");

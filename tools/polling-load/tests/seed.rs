@@ -7,16 +7,16 @@ use std::net::SocketAddr;
 use std::process::Command;
 
 use common::{get_json, start_app};
-use polling_server::{App, Limits};
+use polling_server::{App, RequestLimits};
 
 /// Starts the embedded server on a free port, on a runtime of its own.
 fn start_server() -> SocketAddr {
-    start_server_with(Limits::default())
+    start_server_with(RequestLimits::default())
 }
 
 /// [`start_server`] with `limits`.
-fn start_server_with(limits: Limits) -> SocketAddr {
-    start_app(App::in_process().with_limits(limits))
+fn start_server_with(limits: RequestLimits) -> SocketAddr {
+    start_app(App::builder().limits(limits).build())
 }
 
 fn seed(address: SocketAddr, polls: u32, votes: u32) -> std::process::Output {
@@ -67,9 +67,9 @@ fn seeding_casts_every_vote_once_across_new_polls() {
 fn a_rate_limited_seed_waits_out_its_429s_and_still_counts_every_vote_once() {
     // 600 votes a minute with a burst of as many: the last 60 of 660 votes
     // are paced by 429s with Retry-After, about 6 s in all.
-    let address = start_server_with(Limits {
+    let address = start_server_with(RequestLimits {
         votes_per_minute: 600,
-        ..Limits::default()
+        ..RequestLimits::default()
     });
     let output = seed(address, 2, 660);
     let stdout = String::from_utf8_lossy(&output.stdout);
