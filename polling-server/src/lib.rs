@@ -21,7 +21,7 @@
 //! | [`telemetry`] | Prometheus metric names and the process's recorder ([`telemetry::install_recorder`]) |
 //!
 //! The modules form layers, and each uses only the layers below its own
-//! (`tests/layering.rs` keeps it so): `error`, `http` and `telemetry` at
+//! (`tests/it/layering.rs` keeps it so): `error`, `http` and `telemetry` at
 //! the bottom; `config`; `app`; `extract`; `idempotency` and `middleware`;
 //! `backends` and `routes`; `serve` on top.
 //!

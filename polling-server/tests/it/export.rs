@@ -3,10 +3,8 @@
 //! and match the results; ballots name no voter and no time finer than the
 //! minute.
 
-#[macro_use]
-mod common;
-
-use common::{create_poll, id_of, Client, Request, Response, TestServer};
+use crate::common;
+use crate::common::{create_poll, id_of, Client, Request, Response, TestServer};
 use polling_server::AppBuilder;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;

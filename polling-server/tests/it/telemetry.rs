@@ -2,15 +2,14 @@
 //! scraped by a real Prometheus), request ids, and one JSON log line per
 //! request from the real binary.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{create_poll, draft, id_of, Request, TestServer};
+use crate::common::{create_poll, draft, id_of, Request, TestServer};
 use serde_json::Value;
 
 /// The samples of a Prometheus text page: `name{labels}` → value.

@@ -6,13 +6,12 @@
 //! answered once per interval; and the per-client socket cap, by the client
 //! address behind trusted proxies.
 
-mod common;
-
+use crate::common;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     assert_hidden, assert_no_message, create_poll, id_of, next_message, voter_with_cookie, Socket,
     TestServer,
 };

@@ -11,12 +11,10 @@
 //! while their transaction waits for the poll's lock, are never recorded:
 //! `zombie_ballots.rs`.) The test's ballot is rolled back only after the cut.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{create_poll, draft, id_of, postgres_redis_config, TestServer, REDIS};
+use crate::common::{create_poll, draft, id_of, postgres_redis_config, TestServer, REDIS};
 use futures_util::StreamExt;
 use polling_core::PollId;
 use polling_server::{Backends, RequestLimits};

@@ -3,16 +3,14 @@
 //! vote is committed), closes live sockets with 1001 (going away), and
 //! exits within its shutdown grace.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::process::ServerProcess;
+use crate::common::{create_poll, database_url, draft, id_of, Client, Request, TestServer};
 use bytes::Bytes;
 use clap::Parser;
-use common::process::ServerProcess;
-use common::{create_poll, database_url, draft, id_of, Client, Request, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use polling_server::{Backends, Config};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

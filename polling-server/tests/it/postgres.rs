@@ -2,12 +2,10 @@
 //! answering 503 `unavailable` while the database is gone, then recovering
 //! by itself.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{create_poll, database_url, draft, id_of, TestServer};
 use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, TestServer};
 use polling_server::{Backends, Config};
 use polling_testkit::TcpProxy;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -6,14 +6,12 @@
 //! store afterwards; and the same server takes votes again once the
 //! database is back.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{create_poll, draft, id_of, Client, TestServer};
 use clap::Parser;
-use common::{create_poll, draft, id_of, Client, TestServer};
 use polling_server::{Backends, Config, RequestLimits};
 use polling_testkit::PgCluster;
 use tokio::time::Instant;

@@ -3,14 +3,12 @@
 //! script minting a fresh cookie for every vote is held to the address's
 //! allowance and one browser hammering to its voter's.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::process::ServerProcess;
-use common::{create_poll, draft, id_of, Client, Response};
+use crate::common::process::ServerProcess;
+use crate::common::{create_poll, draft, id_of, Client, Response};
 use futures_util::{stream, StreamExt};
 
 /// The binary's defaults (`--rate-limit-votes-burst`, `--rate-limit-votes`,

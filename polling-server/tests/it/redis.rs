@@ -3,12 +3,11 @@
 //! serves and reaches that replica's subscribers; and Redis going away never
 //! fails a vote.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
+use crate::common::{create_poll, database_url, draft, id_of, next_message, TestServer};
 use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, next_message, TestServer};
 use futures_util::StreamExt;
 use polling_core::{PollId, ResultsEvent};
 use polling_server::{Backends, Config};

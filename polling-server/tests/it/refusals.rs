@@ -3,12 +3,10 @@
 //! those the routes make (413, 404, 405, 408) as much as a 200, carries
 //! `X-Served-By`, `X-Request-Id` and each security header exactly once.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{draft, Client, Request, Response, TestServer};
 use bytes::Bytes;
-use common::{draft, Client, Request, Response, TestServer};
 use hyper::header::HeaderName;
 use hyper::{HeaderMap, Method};
 use polling_server::{App, AppBuilder, RequestLimits};

@@ -19,10 +19,10 @@ use clap::CommandFactory;
 use polling_server::Config;
 use warp::http::StatusCode;
 
-const README: &str = include_str!("../../README.md");
-const SERVER_ERRORS: &str = include_str!("../src/error.rs");
-const CORE_ERRORS: &str = include_str!("../../polling-core/src/error.rs");
-const ARCHITECTURE: &str = include_str!("../../ARCHITECTURE.md");
+const README: &str = include_str!("../../../README.md");
+const SERVER_ERRORS: &str = include_str!("../../src/error.rs");
+const CORE_ERRORS: &str = include_str!("../../../polling-core/src/error.rs");
+const ARCHITECTURE: &str = include_str!("../../../ARCHITECTURE.md");
 
 #[test]
 fn the_flag_table_lists_every_flag_with_its_environment_variable_and_default() {

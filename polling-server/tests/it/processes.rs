@@ -2,14 +2,12 @@
 //! PostgreSQL and Redis: a browser connected to one sees a vote cast on the
 //! other, and SIGTERM closes its socket with 1001.
 
-mod common;
-
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::process::ServerProcess;
-use common::{create_poll, database_url, draft, id_of, Client};
+use crate::common::process::ServerProcess;
+use crate::common::{create_poll, database_url, draft, id_of, Client};
 use futures_util::StreamExt;
 use polling_core::PollId;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -2,10 +2,8 @@
 //! random bits that PostgreSQL keeps only as a SHA-256 digest, and a voter
 //! cookie that is `Secure` exactly when configured.
 
-mod common;
-
+use crate::common::{create_poll, database_url, draft, id_of, TestServer};
 use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, TestServer};
 use polling_server::{App, Backends, Config};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Row;

@@ -1,12 +1,10 @@
 //! `Idempotency-Key` over real HTTP, on the in-process backends and on
 //! PostgreSQL, and across two server instances sharing one database.
 
-#[macro_use]
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
-use common::{create_poll, draft, id_of, postgres_app, Client, Request, TestServer};
+use crate::common::{create_poll, draft, id_of, postgres_app, Client, Request, TestServer};
 use polling_server::{App, AppBuilder};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -3,12 +3,10 @@
 //! trusted proxy, a cap on requests in flight (503), and slow clients cut
 //! off by the header and body read timeouts.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
 use bytes::Bytes;
-use common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
 use polling_server::{App, RequestLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

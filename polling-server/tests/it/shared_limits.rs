@@ -3,12 +3,10 @@
 //! Redis goes away keeps answering votes on its own buckets, counted in
 //! `polling_rate_limit_fallback_total`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::process::ServerProcess;
-use common::{create_poll, draft, id_of, Client, Response};
+use crate::common::process::ServerProcess;
+use crate::common::{create_poll, draft, id_of, Client, Response};
 use polling_core::PollId;
 use polling_testkit::TcpProxy;
 

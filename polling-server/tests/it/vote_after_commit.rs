@@ -2,13 +2,11 @@
 //! success, even when what follows the commit (deciding whether the voter
 //! may see the counts) fails. Otherwise the voter's retry is a second voter.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::{database_url, id_of, TestServer, VOTER_COOKIE};
 use async_trait::async_trait;
 use clap::Parser;
-use common::{database_url, id_of, TestServer, VOTER_COOKIE};
 use polling_core::{
     AnonymousBallot, Ballot, CastOutcome, Page, Poll, PollError, PollId, PollStore, Result,
     Results, VoteReceipt, VoterId,

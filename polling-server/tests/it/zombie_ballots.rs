@@ -7,12 +7,10 @@
 //! The poll's row is held locked from a connection of the test, as a long
 //! transaction elsewhere would hold it.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{create_poll, database_url, draft, id_of, Client, TestServer};
 use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, Client, TestServer};
 use polling_server::{Backends, Config, RequestLimits};
 use polling_testkit::wait_for_lock_waiters;
 use serde_json::json;

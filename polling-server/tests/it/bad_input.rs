@@ -5,11 +5,9 @@
 //! SQL and HTML in text. Each case gets its exact documented status and
 //! `error.code`; nothing gets a 5xx; and nothing is partially written.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
+use crate::common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
 use polling_server::ROUTES;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -7,13 +7,11 @@
 //! post-commit `put` lands after B has deleted the poll: the race the
 //! PostgreSQL row lock makes possible, made certain.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{create_poll, draft, id_of, postgres_redis_config, Request, TestServer, REDIS};
 use async_trait::async_trait;
-use common::{create_poll, draft, id_of, postgres_redis_config, Request, TestServer, REDIS};
 use futures_util::StreamExt;
 use polling_core::{PollId, Result, Results, ResultsCache};
 use polling_server::Backends;

@@ -2,13 +2,11 @@
 //! readiness checks share one query at a time, so votes keep their
 //! connections.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{create_poll, database_url, draft, id_of, TestServer};
+use crate::common::{create_poll, database_url, draft, id_of, TestServer};
 use polling_core::testing::{CountingStore, StoreMethod};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 

@@ -2,14 +2,11 @@
 //! route's success and every error of its table row, status and JSON body alike, plus concurrency and
 //! graceful shutdown. Each test runs its own server on a free port.
 
-#[macro_use]
-mod common;
-mod rules;
-
+use crate::common;
 use std::time::Duration;
 
+use crate::common::{create_poll, draft, id_of, Client, Request, TestServer};
 use bytes::Bytes;
-use common::{create_poll, draft, id_of, Client, Request, TestServer};
 use hyper::Method;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;

@@ -2,13 +2,11 @@
 //! memory does not grow with the file, and the file is complete; a store
 //! failing midway ends the download as failed, never as a shorter file.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::process::ServerProcess;
+use crate::common::{create_poll, database_url, id_of, Client, Request, TestServer};
 use async_trait::async_trait;
-use common::process::ServerProcess;
-use common::{create_poll, database_url, id_of, Client, Request, TestServer};
 use futures_util::StreamExt;
 use polling_core::memory::MemoryStore;
 use polling_core::{

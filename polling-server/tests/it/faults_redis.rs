@@ -4,12 +4,10 @@
 //! Redis is back live updates resume and the cached results are the store's,
 //! all without restarting the server.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{create_poll, database_url, draft, id_of, Client, TestServer};
 use clap::Parser;
-use common::{create_poll, database_url, draft, id_of, Client, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use polling_server::{Backends, Config};
 use polling_testkit::{RedisServer, TcpProxy};

@@ -2,12 +2,9 @@
 //! the QR code of the share link, and the share page `/p/{id}` with its
 //! Open Graph tags, on the in-process backends and on PostgreSQL.
 
-#[macro_use]
-mod common;
-
 use std::path::PathBuf;
 
-use common::{create_poll, draft, id_of, Request, TestServer};
+use crate::common::{create_poll, draft, id_of, Request, TestServer};
 use polling_server::{AppBuilder, PublicUrl};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};

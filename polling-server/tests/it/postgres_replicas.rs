@@ -4,11 +4,9 @@
 //! in-process results cache to go stale), also across a lost listening
 //! connection, and `/readyz` reports the broadcaster.
 
-mod common;
-
+use crate::common::process::ServerProcess;
+use crate::common::{create_poll, database_url, draft, id_of, next_message, Client, Socket};
 use clap::Parser;
-use common::process::ServerProcess;
-use common::{create_poll, database_url, draft, id_of, next_message, Client, Socket};
 use polling_server::{Backends, Config};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -2,12 +2,11 @@
 //! snapshot then rising versions, refusals before the upgrade, the socket
 //! cap, and shutdown closing sockets with 1001.
 
-mod common;
-
+use crate::common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     assert_hidden, assert_no_message, create_poll, draft, id_of, next_message, voter_with_cookie,
     Socket, TestServer,
 };

@@ -1,0 +1,39 @@
+//! The server's integration tests, one binary (each former test file a
+//! module): one link of the server and its dependencies instead of one per
+//! file. `common` holds the shared helpers and `on_both_backends!`; `rules`
+//! the visibility and vote-change scenarios run on every backend.
+
+#[macro_use]
+mod common;
+mod rules;
+
+mod bad_input;
+mod cancelled_votes;
+mod deleted_polls;
+mod export;
+mod export_stream;
+mod faults_postgres;
+mod faults_redis;
+mod hall;
+mod hidden_sockets;
+mod http;
+mod idempotency;
+mod layering;
+mod limits;
+mod live;
+mod openapi;
+mod postgres;
+mod postgres_replicas;
+mod processes;
+mod properties;
+mod readiness;
+mod readme;
+mod redis;
+mod refusals;
+mod security;
+mod shared_limits;
+mod sharing;
+mod shutdown;
+mod telemetry;
+mod vote_after_commit;
+mod zombie_ballots;
