@@ -1,9 +1,7 @@
 //! The layers stacked as the server stacks them — cache, then broadcast, then
 //! the store — over the in-process backends and the test doubles.
 
-mod common;
-
-use common::store_with_poll;
+use crate::common::store_with_poll;
 
 use std::time::Duration;
 

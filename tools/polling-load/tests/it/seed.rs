@@ -1,12 +1,10 @@
 //! `polling-load seed` against a real server: every vote acknowledged, the
 //! results match, and a second run adds new polls rather than replaying.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::process::Command;
 
-use common::{get_json, start_app};
+use crate::common::{get_json, start_app};
 use polling_server::{App, RequestLimits};
 
 /// Starts the embedded server on a free port, on a runtime of its own.

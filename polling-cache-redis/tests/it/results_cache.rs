@@ -2,12 +2,11 @@
 //! layout, exact version comparison, expiry and corrupt entries. Runs against
 //! the Redis at `REDIS_URL` (default `127.0.0.1:6379`), under unique prefixes.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{plain_connection, redis_url, test_config};
+use crate::common::{plain_connection, redis_url, test_config};
 use polling_cache_redis::{RedisConfig, RedisResultsCache};
 use polling_core::testing::eventually;
 use polling_core::testing::{assert_error, results_at, shuffle};

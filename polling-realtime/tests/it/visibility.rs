@@ -3,14 +3,13 @@
 //! again (its own voter's `Voted` event; a resync; `recheck`; `manage`; the
 //! reveal time; all throttled) and what never does (anyone else's vote).
 
-mod common;
-
+use crate::common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{Client, Fixture};
 use async_trait::async_trait;
-use common::{Client, Fixture};
 use polling_core::{PollError, Visibility, VoterId, VoterTag};
 use polling_realtime::{
     close_code, ClientFrame, ClientMessage, CountsAccess, CountsGate, ServerFrame, ServerMessage,

@@ -6,11 +6,9 @@
 //! other test's clients show up; the others share the Redis at `REDIS_URL`
 //! (default `127.0.0.1:6379`) under unique prefixes.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{plain_connection, redis_url, test_config};
+use crate::common::{plain_connection, redis_url, test_config};
 use futures_util::StreamExt;
 use polling_cache_redis::{RedisBroadcaster, RedisConfig};
 use polling_core::testing::events::{publish, receive, subscribe, updated};

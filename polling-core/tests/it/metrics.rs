@@ -1,9 +1,7 @@
 //! What the layers record through the `metrics` facade, read back from a
 //! [`TestRecorder`] installed for each test alone.
 
-mod common;
-
-use common::store_with_poll;
+use crate::common::store_with_poll;
 
 use polling_core::layer::{BroadcastLayer, CacheLayer, MetricsLayer};
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryStore};

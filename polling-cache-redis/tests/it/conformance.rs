@@ -2,16 +2,14 @@
 //! at `REDIS_URL` (default `127.0.0.1:6379`), each test under a key prefix of
 //! its own.
 
-mod common;
-
 mod cache {
     polling_core::cache_conformance_tests!(
-        #[tokio::test(flavor = "multi_thread")] => super::common::fresh_cache().await
+        #[tokio::test(flavor = "multi_thread")] => crate::common::fresh_cache().await
     );
 }
 
 mod broadcaster {
     polling_core::broadcaster_conformance_tests!(
-        #[tokio::test(flavor = "multi_thread")] => super::common::fresh_broadcaster().await
+        #[tokio::test(flavor = "multi_thread")] => crate::common::fresh_broadcaster().await
     );
 }

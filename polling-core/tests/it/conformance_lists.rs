@@ -7,10 +7,16 @@ use std::collections::BTreeSet;
 
 /// Each suite's source: its cases and its macro.
 const SUITES: [(&str, &str); 4] = [
-    ("store", include_str!("../src/testing/store.rs")),
-    ("cache", include_str!("../src/testing/cache.rs")),
-    ("broadcaster", include_str!("../src/testing/broadcaster.rs")),
-    ("idempotency", include_str!("../src/testing/idempotency.rs")),
+    ("store", include_str!("../../src/testing/store.rs")),
+    ("cache", include_str!("../../src/testing/cache.rs")),
+    (
+        "broadcaster",
+        include_str!("../../src/testing/broadcaster.rs"),
+    ),
+    (
+        "idempotency",
+        include_str!("../../src/testing/idempotency.rs"),
+    ),
 ];
 
 /// The names of the `pub async fn`s of `source`: the suite's cases.

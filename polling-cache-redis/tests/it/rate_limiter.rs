@@ -2,11 +2,9 @@
 //! buckets charged all or none, one allowance across connections, keys under
 //! the prefix that expire once full again.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{plain_connection, redis_url, test_config};
+use crate::common::{plain_connection, redis_url, test_config};
 use polling_cache_redis::{RateBucket, RateDecision, RedisConfig, RedisRateLimiter};
 
 async fn limiter(config: &RedisConfig) -> RedisRateLimiter {

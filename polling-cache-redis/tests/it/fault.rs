@@ -7,12 +7,11 @@
 //! `Resync`. A stalled Redis (SIGSTOP) must cost an operation no more than
 //! the response timeout.
 
-mod common;
-
+use crate::common;
 use std::future::Future;
 use std::time::Duration;
 
-use common::test_config;
+use crate::common::test_config;
 use futures_util::StreamExt;
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
 use polling_core::testing::events::updated;

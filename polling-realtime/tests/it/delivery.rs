@@ -1,11 +1,9 @@
 //! What sockets receive: snapshot first, rising versions, coalescing, sharing
 //! and resyncs.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{eventually, Fixture, Stored};
+use crate::common::{eventually, Fixture, Stored};
 use polling_core::testing::results_at;
 use polling_realtime::{ServerMessage, SocketConfig, SocketEnd};
 

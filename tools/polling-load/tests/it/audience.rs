@@ -4,12 +4,10 @@
 //! replica that does not hold the poll, sockets the server refuses and a
 //! poll it will not create each fail the verdict.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use common::{get_json, start_app};
+use crate::common::{get_json, start_app};
 use polling_server::{App, AppBuilder, RequestLimits};
 
 /// The embedded app with its per-client rate limits off: every simulated

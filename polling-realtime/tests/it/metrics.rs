@@ -1,9 +1,7 @@
 //! What the hub and its sockets record through the `metrics` facade, read
 //! back from a `TestRecorder` installed for each test alone.
 
-mod common;
-
-use common::{eventually, Fixture};
+use crate::common::{eventually, Fixture};
 use polling_core::metrics::{
     reason, LIVE_MESSAGES_SENT_TOTAL, LIVE_MESSAGES_SKIPPED_TOTAL, LIVE_SOCKETS,
     LIVE_SOCKETS_CLOSED_TOTAL,

@@ -1,11 +1,9 @@
 //! How sockets live and end: ping/pong, client limits, stalls, shutdown and
 //! the admission cap.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{eventually, Fixture};
+use crate::common::{eventually, Fixture};
 use polling_realtime::{AdmitError, ClientFrame, HubConfig, ServerFrame, SocketConfig, SocketEnd};
 use tokio::time::Instant;
 
