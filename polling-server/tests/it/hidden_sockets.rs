@@ -12,15 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{
-    assert_hidden, assert_no_message, create_poll, id_of, next_message, voter_with_cookie, Socket,
-    TestServer,
+    assert_hidden, assert_no_message, create_poll, handshake_refusal, id_of, next_message,
+    voter_with_cookie, Socket, TestServer,
 };
 use futures_util::SinkExt;
 use polling_core::testing::{CountingStore, StoreMethod};
 use polling_core::PollStore;
 use polling_realtime::SocketConfig;
 use polling_server::{App, AppBuilder, RequestLimits, TrustedProxies};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -105,25 +105,6 @@ async fn open_as(addr: SocketAddr, poll: &str, voter: &str) -> Socket {
     open_from(addr, poll, "127.0.0.1", &[("cookie", cookie)])
         .await
         .expect("the socket opens")
-}
-
-/// The refusal a handshake got: status and error code.
-fn refusal(error: tungstenite::Error) -> (u16, String) {
-    match error {
-        tungstenite::Error::Http(response) => {
-            let body: Value = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice(b).ok())
-                .unwrap_or(Value::Null);
-            let code = body["error"]["code"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            (response.status().as_u16(), code)
-        }
-        other => panic!("expected an HTTP refusal, got {other}"),
-    }
 }
 
 /// Casts `count` votes, each as a new voter.
@@ -307,7 +288,10 @@ async fn one_address_may_open_only_its_share_of_sockets_and_another_is_unaffecte
     let refused = open_from(addr, &id, "127.0.0.1", &spoofed)
         .await
         .unwrap_err();
-    assert_eq!(refusal(refused), (503, "too_many_sockets".to_owned()));
+    assert_eq!(
+        handshake_refusal(refused),
+        (503, "too_many_sockets".to_owned())
+    );
     // Another address is unaffected.
     let _other = open_from(addr, &id, "127.0.0.2", &[])
         .await
@@ -346,7 +330,10 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_what_the_cap_counts() {
     let _a = open_from(addr, &id, "127.0.0.1", &hall).await.unwrap();
     let _b = open_from(addr, &id, "127.0.0.1", &hall).await.unwrap();
     let refused = open_from(addr, &id, "127.0.0.1", &hall).await.unwrap_err();
-    assert_eq!(refusal(refused), (503, "too_many_sockets".to_owned()));
+    assert_eq!(
+        handshake_refusal(refused),
+        (503, "too_many_sockets".to_owned())
+    );
     // Another client behind the same proxy is unaffected.
     let elsewhere = [("x-forwarded-for", "203.0.113.2".to_owned())];
     open_from(addr, &id, "127.0.0.1", &elsewhere)

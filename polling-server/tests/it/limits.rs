@@ -5,10 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{create_poll, draft, id_of, Client, Request, Response, TestServer};
+use crate::common::{
+    create_poll, draft, id_of, read_until_closed, Client, Request, Response, TestServer,
+};
 use bytes::Bytes;
 use polling_server::{App, RequestLimits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -249,23 +251,6 @@ async fn a_client_trickling_its_body_is_answered_408_after_the_body_timeout() {
         0,
         "nothing was written"
     );
-}
-
-/// Everything the server sends until it closes the connection (at most 5 s).
-async fn read_until_closed(stream: &mut TcpStream) -> String {
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), async {
-        let mut buffer = [0u8; 4096];
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the server kept the connection open for 5 s");
-    String::from_utf8_lossy(&answer).into_owned()
 }
 
 /// Polls `condition` every 20 ms for up to 5 s; whether it became true.

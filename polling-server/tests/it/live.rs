@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::common::{
-    assert_hidden, assert_no_message, create_poll, draft, id_of, next_message, voter_with_cookie,
-    Socket, TestServer,
+    assert_hidden, assert_no_message, create_poll, draft, handshake_refusal, id_of, next_message,
+    voter_with_cookie, Socket, TestServer,
 };
 use futures_util::{SinkExt, StreamExt};
 use polling_server::{AllowedOrigins, App};
@@ -50,25 +50,6 @@ async fn close_code(socket: &mut Socket) -> u16 {
             Ok(Some(Ok(_))) => continue,
             other => panic!("expected a close frame, got {other:?}"),
         }
-    }
-}
-
-/// The refusal a handshake got: status and error code.
-fn refusal(error: tungstenite::Error) -> (u16, String) {
-    match error {
-        tungstenite::Error::Http(response) => {
-            let body: Value = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice(b).ok())
-                .unwrap_or(Value::Null);
-            let code = body["error"]["code"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            (response.status().as_u16(), code)
-        }
-        other => panic!("expected an HTTP refusal, got {other}"),
     }
 }
 
@@ -120,7 +101,10 @@ async fn a_foreign_origin_is_refused_with_403_before_the_upgrade() {
     let error = open(server.addr(), &id_of(&poll), Some("https://evil.example"))
         .await
         .expect_err("a foreign page is refused");
-    assert_eq!(refusal(error), (403, "forbidden_origin".to_owned()));
+    assert_eq!(
+        handshake_refusal(error),
+        (403, "forbidden_origin".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -136,7 +120,7 @@ async fn listed_origins_may_connect_and_others_may_not() {
     let error = open(server.addr(), &id, Some("https://other.example"))
         .await
         .expect_err("an unlisted origin is refused");
-    assert_eq!(refusal(error).0, 403);
+    assert_eq!(handshake_refusal(error).0, 403);
 }
 
 #[tokio::test]
@@ -146,7 +130,7 @@ async fn unknown_polls_are_404_and_plain_requests_426_before_any_upgrade() {
     let error = open(server.addr(), &unknown, None)
         .await
         .expect_err("no such poll");
-    assert_eq!(refusal(error), (404, "not_found".to_owned()));
+    assert_eq!(handshake_refusal(error), (404, "not_found".to_owned()));
 
     let (poll, _) = create_poll(&server.client(), draft(&["a", "b"])).await;
     let plain = server
@@ -168,7 +152,10 @@ async fn the_socket_cap_refuses_with_503_until_a_socket_leaves() {
     let error = open(server.addr(), &id, None)
         .await
         .expect_err("over the cap");
-    assert_eq!(refusal(error), (503, "too_many_sockets".to_owned()));
+    assert_eq!(
+        handshake_refusal(error),
+        (503, "too_many_sockets".to_owned())
+    );
 
     first.close(None).await.unwrap();
     let mut reopened = None;

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use crate::common::{draft, Client, Request, Response, TestServer};
+use crate::common::{draft, read_until_closed, Client, Request, Response, TestServer};
 use bytes::Bytes;
 use hyper::header::HeaderName;
 use hyper::{HeaderMap, Method};
 use polling_server::{App, AppBuilder, RequestLimits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -220,21 +220,4 @@ fn parse_head(answer: &str) -> (u16, HeaderMap) {
         );
     }
     (status, headers)
-}
-
-/// Everything the server sends until it closes the connection (at most 5 s).
-async fn read_until_closed(stream: &mut TcpStream) -> String {
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), async {
-        let mut buffer = [0u8; 4096];
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await;
-    assert!(read.is_ok(), "the server kept the connection open for 5 s");
-    String::from_utf8_lossy(&answer).into_owned()
 }

@@ -608,3 +608,39 @@ pub(crate) fn postgres_redis_config(
     ])
     .expect("a valid configuration")
 }
+
+/// The refusal a handshake got: status and error code.
+pub(crate) fn handshake_refusal(error: tokio_tungstenite::tungstenite::Error) -> (u16, String) {
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            let body: Value = response
+                .body()
+                .as_deref()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(Value::Null);
+            let code = body["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (response.status().as_u16(), code)
+        }
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+/// Everything the server sends until it closes the connection (at most 5 s).
+pub(crate) async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match tokio::io::AsyncReadExt::read(stream, &mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open for 5 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
