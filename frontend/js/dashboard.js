@@ -37,6 +37,8 @@ export function renderDashboard(root, id) {
           'p',
           { class: 'page-links' },
           h('a', { href: paths.poll(poll.id), text: ballot || poll.status === 'closed' ? 'Poll page' : 'Vote in this poll' }),
+          ' · ',
+          h('a', { href: paths.present(poll.id), text: 'Present' }),
         ),
       ),
     );

@@ -39,6 +39,8 @@ function showPoll(body, poll, flash, cleanups) {
     'p',
     { class: 'page-links' },
     h('a', { href: paths.live(poll.id), text: 'Live results dashboard' }),
+    ' · ',
+    h('a', { href: paths.present(poll.id), text: 'Present' }),
     manageToken(poll.id) ? ' · ' : null,
     manageToken(poll.id) ? h('a', { href: paths.manage(poll.id), text: 'Manage this poll' }) : null,
   );
