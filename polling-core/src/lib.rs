@@ -5,7 +5,8 @@
 //! | piece | what |
 //! |---|---|
 //! | [`access`] | who may see a poll's counts now: [`counts_access`](access::counts_access), for routes and live sockets alike |
-//! | [`domain`] | [`Poll`], [`Ballot`], [`Results`], [`VoteReceipt`], ids, validation |
+//! | [`domain`] | [`Poll`], [`Method`], [`Ballot`] and its [`Marks`], [`Results`], [`VoteReceipt`], ids, validation |
+//! | [`tally`] | [`Tally`], the running sums of a poll's ballots, and the pure counts [`instant_runoff`] and [`star`] |
 //! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
 //! | [`idempotency`] | [`IdempotencyStore`]: responses kept for safe retries (`Idempotency-Key`) |
 //! | [`service`] | [`PollService`](service::PollService): ballots and results requests over a store |
@@ -35,16 +36,18 @@ pub mod metrics;
 pub mod relay;
 pub mod service;
 mod store;
+pub mod tally;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use broadcaster::{resyncing_stream, Broadcaster, EventStream};
 pub use cache::ResultsCache;
 pub use domain::{
-    now, AnonymousBallot, Ballot, CastKind, CastOutcome, ManageToken, NewPoll, OptionCount,
-    OptionId, ParseIdError, Poll, PollDraft, PollId, PollOption, Results, ResultsEvent, TokenHash,
-    Visibility, VoteReceipt, VoterId, VoterTag,
+    now, AnonymousBallot, Ballot, CastKind, CastOutcome, ManageToken, Marks, Method, NewPoll,
+    OptionCount, OptionId, ParseIdError, Poll, PollDraft, PollId, PollOption, Results,
+    ResultsEvent, TokenHash, Visibility, VoteReceipt, VoterId, VoterTag, MAX_SCORE,
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;
 pub use store::{BallotStream, Page, PollStore};
+pub use tally::{instant_runoff, star, RankedTally, Round, Runoff, StarSums, StarTally, Tally};

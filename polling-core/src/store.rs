@@ -43,19 +43,25 @@ pub type BallotStream = BoxStream<'static, Result<AnonymousBallot>>;
 ///    poll has `allow_vote_change`;
 /// 3. the poll is open (not closed, not past `closes_at`), else
 ///    [`PollError::PollClosed`](crate::PollError::PollClosed);
-/// 4. the choices fit the poll ([`Poll::check_ballot`]).
+/// 4. the marks fit the poll: its method, options and choice rule
+///    ([`Poll::check_ballot`]).
 ///
-/// Then, in one atomic step, it records the ballot and the counts together
-/// and returns a new receipt and the results right after it, whose `version`
-/// is one more than before:
+/// Then, in one atomic step, it records the ballot and the poll's sums (its
+/// [`Tally`](crate::Tally)) together and returns a new receipt and results
+/// whose `version` is one more than before:
 ///
-/// * a first ballot ([`CastKind::New`](crate::CastKind::New)) adds one to each
-///   chosen option and to `total`;
+/// * a first ballot ([`CastKind::New`](crate::CastKind::New)) is added to the
+///   sums and to `total`;
 /// * a changed ballot ([`CastKind::Changed`](crate::CastKind::Changed))
-///   replaces the earlier one: its choices down by one, the new ones up by
-///   one, `total` unchanged (see [`Results::change`]). Concurrent changes by
-///   one voter are applied one after the other, so counts never go negative
-///   and a voter never counts twice.
+///   replaces the earlier one: its marks leave the sums, the new ones enter
+///   them, `total` unchanged (see [`Tally::change`](crate::Tally::change)).
+///   Concurrent changes by one voter are applied one after the other, so
+///   counts never go negative and a voter never counts twice.
+///
+/// The results returned are those right after the ballot; a store that
+/// records ballots in batches may instead return, for a ranked poll, the
+/// results after the whole batch (a higher version, never a lower one), so
+/// that it counts the instant runoff once per batch.
 #[async_trait]
 pub trait PollStore: Send + Sync + 'static {
     /// Stores a new poll (made by [`Poll::open`]).

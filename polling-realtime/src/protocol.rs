@@ -253,6 +253,8 @@ mod tests {
                 option_id: OptionId::new(0),
                 votes: 3,
             }],
+            ranked: None,
+            star: None,
         }
     }
 

@@ -21,10 +21,10 @@ use crate::error::unavailable;
 use crate::rows;
 
 /// Every ballot of the poll in export order (the minute in UTC, then the
-/// choices, which every cast stores sorted, as [`AnonymousBallot`] orders
-/// them); one row with NULLs for a poll without ballots, none for an
+/// marks, which every cast stores as [`AnonymousBallot`] orders them:
+/// choices sorted); one row with NULLs for a poll without ballots, none for an
 /// unknown poll.
-const GET_BALLOTS: &str = "SELECT b.choices, b.cast_at FROM polls p \
+const GET_BALLOTS: &str = "SELECT p.method, b.choices, b.cast_at FROM polls p \
      LEFT JOIN ballots b ON b.poll_id = p.id WHERE p.id = $1 \
      ORDER BY date_trunc('minute', b.cast_at AT TIME ZONE 'UTC'), b.choices";
 
@@ -95,7 +95,9 @@ async fn read(pool: PgPool, id: PollId, rows_tx: mpsc::Sender<Message>) {
     loop {
         let message = match rows.try_next().await {
             Ok(None) => Message::End,
-            Ok(Some(row)) => Message::Row(rows::anonymous_ballot(&row)),
+            Ok(Some(row)) => Message::Row(
+                rows::method(&row).and_then(|method| rows::anonymous_ballot(method, &row)),
+            ),
             Err(error) => Message::Row(Err(unavailable(error))),
         };
         let last = matches!(message, Message::End | Message::Row(Err(_)));

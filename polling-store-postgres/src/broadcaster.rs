@@ -263,6 +263,8 @@ mod tests {
                         votes: 1,
                     })
                     .collect(),
+                ranked: None,
+                star: None,
             },
         }
     }

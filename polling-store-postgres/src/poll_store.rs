@@ -13,10 +13,15 @@ use crate::cast::{CastMode, Caster};
 use crate::error::unavailable;
 use crate::rows;
 
+/// A STAR poll starts with an all-zero `pairwise` matrix, others with none.
 const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, multiple, max_choices, \
-     closes_at, closed_at, created_at, manage_token_hash, visibility, allow_vote_change, votes) \
+     closes_at, closed_at, created_at, manage_token_hash, visibility, allow_vote_change, votes, \
+     method, pairwise) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-     array_fill(0::bigint, ARRAY[cardinality($3)]))";
+     array_fill(0::bigint, ARRAY[cardinality($3)]), $12, \
+     CASE WHEN $12 = 'star' \
+          THEN array_fill(0::bigint, ARRAY[cardinality($3) * cardinality($3)]) \
+          ELSE '{}'::bigint[] END)";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = $1");
 
@@ -35,10 +40,18 @@ const DELETE_POLL: &str = "DELETE FROM polls WHERE id = $1";
 
 /// The voter's ballot, and whether the poll exists (a poll without the
 /// voter's ballot gives a row of nulls; no poll, no row).
-const GET_BALLOT: &str = "SELECT b.voter_id, b.choices, b.cast_at, b.version FROM polls p \
+const GET_BALLOT: &str =
+    "SELECT p.method, b.voter_id, b.choices, b.cast_at, b.version FROM polls p \
      LEFT JOIN ballots b ON b.poll_id = p.id AND b.voter_id = $2 WHERE p.id = $1";
 
-const GET_RESULTS: &str = concat!("SELECT ", results_columns!(), " FROM polls WHERE id = $1");
+/// The sums, and the rankings of a ranked poll, in one statement: one snapshot.
+const GET_RESULTS: &str = concat!(
+    "SELECT method, ",
+    tally_columns!(),
+    ", ",
+    rankings_columns!(),
+    " FROM polls WHERE id = $1"
+);
 
 /// Polls and ballots in PostgreSQL, through a sqlx [`PgPool`].
 ///
@@ -91,6 +104,7 @@ impl PollStore for PgPollStore {
             .bind(poll.manage_token_hash.as_str())
             .bind(poll.visibility.as_str())
             .bind(poll.allow_vote_change)
+            .bind(poll.method.as_str())
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -166,7 +180,7 @@ impl PollStore for PgPollStore {
         let voted: Option<String> = row.try_get("voter_id").map_err(unavailable)?;
         match voted {
             None => Ok(None),
-            Some(_) => rows::ballot(poll, &row).map(|(_, receipt)| Some(receipt)),
+            Some(_) => rows::ballot(poll, rows::method(&row)?, &row).map(|(_, r)| Some(r)),
         }
     }
 
@@ -177,7 +191,9 @@ impl PollStore for PgPollStore {
             .await
             .map_err(unavailable)?
             .ok_or(PollError::NotFound)?;
-        rows::results(id, &row)
+        let method = rows::method(&row)?;
+        let (tally, version) = rows::tally(method, &row, rows::rankings(&row)?)?;
+        Ok(tally.results(id, version))
     }
 
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {

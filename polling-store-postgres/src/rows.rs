@@ -1,7 +1,7 @@
 //! Rows to domain values, and domain values to column types.
 
 use polling_core::{
-    AnonymousBallot, OptionCount, OptionId, Poll, PollId, PollOption, Results, TokenHash,
+    AnonymousBallot, Marks, Method, OptionId, Poll, PollId, PollOption, Tally, TokenHash,
     Visibility, VoteReceipt, VoterId,
 };
 use sqlx::postgres::PgRow;
@@ -15,15 +15,28 @@ use polling_core::Result;
 /// The columns [`poll`] reads, as a literal for `concat!`.
 macro_rules! poll_columns {
     () => {
-        "id, question, options, multiple, max_choices, closes_at, closed_at, created_at, \
-         manage_token_hash, visibility, allow_vote_change"
+        "id, question, options, method, multiple, max_choices, closes_at, closed_at, \
+         created_at, manage_token_hash, visibility, allow_vote_change"
     };
 }
 
-/// The columns [`results`] reads, as a literal for `concat!`.
-macro_rules! results_columns {
+/// The columns [`tally`] reads, as a literal for `concat!`.
+macro_rules! tally_columns {
     () => {
-        "version, total, votes"
+        "version, total, votes, pairwise"
+    };
+}
+
+/// A ranked poll's rankings as two columns [`tally`] reads, `rankings`
+/// (each one comma-separated) and `ranked_ballots`, from a subquery on
+/// `polls.id`, as a literal for `concat!`: one statement reads them with
+/// the poll row, so both come from the same snapshot.
+macro_rules! rankings_columns {
+    () => {
+        "(SELECT array_agg(array_to_string(r.ranking, ',')) FROM rankings r \
+           WHERE r.poll_id = polls.id) AS rankings, \
+         (SELECT array_agg(r.ballots) FROM rankings r WHERE r.poll_id = polls.id) \
+           AS ranked_ballots"
     };
 }
 
@@ -44,6 +57,7 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
     let max_choices: i32 = get(row, "max_choices")?;
     let visibility: String = get(row, "visibility")?;
     Ok(Poll {
+        method: method(row)?,
         id: PollId::from_uuid(get(row, "id")?),
         question: get(row, "question")?,
         options,
@@ -58,59 +72,90 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
     })
 }
 
-/// Results from `version`, `total` and `votes` (the counts in option order).
-pub(crate) fn results(poll_id: PollId, row: &PgRow) -> Result<Results> {
-    let votes: Vec<i64> = get(row, "votes")?;
-    let counts = votes
-        .into_iter()
-        .enumerate()
-        .map(|(i, votes)| {
-            Ok(OptionCount {
-                option_id: OptionId::new(u32::try_from(i).map_err(|_| corrupt("option id"))?),
-                votes: to_u64(votes)?,
-            })
-        })
-        .collect::<Result<_>>()?;
-    Ok(Results {
-        poll_id,
-        version: to_u64(get(row, "version")?)?,
-        total: to_u64(get(row, "total")?)?,
-        counts,
-    })
+/// The method in a row's `method` column.
+pub(crate) fn method(row: &PgRow) -> Result<Method> {
+    let name: String = get(row, "method")?;
+    Method::from_name(&name).ok_or_else(|| corrupt("method"))
 }
 
-/// A stored ballot: its voter and its receipt.
-pub(crate) fn ballot(poll_id: PollId, row: &PgRow) -> Result<(VoterId, VoteReceipt)> {
+/// A `method` poll's tally and version, from the [`tally_columns`] of `row`
+/// and the poll's `rankings` (ranked polls; see [`rankings`]).
+pub(crate) fn tally(
+    method: Method,
+    row: &PgRow,
+    rankings: Vec<(Vec<OptionId>, u64)>,
+) -> Result<(Tally, u64)> {
+    let counts = get::<Vec<i64>>(row, "votes")?
+        .into_iter()
+        .map(to_u64)
+        .collect::<Result<Vec<_>>>()?;
+    let pairwise = get::<Vec<i64>>(row, "pairwise")?
+        .into_iter()
+        .map(to_u64)
+        .collect::<Result<Vec<_>>>()?;
+    let total = to_u64(get(row, "total")?)?;
+    let tally = Tally::from_parts(method, total, counts, pairwise, rankings);
+    Ok((tally, to_u64(get(row, "version")?)?))
+}
+
+/// The rankings and their ballots from a row with the
+/// [`rankings_columns`] (NULL for none).
+pub(crate) fn rankings(row: &PgRow) -> Result<Vec<(Vec<OptionId>, u64)>> {
+    let keys: Option<Vec<String>> = get(row, "rankings")?;
+    let ballots: Option<Vec<i64>> = get(row, "ranked_ballots")?;
+    keys.unwrap_or_default()
+        .iter()
+        .zip(ballots.unwrap_or_default())
+        .map(|(key, n)| Ok((ranking_of(key)?, to_u64(n)?)))
+        .collect()
+}
+
+/// A ranking written as its comma-separated option ids.
+pub(crate) fn ranking_key(ranking: &[OptionId]) -> String {
+    let ids: Vec<String> = ranking.iter().map(ToString::to_string).collect();
+    ids.join(",")
+}
+
+fn ranking_of(key: &str) -> Result<Vec<OptionId>> {
+    key.split(',')
+        .map(|id| id.parse::<u32>().map(OptionId::new))
+        .collect::<Result<_, _>>()
+        .map_err(|_| corrupt("a ranking"))
+}
+
+/// A stored ballot of a `method` poll: its voter and its receipt.
+pub(crate) fn ballot(
+    poll_id: PollId,
+    method: Method,
+    row: &PgRow,
+) -> Result<(VoterId, VoteReceipt)> {
     let voter: String = get(row, "voter_id")?;
     let voter = VoterId::try_from(voter).map_err(|_| corrupt("voter id"))?;
-    let choices = option_ids(get(row, "choices")?)?;
+    let marks = marks(method, get(row, "choices")?)?;
     let cast_at: OffsetDateTime = get(row, "cast_at")?;
     let receipt = VoteReceipt {
         poll_id,
-        choices,
+        marks,
         cast_at,
         version: to_u64(get(row, "version")?)?,
     };
     Ok((voter, receipt))
 }
 
-/// An anonymous ballot from `choices` and `cast_at`; `None` for the row of
-/// a poll without ballots (both NULL).
-pub(crate) fn anonymous_ballot(row: &PgRow) -> Result<Option<AnonymousBallot>> {
+/// An anonymous ballot of a `method` poll from `choices` and `cast_at`;
+/// `None` for the row of a poll without ballots (both NULL).
+pub(crate) fn anonymous_ballot(method: Method, row: &PgRow) -> Result<Option<AnonymousBallot>> {
     let choices: Option<Vec<i32>> = get(row, "choices")?;
     let cast_at: Option<OffsetDateTime> = get(row, "cast_at")?;
     let (Some(choices), Some(cast_at)) = (choices, cast_at) else {
         return Ok(None);
     };
-    let choices = option_ids(choices)?;
-    Ok(Some(AnonymousBallot::new(choices, cast_at)))
+    Ok(Some(AnonymousBallot::new(marks(method, choices)?, cast_at)))
 }
 
-fn option_ids(raw: Vec<i32>) -> Result<Vec<OptionId>> {
-    raw.into_iter()
-        .map(|c| u32::try_from(c).map(OptionId::new))
-        .collect::<Result<_, _>>()
-        .map_err(|_| corrupt("negative option id in a ballot"))
+/// The marks a ballot row's `choices` hold.
+fn marks(method: Method, integers: Vec<i32>) -> Result<Marks> {
+    Marks::from_integers(method, &integers).map_err(|_| corrupt("the marks of a ballot"))
 }
 
 /// The poll id as the `uuid` column takes it.
@@ -123,7 +168,7 @@ pub(crate) fn to_i64(n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| corrupt("count beyond bigint"))
 }
 
-fn to_u64(n: i64) -> Result<u64> {
+pub(crate) fn to_u64(n: i64) -> Result<u64> {
     u64::try_from(n).map_err(|_| corrupt("negative count"))
 }
 

@@ -2,41 +2,42 @@
 
 use time::OffsetDateTime;
 
-use super::OptionId;
+use super::Marks;
 
-/// A recorded ballot with nothing that identifies its voter: the chosen
-/// options and the minute it was cast in (UTC).
+/// A recorded ballot with nothing that identifies its voter: its marks and
+/// the minute it was cast in (UTC).
 ///
 /// No voter id, and no time finer than a minute, so that an export of a
 /// poll's ballots cannot be joined with access logs or other records to tell
-/// who voted what. Ordered by minute, then choices: a store returns a poll's
+/// who voted what. Ordered by minute, then marks: a store returns a poll's
 /// ballots in that order, which says nothing about the order they were cast
 /// in within a minute.
 ///
 /// # Example
 ///
 /// ```
-/// use polling_core::{AnonymousBallot, OptionId};
+/// use polling_core::{AnonymousBallot, Marks, OptionId};
 /// use time::macros::datetime;
 ///
-/// let ballot = AnonymousBallot::new(vec![OptionId::new(1)], datetime!(2026-11-25 10:41:59.25 UTC));
+/// let marks = Marks::choices(vec![OptionId::new(1)])?;
+/// let ballot = AnonymousBallot::new(marks, datetime!(2026-11-25 10:41:59.25 UTC));
 /// assert_eq!(ballot.cast_minute, datetime!(2026-11-25 10:41 UTC));
+/// # Ok::<(), polling_core::PollError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AnonymousBallot {
     /// The minute the ballot was cast in, in UTC (seconds and below are zero).
     pub cast_minute: OffsetDateTime,
-    /// The chosen options, sorted.
-    pub choices: Vec<OptionId>,
+    /// What the ballot marked.
+    pub marks: Marks,
 }
 
 impl AnonymousBallot {
-    /// The anonymous form of a ballot choosing `choices` at `cast_at`.
-    pub fn new(mut choices: Vec<OptionId>, cast_at: OffsetDateTime) -> Self {
-        choices.sort_unstable();
+    /// The anonymous form of a ballot marked `marks` at `cast_at`.
+    pub fn new(marks: Marks, cast_at: OffsetDateTime) -> Self {
         Self {
             cast_minute: truncate_to_minute(cast_at),
-            choices,
+            marks,
         }
     }
 }
@@ -54,26 +55,28 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::OptionId;
+
+    fn choices(raw: &[u32]) -> Marks {
+        Marks::choices(raw.iter().copied().map(OptionId::new).collect()).unwrap()
+    }
 
     #[test]
     fn the_cast_time_is_truncated_to_the_minute_in_utc() {
         let ballot = AnonymousBallot::new(
-            vec![OptionId::new(2), OptionId::new(0)],
+            choices(&[2, 0]),
             datetime!(2026-11-25 12:41:59.999999 +02:00),
         );
         assert_eq!(ballot.cast_minute, datetime!(2026-11-25 10:41 UTC));
         assert_eq!(ballot.cast_minute.offset(), time::UtcOffset::UTC);
-        assert_eq!(ballot.choices, vec![OptionId::new(0), OptionId::new(2)]);
+        assert_eq!(ballot.marks, choices(&[0, 2]));
     }
 
     #[test]
     fn ballots_order_by_minute_then_choices() {
-        let early =
-            AnonymousBallot::new(vec![OptionId::new(1)], datetime!(2026-11-25 10:00:59 UTC));
-        let late_a =
-            AnonymousBallot::new(vec![OptionId::new(0)], datetime!(2026-11-25 10:01:30 UTC));
-        let late_b =
-            AnonymousBallot::new(vec![OptionId::new(1)], datetime!(2026-11-25 10:01:00 UTC));
+        let early = AnonymousBallot::new(choices(&[1]), datetime!(2026-11-25 10:00:59 UTC));
+        let late_a = AnonymousBallot::new(choices(&[0]), datetime!(2026-11-25 10:01:30 UTC));
+        let late_b = AnonymousBallot::new(choices(&[1]), datetime!(2026-11-25 10:01:00 UTC));
         let mut ballots = vec![late_b.clone(), late_a.clone(), early.clone()];
         ballots.sort();
         assert_eq!(ballots, vec![early, late_a, late_b]);

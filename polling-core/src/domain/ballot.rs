@@ -1,19 +1,19 @@
-//! [`Ballot`]: one voter's choices in one poll.
+//! [`Ballot`]: one voter's marks in one poll.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::limits::MAX_OPTIONS;
-use super::{OptionId, PollId, VoterId};
-use crate::error::{PollError, Result};
+use super::{Marks, OptionId, PollId, VoterId};
+use crate::error::Result;
 
-/// One voter's choices in one poll.
+/// One voter's marks in one poll: choices, a ranking or scores ([`Marks`]).
 ///
-/// A ballot always chooses at least one option and never the same option
-/// twice; its choices are kept sorted, so two ballots with the same choices in
-/// a different order are equal. Whether the choices exist in the poll is
-/// checked by the store, with [`Poll::check_ballot`](crate::Poll::check_ballot).
+/// A ballot always marks at least one option and never the same option
+/// twice; choices are kept sorted, so two ballots with the same choices in
+/// a different order are equal. Whether the marks fit the poll (its method
+/// and options) is checked by the store, with
+/// [`Poll::check_ballot`](crate::Poll::check_ballot).
 ///
 /// A ballot also carries whether its caller has [abandoned](Ballot::abandon)
 /// it (shared by its clones, and not part of its value: equality and hashing
@@ -23,14 +23,14 @@ use crate::error::{PollError, Result};
 pub struct Ballot {
     poll_id: PollId,
     voter: VoterId,
-    choices: Vec<OptionId>,
+    marks: Marks,
     /// Set once the caller no longer waits for the outcome; shared by clones.
     abandoned: Arc<AtomicBool>,
 }
 
 impl PartialEq for Ballot {
     fn eq(&self, other: &Self) -> bool {
-        self.poll_id == other.poll_id && self.voter == other.voter && self.choices == other.choices
+        self.poll_id == other.poll_id && self.voter == other.voter && self.marks == other.marks
     }
 }
 
@@ -40,7 +40,7 @@ impl Hash for Ballot {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.poll_id.hash(state);
         self.voter.hash(state);
-        self.choices.hash(state);
+        self.marks.hash(state);
     }
 }
 
@@ -49,7 +49,7 @@ impl Ballot {
     ///
     /// # Errors
     ///
-    /// [`PollError::InvalidChoice`] when `choices` is empty, names an option
+    /// [`PollError::InvalidChoice`](crate::PollError::InvalidChoice) when `choices` is empty, names an option
     /// twice, or names more options than any poll has.
     ///
     /// # Example
@@ -64,28 +64,30 @@ impl Ballot {
     /// assert_eq!(a, b);
     /// # Ok::<(), polling_core::PollError>(())
     /// ```
-    pub fn new(poll_id: PollId, voter: VoterId, mut choices: Vec<OptionId>) -> Result<Self> {
-        if choices.is_empty() {
-            return Err(PollError::invalid_choice("choose at least one option"));
-        }
-        if choices.len() > MAX_OPTIONS {
-            return Err(PollError::invalid_choice(format!(
-                "a ballot names at most {MAX_OPTIONS} options"
-            )));
-        }
-        choices.sort_unstable();
-        if let Some(pair) = choices.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(PollError::invalid_choice(format!(
-                "option {} is chosen more than once",
-                pair[0]
-            )));
-        }
-        Ok(Self {
+    pub fn new(poll_id: PollId, voter: VoterId, choices: Vec<OptionId>) -> Result<Self> {
+        Ok(Self::with_marks(poll_id, voter, Marks::choices(choices)?))
+    }
+
+    /// A ballot by `voter` in poll `poll_id` with any [`Marks`]: a ranking
+    /// for a ranked poll, scores for a STAR poll.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use polling_core::{Ballot, Marks, PollId, VoterId};
+    ///
+    /// let scores = Marks::scores(vec![5, 0, 3])?;
+    /// let ballot = Ballot::with_marks(PollId::generate(), VoterId::generate(), scores.clone());
+    /// assert_eq!(ballot.marks(), &scores);
+    /// # Ok::<(), polling_core::PollError>(())
+    /// ```
+    pub fn with_marks(poll_id: PollId, voter: VoterId, marks: Marks) -> Self {
+        Self {
             poll_id,
             voter,
-            choices,
+            marks,
             abandoned: Arc::default(),
-        })
+        }
     }
 
     /// The poll this ballot is for.
@@ -98,16 +100,16 @@ impl Ballot {
         &self.voter
     }
 
-    /// The chosen options, sorted, without repeats.
-    pub fn choices(&self) -> &[OptionId] {
-        &self.choices
+    /// What the voter marked.
+    pub fn marks(&self) -> &Marks {
+        &self.marks
     }
 
     /// Marks the ballot (and every clone of it) abandoned: its caller gave
     /// up waiting (it timed out, hung up or was shed).
     ///
     /// A store that has not yet started recording the ballot must then never
-    /// record it, and answers it [`PollError::Unavailable`]; one already
+    /// record it, and answers it [`PollError::Unavailable`](crate::PollError::Unavailable); one already
     /// inside a transaction finishes it, and the voter's retry finds it.
     /// Layers whose work follows a commit (cache, broadcast) call this when
     /// their caller drops them, and finish that work in a task of their own.
@@ -183,6 +185,6 @@ mod tests {
     #[test]
     fn choices_are_sorted() {
         let ballot = Ballot::new(PollId::generate(), VoterId::generate(), ids(&[3, 1, 2])).unwrap();
-        assert_eq!(ballot.choices(), ids(&[1, 2, 3]));
+        assert_eq!(ballot.marks(), &Marks::Choices(ids(&[1, 2, 3])));
     }
 }

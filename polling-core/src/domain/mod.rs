@@ -7,7 +7,10 @@
 //! |---|---|
 //! | question | 1 to [`MAX_QUESTION_CHARS`] characters after trimming, no control characters |
 //! | options | [`MIN_OPTIONS`] to [`MAX_OPTIONS`], each 1 to [`MAX_OPTION_CHARS`] characters, no duplicates after trimming (case-insensitive) |
-//! | choices | single choice: exactly one; multiple: 1 to `max_choices`, no option twice |
+//! | method | [`Method`]: plurality (default), approval, ranked or STAR |
+//! | choices | plurality single choice: exactly one; multiple: 1 to `max_choices`; approval: any number from 1; no option twice |
+//! | ranking | ranked: 1 to all options, most preferred first, no option twice |
+//! | scores | STAR: one per option, each 0 to [`MAX_SCORE`] |
 //! | `closes_at` | in the future when the poll is created |
 //!
 //! A poll also says who sees its counts when ([`Visibility`]) and whether a
@@ -18,6 +21,8 @@ mod ballot;
 mod event;
 pub(crate) mod ids;
 mod limits;
+mod marks;
+mod method;
 mod new_poll;
 mod poll;
 mod receipt;
@@ -32,6 +37,8 @@ pub use ballot::Ballot;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};
 pub use limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
+pub use marks::{Marks, MAX_SCORE};
+pub use method::Method;
 pub use new_poll::{NewPoll, PollDraft};
 pub use poll::{Poll, PollOption};
 pub use receipt::{CastKind, CastOutcome, VoteReceipt};

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
 use super::truncate_to_micros;
-use super::Visibility;
+use super::{Method, Visibility};
 use crate::error::{PollError, Result};
 
 /// A poll as a creator asks for it, not yet validated.
@@ -20,10 +20,14 @@ pub struct PollDraft {
     pub question: String,
     /// The options, in display order.
     pub options: Vec<String>,
-    /// Whether a voter may choose more than one option.
+    /// How ballots are marked and counted (default: plurality).
+    #[serde(default)]
+    pub method: Method,
+    /// Plurality only: whether a voter may choose more than one option.
     #[serde(default)]
     pub multiple: bool,
-    /// With `multiple`, the most options one ballot may choose (default: all).
+    /// Plurality with `multiple` only: the most options one ballot may
+    /// choose (default: all).
     #[serde(default)]
     pub max_choices: Option<u32>,
     /// When voting ends by itself, if ever.
@@ -44,6 +48,7 @@ pub struct PollDraft {
 pub struct NewPoll {
     question: String,
     options: Vec<String>,
+    method: Method,
     multiple: bool,
     max_choices: u32,
     closes_at: Option<OffsetDateTime>,
@@ -106,7 +111,17 @@ impl NewPoll {
         }
 
         let option_count = u32::try_from(options.len()).expect("at most MAX_OPTIONS");
-        let max_choices = match (draft.multiple, draft.max_choices) {
+        if draft.method != Method::Plurality && (draft.multiple || draft.max_choices.is_some()) {
+            return Err(PollError::invalid_poll(
+                if draft.multiple { "multiple" } else { "max_choices" },
+                format!(
+                    "multiple and max_choices are for plurality polls; a {} ballot marks any number of options",
+                    draft.method
+                ),
+            ));
+        }
+        let multiple = draft.multiple || draft.method != Method::Plurality;
+        let max_choices = match (multiple, draft.max_choices) {
             (false, None | Some(1)) => 1,
             (false, Some(_)) => {
                 return Err(PollError::invalid_poll(
@@ -135,7 +150,8 @@ impl NewPoll {
         Ok(Self {
             question,
             options,
-            multiple: draft.multiple,
+            method: draft.method,
+            multiple,
             max_choices,
             closes_at,
             visibility: draft.visibility,
@@ -153,7 +169,12 @@ impl NewPoll {
         &self.options
     }
 
-    /// Whether a ballot may choose more than one option.
+    /// How ballots are marked and counted.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Whether a ballot may mark more than one option.
     pub fn multiple(&self) -> bool {
         self.multiple
     }
@@ -312,6 +333,25 @@ mod tests {
         assert_eq!(poll.visibility(), Visibility::AfterClose);
         assert!(poll.allow_vote_change());
         let json = r#"{"question":"Q","options":["a","b"],"visibility":"never"}"#;
+        assert!(serde_json::from_str::<PollDraft>(json).is_err());
+    }
+
+    #[test]
+    fn methods_other_than_plurality_take_no_choice_limits() {
+        let now = crate::now();
+        let json = r#"{"question":"Q","options":["a","b","c"],"method":"ranked"}"#;
+        let ranked = NewPoll::new(serde_json::from_str(json).unwrap(), now).unwrap();
+        assert_eq!(ranked.method(), Method::Ranked);
+        assert!(ranked.multiple());
+        assert_eq!(ranked.max_choices(), 3);
+        let mut d = draft("Q", &["a", "b"]);
+        d.method = Method::Star;
+        d.max_choices = Some(1);
+        assert_eq!(field_of(NewPoll::new(d.clone(), now)), "max_choices");
+        d.max_choices = None;
+        d.multiple = true;
+        assert_eq!(field_of(NewPoll::new(d, now)), "multiple");
+        let json = r#"{"question":"Q","options":["a","b"],"method":"borda"}"#;
         assert!(serde_json::from_str::<PollDraft>(json).is_err());
     }
 

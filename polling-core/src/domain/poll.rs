@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Ballot, ManageToken, NewPoll, OptionId, PollId, TokenHash, Visibility};
+use super::{Ballot, ManageToken, Marks, Method, NewPoll, OptionId, PollId, TokenHash, Visibility};
 use crate::error::{PollError, Result};
 
 /// One answer voters can choose.
@@ -29,9 +29,14 @@ pub struct Poll {
     pub question: String,
     /// The options, in display order; `options[i].id == OptionId::new(i)`.
     pub options: Vec<PollOption>,
-    /// Whether a ballot may choose more than one option.
+    /// How ballots are marked and counted.
+    #[serde(default)]
+    pub method: Method,
+    /// Whether a ballot may mark more than one option (true for every
+    /// method but single-choice plurality).
     pub multiple: bool,
-    /// The most options one ballot may choose (1 for single choice).
+    /// The most options one plurality ballot may choose (1 for single
+    /// choice; the option count for the other methods).
     pub max_choices: u32,
     /// When voting ends by itself, if ever.
     #[serde(with = "time::serde::rfc3339::option")]
@@ -69,6 +74,7 @@ impl Poll {
             id: PollId::generate(),
             question: new.question().to_owned(),
             options,
+            method: new.method(),
             multiple: new.multiple(),
             max_choices: new.max_choices(),
             closes_at: new.closes_at(),
@@ -91,14 +97,24 @@ impl Poll {
         self.manage_token_hash.verifies(token)
     }
 
-    /// Checks `ballot` against this poll's options and choice rule.
+    /// Checks `ballot` against this poll's method, options and choice rule.
     ///
     /// # Errors
     ///
-    /// [`PollError::InvalidChoice`] for an unknown option or too many choices.
+    /// [`PollError::InvalidChoice`] for marks of another method's shape, an
+    /// unknown option, too many choices, or scores not one per option.
     pub fn check_ballot(&self, ballot: &Ballot) -> Result<()> {
-        if let Some(unknown) = ballot
-            .choices()
+        let marks = ballot.marks();
+        if !marks.fits(self.method) {
+            return Err(PollError::invalid_choice(format!(
+                "this is a {} poll: a ballot is {}, not {:?}",
+                self.method,
+                self.method.ballot_shape(),
+                marks.key()
+            )));
+        }
+        if let Some(unknown) = marks
+            .options()
             .iter()
             .find(|c| c.index() >= self.options.len())
         {
@@ -106,18 +122,27 @@ impl Poll {
                 "option {unknown} does not exist in this poll"
             )));
         }
-        let chosen = ballot.choices().len();
-        if chosen > self.max_choices as usize {
-            return Err(PollError::invalid_choice(if self.multiple {
-                format!(
-                    "at most {} options may be chosen, not {chosen}",
-                    self.max_choices
-                )
-            } else {
-                format!("this poll takes one choice, not {chosen}")
-            }));
+        match marks {
+            Marks::Choices(chosen) if chosen.len() > self.max_choices as usize => {
+                let chosen = chosen.len();
+                Err(PollError::invalid_choice(if self.multiple {
+                    format!(
+                        "at most {} options may be chosen, not {chosen}",
+                        self.max_choices
+                    )
+                } else {
+                    format!("this poll takes one choice, not {chosen}")
+                }))
+            }
+            Marks::Scores(scores) if scores.len() != self.options.len() => {
+                Err(PollError::invalid_choice(format!(
+                    "a ballot scores each of the {} options, not {}",
+                    self.options.len(),
+                    scores.len()
+                )))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -147,6 +172,52 @@ mod tests {
     fn ballot(poll: &Poll, choices: &[u32]) -> Ballot {
         let choices = choices.iter().copied().map(OptionId::new).collect();
         Ballot::new(poll.id, VoterId::generate(), choices).unwrap()
+    }
+
+    fn with_method(method: Method) -> Poll {
+        let draft = PollDraft {
+            question: "Q".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            method,
+            ..PollDraft::default()
+        };
+        let now = crate::now();
+        Poll::open(
+            NewPoll::new(draft, now).unwrap(),
+            ManageToken::generate().hash(),
+            now,
+        )
+    }
+
+    fn marked(poll: &Poll, marks: Marks) -> Ballot {
+        Ballot::with_marks(poll.id, VoterId::generate(), marks)
+    }
+
+    #[test]
+    fn each_method_takes_its_own_shape_of_ballot() {
+        let ids = |raw: &[u32]| raw.iter().copied().map(OptionId::new).collect::<Vec<_>>();
+        let approval = with_method(Method::Approval);
+        assert!(approval
+            .check_ballot(&ballot(&approval, &[0, 1, 2]))
+            .is_ok());
+        let ranked = with_method(Method::Ranked);
+        let ranking = Marks::ranking(ids(&[2, 0])).unwrap();
+        assert!(ranked
+            .check_ballot(&marked(&ranked, ranking.clone()))
+            .is_ok());
+        let unknown = Marks::ranking(ids(&[3])).unwrap();
+        assert!(ranked.check_ballot(&marked(&ranked, unknown)).is_err());
+        let Err(PollError::InvalidChoice(message)) = ranked.check_ballot(&ballot(&ranked, &[0]))
+        else {
+            panic!("choices on a ranked poll must be refused");
+        };
+        assert!(message.contains("ranking"), "{message}");
+        let star = with_method(Method::Star);
+        let scores = Marks::scores(vec![5, 0, 3]).unwrap();
+        assert!(star.check_ballot(&marked(&star, scores)).is_ok());
+        let short = Marks::scores(vec![5, 0]).unwrap();
+        assert!(star.check_ballot(&marked(&star, short)).is_err());
+        assert!(star.check_ballot(&marked(&star, ranking)).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{OptionId, PollId, Results};
+use super::{Marks, PollId, Results};
 
 /// Proof that a ballot was recorded.
 ///
@@ -13,8 +13,10 @@ use super::{OptionId, PollId, Results};
 pub struct VoteReceipt {
     /// The poll voted in.
     pub poll_id: PollId,
-    /// The options chosen, sorted.
-    pub choices: Vec<OptionId>,
+    /// What the ballot marked: on the wire, one key (`choices`, `ranking`
+    /// or `scores`) beside the others.
+    #[serde(flatten)]
+    pub marks: Marks,
     /// When the ballot was recorded.
     #[serde(with = "time::serde::rfc3339")]
     pub cast_at: OffsetDateTime,

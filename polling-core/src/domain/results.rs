@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{OptionId, Poll, PollId};
+use crate::tally::{RankedTally, StarTally, Tally};
 
 /// The votes one option received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,11 @@ pub struct OptionCount {
 /// two `Results` of a poll keeps the one with the higher version (see
 /// [`Results::is_newer_than`]); caches, broadcasts and browsers all follow that
 /// rule, which makes out-of-order delivery harmless.
+///
+/// What `counts` hold depends on the poll's [`Method`](crate::Method) (see
+/// [`Tally`](crate::Tally)): votes or approvals per option, first preferences
+/// of a ranked poll (with its instant runoff in `ranked`), or score totals of
+/// a STAR poll (with its runoff in `star`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Results {
     /// The poll counted.
@@ -29,58 +35,18 @@ pub struct Results {
     pub total: u64,
     /// One entry per option, in option order.
     pub counts: Vec<OptionCount>,
+    /// A ranked poll's instant runoff; absent for other methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranked: Option<RankedTally>,
+    /// A STAR poll's finalists, runoff and winner; absent for other methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub star: Option<StarTally>,
 }
 
 impl Results {
     /// The results of `poll` before anyone voted.
     pub fn empty(poll: &Poll) -> Self {
-        Self {
-            poll_id: poll.id,
-            version: 0,
-            total: 0,
-            counts: poll
-                .options
-                .iter()
-                .map(|o| OptionCount {
-                    option_id: o.id,
-                    votes: 0,
-                })
-                .collect(),
-        }
-    }
-
-    /// Counts one more ballot choosing `choices`, and bumps the version.
-    ///
-    /// Choices outside the poll are ignored: check the ballot first with
-    /// [`Poll::check_ballot`].
-    pub fn record(&mut self, choices: &[OptionId]) {
-        for choice in choices {
-            if let Some(count) = self.counts.get_mut(choice.index()) {
-                count.votes += 1;
-            }
-        }
-        self.total += 1;
-        self.version += 1;
-    }
-
-    /// Replaces one counted ballot choosing `old` by one choosing `new`, and
-    /// bumps the version; `total` stays (it is still one ballot).
-    ///
-    /// A count never goes below zero, even for an `old` that was never
-    /// counted (which a store never passes); choices outside the poll are
-    /// ignored, as in [`record`](Self::record).
-    pub fn change(&mut self, old: &[OptionId], new: &[OptionId]) {
-        for choice in old {
-            if let Some(count) = self.counts.get_mut(choice.index()) {
-                count.votes = count.votes.saturating_sub(1);
-            }
-        }
-        for choice in new {
-            if let Some(count) = self.counts.get_mut(choice.index()) {
-                count.votes += 1;
-            }
-        }
-        self.version += 1;
+        Tally::empty(poll).results(poll.id, 0)
     }
 
     /// Whether `self` should replace `other` (same poll, higher version).
@@ -97,10 +63,10 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ManageToken, NewPoll, PollDraft};
+    use crate::{ManageToken, Marks, NewPoll, PollDraft};
 
-    /// The results of a new open multiple-choice poll of options a, b and c.
-    fn empty_results_of_three_options() -> Results {
+    /// A new open multiple-choice poll of options a, b and c.
+    fn poll_of_three_options() -> Poll {
         let now = crate::now();
         let draft = PollDraft {
             question: "Q".into(),
@@ -108,21 +74,25 @@ mod tests {
             multiple: true,
             ..PollDraft::default()
         };
-        let poll = Poll::open(
+        Poll::open(
             NewPoll::new(draft, now).unwrap(),
             ManageToken::generate().hash(),
             now,
-        );
-        Results::empty(&poll)
+        )
+    }
+
+    fn choices(raw: &[u32]) -> Marks {
+        Marks::choices(raw.iter().copied().map(OptionId::new).collect()).unwrap()
     }
 
     #[test]
-    fn recording_counts_each_choice_once_and_bumps_the_version() {
-        let mut results = empty_results_of_three_options();
-        let before = results.clone();
-        results.record(&[OptionId::new(0), OptionId::new(2)]);
-        results.record(&[OptionId::new(2)]);
-        assert_eq!(results.version, 2);
+    fn counting_each_choice_once_gives_newer_results() {
+        let poll = poll_of_three_options();
+        let before = Results::empty(&poll);
+        let mut tally = Tally::empty(&poll);
+        tally.add(&choices(&[0, 2]));
+        tally.add(&choices(&[2]));
+        let results = tally.results(poll.id, 2);
         assert_eq!(results.total, 2);
         assert_eq!(results.votes(OptionId::new(0)), Some(1));
         assert_eq!(results.votes(OptionId::new(1)), Some(0));
@@ -133,23 +103,33 @@ mod tests {
 
     #[test]
     fn changing_moves_the_counts_keeps_the_total_and_never_underflows() {
-        let mut results = empty_results_of_three_options();
-        results.record(&[OptionId::new(0), OptionId::new(1)]);
-        results.change(
-            &[OptionId::new(0), OptionId::new(1)],
-            &[OptionId::new(1), OptionId::new(2)],
-        );
-        assert_eq!(results.version, 2);
+        let poll = poll_of_three_options();
+        let mut tally = Tally::empty(&poll);
+        tally.add(&choices(&[0, 1]));
+        tally.change(&choices(&[0, 1]), &choices(&[1, 2]));
+        let results = tally.results(poll.id, 2);
         assert_eq!(results.total, 1);
         assert_eq!(results.votes(OptionId::new(0)), Some(0));
         assert_eq!(results.votes(OptionId::new(1)), Some(1));
         assert_eq!(results.votes(OptionId::new(2)), Some(1));
-        results.change(&[OptionId::new(0)], &[OptionId::new(0)]);
+        tally.change(&choices(&[0]), &choices(&[0]));
         assert_eq!(
-            results.votes(OptionId::new(0)),
+            tally.results(poll.id, 3).votes(OptionId::new(0)),
             Some(1),
             "0 - 1 stays 0, then + 1"
         );
-        assert_eq!(results.version, 3);
+    }
+
+    #[test]
+    fn plurality_results_keep_their_wire_shape() {
+        let results = Results::empty(&poll_of_three_options());
+        let json = serde_json::to_value(&results).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["counts", "poll_id", "total", "version"]);
     }
 }

@@ -12,6 +12,7 @@ use crate::domain::{
 };
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
+use crate::tally::Tally;
 
 /// A [`PollStore`] in process memory: fast, correct under concurrency, gone
 /// when the process exits.
@@ -30,6 +31,10 @@ pub struct MemoryStore {
 #[derive(Debug)]
 struct Entry {
     poll: Poll,
+    /// The running sums of the poll's ballots.
+    tally: Tally,
+    /// What `tally` gives at the current version, computed once per ballot
+    /// (for a ranked poll, its instant runoff) and then only cloned.
     results: Results,
     /// The receipt of each voter's ballot, for idempotent replays.
     ballots: HashMap<VoterId, VoteReceipt>,
@@ -82,6 +87,7 @@ impl PollStore for MemoryStore {
     async fn create(&self, poll: &Poll) -> Result<()> {
         let entry = Entry {
             poll: poll.clone(),
+            tally: Tally::empty(poll),
             results: Results::empty(poll),
             ballots: HashMap::new(),
             deleted: false,
@@ -133,7 +139,7 @@ impl PollStore for MemoryStore {
         self.with_entry(ballot.poll_id(), |entry| {
             let earlier = entry.ballots.get(ballot.voter());
             if let Some(receipt) = earlier {
-                if receipt.choices == ballot.choices() {
+                if receipt.marks == *ballot.marks() {
                     return Ok(CastOutcome {
                         receipt: receipt.clone(),
                         results: entry.results.clone(),
@@ -151,17 +157,20 @@ impl PollStore for MemoryStore {
 
             let kind = match earlier {
                 Some(old) => {
-                    entry.results.change(&old.choices, ballot.choices());
+                    entry.tally.change(&old.marks, ballot.marks());
                     CastKind::Changed
                 }
                 None => {
-                    entry.results.record(ballot.choices());
+                    entry.tally.add(ballot.marks());
                     CastKind::New
                 }
             };
+            entry.results = entry
+                .tally
+                .results(ballot.poll_id(), entry.results.version + 1);
             let receipt = VoteReceipt {
                 poll_id: ballot.poll_id(),
-                choices: ballot.choices().to_vec(),
+                marks: ballot.marks().clone(),
                 cast_at: now,
                 version: entry.results.version,
             };
@@ -189,7 +198,7 @@ impl PollStore for MemoryStore {
             let mut ballots: Vec<AnonymousBallot> = entry
                 .ballots
                 .values()
-                .map(|receipt| AnonymousBallot::new(receipt.choices.clone(), receipt.cast_at))
+                .map(|receipt| AnonymousBallot::new(receipt.marks.clone(), receipt.cast_at))
                 .collect();
             ballots.sort_unstable();
             Ok(ballots)

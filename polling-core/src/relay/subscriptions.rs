@@ -199,6 +199,8 @@ mod tests {
                 version,
                 total: version,
                 counts: Vec::new(),
+                ranked: None,
+                star: None,
             },
         }
     }

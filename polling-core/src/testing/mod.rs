@@ -64,7 +64,8 @@ pub use recorder::TestRecorder;
 use std::fmt::Debug;
 
 use crate::domain::{
-    Ballot, ManageToken, NewPoll, OptionCount, OptionId, Poll, PollDraft, PollId, Results, VoterId,
+    Ballot, ManageToken, Marks, NewPoll, OptionCount, OptionId, Poll, PollDraft, PollId, Results,
+    VoterId,
 };
 use crate::error::{PollError, Result};
 
@@ -101,6 +102,15 @@ pub fn ballot(poll: &Poll, voter: &VoterId, choices: &[u32]) -> Ballot {
     Ballot::new(poll.id, voter.clone(), choices).expect("a well-formed ballot")
 }
 
+/// The [`Marks`] choosing the options at `raw`.
+///
+/// # Panics
+///
+/// When `raw` is empty or names an option twice.
+pub fn choices(raw: &[u32]) -> Marks {
+    Marks::choices(raw.iter().copied().map(OptionId::new).collect()).expect("well-formed choices")
+}
+
 /// Made-up results of poll `poll_id` at `version`: two options, every ballot
 /// for the first one (so different versions are different values).
 pub fn results_at(poll_id: PollId, version: u64) -> Results {
@@ -118,6 +128,8 @@ pub fn results_at(poll_id: PollId, version: u64) -> Results {
                 votes: 0,
             },
         ],
+        ranked: None,
+        star: None,
     }
 }
 

@@ -16,6 +16,10 @@ use crate::domain::{
 };
 use crate::store::PollStore;
 
+mod methods;
+
+pub use methods::*;
+
 /// Generates one test per case of [`testing::store`](crate::testing::store).
 ///
 /// `store_conformance_tests!(#[attr] params => make)` expands, for every case
@@ -73,6 +77,10 @@ macro_rules! store_conformance_tests {
             ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices,
             ballots_of_an_unknown_or_deleted_poll_are_not_found,
             the_ballot_stream_gives_the_ballots_in_their_order,
+            each_method_counts_its_ballots,
+            ballots_of_the_wrong_shape_are_refused_and_change_nothing,
+            ranked_and_star_ballots_replay_and_change,
+            concurrent_ranked_and_star_ballots_are_counted_exactly,
         );
     };
 }
@@ -415,7 +423,7 @@ pub async fn the_first_ballot_is_new_at_version_one<S: PollStore>(store: S) {
 
     assert!(outcome.is_new(), "the first ballot is new");
     assert_eq!(outcome.receipt.poll_id, poll.id, "receipt poll");
-    assert_eq!(outcome.receipt.choices, b.choices(), "receipt choices");
+    assert_eq!(&outcome.receipt.marks, b.marks(), "receipt marks");
     assert_eq!(outcome.receipt.version, 1, "receipt version");
     let drift = (outcome.receipt.cast_at - before).abs();
     assert!(
@@ -679,8 +687,8 @@ pub async fn a_voter_racing_itself_is_counted_once<S: PollStore>(store: S) {
             assert!(
                 is_error(result, "already_voted"),
                 "a ballot {:?} differing from the recorded {:?} must be already_voted, got {result:?}",
-                b.choices(),
-                winning_ballot.choices()
+                b.marks(),
+                winning_ballot.marks()
             );
         }
     }
@@ -897,8 +905,8 @@ pub async fn a_changed_ballot_replaces_the_old_one<S: PollStore>(store: S) {
         "the new receipt has the new version"
     );
     assert_eq!(
-        changed.receipt.choices,
-        [OptionId::new(1), OptionId::new(2)],
+        changed.receipt.marks,
+        super::choices(&[1, 2]),
         "the new receipt has the new choices"
     );
     assert!(
@@ -1046,12 +1054,12 @@ pub async fn concurrent_changes_by_one_voter_leave_exact_counts<S: PollStore>(st
         .expect("ballot")
         .expect("the voter has a ballot");
     let mut expected = [1, 1, 1];
-    expected[stored.choices[0].index()] += 1;
+    expected[stored.marks.options()[0].index()] += 1;
     assert_eq!(
         counts(&results),
         expected,
         "the voter counts once, for their stored choice {:?}",
-        stored.choices
+        stored.marks
     );
 }
 
@@ -1077,7 +1085,7 @@ pub async fn ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices
             .unwrap_or_else(|e| panic!("ballot {choices:?} failed: {e:?}"));
         store.cast(&b).await.expect("a replay of the same ballot");
         expected.push(AnonymousBallot::new(
-            b.choices().to_vec(),
+            b.marks().clone(),
             outcome.receipt.cast_at,
         ));
     }
@@ -1101,7 +1109,7 @@ pub async fn ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices
     }
     let results = results_of(&store, &poll).await;
     let mut tally = vec![0_u64; poll.options.len()];
-    for choice in ballots.iter().flat_map(|b| &b.choices) {
+    for choice in ballots.iter().flat_map(|b| b.marks.options()) {
         tally[choice.index()] += 1;
     }
     assert_eq!(tally, counts(&results), "the ballots add up to the results");
@@ -1109,7 +1117,7 @@ pub async fn ballots_list_every_ballot_anonymously_sorted_by_minute_then_choices
     assert!(
         ballots
             .iter()
-            .all(|b| b.choices.iter().all(|c| *c < OptionId::new(3))),
+            .all(|b| b.marks.options().iter().all(|c| *c < OptionId::new(3))),
         "choices name the poll's options"
     );
 }

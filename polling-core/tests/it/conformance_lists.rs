@@ -7,7 +7,13 @@ use std::collections::BTreeSet;
 
 /// Each suite's source: its cases and its macro.
 const SUITES: [(&str, &str); 4] = [
-    ("store", include_str!("../../src/testing/store.rs")),
+    (
+        "store",
+        concat!(
+            include_str!("../../src/testing/store.rs"),
+            include_str!("../../src/testing/store/methods.rs"),
+        ),
+    ),
     ("cache", include_str!("../../src/testing/cache.rs")),
     (
         "broadcaster",

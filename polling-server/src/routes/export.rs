@@ -2,7 +2,10 @@
 //! results as CSV and JSON, and the anonymous ballots as CSV.
 
 use futures_util::StreamExt;
-use polling_core::{AnonymousBallot, BallotStream, ManageToken, OptionId, Poll, Results};
+use polling_core::{
+    AnonymousBallot, BallotStream, ManageToken, Marks, Method, OptionId, Poll, RankedTally,
+    Results, StarTally,
+};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -91,6 +94,8 @@ async fn results_json(raw_id: String, app: App, token: ManageToken) -> Result<Re
                 votes: count.votes,
             })
             .collect(),
+        ranked: results.ranked.as_ref(),
+        star: results.star.as_ref(),
         exported_at: now,
     };
     let body = serde_json::to_string_pretty(&export)
@@ -103,9 +108,9 @@ async fn results_json(raw_id: String, app: App, token: ManageToken) -> Result<Re
     ))
 }
 
-/// `cast_minute,option_ids,options`: one row per ballot, sorted by minute
-/// then choices; ids joined with `;`, texts with `; `. No voter ids, and no
-/// time finer than the minute.
+/// `cast_minute,option_ids,options` (`ranking` or `scores` in the middle
+/// for those methods): one row per ballot, sorted by minute then marks; see
+/// [`ballot_row`]. No voter ids, and no time finer than the minute.
 ///
 /// Streamed: the rows are written as the store reads them, a chunk of about
 /// [`CHUNK`] bytes at a time, so memory does not grow with the poll (the
@@ -139,7 +144,7 @@ const CHUNKS_AHEAD: usize = 4;
 /// store's stream is dropped too).
 async fn write_ballots(poll: Poll, mut ballots: BallotStream, chunks: ChunkSender) {
     let mut csv = Csv::new();
-    csv.row(["cast_minute", "option_ids", "options"]);
+    csv.row(ballots_header(&poll));
     while let Some(ballot) = ballots.next().await {
         match ballot {
             Ok(ballot) => csv.row(ballot_row(&poll, &ballot)),
@@ -162,18 +167,38 @@ async fn write_ballots(poll: Poll, mut ballots: BallotStream, chunks: ChunkSende
     chunks.finish().await;
 }
 
+/// The header of a poll's `ballots.csv`: its second column names the marks
+/// of the poll's method.
+fn ballots_header(poll: &Poll) -> [&'static str; 3] {
+    let marks = match poll.method {
+        Method::Plurality | Method::Approval => "option_ids",
+        Method::Ranked => "ranking",
+        Method::Star => "scores",
+    };
+    ["cast_minute", marks, "options"]
+}
+
+/// One ballot's row: the minute, the marks joined with `;` (chosen ids,
+/// the ranking most preferred first, or a score per option) and the same
+/// in words, joined with `; ` (`Tea: 5` for a score).
 fn ballot_row(poll: &Poll, ballot: &AnonymousBallot) -> [String; 3] {
     let minute = ballot
         .cast_minute
         .format(&Rfc3339)
         .unwrap_or_else(|_| ballot.cast_minute.to_string());
-    let ids: Vec<String> = ballot.choices.iter().map(ToString::to_string).collect();
-    let texts: Vec<&str> = ballot
-        .choices
-        .iter()
-        .filter_map(|c| poll.options.get(c.index()).map(|o| o.text.as_str()))
-        .collect();
-    [minute, ids.join(";"), texts.join("; ")]
+    let text = |i: usize| poll.options.get(i).map_or("", |o| o.text.as_str());
+    let (marks, words): (Vec<String>, Vec<String>) = match &ballot.marks {
+        Marks::Choices(ids) | Marks::Ranking(ids) => ids
+            .iter()
+            .map(|id| (id.to_string(), text(id.index()).to_owned()))
+            .unzip(),
+        Marks::Scores(scores) => scores
+            .iter()
+            .enumerate()
+            .map(|(i, score)| (score.to_string(), format!("{}: {score}", text(i))))
+            .unzip(),
+    };
+    [minute, marks.join(";"), words.join("; ")]
 }
 
 /// `response` as a download named `poll-<id>-<name>`, never cached
@@ -210,6 +235,12 @@ struct ResultsExport<'a> {
     total: u64,
     /// One per option, in option order.
     counts: Vec<CountExport<'a>>,
+    /// A ranked poll's instant runoff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranked: Option<&'a RankedTally>,
+    /// A STAR poll's finalists, runoff and winner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    star: Option<&'a StarTally>,
     /// When the file was made.
     #[serde(with = "time::serde::rfc3339")]
     exported_at: OffsetDateTime,
@@ -222,6 +253,7 @@ struct CountExport<'a> {
     option_id: OptionId,
     /// The option's text, so the file reads without the poll.
     option: &'a str,
-    /// Ballots that chose it.
+    /// Ballots that chose it (approval: approved it; ranked: ranked it
+    /// first; STAR: its score total).
     votes: u64,
 }

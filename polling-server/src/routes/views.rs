@@ -3,8 +3,13 @@
 //! Domain records are never serialized to clients directly: a [`Poll`] holds
 //! its manage token's hash, which stays on the server.
 
-use polling_core::{OptionId, Poll, PollOption, Results, Visibility, VoteReceipt};
+use polling_core::{
+    Marks, Method, OptionId, Poll, PollError, PollOption, Results, Visibility, VoteReceipt,
+    MAX_SCORE,
+};
 use serde::Serialize;
+
+use crate::error::ApiError;
 use time::OffsetDateTime;
 
 /// A poll as clients see it.
@@ -13,6 +18,8 @@ pub(crate) struct PollView<'a> {
     id: String,
     question: &'a str,
     options: &'a [PollOption],
+    /// How ballots are marked and counted.
+    method: Method,
     multiple: bool,
     max_choices: u32,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -35,6 +42,7 @@ impl<'a> PollView<'a> {
             id: poll.id.to_string(),
             question: &poll.question,
             options: &poll.options,
+            method: poll.method,
             multiple: poll.multiple,
             max_choices: poll.max_choices,
             closes_at: poll.closes_at,
@@ -75,10 +83,50 @@ pub(crate) struct VoteView<'a> {
     pub(crate) results: Option<&'a Results>,
 }
 
-/// The body of `POST /api/polls/{id}/votes`.
+/// The body of `POST /api/polls/{id}/votes`: exactly one key, the shape of
+/// the poll's method (`choices`, `ranking` or `scores`).
+///
+/// The shape only: the rules of each (no repeats, scores 0 to 5, what fits
+/// the poll) are checked by [`Marks`] and the store, as `invalid_choice`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VoteRequest {
-    /// The chosen option ids.
-    pub(crate) choices: Vec<OptionId>,
+    /// Plurality and approval: the chosen option ids.
+    #[serde(default)]
+    choices: Option<Vec<OptionId>>,
+    /// Ranked: option ids, most preferred first.
+    #[serde(default)]
+    ranking: Option<Vec<OptionId>>,
+    /// STAR: a score per option, in option order.
+    #[serde(default)]
+    scores: Option<Vec<i64>>,
+}
+
+impl VoteRequest {
+    /// The marks this body asks for: 422 `invalid_field` without exactly
+    /// one key, `invalid_choice` for marks that break their rules.
+    pub(crate) fn into_marks(self) -> Result<Marks, ApiError> {
+        let marks = match (self.choices, self.ranking, self.scores) {
+            (Some(ids), None, None) => Marks::choices(ids),
+            (None, Some(ids), None) => Marks::ranking(ids),
+            (None, None, Some(scores)) => scores
+                .into_iter()
+                .enumerate()
+                .map(|(i, score)| {
+                    u8::try_from(score).map_err(|_| {
+                        PollError::InvalidChoice(format!(
+                            "option {i} has score {score}; scores go from 0 to {MAX_SCORE}"
+                        ))
+                    })
+                })
+                .collect::<polling_core::Result<_>>()
+                .and_then(Marks::scores),
+            _ => {
+                return Err(ApiError::InvalidField(
+                    "a ballot has exactly one of `choices`, `ranking` or `scores`".into(),
+                ))
+            }
+        };
+        marks.map_err(ApiError::from)
+    }
 }

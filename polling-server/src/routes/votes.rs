@@ -65,7 +65,8 @@ async fn cast_ballot(
     voter: &Voter,
     body: VoteRequest,
 ) -> Result<Response, Rejection> {
-    let ballot = Ballot::new(poll_id, voter.id.clone(), body.choices).map_err(ApiError::from)?;
+    let marks = body.into_marks()?;
+    let ballot = Ballot::with_marks(poll_id, voter.id.clone(), marks);
     let outcome = match app.cast(ballot).await {
         Ok(outcome) => outcome,
         // A vote refused as unavailable may still have committed (the

@@ -21,6 +21,7 @@ mod idempotency;
 mod layering;
 mod limits;
 mod live;
+mod methods;
 mod openapi;
 mod postgres;
 mod postgres_replicas;

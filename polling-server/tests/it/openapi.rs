@@ -949,3 +949,81 @@ async fn a_body_that_breaks_its_documented_schema_is_a_problem() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("no_such_code"), "{problems:?}");
 }
+
+/// Each voting method end to end through the routes: the draft, the ballot
+/// and the answers (the created poll, the vote with its receipt, the
+/// results with their runoff) all fit their documented schemas, and a
+/// ballot of the wrong shape is a documented 422.
+#[tokio::test]
+async fn every_method_s_polls_ballots_and_results_fit_their_documented_schemas() {
+    let doc = document();
+    let server = server();
+    let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let mut problems = Vec::new();
+    let send = |method: &'static str, path: String, body: &Value| {
+        let call = Call::new(method, &path)
+            .header(CONTENT_TYPE.as_str(), "application/json")
+            .body(body.to_string().into_bytes());
+        let server = server.clone();
+        async move { call.send(&server).await }
+    };
+    let cases = [
+        ("plurality", json!({ "choices": [1] })),
+        ("approval", json!({ "choices": [0, 2] })),
+        ("ranked", json!({ "ranking": [2, 0] })),
+        ("star", json!({ "scores": [5, 0, 3] })),
+    ];
+    for (method, ballot) in cases {
+        let draft = json!({ "question": "Which?", "options": ["a", "b", "c"], "method": method });
+        problems.extend(body_problems(&doc, &schema("PollDraft"), &draft, method));
+        problems.extend(body_problems(&doc, &schema("VoteRequest"), &ballot, method));
+        let created = send("POST", "/api/polls".into(), &draft).await;
+        assert_eq!(created.status, 201, "{method}: {created:?}");
+        let created = created.json.expect("a created poll");
+        problems.extend(body_problems(
+            &doc,
+            &schema("CreatedPoll"),
+            &created,
+            method,
+        ));
+        assert_eq!(created["method"], method);
+        let id = created["id"].as_str().expect("an id").to_owned();
+
+        let vote = send("POST", format!("/api/polls/{id}/votes"), &ballot).await;
+        assert_eq!(vote.status, 201, "{method}: {vote:?}");
+        let vote = vote.json.expect("a vote answer");
+        problems.extend(body_problems(&doc, &schema("VoteResponse"), &vote, method));
+        let key = ballot
+            .as_object()
+            .and_then(|b| b.keys().next())
+            .expect("a key");
+        assert_eq!(
+            vote["receipt"][key], ballot[key],
+            "{method}: the receipt's marks"
+        );
+        problems.extend(body_problems(
+            &doc,
+            &schema("Results"),
+            &vote["results"],
+            method,
+        ));
+        let tally = match method {
+            "ranked" => Some("ranked"),
+            "star" => Some("star"),
+            _ => None,
+        };
+        if let Some(tally) = tally {
+            assert!(vote["results"][tally].is_object(), "{method}: {vote}");
+        }
+
+        // Another method's shape is a 422 the document lists.
+        let wrong = match method {
+            "ranked" => json!({ "scores": [1, 2, 3] }),
+            _ => json!({ "ranking": [0] }),
+        };
+        let refused = send("POST", format!("/api/polls/{id}/votes"), &wrong).await;
+        assert_eq!(refused.status, 422, "{method}: {refused:?}");
+        assert_eq!(refused.error_code(), Some("invalid_choice"), "{method}");
+    }
+    assert_no_problems(&problems);
+}

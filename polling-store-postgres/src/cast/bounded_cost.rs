@@ -128,7 +128,7 @@ fn record(poll: &str, voters: &[String]) -> String {
         .collect();
     let last = versions.last().cloned().unwrap_or_default();
     format!(
-        "EXECUTE record('{poll}', {}, {}, now(), {}, {last}, {last}, '{{0,{last}}}')",
+        "EXECUTE record('{poll}', {}, {}, now(), {}, {last}, {last}, '{{0,{last}}}', '{{}}', '{{}}', '{{}}')",
         array(voters),
         array(&ones),
         array(&versions),

@@ -3,7 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use polling_core::{Ballot, CastKind, CastOutcome, Poll, PollError, Results, VoteReceipt, VoterId};
+use polling_core::{
+    Ballot, CastKind, CastOutcome, Marks, Method, OptionId, Poll, PollError, Results, Tally,
+    VoteReceipt, VoterId,
+};
 use time::OffsetDateTime;
 
 use polling_core::Result;
@@ -19,8 +22,12 @@ pub(crate) struct Plan {
     /// The ballot rows to update (voters whose stored ballot the batch
     /// changed): voter and their ballot after the batch, versions ascending.
     pub(crate) changed_ballots: Vec<(VoterId, VoteReceipt)>,
+    /// The poll's sums after the whole batch.
+    pub(crate) tally: Tally,
     /// The results after the whole batch.
     pub(crate) results: Results,
+    /// Ranked polls: the rankings whose number of ballots the batch changed.
+    pub(crate) touched_rankings: HashSet<Vec<OptionId>>,
     /// When the batch was decided: the `cast_at` of every row it writes.
     pub(crate) cast_at: OffsetDateTime,
 }
@@ -29,29 +36,42 @@ impl Plan {
     /// Decides each ballot in turn, exactly as if they had been cast one by one
     /// in this order (see [`PollStore::cast`](polling_core::PollStore::cast)).
     ///
-    /// `results` are the poll's results before the batch and `earlier` the
-    /// stored ballots of the batch's voters. A ballot that fails never
-    /// affects the others: only new and changed ballots change the results,
-    /// and each outcome carries the results right after its own ballot. A
+    /// `tally` and `version` are the poll's sums and version before the
+    /// batch and `earlier` the stored ballots of the batch's voters. A ballot
+    /// that fails never affects the others: only new and changed ballots
+    /// change the results, and each outcome carries the results right after
+    /// its own ballot, except on a ranked poll: there every outcome carries
+    /// the results after the whole batch (newer than its receipt, never
+    /// older), so that a batch counts its instant runoff once, not once per
+    /// ballot. A
     /// voter may appear more than once (a first ballot, then a change): each
     /// sees the ballot the one before left, and one row per voter is written,
     /// holding their last ballot.
     pub(crate) fn decide(
         poll: &Poll,
-        mut results: Results,
+        mut tally: Tally,
+        mut version: u64,
         mut earlier: HashMap<VoterId, VoteReceipt>,
         ballots: &[Ballot],
         now: OffsetDateTime,
     ) -> Self {
+        let per_ballot = poll.method != Method::Ranked;
+        let mut results = tally.results(poll.id, version);
+        let mut touched_rankings = HashSet::new();
+        let mut touch = |marks: &Marks| {
+            if let Marks::Ranking(ranking) = marks {
+                touched_rankings.insert(ranking.clone());
+            }
+        };
         let stored: HashSet<VoterId> = earlier.keys().cloned().collect();
         // The voters whose row the batch writes.
         let mut written: HashSet<VoterId> = HashSet::new();
-        let outcomes = ballots
+        let mut outcomes: Vec<Result<CastOutcome>> = ballots
             .iter()
             .map(|ballot| {
                 let before = earlier.get(ballot.voter());
                 if let Some(receipt) = before {
-                    if receipt.choices == ballot.choices() {
+                    if receipt.marks == *ballot.marks() {
                         return Ok(CastOutcome {
                             receipt: receipt.clone(),
                             results: results.clone(),
@@ -69,19 +89,25 @@ impl Plan {
 
                 let kind = match before {
                     Some(old) => {
-                        results.change(&old.choices, ballot.choices());
+                        tally.change(&old.marks, ballot.marks());
+                        touch(&old.marks);
                         CastKind::Changed
                     }
                     None => {
-                        results.record(ballot.choices());
+                        tally.add(ballot.marks());
                         CastKind::New
                     }
                 };
+                touch(ballot.marks());
+                version += 1;
+                if per_ballot {
+                    results = tally.results(poll.id, version);
+                }
                 let receipt = VoteReceipt {
                     poll_id: poll.id,
-                    choices: ballot.choices().to_vec(),
+                    marks: ballot.marks().clone(),
                     cast_at: now,
-                    version: results.version,
+                    version,
                 };
                 earlier.insert(ballot.voter().clone(), receipt.clone());
                 written.insert(ballot.voter().clone());
@@ -104,11 +130,19 @@ impl Plan {
         }
         new_ballots.sort_by_key(|(_, r)| r.version);
         changed_ballots.sort_by_key(|(_, r)| r.version);
+        if !per_ballot {
+            results = tally.results(poll.id, version);
+            for outcome in outcomes.iter_mut().flatten() {
+                outcome.results = results.clone();
+            }
+        }
         Self {
             outcomes,
             new_ballots,
             changed_ballots,
+            tally,
             results,
+            touched_rankings,
             cast_at: now,
         }
     }
@@ -121,7 +155,7 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use polling_core::testing::sample_poll;
+    use polling_core::testing::{choices, sample_poll};
     use polling_core::{OptionId, PollError};
     use time::Duration;
 
@@ -135,7 +169,8 @@ mod tests {
     fn decide(poll: &Poll, ballots: &[Ballot]) -> Plan {
         Plan::decide(
             poll,
-            Results::empty(poll),
+            Tally::empty(poll),
+            0,
             HashMap::new(),
             ballots,
             polling_core::now(),
@@ -204,19 +239,19 @@ mod tests {
         let now = polling_core::now();
         let earlier_receipt = VoteReceipt {
             poll_id: poll.id,
-            choices: vec![OptionId::new(1)],
+            marks: choices(&[1]),
             cast_at: now - Duration::minutes(1),
             version: 1,
         };
-        let mut results = Results::empty(&poll);
-        results.record(&[OptionId::new(1)]);
+        let mut tally = Tally::empty(&poll);
+        tally.add(&choices(&[1]));
         poll.closed_at = Some(now);
         let earlier = HashMap::from([(
             VoterId::try_from("old".to_owned()).unwrap(),
             earlier_receipt.clone(),
         )]);
         let ballots = [ballot(&poll, "old", &[1]), ballot(&poll, "new", &[0])];
-        let plan = Plan::decide(&poll, results, earlier, &ballots, now);
+        let plan = Plan::decide(&poll, tally, 1, earlier, &ballots, now);
         assert_eq!(plan.outcomes[0].as_ref().unwrap().receipt, earlier_receipt);
         assert!(matches!(plan.outcomes[1], Err(PollError::PollClosed)));
         assert!(plan.new_ballots.is_empty());
@@ -272,19 +307,19 @@ mod tests {
         let mut poll = sample_poll(2, false, None);
         poll.allow_vote_change = true;
         let old = VoterId::try_from("old".to_owned()).unwrap();
-        let mut results = Results::empty(&poll);
-        results.record(&[OptionId::new(0)]);
+        let mut tally = Tally::empty(&poll);
+        tally.add(&choices(&[0]));
         let earlier = HashMap::from([(
             old.clone(),
             VoteReceipt {
                 poll_id: poll.id,
-                choices: vec![OptionId::new(0)],
+                marks: choices(&[0]),
                 cast_at: polling_core::now(),
                 version: 1,
             },
         )]);
         let ballots = [ballot(&poll, "old", &[1]), ballot(&poll, "new", &[1])];
-        let plan = Plan::decide(&poll, results, earlier, &ballots, polling_core::now());
+        let plan = Plan::decide(&poll, tally, 1, earlier, &ballots, polling_core::now());
         assert_eq!(kinds(&plan), ["changed", "new"]);
         assert_eq!(plan.changed_ballots.len(), 1);
         assert_eq!(plan.changed_ballots[0].0, old);
@@ -293,6 +328,49 @@ mod tests {
         assert_eq!(plan.results.votes(OptionId::new(0)), Some(0));
         assert_eq!(plan.results.votes(OptionId::new(1)), Some(2));
         assert_eq!(plan.results.total, 2);
+    }
+
+    #[test]
+    fn a_ranked_batch_counts_its_runoff_once_and_every_outcome_carries_it() {
+        let draft = polling_core::PollDraft {
+            question: "Q".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            method: Method::Ranked,
+            allow_vote_change: true,
+            ..Default::default()
+        };
+        let now = polling_core::now();
+        let poll = Poll::open(
+            polling_core::NewPoll::new(draft, now).unwrap(),
+            polling_core::ManageToken::generate().hash(),
+            now,
+        );
+        let ranked = |voter: &str, ids: &[u32]| {
+            let marks = Marks::ranking(ids.iter().copied().map(OptionId::new).collect()).unwrap();
+            Ballot::with_marks(poll.id, VoterId::try_from(voter.to_owned()).unwrap(), marks)
+        };
+        let ballots = [ranked("a", &[0, 1]), ranked("b", &[1]), ranked("a", &[2])];
+        let plan = decide(&poll, &ballots);
+        assert_eq!(kinds(&plan), ["new", "new", "changed"]);
+        for outcome in plan.outcomes.iter().flatten() {
+            assert_eq!(outcome.results, plan.results, "the batch's results");
+            assert!(outcome.results.version >= outcome.receipt.version);
+        }
+        let touched: HashSet<Vec<u32>> = plan
+            .touched_rankings
+            .iter()
+            .map(|r| r.iter().map(|o| o.get()).collect())
+            .collect();
+        assert_eq!(touched, HashSet::from([vec![0, 1], vec![1], vec![2]]));
+        assert_eq!(
+            plan.tally
+                .ballots_ranking(&[OptionId::new(0), OptionId::new(1)]),
+            0
+        );
+        assert_eq!(
+            plan.results.ranked.as_ref().unwrap().rounds[0].counts.len(),
+            3
+        );
     }
 
     #[test]

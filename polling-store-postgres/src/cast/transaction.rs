@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use polling_core::{Ballot, CastOutcome, PollError, PollId, Result, VoterId};
+use polling_core::{Ballot, CastOutcome, Method, PollError, PollId, Result, VoterId};
 use sqlx::PgPool;
 
 use super::plan::Plan;
@@ -19,9 +19,14 @@ const LOCK_POLL: &str = concat!(
     "SELECT ",
     poll_columns!(),
     ", ",
-    results_columns!(),
+    tally_columns!(),
     " FROM polls WHERE id = $1 FOR NO KEY UPDATE"
 );
+
+/// A ranked poll's rankings, read after the lock (a subquery of the locking
+/// read would see them as of before the wait), so they agree with the
+/// poll row's counts. One row per distinct ranking, however many ballots.
+const RANKINGS: &str = concat!("SELECT ", rankings_columns!(), " FROM polls WHERE id = $1");
 
 /// The batch voters' earlier ballots. A separate statement after the lock, so
 /// it sees every ballot committed before the lock was granted.
@@ -38,19 +43,30 @@ pub(super) const EARLIER_BALLOTS: &str = "SELECT b.voter_id, b.choices, b.cast_a
           WHERE poll_id = $1 AND voter_id = v.voter_id OFFSET 0 \
        ) AS b";
 
-/// The batch's new and changed ballots and the poll's counts, in one
-/// statement. A changed ballot finds its row through the primary key as the
-/// conflict arbiter, never through a join the planner could turn into a scan
-/// of the poll's ballots. Each voter appears once (see [`Plan::decide`]), and
-/// the poll row lock makes the plan's new-or-changed decision hold.
+/// The batch's new and changed ballots, the rankings whose count changed
+/// (ranked polls: set where some ballots hold them, deleted where none do)
+/// and the poll's sums, in one statement. A changed ballot finds its row
+/// through the primary key as the conflict arbiter, never through a join the
+/// planner could turn into a scan of the poll's ballots. Each voter appears
+/// once (see [`Plan::decide`]), and the poll row lock makes the plan's
+/// new-or-changed decision hold.
 pub(super) const RECORD: &str = "WITH recorded AS ( \
          INSERT INTO ballots (poll_id, voter_id, choices, cast_at, version) \
          SELECT $1, b.voter_id, string_to_array(b.choices, ',')::integer[], $4, b.version \
            FROM unnest($2::text[], $3::text[], $5::bigint[]) AS b(voter_id, choices, version) \
          ON CONFLICT (poll_id, voter_id) DO UPDATE \
             SET choices = EXCLUDED.choices, cast_at = EXCLUDED.cast_at, version = EXCLUDED.version \
+     ), ranked AS ( \
+         INSERT INTO rankings (poll_id, ranking, ballots) \
+         SELECT $1, string_to_array(r.ranking, ',')::integer[], r.ballots \
+           FROM unnest($10::text[], $11::bigint[]) AS r(ranking, ballots) WHERE r.ballots > 0 \
+         ON CONFLICT (poll_id, ranking) DO UPDATE SET ballots = EXCLUDED.ballots \
+     ), unranked AS ( \
+         DELETE FROM rankings WHERE poll_id = $1 AND ranking IN ( \
+           SELECT string_to_array(r.ranking, ',')::integer[] \
+             FROM unnest($10::text[], $11::bigint[]) AS r(ranking, ballots) WHERE r.ballots = 0) \
      ) \
-     UPDATE polls SET version = $6, total = $7, votes = $8 WHERE id = $1";
+     UPDATE polls SET version = $6, total = $7, votes = $8, pairwise = $9 WHERE id = $1";
 
 /// Records `ballots` (all for `poll_id`) in one transaction and returns one
 /// outcome per ballot, in order.
@@ -90,7 +106,18 @@ async fn try_cast_batch(
         return Ok(ballots.iter().map(|_| Err(PollError::NotFound)).collect());
     };
     let poll = rows::poll(&row)?;
-    let results = rows::results(poll_id, &row)?;
+    let rankings = match poll.method {
+        Method::Ranked => {
+            let row = sqlx::query(RANKINGS)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            rows::rankings(&row)?
+        }
+        _ => Vec::new(),
+    };
+    let (tally, version) = rows::tally(poll.method, &row, rankings)?;
 
     // The lock may have taken long: a ballot whose caller gave up meanwhile
     // (answered as a failure) is left out, so no later commit contradicts
@@ -114,10 +141,10 @@ async fn try_cast_batch(
         .await
         .map_err(unavailable)?
         .iter()
-        .map(|row| rows::ballot(poll_id, row))
+        .map(|row| rows::ballot(poll_id, poll.method, row))
         .collect::<Result<HashMap<VoterId, _>>>()?;
 
-    let plan = Plan::decide(&poll, results, earlier, &live, polling_core::now());
+    let plan = Plan::decide(&poll, tally, version, earlier, &live, polling_core::now());
     if plan.writes() {
         record(&mut tx, id, &plan).await?;
     }
@@ -141,12 +168,19 @@ pub(super) fn abandoned_error() -> PollError {
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
     let ballots = Columns::of(plan.new_ballots.iter().chain(&plan.changed_ballots))?;
-    let votes = plan
-        .results
-        .counts
-        .iter()
-        .map(|c| rows::to_i64(c.votes))
-        .collect::<Result<Vec<_>>>()?;
+    let sums = |values: &[u64]| {
+        values
+            .iter()
+            .map(|&n| rows::to_i64(n))
+            .collect::<Result<Vec<_>>>()
+    };
+    let votes = sums(plan.tally.counts())?;
+    let pairwise = sums(plan.tally.pairwise())?;
+    let (mut rankings, mut ranked_ballots) = (Vec::new(), Vec::new());
+    for ranking in &plan.touched_rankings {
+        rankings.push(rows::ranking_key(ranking));
+        ranked_ballots.push(rows::to_i64(plan.tally.ballots_ranking(ranking))?);
+    }
 
     sqlx::query(RECORD)
         .bind(id)
@@ -157,6 +191,9 @@ async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -
         .bind(rows::to_i64(plan.results.version)?)
         .bind(rows::to_i64(plan.results.total)?)
         .bind(&votes)
+        .bind(&pairwise)
+        .bind(&rankings)
+        .bind(&ranked_ballots)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
@@ -166,7 +203,7 @@ async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -
 /// Ballot rows as the parallel arrays `unnest` takes.
 struct Columns<'a> {
     voters: Vec<&'a str>,
-    /// Each ballot's choices, comma-separated.
+    /// Each ballot's marks as integers, comma-separated.
     choices: Vec<String>,
     versions: Vec<i64>,
 }
@@ -180,7 +217,12 @@ impl<'a> Columns<'a> {
         };
         for (voter, receipt) in ballots {
             columns.voters.push(voter.as_str());
-            let listed: Vec<String> = receipt.choices.iter().map(|c| c.to_string()).collect();
+            let listed: Vec<String> = receipt
+                .marks
+                .to_integers()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             columns.choices.push(listed.join(","));
             columns.versions.push(rows::to_i64(receipt.version)?);
         }

@@ -52,7 +52,7 @@ async fn the_stream_gives_every_row_in_export_order(
         ballots, sorted,
         "minute then choices, as AnonymousBallot orders"
     );
-    assert!(ballots.iter().any(|b| b.choices.len() == 2));
+    assert!(ballots.iter().any(|b| b.marks.options().len() == 2));
 }
 
 #[sqlx::test]
