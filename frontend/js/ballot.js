@@ -61,7 +61,7 @@ export function ballotForm(poll, messages, { onVoted, onRefused, current = null,
       } else if (code === 'not_found') {
         messages.replaceChildren(notice('error', 'This poll was deleted; it no longer takes votes.'));
         form.remove();
-      } else if (code === 'invalid_choice' || code === 'invalid_ballot') {
+      } else if (code === 'invalid_choice') {
         ballot.showError(describeError(error));
       } else {
         formError.append(notice('error', describeError(error)));
