@@ -182,7 +182,7 @@ describe('voting methods', () => {
     assert.match(finalists, /^Finalists: (Tallinn and Lisbon|Lisbon and Tallinn)$/);
     const runoff = await second.locator('[data-testid="runoff"]').textContent();
     assert.match(runoff, /2 ballots prefer Tallinn/);
-    assert.match(runoff, /1 ballot prefer Lisbon/);
+    assert.match(runoff, /1 ballot prefers Lisbon/);
     assert.match(runoff, /0 equal$/);
     // This browser's top score is marked.
     await second.locator('.result.is-mine', { hasText: 'Kraków' }).waitFor();

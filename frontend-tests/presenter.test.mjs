@@ -182,4 +182,39 @@ describe('presenter view', () => {
       });
     }
   }
+
+  for (const method of ['ranked', 'star']) {
+    test(`the presenter view shows a ${method} poll's winner and how it was reached, at 1280×720`, { timeout: TEST_TIMEOUT }, async () => {
+      const poll = await createPollViaApi(suite.server, {
+        question: 'Which framework for the new site?',
+        options: ['Astro', 'Svelte', 'Plain HTML'],
+        method,
+      });
+      const [a, b, c] = poll.options.map((option) => option.id);
+      const ballots =
+        method === 'ranked'
+          ? [{ ranking: [a] }, { ranking: [a, b] }, { ranking: [b, c] }, { ranking: [c, b] }, { ranking: [b, a] }]
+          : [{ scores: [5, 3, 0] }, { scores: [0, 4, 5] }, { scores: [2, 5, 0] }];
+      for (const ballot of ballots) {
+        const { status } = await api(suite.server, 'POST', `/api/polls/${poll.id}/votes`, { body: ballot });
+        assert.equal(status, 201);
+      }
+      const page = await (await ownerContext(suite, poll, { viewport: { width: 1280, height: 720 } })).newPage();
+      await page.goto(`/#/polls/${poll.id}/present`);
+      await waitForConnection(page, 'live');
+      await waitForText(page.locator('[data-testid="winner"]'), 'Winner so far: Svelte');
+      if (method === 'ranked') {
+        await waitForText(page.locator('.result', { hasText: 'Plain HTML' }), '(eliminated)');
+        assert.equal(await page.locator('table.rounds tbody tr').count(), 4);
+      } else {
+        await waitForText(page.locator('.result', { hasText: 'Svelte' }), '(12 points)');
+        await waitForText(page.locator('[data-testid="runoff"]'), '2 ballots prefer Svelte');
+      }
+      const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+      assert.ok(fits, 'scrolls sideways');
+      const file = path.join(screenshotDir(), `presenter-${method}-1280x720.png`);
+      await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' });
+      assert.ok(statSync(file).size > 0, `${file} is empty`);
+    });
+  }
 });

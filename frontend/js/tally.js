@@ -80,7 +80,7 @@ export function resultsHint(poll) {
   if (method === 'approval') {
     return 'Each voter may approve several options, so the percentages (of voters) can add up to more than 100%.';
   }
-  if (method === 'ranked') return 'The bars show the last instant-runoff round; the table shows every round.';
+  if (method === 'ranked') return 'The bars show the last instant-runoff round; the table shows every round, from first preferences on, with who was eliminated after it.';
   if (method === 'star') return `The bars show each option’s average score out of ${MAX_SCORE}; the two highest totals go to a runoff.`;
   const max = Math.min(poll.max_choices, poll.options.length);
   return poll.multiple && max > 1
@@ -135,6 +135,11 @@ export function barFigures(poll, results) {
 function optionText(poll, id) {
   const option = poll.options.find((o) => o.id === id);
   return option ? option.text : `Option ${id}`;
+}
+
+/** "1 ballot prefers A", "2 ballots prefer A". */
+function prefer(count, text) {
+  return `${plural(count, 'ballot')} ${count === 1 ? 'prefers' : 'prefer'} ${text}`;
 }
 
 /** The winner line: the winner ("so far" while voting is open), "No
@@ -218,7 +223,7 @@ export class TallyDetails {
         h(
           'table',
           { class: 'rounds', 'aria-describedby': captionId },
-          h('caption', { id: captionId, text: 'Instant-runoff rounds: first preferences, then each round after eliminating the last' }),
+          h('caption', { id: captionId, text: 'Instant-runoff rounds' }),
           h('thead', {}, head),
           h('tbody', {}, rows, exhausted),
         ),
@@ -239,7 +244,7 @@ export class TallyDetails {
           h(
             'p',
             { class: 'tally-runoff', dataset: { testid: 'runoff' } },
-            `Runoff: ${plural(preferA, 'ballot')} prefer ${a}, ${plural(preferB, 'ballot')} prefer ${b}, ${star.runoff.equal} equal`,
+            `Runoff: ${prefer(preferA, a)}, ${prefer(preferB, b)}, ${star.runoff.equal} equal`,
           ),
         );
       }
