@@ -4,6 +4,7 @@
 // counts, rounds, runoff), on the poll page and the presenter view.
 
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   browserSuite,
@@ -11,6 +12,7 @@ import {
   api,
   createPollViaApi,
   fillCreateForm,
+  screenshotDir,
   submitCreateForm,
   tabTo,
   waitForConnection,
@@ -213,4 +215,32 @@ describe('voting methods', () => {
     await waitForText(page.locator('.result', { hasText: 'Monday' }), '(1 vote)');
     await waitForText(page.locator('.result', { hasText: 'Tuesday' }), '100%');
   });
+
+  for (const scheme of ['light', 'dark']) {
+    test(`ranked and STAR ballots and results fit a phone, ${scheme}`, { timeout: TEST_TIMEOUT }, async () => {
+      const page = await (await suite.context({ viewport: { width: 390, height: 844 }, colorScheme: scheme })).newPage();
+      for (const method of ['ranked', 'star']) {
+        const poll = await createPollViaApi(suite.server, {
+          question: 'Which of these long-named options would you pick for the quarterly planning offsite?',
+          options: ['A quiet countryside retreat', 'The seaside hotel in town', 'Our own office, catered'],
+          method,
+        });
+        await page.goto(`/#/polls/${poll.id}`);
+        await page.locator('.ballot').waitFor();
+        if (method === 'ranked') {
+          await page.getByRole('button', { name: 'Add The seaside hotel in town to the ranking' }).press('Enter');
+          await page.getByRole('button', { name: 'Add A quiet countryside retreat to the ranking' }).press('Enter');
+        }
+        const shoot = async (name) => {
+          const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+          assert.ok(fits, `${name} scrolls sideways at 390 px`);
+          await page.screenshot({ path: path.join(screenshotDir(), `${name}-390-${scheme}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
+        };
+        await shoot(`${method}-ballot`);
+        await voteByKeyboard(page);
+        await page.locator('[data-testid="winner"]').waitFor();
+        await shoot(`${method}-results`);
+      }
+    });
+  }
 });
