@@ -159,8 +159,11 @@ export async function getPoll(id) {
  * is true when the server answered 200: this voter had voted before, and
  * either cast this ballot then or (where the poll allows it) changed their
  * vote to it. `results` is null when the poll hides them from this voter. */
-export async function castVote(id, choices) {
-  const { status, body } = await request('POST', `${pollPath(id)}/votes`, { body: { choices } });
+export async function castVote(id, ballot) {
+  // `ballot`: `{choices}`, `{ranking}` or `{scores}` (tally.js), or an array
+  // of choices.
+  const vote = Array.isArray(ballot) ? { choices: ballot } : ballot;
+  const { status, body } = await request('POST', `${pollPath(id)}/votes`, { body: vote });
   return { ...body, replayed: status === 200 };
 }
 

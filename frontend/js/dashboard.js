@@ -5,6 +5,7 @@ import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
 import { paths, shareUrl } from './router.js';
 import { manageToken, votedBallot } from './storage.js';
+import { mineIds } from './tally.js';
 import { h, pageTitle, pollFacts, shareBox } from './view.js';
 
 /** Renders the dashboard into `root`; returns its cleanup. */
@@ -20,7 +21,7 @@ export function renderDashboard(root, id) {
     // The owner sees the counts whatever the visibility; a voter who has not
     // voted may be told to vote first.
     live = liveResults(poll, {
-      mine: ballot ? ballot.choices : null,
+      mine: mineIds(poll, ballot),
       title: 'Live results',
       token: manageToken(poll.id),
       voteLink: !ballot && poll.status === 'open' ? paths.poll(poll.id) : null,
@@ -37,6 +38,8 @@ export function renderDashboard(root, id) {
           'p',
           { class: 'page-links' },
           h('a', { href: paths.poll(poll.id), text: ballot || poll.status === 'closed' ? 'Poll page' : 'Vote in this poll' }),
+          ' · ',
+          h('a', { href: paths.present(poll.id), text: 'Present' }),
         ),
       ),
     );

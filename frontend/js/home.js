@@ -3,6 +3,7 @@
 import { ApiError, createPoll, describeError, listPolls } from './api.js';
 import { navigate, paths } from './router.js';
 import { manageToken, rememberManageToken } from './storage.js';
+import { METHODS } from './tally.js';
 import { append, formatTime, h, notice, pageTitle, plural, uid } from './view.js';
 
 const MIN_OPTIONS = 2;
@@ -75,7 +76,33 @@ function createForm() {
     optionsError,
   );
 
-  // Single or multiple choice, with a maximum.
+  // The voting method, each with a line on how it counts.
+  const methodName = uid('method');
+  const methodInputs = METHODS.map((method) => {
+    const input = h('input', {
+      type: 'radio',
+      name: methodName,
+      value: method.value,
+      id: uid('method'),
+      checked: method.value === 'plurality',
+    });
+    const hint = h('p', { class: 'hint', id: uid('hint'), text: method.text });
+    input.setAttribute('aria-describedby', hint.id);
+    return { method, input, hint };
+  });
+  const methodError = fieldError();
+  const methodFieldset = h(
+    'fieldset',
+    { class: 'field method-field', 'aria-describedby': methodError.id },
+    h('legend', { text: 'Voting method' }),
+    methodInputs.map(({ method, input, hint }) =>
+      h('div', { class: 'choice method-choice' }, input, h('label', { for: input.id, text: method.name }), hint),
+    ),
+    methodError,
+  );
+  const chosenMethod = () => methodInputs.find(({ input }) => input.checked)?.method.value || 'plurality';
+
+  // Single or multiple choice, with a maximum (plurality only).
   const modeName = uid('mode');
   const single = h('input', { type: 'radio', name: modeName, value: 'single', id: uid('single'), checked: true });
   const multiple = h('input', { type: 'radio', name: modeName, value: 'multiple', id: uid('multiple') });
@@ -113,6 +140,12 @@ function createForm() {
   };
   single.addEventListener('change', syncMode);
   multiple.addEventListener('change', syncMode);
+  // Approval, ranked and STAR ballots cover every option: no maximum.
+  const syncMethod = () => {
+    modeFieldset.hidden = chosenMethod() !== 'plurality';
+    if (modeFieldset.hidden) setError(maxError, [maxInput], '');
+  };
+  methodFieldset.addEventListener('change', syncMethod);
 
   // Who sees the results, and whether votes can be changed.
   const visibilityId = uid('visibility');
@@ -158,6 +191,7 @@ function createForm() {
       questionError,
     ),
     optionsFieldset,
+    methodFieldset,
     modeFieldset,
     h(
       'div',
@@ -228,6 +262,7 @@ function createForm() {
     question: [questionError, () => [question]],
     options: [optionsError, optionInputs],
     max_choices: [maxError, () => [maxInput]],
+    method: [methodError, () => methodInputs.map(({ input }) => input)],
     closes_at: [closesError, () => [closes]],
   };
   const clearErrors = () => {
@@ -268,14 +303,19 @@ function createForm() {
       }
     }
 
+    const method = chosenMethod();
+    const plurality = method === 'plurality';
     const draft = {
       question: text,
       options,
-      multiple: multiple.checked,
       visibility: visibility.value,
       allow_vote_change: allowChange.checked,
     };
-    if (multiple.checked && maxInput.value.trim() !== '') {
+    // `multiple` and `max_choices` are plurality's; other methods are sent
+    // by name (an older server, without methods, only knows plurality).
+    if (plurality) draft.multiple = multiple.checked;
+    else draft.method = method;
+    if (plurality && multiple.checked && maxInput.value.trim() !== '') {
       const max = Number(maxInput.value);
       if (!Number.isInteger(max) || max < 1 || max > options.length) {
         errors.max_choices = `Choose a number from 1 to ${options.length}, or leave it empty.`;

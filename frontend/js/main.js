@@ -6,6 +6,7 @@ import { renderHome } from './home.js';
 import { renderManage } from './manage.js';
 import { renderMissing } from './missing.js';
 import { renderPoll } from './poll.js';
+import { renderPresent } from './present.js';
 import { startRouter } from './router.js';
 
 const root = document.getElementById('app');
@@ -27,6 +28,9 @@ function render(route, { flash, initial }) {
       break;
     case 'manage':
       cleanup = renderManage(root, route.id);
+      break;
+    case 'present':
+      cleanup = renderPresent(root, route.id);
       break;
     default:
       cleanup = renderMissing(root);

@@ -5,11 +5,13 @@
 // server may hide them until this browser has voted, or until the poll
 // closes, and the page says so.
 
-import { ApiError, castVote, describeError, getPoll, qrCodeUrl } from './api.js';
+import { getPoll, qrCodeUrl } from './api.js';
+import { ballotForm, focusMessages } from './ballot.js';
 import { liveResults } from './live.js';
 import { paths, shareUrl } from './router.js';
 import { manageToken, rememberVote, votedBallot } from './storage.js';
-import { h, notice, pageTitle, pollFacts, shareBox, uid } from './view.js';
+import { ballotOf, mineIds, sameBallot } from './tally.js';
+import { h, notice, pageTitle, pollFacts, shareBox } from './view.js';
 import { loadPoll } from './missing.js';
 
 /** Renders the poll page into `root`; returns its cleanup. */
@@ -39,6 +41,8 @@ function showPoll(body, poll, flash, cleanups) {
     'p',
     { class: 'page-links' },
     h('a', { href: paths.live(poll.id), text: 'Live results dashboard' }),
+    ' · ',
+    h('a', { href: paths.present(poll.id), text: 'Present' }),
     manageToken(poll.id) ? ' · ' : null,
     manageToken(poll.id) ? h('a', { href: paths.manage(poll.id), text: 'Manage this poll' }) : null,
   );
@@ -66,12 +70,13 @@ function showPoll(body, poll, flash, cleanups) {
   let live = null;
   let mine = null;
   const changeArea = h('div', { class: 'change-area' });
-  const showResults = (initial = null, choices = null) => {
+  // `mine`: this browser's ballot ({choices}, {ranking} or {scores}).
+  const showResults = (initial = null, ballot = null) => {
     if (live) live.stop();
-    mine = choices;
+    mine = ballotOf(ballot);
     live = liveResults(poll, {
       initial,
-      mine: choices,
+      mine: mineIds(poll, mine),
       title: 'Results',
       token: manageToken(poll.id),
       onReveal: refresh,
@@ -104,11 +109,11 @@ function showPoll(body, poll, flash, cleanups) {
         current: mine,
         submitText: 'Change my vote',
         onVoted: (answer) => {
-          const choices = answer.receipt.choices;
-          const same = Array.isArray(mine) && mine.length === choices.length && mine.every((c) => choices.includes(c));
-          rememberVote(poll.id, choices, answer.receipt.cast_at);
-          mine = choices;
-          live.view.setMine(choices);
+          const ballot = ballotOf(answer.receipt);
+          const same = sameBallot(mine, ballot);
+          rememberVote(poll.id, ballot, answer.receipt.cast_at);
+          mine = ballot;
+          live.view.setMine(mineIds(poll, ballot));
           if (answer.results) live.view.show(answer.results);
           live.recheck();
           messages.replaceChildren(
@@ -124,20 +129,20 @@ function showPoll(body, poll, flash, cleanups) {
         },
       });
       changeArea.replaceChildren(form);
-      form.querySelector('input').focus();
+      form.querySelector('input:not([disabled]), button:not([disabled])').focus();
     });
     changeArea.append(h('div', { class: 'actions' }, button));
   };
 
   const firstVote = {
     onVoted: (answer) => {
-      rememberVote(poll.id, answer.receipt.choices, answer.receipt.cast_at);
+      rememberVote(poll.id, ballotOf(answer.receipt), answer.receipt.cast_at);
       messages.replaceChildren(
         answer.replayed
           ? notice('info', 'You have already voted in this poll; your vote was counted once.')
           : notice('success', 'Thank you, your vote is counted.'),
       );
-      showResults(answer.results, answer.receipt.choices);
+      showResults(answer.results, answer.receipt);
       // Counts the poll hid until this vote show at once.
       live.recheck();
       focusMessages(messages);
@@ -148,135 +153,11 @@ function showPoll(body, poll, flash, cleanups) {
   const ballot = votedBallot(poll.id);
   if (ballot) {
     messages.append(notice('info', 'You have already voted in this poll.'));
-    showResults(null, ballot.choices);
+    showResults(null, ballot);
   } else if (poll.status === 'closed') {
     messages.append(notice('info', 'This poll is closed: voting has ended.'));
     showResults();
   } else {
     main.replaceChildren(ballotForm(poll, messages, firstVote));
   }
-}
-
-/** The ballot: radio buttons (one choice) or checkboxes (up to max).
- * `onVoted(answer)` after the server took it, `onRefused()` after it said
- * "already voted" or "closed"; with `current` choices ticked and a Cancel
- * button calling `onCancel` when changing a vote. */
-function ballotForm(poll, messages, { onVoted, onRefused, current = null, onCancel = null, submitText = 'Vote' }) {
-  const max = poll.multiple ? Math.min(poll.max_choices, poll.options.length) : 1;
-  const inputType = poll.multiple ? 'checkbox' : 'radio';
-  const name = uid('choice');
-  const hintId = uid('hint');
-  const errorEl = h('p', { class: 'field-error', id: uid('error'), hidden: true });
-  const hint = h('p', {
-    class: 'hint',
-    id: hintId,
-    text: poll.multiple ? `Choose up to ${max} options.` : 'Choose one option.',
-  });
-  const inputs = poll.options.map((option) => {
-    const input = h('input', {
-      type: inputType,
-      name,
-      value: String(option.id),
-      id: uid('choice'),
-      checked: Array.isArray(current) && current.includes(option.id),
-    });
-    return { option, input };
-  });
-  const fieldset = h(
-    'fieldset',
-    { class: 'ballot', 'aria-describedby': `${hintId} ${errorEl.id}` },
-    h('legend', { text: poll.multiple ? 'Your choices' : 'Your choice' }),
-    hint,
-    inputs.map(({ option, input }) =>
-      h('div', { class: 'choice' }, input, h('label', { for: input.id, text: option.text })),
-    ),
-    errorEl,
-  );
-  const chosen = () => inputs.filter(({ input }) => input.checked).map(({ option }) => option.id);
-  const showError = (message) => {
-    errorEl.textContent = message || '';
-    errorEl.hidden = !message;
-    if (message) fieldset.setAttribute('aria-invalid', 'true');
-    else fieldset.removeAttribute('aria-invalid');
-  };
-  if (poll.multiple) {
-    // At the maximum, the unchosen boxes are disabled until one is unticked.
-    fieldset.addEventListener('change', () => {
-      const full = chosen().length >= max;
-      for (const { input } of inputs) input.disabled = full && !input.checked;
-      hint.textContent = `Choose up to ${max} options (${chosen().length} chosen).`;
-      showError('');
-    });
-  } else {
-    fieldset.addEventListener('change', () => showError(''));
-  }
-
-  const submit = h('button', { type: 'submit', class: 'primary', text: submitText });
-  const cancel = onCancel ? h('button', { type: 'button', class: 'secondary', text: 'Cancel' }) : null;
-  if (cancel) cancel.addEventListener('click', () => onCancel());
-  const formError = h('div', { class: 'form-error', role: 'alert' });
-  const form = h('form', { class: 'ballot-form', novalidate: true }, fieldset, formError, h('div', { class: 'actions' }, submit, cancel));
-  if (poll.multiple && Array.isArray(current)) {
-    for (const { input } of inputs) input.disabled = current.length >= max && !input.checked;
-  }
-
-  let busy = false;
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (busy) return;
-    formError.replaceChildren();
-    const choices = chosen();
-    if (choices.length === 0) {
-      showError(poll.multiple ? 'Choose at least one option.' : 'Choose an option.');
-      inputs[0].input.focus();
-      return;
-    }
-    if (choices.length > max) {
-      showError(`Choose at most ${max} options.`);
-      return;
-    }
-    busy = true;
-    submit.disabled = true;
-    submit.textContent = current ? 'Changing…' : 'Voting…';
-    form.setAttribute('aria-busy', 'true');
-    try {
-      const answer = await castVote(poll.id, choices);
-      onVoted(answer);
-    } catch (error) {
-      const code = error instanceof ApiError ? error.code : 'network';
-      if (code === 'already_voted') {
-        if (!current) rememberVote(poll.id, null);
-        messages.replaceChildren(notice('warning', describeError(error)));
-        onRefused();
-        focusMessages(messages);
-      } else if (code === 'poll_closed') {
-        messages.replaceChildren(notice('warning', describeError(error)));
-        poll.status = 'closed';
-        onRefused();
-        focusMessages(messages);
-      } else if (code === 'not_found') {
-        messages.replaceChildren(notice('error', 'This poll was deleted; it no longer takes votes.'));
-        form.remove();
-      } else if (code === 'invalid_choice') {
-        showError(describeError(error));
-      } else {
-        formError.append(notice('error', describeError(error)));
-      }
-    } finally {
-      busy = false;
-      submit.disabled = false;
-      submit.textContent = submitText;
-      form.removeAttribute('aria-busy');
-    }
-  });
-
-  return h('section', { class: 'panel vote-panel', 'aria-label': 'Vote' }, form);
-}
-
-/** Keeps keyboard focus somewhere sensible after the form went away. */
-function focusMessages(messages) {
-  const first = messages.firstElementChild;
-  if (!first) return;
-  first.setAttribute('tabindex', '-1');
-  first.focus();
 }

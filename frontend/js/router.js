@@ -6,6 +6,7 @@
 //   #/new                home, focused on the create form
 //   #/polls/{id}         the poll: vote, then results
 //   #/polls/{id}/live    the live results dashboard
+//   #/polls/{id}/present the presenter view: big-screen live results
 //   #/polls/{id}/manage  close or delete (the creator's browser)
 //   /p/{id}              the poll, as shared
 // Hashes that do not start with "#/" (in-page anchors) are not routes.
@@ -16,6 +17,7 @@ const ROUTES = [
   [/^\/polls\/([^/]+)\/?$/, (m) => ({ page: 'poll', id: m[1] })],
   [/^\/polls\/([^/]+)\/live\/?$/, (m) => ({ page: 'live', id: m[1] })],
   [/^\/polls\/([^/]+)\/manage\/?$/, (m) => ({ page: 'manage', id: m[1] })],
+  [/^\/polls\/([^/]+)\/present\/?$/, (m) => ({ page: 'present', id: m[1] })],
 ];
 
 let pendingFlash = null;
@@ -46,6 +48,7 @@ export const paths = {
   poll: (id) => `#/polls/${encodeURIComponent(id)}`,
   live: (id) => `#/polls/${encodeURIComponent(id)}/live`,
   manage: (id) => `#/polls/${encodeURIComponent(id)}/manage`,
+  present: (id) => `#/polls/${encodeURIComponent(id)}/present`,
 };
 
 /** The route of a path such as "/p/abc" (the share link), or null. */

@@ -22,8 +22,10 @@ function write(key, value) {
   }
 }
 
-/** The ballot this browser cast in a poll: `{choices, castAt}` (choices may
- * be null when the server said "already voted" without telling which). */
+/** The vote this browser cast in a poll: `{castAt}` and the ballot's
+ * `choices`, `ranking` or `scores` (as the poll's method has it; see
+ * tally.js `ballotOf`), or `{choices: null}` when the server said "already
+ * voted" without telling which. */
 export function votedBallot(pollId) {
   const raw = read(`voted:${pollId}`);
   if (raw === null) return null;
@@ -35,8 +37,11 @@ export function votedBallot(pollId) {
   }
 }
 
-export function rememberVote(pollId, choices, castAt = null) {
-  write(`voted:${pollId}`, JSON.stringify({ choices, castAt }));
+/** Remembers `ballot` (`{choices}`, `{ranking}` or `{scores}`, an array of
+ * choices, or null when not known) as this browser's vote in a poll. */
+export function rememberVote(pollId, ballot, castAt = null) {
+  const known = Array.isArray(ballot) ? { choices: ballot } : ballot || { choices: null };
+  write(`voted:${pollId}`, JSON.stringify({ ...known, castAt }));
 }
 
 /** The manage token this browser got when it created the poll, or null. */

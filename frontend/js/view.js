@@ -2,6 +2,8 @@
 // questions and options) reaches the page through createElement and
 // textContent only: no HTML is ever parsed from data.
 
+import { barFigures, methodOf, mineLabel, resultsHint, TallyDetails } from './tally.js';
+
 /** Creates an element. `props`: `class`, `text`, `dataset`, `on` (event
  * handlers), booleans (set or removed as attributes), anything else as an
  * attribute. `children`: nodes or strings (as text), nulls skipped. */
@@ -74,20 +76,21 @@ export function timeEl(iso) {
   return h('time', { datetime: iso, text: formatTime(iso) });
 }
 
+/** How the poll is voted, as a fact. */
+const METHOD_FACTS = {
+  plurality: (poll) => (poll.multiple ? `Choose up to ${Math.min(poll.max_choices, poll.options.length)}` : 'Choose one'),
+  approval: 'Approval: approve any number',
+  ranked: 'Ranked choice: rank in order of preference',
+  star: 'STAR: score each option 0–5',
+};
+
 /** The poll's status and rules, as a short line of facts. */
 export function pollFacts(poll) {
   const facts = h('ul', { class: 'facts' });
   const status = poll.status === 'closed' ? 'Closed' : 'Open';
   facts.append(h('li', { class: `status status-${poll.status}`, dataset: { status: poll.status } }, status));
-  facts.append(
-    h(
-      'li',
-      {},
-      poll.multiple
-        ? `Choose up to ${Math.min(poll.max_choices, poll.options.length)}`
-        : 'Choose one',
-    ),
-  );
+  const method = METHOD_FACTS[methodOf(poll)] || METHOD_FACTS.plurality;
+  facts.append(h('li', { dataset: { method: methodOf(poll) } }, typeof method === 'function' ? method(poll) : method));
   if (poll.visibility === 'after_vote') facts.append(h('li', {}, 'Results after you vote'));
   else if (poll.visibility === 'after_close') facts.append(h('li', {}, 'Results when closed'));
   if (poll.allow_vote_change) facts.append(h('li', {}, 'Votes can be changed'));
@@ -135,7 +138,7 @@ export class ResultsView {
       const pct = h('span', { class: 'result-pct', text: '0%' });
       const votes = h('span', { class: 'result-votes', text: '0 votes' });
       const fill = h('span', { class: 'bar-fill' });
-      const tag = h('span', { class: 'tag', text: 'Your vote', hidden: true });
+      const tag = h('span', { class: 'tag', text: mineLabel(poll), hidden: true });
       const row = h(
         'li',
         { class: 'result', dataset: { optionId: String(option.id) } },
@@ -146,25 +149,23 @@ export class ResultsView {
       this.list.append(row);
     }
     this.setMine(mine);
+    // Ranked and STAR results say more than bars: rounds, runoff, winner.
+    this.details = new TallyDetails(poll);
     this.live = h(
       'div',
       { class: 'results-live', 'aria-live': 'polite', dataset: { version: '', hidden: '' } },
       this.hiddenNote,
       this.total,
       this.list,
+      this.details.element,
     );
-    const max = Math.min(poll.max_choices, poll.options.length);
+    const hint = resultsHint(poll);
     this.element = h(
       'section',
       { class: 'results', 'aria-labelledby': headingId },
       h(headingLevel, { id: headingId, text: title }),
       this.live,
-      poll.multiple && max > 1
-        ? h('p', {
-            class: 'hint',
-            text: `Each voter may choose up to ${max} options, so the percentages (of voters) can add up to more than 100%.`,
-          })
-        : null,
+      hint ? h('p', { class: 'hint', text: hint }) : null,
     );
   }
 
@@ -186,6 +187,7 @@ export class ResultsView {
     this.hiddenNote.hidden = false;
     this.total.hidden = true;
     this.list.hidden = true;
+    if (this.details.element) this.details.element.hidden = true;
     this.live.dataset.hidden = visibility || 'hidden';
   }
 
@@ -198,16 +200,18 @@ export class ResultsView {
     this.hiddenNote.hidden = true;
     this.total.hidden = false;
     this.list.hidden = false;
+    if (this.details.element) this.details.element.hidden = false;
     this.live.dataset.hidden = '';
     const total = results.total;
-    for (const { option_id: optionId, votes } of results.counts) {
+    for (const [optionId, figure] of barFigures(this.poll, results)) {
       const row = this.rows.get(optionId);
       if (!row) continue;
-      const pct = total > 0 ? Math.round((votes * 100) / total) : 0;
-      row.pct.textContent = `${pct}%`;
-      row.votes.textContent = `(${plural(votes, 'vote')})`;
-      row.fill.style.setProperty('--pct', String(Math.min(100, pct)));
+      row.pct.textContent = figure.pctText;
+      row.votes.textContent = figure.votesText;
+      row.row.classList.toggle('is-out', Boolean(figure.out));
+      row.fill.style.setProperty('--pct', String(figure.pct));
     }
+    this.details.show(results);
     this.total.textContent = total === 0 ? 'No votes yet' : `${plural(total, 'vote')} in total`;
     this.live.dataset.version = String(results.version);
     if (wasHidden && this.onReveal) this.onReveal();
