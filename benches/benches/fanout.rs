@@ -5,7 +5,11 @@
 //!
 //! ```text
 //! cargo bench -p polling-benches --bench fanout
+//! POLLING_FANOUT_METHOD=ranked cargo bench -p polling-benches --bench fanout
 //! ```
+//!
+//! With `POLLING_FANOUT_METHOD=ranked` the poll is a ranked one of five
+//! options, so every message carries its instant-runoff rounds.
 //!
 //! The server runs in a child process (this same binary, started with
 //! `POLLING_FANOUT_SERVER=1`) so its resident memory is measured alone and
@@ -71,7 +75,11 @@ fn serve() {
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("{}", listener.local_addr().expect("an address"));
-        let app = polling_server::App::builder().max_sockets(100_000).build();
+        // Every bench socket comes from 127.0.0.1: one client as the server sees it.
+        let app = polling_server::App::builder()
+            .max_sockets(100_000)
+            .max_sockets_per_client(100_000)
+            .build();
         polling_server::run(listener, app, std::future::pending()).await;
     });
 }
@@ -144,15 +152,14 @@ struct Tally {
 async fn measure(sockets: usize) -> Duration {
     let server = Server::start();
     let addr = server.addr;
-    let poll: serde_json::Value = serde_json::from_str(
-        &post(
-            addr,
-            "/api/polls",
-            r#"{"question":"Fan-out?","options":["a","b"]}"#,
-        )
-        .await,
-    )
-    .expect("a poll");
+    let ranked = std::env::var("POLLING_FANOUT_METHOD").is_ok_and(|m| m == "ranked");
+    let draft = if ranked {
+        r#"{"question":"Fan-out?","options":["a","b","c","d","e"],"method":"ranked"}"#
+    } else {
+        r#"{"question":"Fan-out?","options":["a","b"]}"#
+    };
+    let poll: serde_json::Value =
+        serde_json::from_str(&post(addr, "/api/polls", draft).await).expect("a poll");
     let id = poll["id"].as_str().expect("an id").to_owned();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss_before = server.rss_kib();
@@ -183,12 +190,14 @@ async fn measure(sockets: usize) -> Duration {
     let mut times = Vec::with_capacity(ROUNDS);
     for round in 1..=ROUNDS {
         let started = Instant::now();
-        post(
-            addr,
-            &format!("/api/polls/{id}/votes"),
-            r#"{"choices":[0]}"#,
-        )
-        .await;
+        let ballot = if ranked {
+            // Rankings that keep the runoff going for several rounds.
+            let ranking = [[0, 1, 2], [1, 2, 0], [2, 3, 4], [3, 4, 1], [4, 0, 3]][round % 5];
+            format!(r#"{{"ranking":{ranking:?}}}"#)
+        } else {
+            r#"{"choices":[0]}"#.to_owned()
+        };
+        post(addr, &format!("/api/polls/{id}/votes"), &ballot).await;
         wait_for(&tally, round).await;
         times.push(started.elapsed());
     }

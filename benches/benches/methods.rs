@@ -59,12 +59,13 @@ fn ranking(random: &mut Random, options: usize, depth: usize) -> Marks {
 
 fn cases() -> Vec<Case> {
     let mut random = Random(0x9E37_79B9_7F4A_7C15);
-    let mut make = |name, method, options: usize, mark: &mut dyn FnMut(&mut Random) -> Marks| Case {
-        name,
-        method,
-        options,
-        ballots: (0..BALLOTS).map(|_| mark(&mut random)).collect(),
-    };
+    let mut make =
+        |name, method, options: usize, mark: &mut dyn FnMut(&mut Random) -> Marks| Case {
+            name,
+            method,
+            options,
+            ballots: (0..BALLOTS).map(|_| mark(&mut random)).collect(),
+        };
     vec![
         make("plurality", Method::Plurality, 5, &mut |r| {
             Marks::choices(ids(&[r.next(5)])).expect("a choice")

@@ -41,8 +41,9 @@ pub struct RankedTally {
 ///    (`winner` is `None`), as does a tie of every option still in.
 ///
 /// The result depends only on the multiset of rankings, never on their
-/// order. Cost: at most `option_count` rounds, each one pass over the
-/// distinct rankings.
+/// order. Cost: one look at each distinct ranking per rank it holds (an
+/// elimination moves only the rankings that counted for the eliminated
+/// options), plus `option_count` per round.
 ///
 /// # Example
 ///
@@ -61,22 +62,26 @@ pub fn instant_runoff<'a>(
     option_count: usize,
     ballots: impl IntoIterator<Item = (&'a [OptionId], u64)>,
 ) -> RankedTally {
-    let groups: Vec<(&[OptionId], u64)> = ballots.into_iter().filter(|(_, n)| *n > 0).collect();
     let mut continuing = vec![true; option_count];
+    let mut votes = vec![0u64; option_count];
+    let mut exhausted = 0u64;
+    // Each ranking waits in the pile of the option it counts for, with how
+    // far down it is; an elimination moves only the rankings of the
+    // options it eliminates, so a ranking is looked at once per rank it
+    // holds, not once per round.
+    let mut piles: Vec<Vec<(&[OptionId], usize, u64)>> = vec![Vec::new(); option_count];
+    for (ranking, n) in ballots.into_iter().filter(|(_, n)| *n > 0) {
+        place(
+            &continuing,
+            &mut piles,
+            &mut votes,
+            &mut exhausted,
+            (ranking, 0, n),
+        );
+    }
     let mut history: Vec<Vec<u64>> = Vec::new();
     let mut tally = RankedTally::default();
     loop {
-        let mut votes = vec![0u64; option_count];
-        let mut exhausted = 0u64;
-        for (ranking, n) in &groups {
-            match ranking
-                .iter()
-                .find(|o| continuing.get(o.index()).copied().unwrap_or(false))
-            {
-                Some(option) => votes[option.index()] += n,
-                None => exhausted += n,
-            }
-        }
         let still: Vec<usize> = (0..option_count).filter(|&i| continuing[i]).collect();
         let counting: u64 = still.iter().map(|&i| votes[i]).sum();
         let mut round = Round {
@@ -99,28 +104,60 @@ pub fn instant_runoff<'a>(
             tally.winner = Some(option_id(leader));
             return tally;
         }
-        let eliminated = match still
-            .iter()
-            .copied()
-            .filter(|&i| votes[i] == 0)
-            .collect::<Vec<_>>()
-        {
-            zero if !zero.is_empty() => zero,
-            _ => match lowest(&still, &votes, &history) {
+        let zero: Vec<usize> = still.iter().copied().filter(|&i| votes[i] == 0).collect();
+        let eliminated = if zero.is_empty() {
+            match lowest(&still, &votes, &history) {
                 Some(last) => vec![last],
                 None => {
                     // A tie for last that no earlier round breaks.
                     tally.rounds.push(round);
                     return tally;
                 }
-            },
+            }
+        } else {
+            zero
         };
+        history.push(votes.clone());
         for &i in &eliminated {
             continuing[i] = false;
         }
+        for &i in &eliminated {
+            votes[i] = 0;
+            for (ranking, at, n) in std::mem::take(&mut piles[i]) {
+                place(
+                    &continuing,
+                    &mut piles,
+                    &mut votes,
+                    &mut exhausted,
+                    (ranking, at + 1, n),
+                );
+            }
+        }
         round.eliminated = eliminated.into_iter().map(option_id).collect();
         tally.rounds.push(round);
-        history.push(votes);
+    }
+}
+
+/// Puts `n` ballots of `ranking`, looked at from rank `from` on, in the pile
+/// of their most preferred option still in, or counts them exhausted.
+fn place<'a>(
+    continuing: &[bool],
+    piles: &mut [Vec<(&'a [OptionId], usize, u64)>],
+    votes: &mut [u64],
+    exhausted: &mut u64,
+    (ranking, from, n): (&'a [OptionId], usize, u64),
+) {
+    let next = ranking
+        .iter()
+        .enumerate()
+        .skip(from)
+        .find(|(_, o)| continuing.get(o.index()).copied().unwrap_or(false));
+    match next {
+        Some((at, option)) => {
+            votes[option.index()] += n;
+            piles[option.index()].push((ranking, at, n));
+        }
+        None => *exhausted += n,
     }
 }
 

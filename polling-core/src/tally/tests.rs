@@ -34,7 +34,76 @@ fn results_of(method: Method, ballots: &[Marks]) -> Results {
     tally_of(method, ballots).results(PollId::generate(), 0)
 }
 
+/// The winner and eliminations by the plain definition, every round
+/// recounted from every ballot: the oracle of [`instant_runoff`], which
+/// moves only the ballots of eliminated options.
+fn recounted(ballots: &[Marks]) -> (Option<OptionId>, Vec<Vec<OptionId>>, Vec<u64>) {
+    let mut continuing = [true; OPTIONS];
+    let mut history: Vec<[u64; OPTIONS]> = Vec::new();
+    let mut eliminated = Vec::new();
+    let mut exhausted = Vec::new();
+    loop {
+        let mut votes = [0u64; OPTIONS];
+        let mut gone = 0;
+        for marks in ballots {
+            match marks.options().iter().find(|o| continuing[o.index()]) {
+                Some(o) => votes[o.index()] += 1,
+                None => gone += 1,
+            }
+        }
+        exhausted.push(gone);
+        let still: Vec<usize> = (0..OPTIONS).filter(|&i| continuing[i]).collect();
+        let counting: u64 = still.iter().map(|&i| votes[i]).sum();
+        if counting == 0 {
+            return (None, eliminated, exhausted);
+        }
+        if let Some(&w) = still.iter().find(|&&i| votes[i] * 2 > counting) {
+            return (Some(OptionId::new(w as u32)), eliminated, exhausted);
+        }
+        let mut out: Vec<usize> = still.iter().copied().filter(|&i| votes[i] == 0).collect();
+        if out.is_empty() {
+            let fewest = still.iter().map(|&i| votes[i]).min().unwrap();
+            let mut tied: Vec<usize> = still
+                .iter()
+                .copied()
+                .filter(|&i| votes[i] == fewest)
+                .collect();
+            for earlier in history.iter().rev() {
+                let fewest = tied.iter().map(|&i| earlier[i]).min().unwrap();
+                tied.retain(|&i| earlier[i] == fewest);
+            }
+            if tied.len() > 1 {
+                return (None, eliminated, exhausted);
+            }
+            out = tied;
+        }
+        history.push(votes);
+        for &i in &out {
+            continuing[i] = false;
+        }
+        eliminated.push(ids(&out));
+    }
+}
+
 proptest! {
+    #[test]
+    fn the_runoff_agrees_with_recounting_every_round_from_scratch(
+        ballots in proptest::collection::vec(ranking(), 0..80),
+    ) {
+        let ranked = results_of(Method::Ranked, &ballots).ranked.unwrap();
+        let (winner, eliminated, exhausted) = recounted(&ballots);
+        prop_assert_eq!(ranked.winner, winner);
+        let rounds_eliminated: Vec<Vec<OptionId>> = ranked
+            .rounds
+            .iter()
+            .map(|r| r.eliminated.clone())
+            .filter(|e| !e.is_empty())
+            .collect();
+        prop_assert_eq!(rounds_eliminated, eliminated);
+        let rounds_exhausted: Vec<u64> = ranked.rounds.iter().map(|r| r.exhausted).collect();
+        prop_assert_eq!(rounds_exhausted, exhausted);
+    }
+
     #[test]
     fn tallies_never_depend_on_ballot_order(
         ranked in proptest::collection::vec(ranking(), 0..60),

@@ -340,3 +340,72 @@ async fn readiness_is_degraded_not_down_while_redis_is_gone(
     }
     assert_eq!(status, "ready", "ready again once Redis is back");
 }
+
+/// Ranked and STAR polls across two replicas sharing PostgreSQL and Redis:
+/// ballots cast on A, concurrently, reach a socket on B with their runoff,
+/// and B's cached results equal what PostgreSQL counts, runoff included.
+#[sqlx::test]
+async fn ranked_and_star_runoffs_reach_the_other_replica_s_cache_and_sockets(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use serde_json::json;
+
+    let prefix = unique_prefix();
+    let [(a, a_backends), (b, _)] = two_replicas(&connect, &prefix).await;
+    let owner = a.client();
+    for (method, ballots, tally) in [
+        (
+            "ranked",
+            vec![json!({ "ranking": [0] }); 8]
+                .into_iter()
+                .chain(vec![json!({ "ranking": [1, 2] }); 5])
+                .chain(vec![json!({ "ranking": [2, 1] }); 4])
+                .collect::<Vec<_>>(),
+            "ranked",
+        ),
+        (
+            "star",
+            vec![json!({ "scores": [5, 0, 0] }); 2]
+                .into_iter()
+                .chain(vec![json!({ "scores": [3, 4, 1] }); 3])
+                .collect(),
+            "star",
+        ),
+    ] {
+        let draft = json!({ "question": "Which?", "options": ["a", "b", "c"], "method": method });
+        let (poll, _) = create_poll(&owner, draft).await;
+        let id = id_of(&poll);
+        let results_path = format!("/api/polls/{id}/results");
+        let url = format!("ws://{}/api/polls/{id}/live", b.addr());
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+
+        // Every ballot from a voter of its own, all at once, through A.
+        let votes = ballots.iter().map(|ballot| {
+            let voter = common::Client::new(a.addr());
+            let path = format!("/api/polls/{id}/votes");
+            async move { voter.post_json(&path, ballot).await.assert_json(201) }
+        });
+        futures_util::future::join_all(votes).await;
+        let last = ballots.len() as u64;
+
+        let mut seen = serde_json::Value::Null;
+        while seen["results"]["version"].as_u64() != Some(last) {
+            seen = next_message(&mut socket).await;
+        }
+        let stored = a_backends
+            .store
+            .results(id.parse().unwrap())
+            .await
+            .expect("the stored results");
+        let stored = serde_json::to_value(&stored).unwrap();
+        assert_eq!(
+            seen["results"], stored,
+            "{method}: B's socket holds the stored count"
+        );
+        assert_eq!(stored[tally]["winner"], 1, "{method}: {stored}");
+        let cached = owner.at(b.addr()).get(&results_path).await.assert_json(200);
+        assert_eq!(cached, stored, "{method}: B serves the same results");
+    }
+}
