@@ -153,13 +153,13 @@ mod tests {
     use super::*;
     use crate::{ManageToken, PollDraft, VoterId};
 
-    fn poll(multiple: bool, max_choices: Option<u32>) -> Poll {
+    /// A poll of options a, b and c opened from `draft` (its question and
+    /// options set here).
+    fn open(draft: PollDraft) -> Poll {
         let draft = PollDraft {
             question: "Q".into(),
             options: vec!["a".into(), "b".into(), "c".into()],
-            multiple,
-            max_choices,
-            ..PollDraft::default()
+            ..draft
         };
         let now = crate::now();
         Poll::open(
@@ -167,6 +167,14 @@ mod tests {
             ManageToken::generate().hash(),
             now,
         )
+    }
+
+    fn poll(multiple: bool, max_choices: Option<u32>) -> Poll {
+        open(PollDraft {
+            multiple,
+            max_choices,
+            ..PollDraft::default()
+        })
     }
 
     fn ballot(poll: &Poll, choices: &[u32]) -> Ballot {
@@ -175,18 +183,10 @@ mod tests {
     }
 
     fn with_method(method: Method) -> Poll {
-        let draft = PollDraft {
-            question: "Q".into(),
-            options: vec!["a".into(), "b".into(), "c".into()],
+        open(PollDraft {
             method,
             ..PollDraft::default()
-        };
-        let now = crate::now();
-        Poll::open(
-            NewPoll::new(draft, now).unwrap(),
-            ManageToken::generate().hash(),
-            now,
-        )
+        })
     }
 
     fn marked(poll: &Poll, marks: Marks) -> Ballot {

@@ -38,7 +38,8 @@
 //! Run the suites on a multi-threaded runtime where the attribute allows it,
 //! so the concurrency cases race for real.
 //!
-//! Besides the suites, this module offers [`sample_poll`], [`ballot`],
+//! Besides the suites, this module offers [`sample_poll`],
+//! [`sample_method_poll`], [`ballot`], [`choices`],
 //! [`results_at`], [`assert_error`], [`shuffle`], [`eventually`] and the
 //! broadcaster helpers of [`events`] for a backend's own tests,
 //! and the doubles [`FailingCache`], [`FailingBroadcaster`],
@@ -64,8 +65,8 @@ pub use recorder::TestRecorder;
 use std::fmt::Debug;
 
 use crate::domain::{
-    Ballot, ManageToken, Marks, NewPoll, OptionCount, OptionId, Poll, PollDraft, PollId, Results,
-    VoterId,
+    Ballot, ManageToken, Marks, Method, NewPoll, OptionCount, OptionId, Poll, PollDraft, PollId,
+    Results, VoterId,
 };
 use crate::error::{PollError, Result};
 
@@ -80,15 +81,39 @@ use crate::error::{PollError, Result};
 /// When the arguments break the [domain rules](crate::domain), for instance
 /// fewer than two options.
 pub fn sample_poll(options: usize, multiple: bool, max_choices: Option<u32>) -> Poll {
-    let now = crate::now();
-    let draft = PollDraft {
+    open_sample(PollDraft {
         question: "Which option?".into(),
-        options: (1..=options).map(|i| format!("Option {i}")).collect(),
+        options: option_texts(options),
         multiple,
         max_choices,
         ..PollDraft::default()
-    };
-    let new = NewPoll::new(draft, now).expect("sample_poll arguments break the domain rules");
+    })
+}
+
+/// A fresh, open `method` poll with `options` options, like
+/// [`sample_poll`], whose voters may change their ballot if
+/// `allow_vote_change`.
+///
+/// # Panics
+///
+/// When the arguments break the [domain rules](crate::domain).
+pub fn sample_method_poll(method: Method, options: usize, allow_vote_change: bool) -> Poll {
+    open_sample(PollDraft {
+        question: format!("A {method} poll?"),
+        options: option_texts(options),
+        method,
+        allow_vote_change,
+        ..PollDraft::default()
+    })
+}
+
+fn option_texts(options: usize) -> Vec<String> {
+    (1..=options).map(|i| format!("Option {i}")).collect()
+}
+
+fn open_sample(draft: PollDraft) -> Poll {
+    let now = crate::now();
+    let new = NewPoll::new(draft, now).expect("sample poll arguments break the domain rules");
     Poll::open(new, ManageToken::generate().hash(), now)
 }
 

@@ -4,9 +4,11 @@
 //! minute.
 
 use crate::common;
-use crate::common::{create_poll, id_of, Client, Request, Response, TestServer};
+use crate::common::{
+    create_poll, id_of, results_of, votes_of, Client, Request, Response, TestServer,
+};
 use polling_server::AppBuilder;
-use serde_json::{json, Value};
+use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -85,22 +87,6 @@ fn rows(response: &Response) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn results(client: &Client, id: &str) -> Value {
-    client
-        .get(&format!("/api/polls/{id}/results"))
-        .await
-        .assert_json(200)
-}
-
-fn votes(results: &Value) -> Vec<u64> {
-    results["counts"]
-        .as_array()
-        .expect("counts")
-        .iter()
-        .map(|c| c["votes"].as_u64().expect("votes"))
-        .collect()
-}
-
 /// What a spreadsheet shows for `text` as exported: formulas neutralised.
 fn as_exported(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@']) {
@@ -114,7 +100,7 @@ async fn the_results_csv_parses_and_matches_the_results(app: AppBuilder) {
     let (_server, owner, id, token, _) = voted_poll(app).await;
     let rows = rows(&download(&owner, &id, "results.csv", &token).await);
     assert_eq!(rows[0], ["option_id", "option", "votes"]);
-    let expected = votes(&results(&owner, &id).await);
+    let expected = votes_of(&results_of(&owner, &id).await);
     assert_eq!(expected, [2, 1, 3, 1, 1]);
     assert_eq!(
         rows.len(),
@@ -132,7 +118,7 @@ async fn the_results_json_matches_the_results(app: AppBuilder) {
     let (_server, owner, id, token, _) = voted_poll(app).await;
     let response = download(&owner, &id, "results.json", &token).await;
     let export = response.json();
-    let results = results(&owner, &id).await;
+    let results = results_of(&owner, &id).await;
     let poll = owner
         .get(&format!("/api/polls/{id}"))
         .await
@@ -152,7 +138,7 @@ async fn the_results_json_matches_the_results(app: AppBuilder) {
             )
         })
         .collect();
-    let expected: Vec<(u64, String, u64)> = votes(&results)
+    let expected: Vec<(u64, String, u64)> = votes_of(&results)
         .into_iter()
         .enumerate()
         .map(|(i, v)| (i as u64, TRICKY[i].to_owned(), v))
@@ -189,7 +175,11 @@ async fn the_ballots_csv_lists_each_ballot_anonymously_by_minute(app: AppBuilder
         }
         keys.push((minute, ids));
     }
-    assert_eq!(tally, votes(&results(&owner, &id).await), "ballots add up");
+    assert_eq!(
+        tally,
+        votes_of(&results_of(&owner, &id).await),
+        "ballots add up"
+    );
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted, "sorted by minute, then choices");

@@ -7,7 +7,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use polling_server::AppBuilder;
 
-use crate::common::{create_poll, id_of, next_message, Client, Request, TestServer};
+use crate::common::{
+    create_poll, id_of, next_message, results_of, votes_of, Client, Request, TestServer,
+};
 
 on_both_backends!(
     approval_polls_count_every_approved_option,
@@ -33,22 +35,6 @@ async fn cast(server: &TestServer, id: &str, body: Value) -> Value {
     response.assert_json(201)
 }
 
-async fn results(client: &Client, id: &str) -> Value {
-    client
-        .get(&format!("/api/polls/{id}/results"))
-        .await
-        .assert_json(200)
-}
-
-fn votes(results: &Value) -> Vec<u64> {
-    results["counts"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no counts in {results}"))
-        .iter()
-        .map(|c| c["votes"].as_u64().expect("votes"))
-        .collect()
-}
-
 async fn ballots_csv(client: &Client, id: &str, token: &str) -> String {
     let response = client
         .send(Request::get(format!("/api/polls/{id}/export/ballots.csv")).bearer(token))
@@ -69,8 +55,8 @@ async fn approval_polls_count_every_approved_option(app: AppBuilder) {
         let answer = cast(&server, &id, json!({ "choices": choices })).await;
         assert!(answer["receipt"]["choices"].is_array(), "{answer}");
     }
-    let results = results(&client, &id).await;
-    assert_eq!(votes(&results), [1, 3, 2]);
+    let results = results_of(&client, &id).await;
+    assert_eq!(votes_of(&results), [1, 3, 2]);
     assert_eq!(results["total"], 3);
     assert!(results.get("ranked").is_none() && results.get("star").is_none());
 }
@@ -128,9 +114,9 @@ async fn ranked_polls_count_by_instant_runoff_replay_and_change(app: AppBuilder)
         .await
         .assert_json(200);
 
-    let results = results(&client, &id).await;
+    let results = results_of(&client, &id).await;
     assert_eq!(results["total"], 17);
-    assert_eq!(votes(&results), [8, 5, 4], "first preferences");
+    assert_eq!(votes_of(&results), [8, 5, 4], "first preferences");
     let ranked = &results["ranked"];
     assert_eq!(ranked["winner"], 1, "{results}");
     assert_eq!(ranked["rounds"][0]["eliminated"], json!([2]));
@@ -167,8 +153,8 @@ async fn star_polls_count_scores_then_the_runoff(app: AppBuilder) {
             assert_eq!(answer["receipt"]["scores"], scores);
         }
     }
-    let results = results(&client, &id).await;
-    assert_eq!(votes(&results), [19, 12, 3], "score totals");
+    let results = results_of(&client, &id).await;
+    assert_eq!(votes_of(&results), [19, 12, 3], "score totals");
     let star = &results["star"];
     assert_eq!(star["finalists"], json!([0, 1]));
     assert_eq!(star["runoff"], json!({ "prefer": [2, 3], "equal": 0 }));
@@ -258,7 +244,7 @@ async fn malformed_ballots_and_drafts_for_a_method_are_422(app: AppBuilder) {
     }
     for id in [&ranked, &star] {
         assert_eq!(
-            results(&client, id).await["total"],
+            results_of(&client, id).await["total"],
             0,
             "nothing was counted"
         );

@@ -332,19 +332,7 @@ mod tests {
 
     #[test]
     fn a_ranked_batch_counts_its_runoff_once_and_every_outcome_carries_it() {
-        let draft = polling_core::PollDraft {
-            question: "Q".into(),
-            options: vec!["a".into(), "b".into(), "c".into()],
-            method: Method::Ranked,
-            allow_vote_change: true,
-            ..Default::default()
-        };
-        let now = polling_core::now();
-        let poll = Poll::open(
-            polling_core::NewPoll::new(draft, now).unwrap(),
-            polling_core::ManageToken::generate().hash(),
-            now,
-        );
+        let poll = polling_core::testing::sample_method_poll(Method::Ranked, 3, true);
         let ranked = |voter: &str, ids: &[u32]| {
             let marks = Marks::ranking(ids.iter().copied().map(OptionId::new).collect()).unwrap();
             Ballot::with_marks(poll.id, VoterId::try_from(voter.to_owned()).unwrap(), marks)

@@ -6,25 +6,10 @@
 use std::collections::HashMap;
 
 use super::{create, results_of, shared};
-use crate::domain::{AnonymousBallot, Ballot, Marks, Method, OptionId, Poll, PollDraft, VoterId};
+use crate::domain::{AnonymousBallot, Ballot, Marks, Method, OptionId, Poll, VoterId};
 use crate::store::PollStore;
 use crate::tally::Tally;
-use crate::testing::{assert_error, choices};
-
-/// A fresh open `method` poll of `options` options, changeable votes if
-/// `allow_vote_change`.
-pub(super) fn method_poll(method: Method, options: usize, allow_vote_change: bool) -> Poll {
-    let now = crate::now();
-    let draft = PollDraft {
-        question: format!("A {method} poll?"),
-        options: (1..=options).map(|i| format!("Option {i}")).collect(),
-        method,
-        allow_vote_change,
-        ..PollDraft::default()
-    };
-    let new = crate::NewPoll::new(draft, now).expect("a valid method poll");
-    Poll::open(new, crate::ManageToken::generate().hash(), now)
-}
+use crate::testing::{assert_error, choices, sample_method_poll};
 
 fn ranking(raw: &[u32]) -> Marks {
     Marks::ranking(raw.iter().copied().map(OptionId::new).collect()).expect("a ranking")
@@ -49,9 +34,9 @@ async fn cast_all<S: PollStore>(store: &S, poll: &Poll, marks: &[Marks]) {
 /// first-round leader loses) and a STAR poll's the runoff (the case where
 /// the top scorer loses it), the same from `cast` and from `results`.
 pub async fn each_method_counts_its_ballots<S: PollStore>(store: S) {
-    let approval = method_poll(Method::Approval, 3, false);
-    let ranked = method_poll(Method::Ranked, 3, false);
-    let star = method_poll(Method::Star, 3, false);
+    let approval = sample_method_poll(Method::Approval, 3, false);
+    let ranked = sample_method_poll(Method::Ranked, 3, false);
+    let star = sample_method_poll(Method::Star, 3, false);
     for poll in [&approval, &ranked, &star] {
         create(&store, poll).await;
         assert_eq!(
@@ -131,9 +116,9 @@ pub async fn each_method_counts_its_ballots<S: PollStore>(store: S) {
 /// Ballots of another method's shape, unknown options, repeated or partial
 /// scores are `invalid_choice` and change nothing.
 pub async fn ballots_of_the_wrong_shape_are_refused_and_change_nothing<S: PollStore>(store: S) {
-    let ranked = method_poll(Method::Ranked, 3, false);
-    let star = method_poll(Method::Star, 3, false);
-    let approval = method_poll(Method::Approval, 3, false);
+    let ranked = sample_method_poll(Method::Ranked, 3, false);
+    let star = sample_method_poll(Method::Star, 3, false);
+    let approval = sample_method_poll(Method::Approval, 3, false);
     for poll in [&ranked, &star, &approval] {
         create(&store, poll).await;
     }
@@ -175,7 +160,7 @@ pub async fn ranked_and_star_ballots_replay_and_change<S: PollStore>(store: S) {
         (Method::Ranked, ranking(&[2, 0]), ranking(&[1])),
         (Method::Star, scores(&[5, 1, 0]), scores(&[0, 2, 5])),
     ] {
-        let poll = method_poll(method, 3, true);
+        let poll = sample_method_poll(method, 3, true);
         create(&store, &poll).await;
         let voter = VoterId::generate();
         let other = Ballot::with_marks(poll.id, VoterId::generate(), second.clone());
@@ -229,7 +214,7 @@ pub async fn concurrent_ranked_and_star_ballots_are_counted_exactly<S: PollStore
     const VOTERS: usize = 40;
     let store = shared(store);
     for method in [Method::Ranked, Method::Star] {
-        let poll = method_poll(method, 4, true);
+        let poll = sample_method_poll(method, 4, true);
         create(&*store, &poll).await;
         let marks = move |i: usize, turn: usize| match method {
             Method::Ranked => {

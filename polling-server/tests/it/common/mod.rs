@@ -471,6 +471,24 @@ pub(crate) async fn create_poll(client: &Client, draft: Value) -> (Value, String
     (poll, token)
 }
 
+/// `GET /api/polls/{id}/results` as `client`, which must answer 200.
+pub(crate) async fn results_of(client: &Client, id: &str) -> Value {
+    client
+        .get(&format!("/api/polls/{id}/results"))
+        .await
+        .assert_json(200)
+}
+
+/// Each option's `votes` in results as JSON, in option order.
+pub(crate) fn votes_of(results: &Value) -> Vec<u64> {
+    results["counts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no counts in {results}"))
+        .iter()
+        .map(|c| c["votes"].as_u64().expect("votes"))
+        .collect()
+}
+
 /// The `id` of a poll as JSON.
 pub(crate) fn id_of(poll: &Value) -> String {
     poll["id"]
