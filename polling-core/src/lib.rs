@@ -8,6 +8,7 @@
 //! | [`domain`] | [`Poll`], [`Method`], [`Ballot`] and its [`Marks`], [`Results`], [`VoteReceipt`], ids, validation |
 //! | [`tally`] | [`Tally`], the running sums of a poll's ballots, and the pure counts [`instant_runoff`] and [`star`] |
 //! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
+//! | [`NearCache`] | each process's copy of the results it serves, fed by the broadcaster, in front of a shared cache |
 //! | [`idempotency`] | [`IdempotencyStore`]: responses kept for safe retries (`Idempotency-Key`) |
 //! | [`service`] | [`PollService`](service::PollService): ballots and results requests over a store |
 //! | [`layer`] | [`MetricsLayer`](layer::MetricsLayer), [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
@@ -33,6 +34,7 @@ pub mod idempotency;
 pub mod layer;
 pub mod memory;
 pub mod metrics;
+mod near_cache;
 pub mod relay;
 pub mod service;
 mod store;
@@ -49,5 +51,6 @@ pub use domain::{
 };
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;
+pub use near_cache::NearCache;
 pub use store::{BallotStream, Page, PollStore};
 pub use tally::{instant_runoff, star, RankedTally, Round, Runoff, StarSums, StarTally, Tally};

@@ -28,6 +28,10 @@
 //! | [`REDIS_PUBSUB_CONNECTED`] | gauge | — | polling-cache-redis |
 //! | [`IDEMPOTENCY_KEYS`] | gauge | — | [`MemoryIdempotencyStore`](crate::memory::MemoryIdempotencyStore) |
 //! | [`IDEMPOTENCY_EVICTIONS_TOTAL`] | counter | — | [`MemoryIdempotencyStore`](crate::memory::MemoryIdempotencyStore) |
+//! | [`NEAR_CACHE_HITS_TOTAL`] | counter | — | [`NearCache`](crate::NearCache) |
+//! | [`NEAR_CACHE_MISSES_TOTAL`] | counter | — | [`NearCache`](crate::NearCache) |
+//! | [`NEAR_CACHE_ENTRIES`] | gauge | — | [`NearCache`](crate::NearCache) |
+//! | [`NEAR_CACHE_EVICTIONS_TOTAL`] | counter | — | [`NearCache`](crate::NearCache) |
 //!
 //! Reads of results are counted by source only where a
 //! [`CacheLayer`](crate::layer::CacheLayer) is in the stack; every read,
@@ -49,6 +53,15 @@ use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 
 use crate::domain::{CastKind, CastOutcome};
 use crate::error::{AsPollError, PollError};
+
+/// Results reads the near cache answered from process memory (counter).
+pub const NEAR_CACHE_HITS_TOTAL: &str = "polling_near_cache_hits_total";
+/// Results reads the near cache passed to the shared cache (counter).
+pub const NEAR_CACHE_MISSES_TOTAL: &str = "polling_near_cache_misses_total";
+/// Polls the near cache follows now (gauge).
+pub const NEAR_CACHE_ENTRIES: &str = "polling_near_cache_entries";
+/// Polls the near cache dropped to stay within its capacity (counter).
+pub const NEAR_CACHE_EVICTIONS_TOTAL: &str = "polling_near_cache_evictions_total";
 
 /// Ballots answered, by [`outcome`] (counter).
 pub const VOTES_TOTAL: &str = "polling_votes_total";
@@ -233,6 +246,26 @@ pub fn error_code<E: AsPollError>(error: &E) -> &'static str {
 ///
 /// Call it once, after installing the recorder. See the [module example](self).
 pub fn describe() {
+    describe_counter!(
+        NEAR_CACHE_HITS_TOTAL,
+        Unit::Count,
+        "Results reads the near cache answered from process memory."
+    );
+    describe_counter!(
+        NEAR_CACHE_MISSES_TOTAL,
+        Unit::Count,
+        "Results reads the near cache passed on to the shared cache."
+    );
+    describe_gauge!(
+        NEAR_CACHE_ENTRIES,
+        Unit::Count,
+        "Polls the near cache follows now."
+    );
+    describe_counter!(
+        NEAR_CACHE_EVICTIONS_TOTAL,
+        Unit::Count,
+        "Polls the near cache dropped to stay within its capacity."
+    );
     describe_counter!(
         VOTES_TOTAL,
         Unit::Count,

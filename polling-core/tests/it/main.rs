@@ -7,3 +7,4 @@ mod conformance_lists;
 mod dropped_votes;
 mod layers;
 mod metrics;
+mod near_cache;

@@ -1,0 +1,175 @@
+//! [`NearCache`]: the cache conformance suite, and what makes it near: hits
+//! that reach no shared cache, events that keep it fresh, resyncs and age
+//! that send it back to the shared cache, and its bound.
+
+use std::time::Duration;
+
+use polling_core::memory::{LocalBroadcaster, MemoryCache};
+use polling_core::testing::{eventually, results_at, CountingCache};
+use polling_core::{Broadcaster, NearCache, PollId, ResultsCache, ResultsEvent};
+
+const MAX_AGE: Duration = Duration::from_secs(60);
+
+mod conformance {
+    polling_core::cache_conformance_tests!(
+        #[tokio::test(flavor = "multi_thread")] => polling_core::NearCache::new(
+            polling_core::memory::MemoryCache::new(),
+            polling_core::memory::LocalBroadcaster::new(),
+            1_000,
+            super::MAX_AGE,
+        )
+    );
+}
+
+fn near_over(
+    shared: &CountingCache<MemoryCache>,
+    broadcaster: &LocalBroadcaster,
+    capacity: usize,
+    max_age: Duration,
+) -> NearCache {
+    NearCache::new(shared.clone(), broadcaster.clone(), capacity, max_age)
+}
+
+/// Waits until `near` serves `poll` at `version`.
+async fn serves(near: &NearCache, poll: PollId, version: u64) {
+    eventually(
+        Duration::from_secs(5),
+        "the near cache serves the version",
+        || async {
+            let held = near.get(poll).await.ok().flatten().map(|r| r.version);
+            (held == Some(version)).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hit_reaches_no_shared_cache_and_events_keep_it_fresh() {
+    let (shared, broadcaster) = (
+        CountingCache::new(MemoryCache::new()),
+        LocalBroadcaster::new(),
+    );
+    let near = near_over(&shared, &broadcaster, 100, MAX_AGE);
+    let poll = PollId::generate();
+    // Another replica cached version 1 in the shared cache.
+    shared.get_ref().put(&results_at(poll, 1)).await.unwrap();
+    assert_eq!(near.get(poll).await.unwrap().map(|r| r.version), Some(1));
+    assert_eq!(shared.hits(), 1, "the first read goes to the shared cache");
+    for _ in 0..100 {
+        assert_eq!(near.get(poll).await.unwrap().map(|r| r.version), Some(1));
+    }
+    assert_eq!(shared.hits() + shared.misses(), 1, "hits never reach it");
+
+    // Votes on another replica arrive as events, out of order too.
+    let before = shared.hits() + shared.misses();
+    for version in [3, 2, 5, 4] {
+        let event = ResultsEvent::Updated {
+            results: results_at(poll, version),
+        };
+        broadcaster.publish(&event).await.unwrap();
+    }
+    serves(&near, poll, 5).await;
+    for _ in 0..10 {
+        assert_eq!(
+            near.get(poll).await.unwrap().map(|r| r.version),
+            Some(5),
+            "never older"
+        );
+    }
+    assert_eq!(
+        shared.hits() + shared.misses(),
+        before,
+        "events, not shared reads"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resync_sends_the_next_read_to_the_shared_cache() {
+    let (shared, broadcaster) = (
+        CountingCache::new(MemoryCache::new()),
+        LocalBroadcaster::new(),
+    );
+    let near = near_over(&shared, &broadcaster, 100, MAX_AGE);
+    let poll = PollId::generate();
+    near.put(&results_at(poll, 2)).await.unwrap();
+    assert_eq!(near.get(poll).await.unwrap().map(|r| r.version), Some(2));
+    assert_eq!(shared.hits(), 0);
+    // Events were lost while, say, Redis was away; the shared cache has 7.
+    shared.get_ref().put(&results_at(poll, 7)).await.unwrap();
+    broadcaster
+        .publish(&ResultsEvent::Resync { poll_id: poll })
+        .await
+        .unwrap();
+    serves(&near, poll, 7).await;
+    assert!(
+        shared.hits() >= 1,
+        "the resynced read went to the shared cache"
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_entry_nothing_confirmed_for_max_age_is_read_again() {
+    let (shared, broadcaster) = (
+        CountingCache::new(MemoryCache::new()),
+        LocalBroadcaster::new(),
+    );
+    let near = near_over(&shared, &broadcaster, 100, Duration::from_secs(1));
+    let poll = PollId::generate();
+    shared.get_ref().put(&results_at(poll, 1)).await.unwrap();
+    near.get(poll).await.unwrap();
+    // An update published before this process followed the poll: only the
+    // shared cache has it.
+    shared.get_ref().put(&results_at(poll, 2)).await.unwrap();
+    assert_eq!(near.get(poll).await.unwrap().map(|r| r.version), Some(1));
+    tokio::time::advance(Duration::from_millis(1_001)).await;
+    assert_eq!(
+        near.get(poll).await.unwrap().map(|r| r.version),
+        Some(2),
+        "after max_age the shared cache is read again"
+    );
+    assert_eq!(shared.hits(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn it_follows_at_most_its_capacity_and_a_deleted_poll_stays_forgotten() {
+    let (shared, broadcaster) = (
+        CountingCache::new(MemoryCache::new()),
+        LocalBroadcaster::new(),
+    );
+    let near = near_over(&shared, &broadcaster, 16, MAX_AGE);
+    let polls: Vec<PollId> = (0..100).map(|_| PollId::generate()).collect();
+    for (i, poll) in polls.iter().enumerate() {
+        near.put(&results_at(*poll, i as u64 + 1)).await.unwrap();
+        assert!(near.len() <= 16, "{} polls followed", near.len());
+    }
+    // The latest are still served from memory, the earliest from the shared cache.
+    let before = shared.hits();
+    assert_eq!(
+        near.get(polls[99]).await.unwrap().map(|r| r.version),
+        Some(100)
+    );
+    assert_eq!(shared.hits(), before, "a recent poll is near");
+    assert_eq!(
+        near.get(polls[0]).await.unwrap().map(|r| r.version),
+        Some(1)
+    );
+    assert_eq!(
+        shared.hits(),
+        before + 1,
+        "an evicted poll is read from the shared cache"
+    );
+
+    near.invalidate(polls[99]).await.unwrap();
+    assert_eq!(near.get(polls[99]).await.unwrap(), None);
+    near.put(&results_at(polls[99], 500)).await.unwrap();
+    let event = ResultsEvent::Updated {
+        results: results_at(polls[99], 501),
+    };
+    broadcaster.publish(&event).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        near.get(polls[99]).await.unwrap(),
+        None,
+        "deleted stays deleted"
+    );
+}
