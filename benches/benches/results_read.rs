@@ -1,6 +1,6 @@
 //! Reading a poll's results while votes are cast on it: from PostgreSQL with
 //! no cache (`postgres`), through the Redis cache (`redis`), and through an
-//! in-process near cache kept fresh by the Redis broadcast (`near`), with the
+//! [`NearCache`] kept fresh by the Redis broadcast (`near`), with the
 //! PostgreSQL queries each read costs; then the publish-to-receive latency of
 //! one event through Redis Pub/Sub.
 //!
@@ -20,11 +20,10 @@ use futures_util::StreamExt;
 use polling_benches::{closed_loop, BenchDb, Tally};
 use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisResultsCache};
 use polling_core::layer::{BroadcastLayer, CacheLayer};
-use polling_core::memory::MemoryCache;
 use polling_core::service::{PollService, ResultsRequest};
 use polling_core::testing::{ballot, results_at, sample_poll};
-use polling_core::testing::{CountingStore, StoreMethod};
-use polling_core::{Broadcaster, PollId, PollStore, ResultsCache, ResultsEvent, VoterId};
+use polling_core::testing::{CountingCache, CountingStore, StoreMethod};
+use polling_core::{Broadcaster, NearCache, PollId, PollStore, ResultsEvent, VoterId};
 use polling_store_postgres::PgPollStore;
 use tokio::runtime::Runtime;
 use tower::util::BoxCloneSyncService;
@@ -97,18 +96,16 @@ fn results_read(c: &mut Criterion) {
         }
     });
 
-    // The near cache: in process, fed by the broadcast.
-    let near = Arc::new(MemoryCache::new());
-    let feeder = rt.spawn({
-        let (near, broadcaster) = (near.clone(), broadcaster.clone());
-        async move {
-            let mut events = broadcaster.subscribe(poll.id).await.expect("subscribe");
-            while let Some(event) = events.next().await {
-                if let ResultsEvent::Updated { results } = event {
-                    let _ = near.put(&results).await;
-                }
-            }
-        }
+    // The near cache, as the server runs it over Redis (this replica's own
+    // broadcaster subscription), with its reads of the shared cache counted.
+    let shared_reads = CountingCache::new(cache.clone());
+    let near = rt.block_on(async {
+        NearCache::new(
+            shared_reads.clone(),
+            broadcaster.clone(),
+            10_000,
+            Duration::from_secs(1),
+        )
     });
 
     let configurations: [(&str, Reads); 3] = [
@@ -128,8 +125,7 @@ fn results_read(c: &mut Criterion) {
             "near",
             BoxCloneSyncService::new(
                 ServiceBuilder::new()
-                    .layer(CacheLayer::from_arc(near.clone()))
-                    .layer(CacheLayer::new(cache.clone()))
+                    .layer(CacheLayer::new(near.clone()))
                     .service(PollService::from_arc(Arc::clone(&store))),
             ),
         ),
@@ -145,6 +141,7 @@ fn results_read(c: &mut Criterion) {
         .throughput(Throughput::Elements(1));
     for (name, service) in &configurations {
         let (reads_before, queries_before) = (AtomicU64::new(0), results_reads(&store));
+        let shared_before = shared_reads.hits() + shared_reads.misses();
         group.bench_with_input(BenchmarkId::new(*name, READERS), name, |b, name| {
             b.to_async(&rt).iter_custom(|reads| {
                 let (service, tally, counted) = (service, &tally, &reads_before);
@@ -158,13 +155,13 @@ fn results_read(c: &mut Criterion) {
         });
         let reads = reads_before.load(Ordering::Relaxed);
         let spent = results_reads(&store) - queries_before;
-        queries.push((*name, spent, reads));
+        let redis_reads = shared_reads.hits() + shared_reads.misses() - shared_before;
+        queries.push((*name, spent, redis_reads, reads));
     }
     group.finish();
 
     voting.store(false, Ordering::Relaxed);
     let cast = rt.block_on(votes).expect("the voting task");
-    feeder.abort();
 
     tally.print(
         &format!("results reads/s, {READERS} readers, while {cast} votes were cast on the poll"),
@@ -174,10 +171,14 @@ fn results_read(c: &mut Criterion) {
         Some(3.0),
     );
     tally.print("", "reads/s", &["reads"], ["postgres", "near"], None);
-    println!("\nPostgreSQL queries per read");
-    for (name, spent, reads) in queries {
-        let per_read = spent as f64 / reads.max(1) as f64;
-        println!("{name:>12} {per_read:>10.6}  ({spent} queries for {reads} reads)");
+    println!("\nround trips per read (Redis reads counted for the near cache only)");
+    for (name, spent, redis_reads, reads) in queries {
+        let per_read = |n: u64| n as f64 / reads.max(1) as f64;
+        println!(
+            "{name:>12} PostgreSQL {:>10.6} ({spent} queries), Redis {:>10.6} ({redis_reads} reads) for {reads} reads",
+            per_read(spent),
+            per_read(redis_reads as u64),
+        );
     }
 
     rt.block_on(publish_latency(&config));
