@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use polling_cache_redis::RedisRateLimiter;
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
-use polling_core::{Broadcaster, IdempotencyStore, PollStore, ResultsCache};
+use polling_core::{Broadcaster, IdempotencyStore, NearCache, PollStore, ResultsCache};
 
 use crate::{AppBuilder, BroadcasterKind, CacheKind, Config, ScrapeHook};
 
@@ -142,6 +142,17 @@ impl Backends {
                 backends.broadcaster = postgres::broadcaster(config, url, pool).await?;
                 backends.kinds.broadcaster = "postgres";
             }
+        }
+        if backends.kinds.cache == "redis"
+            && backends.kinds.broadcaster != "local"
+            && config.near_cache_polls > 0
+        {
+            backends.cache = Arc::new(NearCache::from_arcs(
+                backends.cache,
+                backends.broadcaster.clone(),
+                config.near_cache_polls,
+                config.near_cache_max_age,
+            ));
         }
         if let Some(url) = config.redis_url.as_deref() {
             backends.rate_limits = Some(redis::rate_limiter(config, url).await?);

@@ -159,6 +159,23 @@ pub struct Config {
     #[arg(long, env = "POLLING_CACHE_TTL", default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
     pub cache_ttl: Duration,
 
+    /// With the Redis cache and a shared broadcaster: how many polls each
+    /// replica keeps in its near cache, its own copy of their results kept
+    /// fresh by the broadcaster's events, so reads of them cost no round
+    /// trip (0: off).
+    #[arg(
+        long,
+        env = "POLLING_NEAR_CACHE_POLLS",
+        default_value_t = 10_000,
+        value_name = "POLLS"
+    )]
+    pub near_cache_polls: usize,
+
+    /// How long the near cache serves an entry no event or write confirmed
+    /// before it reads the shared cache again.
+    #[arg(long, env = "POLLING_NEAR_CACHE_MAX_AGE", default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub near_cache_max_age: Duration,
+
     /// The pages allowed to open live-results WebSockets: `same-origin`,
     /// a comma-separated list of origins (`https://polls.example.com`), or `*`.
     #[arg(

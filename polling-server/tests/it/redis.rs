@@ -98,8 +98,17 @@ async fn a_vote_through_one_replica_reaches_the_cache_and_subscribers_of_another
         ResultsEvent::Updated { results } => assert_eq!(results.version, 1),
         other => panic!("expected the vote's results, got {other:?}"),
     }
-    let after = voter.at(b.addr()).get(&results_path).await.assert_json(200);
-    assert_eq!(after["version"], 1, "B serves the results A's vote cached");
+    // B's near cache learns of the vote from the same event, on a task of
+    // its own: B converges to it.
+    let after = polling_core::testing::eventually(
+        Duration::from_secs(5),
+        "B serves the results of A's vote",
+        || async {
+            let after = voter.at(b.addr()).get(&results_path).await.assert_json(200);
+            (after["version"] == 1).then_some(after)
+        },
+    )
+    .await;
     assert_eq!(after["counts"][1]["votes"], 1);
 
     let mut redis = redis::Client::open(format!("redis://{REDIS}/"))
@@ -405,7 +414,67 @@ async fn ranked_and_star_runoffs_reach_the_other_replica_s_cache_and_sockets(
             "{method}: B's socket holds the stored count"
         );
         assert_eq!(stored[tally]["winner"], 1, "{method}: {stored}");
-        let cached = owner.at(b.addr()).get(&results_path).await.assert_json(200);
-        assert_eq!(cached, stored, "{method}: B serves the same results");
+        let serves = format!("{method}: B serves the stored results");
+        polling_core::testing::eventually(Duration::from_secs(5), &serves, || async {
+            let cached = owner.at(b.addr()).get(&results_path).await.assert_json(200);
+            (cached == stored).then_some(())
+        })
+        .await;
     }
+}
+
+/// With Redis, each replica answers reads of a poll it serves from its near
+/// cache: after the first read, B's reads of a poll cost no Redis read
+/// while votes on A keep changing it, and B still converges to every vote.
+#[sqlx::test]
+async fn a_replica_serves_repeated_reads_from_its_near_cache_and_follows_other_replicas_votes(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let prefix = unique_prefix();
+    let [(a, _), (b, _)] = two_replicas(&connect, &prefix).await;
+    let client = a.client();
+    let (poll, _) = create_poll(&client, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    let path = format!("/api/polls/{id}/results");
+    let metric = |page: &str, name: &str| -> u64 {
+        page.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .map_or(0, |n| n as u64)
+    };
+    let reader = client.at(b.addr());
+    reader.get(&path).await.assert_json(200);
+    let page = String::from_utf8(reader.get("/metrics").await.body.to_vec()).unwrap();
+    let (hits, misses) = (
+        metric(&page, "polling_near_cache_hits_total"),
+        metric(&page, "polling_near_cache_misses_total"),
+    );
+    for round in 1..=5u64 {
+        common::Client::new(a.addr())
+            .vote(&id, &[0])
+            .await
+            .assert_json(201);
+        polling_core::testing::eventually(Duration::from_secs(5), "B follows A's vote", || {
+            let reader = reader.clone();
+            let path = path.clone();
+            async move {
+                let results = reader.get(&path).await.assert_json(200);
+                (results["version"] == round).then_some(())
+            }
+        })
+        .await;
+        for _ in 0..10 {
+            reader.get(&path).await.assert_json(200);
+        }
+    }
+    let page = String::from_utf8(reader.get("/metrics").await.body.to_vec()).unwrap();
+    let new_hits = metric(&page, "polling_near_cache_hits_total") - hits;
+    let new_misses = metric(&page, "polling_near_cache_misses_total") - misses;
+    assert!(new_hits >= 50, "{new_hits} near-cache hits for 50+ reads");
+    assert!(
+        new_misses <= 5,
+        "{new_misses} reads of B went to Redis: the near cache follows A's votes"
+    );
 }
