@@ -32,13 +32,21 @@ use crate::metrics::{
 ///   how long an update published just before the poll was followed (and
 ///   so never delivered here) can be missed. A
 ///   [`Resync`](ResultsEvent::Resync) (events may have been lost) drops the
-///   entry, so the next read goes to the shared cache.
+///   entry, and the events that follow it are ignored until a read of the
+///   shared cache confirms the poll again.
+/// * **Deletes stick across replicas.** A write only updates an entry that
+///   a read of the shared cache created and no `Resync` emptied since: a
+///   write may come late (a vote committed just before the poll was
+///   deleted, whose `put` lands after the delete), and then either finds no
+///   entry, or one the delete's `Resync` empties; the shared cache refuses
+///   it (see [`invalidate`](ResultsCache::invalidate)).
 /// * **Bounded memory.** At most `capacity` polls are followed; past that
 ///   the least recently read eighth is dropped (and unfollowed).
-/// * **Deletes stick.** [`invalidate`](ResultsCache::invalidate) forgets the
-///   poll here and in the shared cache, and later `put`s of it are ignored.
+/// * **Deletes stick here.** [`invalidate`](ResultsCache::invalidate)
+///   forgets the poll here and in the shared cache, and later `put`s of it
+///   are ignored.
 ///
-/// Writes go to the shared cache first, then here. Metrics:
+/// Metrics:
 /// [`NEAR_CACHE_HITS_TOTAL`], [`NEAR_CACHE_MISSES_TOTAL`],
 /// [`NEAR_CACHE_ENTRIES`], [`NEAR_CACHE_EVICTIONS_TOTAL`].
 ///
@@ -101,6 +109,9 @@ struct State {
 struct Entry {
     /// The newest results known, if any.
     results: Option<Results>,
+    /// A `Resync` emptied the entry: events are ignored until a read of
+    /// the shared cache fills it.
+    resynced: bool,
     /// When `results` were last confirmed (set from the shared cache, a
     /// `put` or an event).
     confirmed: Instant,
@@ -182,6 +193,7 @@ impl NearCache {
                 poll,
                 Entry {
                     results: None,
+                    resynced: false,
                     confirmed: Instant::now(),
                     last_read,
                     follower: follower.abort_handle(),
@@ -192,11 +204,12 @@ impl NearCache {
         true
     }
 
-    /// Keeps `results` as their poll's newest if the poll is followed and
-    /// they are not older than what the entry holds.
+    /// Keeps `results`, read from the shared cache, as their poll's newest
+    /// if the poll is followed and they are not older than the entry's.
     fn offer(&self, results: &Results) {
         let mut state = self.lock();
         if let Some(entry) = state.entries.get_mut(&results.poll_id) {
+            entry.resynced = false;
             entry.set(results.clone());
         }
     }
@@ -250,8 +263,11 @@ async fn apply(mut events: EventStream, state: Weak<Mutex<State>>, poll: PollId)
             return;
         };
         match event {
-            ResultsEvent::Updated { results } => entry.set(results),
-            ResultsEvent::Resync { .. } => entry.results = None,
+            ResultsEvent::Updated { results } if !entry.resynced => entry.set(results),
+            ResultsEvent::Resync { .. } => {
+                entry.results = None;
+                entry.resynced = true;
+            }
             _ => {}
         }
     }
@@ -295,8 +311,14 @@ impl ResultsCache for NearCache {
 
     async fn put(&self, results: &Results) -> Result<()> {
         self.shared.put(results).await?;
-        if self.follow(results.poll_id).await {
-            self.offer(results);
+        // Into an entry that exists and was not resynced since: a late
+        // write of a deleted poll either finds no entry, or an entry the
+        // delete's `Resync` empties (before or after it).
+        let mut state = self.lock();
+        if let Some(entry) = state.entries.get_mut(&results.poll_id) {
+            if !entry.resynced {
+                entry.set(results.clone());
+            }
         }
         Ok(())
     }
