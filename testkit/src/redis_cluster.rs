@@ -142,12 +142,13 @@ impl RedisCluster {
         &self.ports
     }
 
-    /// The ports of the nodes that are masters now, as the living nodes see it.
+    /// The ports of the nodes that are masters serving slots now, as a
+    /// living node sees it.
     pub fn masters(&self) -> Vec<u16> {
         let mut masters: Vec<u16> = self
             .nodes_table()
             .into_iter()
-            .filter(|node| node.master && !node.failed)
+            .filter(|node| node.master && !node.failed && node.slot_count() > 0)
             .map(|node| node.port)
             .collect();
         masters.sort_unstable();
@@ -211,25 +212,54 @@ impl RedisCluster {
         }
     }
 
-    /// What is still wrong with the cluster, if anything.
+    /// What is still wrong with the cluster, if anything, as any living
+    /// node sees it.
     fn unhealthy(&self) -> Option<String> {
         for &port in self.children.keys() {
             let info = self.cli(port, &["CLUSTER", "INFO"]);
             if !info.contains("cluster_state:ok") {
                 return Some(format!("node {port} is not ok yet"));
             }
+            let nodes = self.nodes_table_of(port);
+            for node in &nodes {
+                let living = self.children.contains_key(&node.port);
+                if living && node.failed {
+                    return Some(format!("{port} counts living node {} as failed", node.port));
+                }
+                if !living && !node.failed {
+                    return Some(format!(
+                        "{port} does not count dead node {} as failed yet",
+                        node.port
+                    ));
+                }
+                if living && node.master && node.slot_count() == 0 {
+                    return Some(format!(
+                        "{port} sees node {} as a master without slots",
+                        node.port
+                    ));
+                }
+            }
+            let served: usize = nodes
+                .iter()
+                .filter(|node| node.master && !node.failed)
+                .map(Node::slot_count)
+                .sum();
+            if served != 16_384 {
+                return Some(format!(
+                    "{port} sees living masters serve {served} of 16384 slots"
+                ));
+            }
+            if nodes
+                .iter()
+                .filter(|node| self.children.contains_key(&node.port))
+                .count()
+                != self.children.len()
+            {
+                return Some(format!("{port} does not know every living node yet"));
+            }
         }
-        let nodes = self.nodes_table();
-        let served: usize = nodes
-            .iter()
-            .filter(|node| node.master && !node.failed && self.children.contains_key(&node.port))
-            .map(|node| node.slot_count())
-            .sum();
-        if served != 16_384 {
-            return Some(format!("living masters serve {served} of 16384 slots"));
-        }
-        for node in nodes.iter().filter(|node| !node.master && !node.failed) {
-            if !self.children.contains_key(&node.port) {
+        for node in self.nodes_table() {
+            if node.master || node.failed || !self.children.contains_key(&node.port) {
                 continue;
             }
             let replication = self.cli(node.port, &["INFO", "replication"]);
@@ -242,7 +272,12 @@ impl RedisCluster {
 
     /// `CLUSTER NODES` as a living node sees it.
     fn nodes_table(&self) -> Vec<Node> {
-        self.cli(self.any_port(), &["CLUSTER", "NODES"])
+        self.nodes_table_of(self.any_port())
+    }
+
+    /// `CLUSTER NODES` as the node on `port` sees it.
+    fn nodes_table_of(&self, port: u16) -> Vec<Node> {
+        self.cli(port, &["CLUSTER", "NODES"])
             .lines()
             .filter_map(Node::parse)
             .collect()
