@@ -68,10 +68,13 @@ use crate::sharded_pubsub::RedisShardedPubSub;
 /// the listening connection counts as lost when any node's connection closes
 /// (a master died or failed over, a replica went away) or the cluster moves
 /// a watched channel's slot to another shard: the broadcaster then opens a
-/// new one, which finds the current masters, subscribes every watched poll
-/// again (retrying, with backoff, until the shard of each has a master
-/// again), and only then resyncs them, so no subscriber misses an event
-/// published after its `Resync`.
+/// new one, subscribes every watched poll again (each on its shard's master
+/// or, while that is down, on its replica, which Redis lets serve sharded
+/// subscriptions and which receives what the shard's master, the promoted
+/// one included, publishes; or, with no node of the shard up, retrying with
+/// backoff), and only then resyncs them, so no subscriber misses an event
+/// published after its `Resync`. [`check`](Broadcaster::check) stays failing
+/// until every shard has a master that answers again.
 ///
 /// # Health and metrics
 ///
@@ -267,20 +270,15 @@ impl Broadcaster for RedisBroadcaster {
 
     /// `Unavailable` when the Pub/Sub connection is not up (see
     /// [`RedisBroadcaster::is_listening`]) or a `PING` through the publishing
-    /// connection (on a cluster, to every master) fails (within the response
-    /// timeout).
+    /// connection (on a cluster, to the master of every slot) fails (within
+    /// the response timeout).
     async fn check(&self) -> Result<()> {
         if !self.is_listening() {
             return Err(PollError::unavailable(
                 "the redis pub/sub connection is down",
             ));
         }
-        let mut publisher = self.inner.publisher.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut publisher)
-            .await
-            .map_err(PollError::unavailable)?;
-        Ok(())
+        self.inner.publisher.check().await
     }
 
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {

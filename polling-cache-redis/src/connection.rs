@@ -2,10 +2,14 @@
 //! their commands, one Redis node or a Redis Cluster, behind one
 //! [`ConnectionLike`] so that every command is written once.
 
+use std::collections::BTreeSet;
+
+use futures_util::future::try_join_all;
 use polling_core::{PollError, Result};
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Client, Cmd, Pipeline, RedisFuture, Value};
 
 use crate::config::RedisConfig;
@@ -46,6 +50,86 @@ impl Connection {
             .map_err(PollError::unavailable)?;
         Ok(Self::Cluster(connection))
     }
+
+    /// Whether Redis answers: a `PING` to the node; on a cluster, a `PING`
+    /// to the master of every slot range `CLUSTER SLOTS` lists, through this
+    /// connection's own connection to it, and every slot served.
+    ///
+    /// A plain `PING` on a cluster connection is not enough: it goes to the
+    /// masters the connection is connected to, and passes while one of them
+    /// is down and its replica not promoted yet (the polls of that shard can
+    /// be neither cached nor published then).
+    pub(crate) async fn check(&self) -> Result<()> {
+        match self {
+            Self::Node(manager) => {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut manager.clone())
+                    .await
+                    .map_err(PollError::unavailable)?;
+            }
+            Self::Cluster(cluster) => {
+                let slots: Value = redis::cmd("CLUSTER")
+                    .arg("SLOTS")
+                    .query_async(&mut cluster.clone())
+                    .await
+                    .map_err(PollError::unavailable)?;
+                let (masters, covered) = masters_of(&slots);
+                if covered != SLOTS {
+                    return Err(PollError::unavailable(format!(
+                        "the redis cluster serves {covered} of its {SLOTS} slots"
+                    )));
+                }
+                try_join_all(masters.into_iter().map(|(host, port)| {
+                    let mut cluster = cluster.clone();
+                    async move {
+                        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                            host,
+                            port,
+                        });
+                        cluster.route_command(redis::cmd("PING"), routing).await
+                    }
+                }))
+                .await
+                .map_err(PollError::unavailable)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many hash slots a Redis Cluster has.
+const SLOTS: u64 = 16_384;
+
+/// The masters (host, port) of a `CLUSTER SLOTS` reply, and how many slots
+/// its ranges cover.
+fn masters_of(slots: &Value) -> (BTreeSet<(String, u16)>, u64) {
+    let mut masters = BTreeSet::new();
+    let mut covered = 0;
+    let Value::Array(ranges) = slots else {
+        return (masters, covered);
+    };
+    for range in ranges {
+        let Value::Array(range) = range else { continue };
+        let (Some(Value::Int(first)), Some(Value::Int(last)), Some(Value::Array(master))) =
+            (range.first(), range.get(1), range.get(2))
+        else {
+            continue;
+        };
+        let host = match master.first() {
+            Some(Value::BulkString(host)) => String::from_utf8_lossy(host).into_owned(),
+            Some(Value::SimpleString(host)) => host.clone(),
+            _ => continue,
+        };
+        let Some(Value::Int(port)) = master.get(1) else {
+            continue;
+        };
+        let Ok(port) = u16::try_from(*port) else {
+            continue;
+        };
+        covered += u64::try_from(last - first + 1).unwrap_or(0);
+        masters.insert((host, port));
+    }
+    (masters, covered)
 }
 
 impl ConnectionLike for Connection {

@@ -217,14 +217,10 @@ impl ResultsCache for RedisResultsCache {
         Ok(())
     }
 
-    /// A `PING` (on a cluster, to every master): `Unavailable` when Redis
-    /// does not answer within the response timeout.
+    /// A `PING` (on a cluster, to the master of every slot): `Unavailable`
+    /// when Redis does not answer within the response timeout, or a shard
+    /// of the cluster has no master that answers.
     async fn check(&self) -> Result<()> {
-        let mut connection = self.connection.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut connection)
-            .await
-            .map_err(PollError::unavailable)?;
-        Ok(())
+        self.connection.check().await
     }
 }

@@ -16,7 +16,10 @@
 //! opens a new one, subscribes every watched poll again, and resyncs them)
 //! when any node's connection closes (a node died, or failed over) and when
 //! the cluster unsubscribes a channel still watched (its slot moved to
-//! another shard).
+//! another shard). While a shard's master is down, the new connection's
+//! `SSUBSCRIBE` goes to the shard's replica (redis-rs falls back within the
+//! shard, and Redis lets replicas serve sharded subscriptions): it hears
+//! what the promoted replica publishes once it is master.
 
 use std::collections::HashSet;
 

@@ -190,6 +190,16 @@ async fn after_a_master_fails_over_subscribers_resync_and_caching_resumes() {
     cache.put(&results_at(poll, 1)).await.expect("put");
 
     cluster.kill(victim);
+    assert_error(
+        cache.check().await,
+        "unavailable",
+        "the cache's health check while a shard has no master",
+    );
+    assert_error(
+        listener.check().await,
+        "unavailable",
+        "the broadcaster's health check while a shard has no master",
+    );
     let during = tokio::time::timeout(FAIL_WITHIN, cache.put(&results_at(poll, 2))).await;
     assert!(
         matches!(during, Ok(Err(_))),
