@@ -59,7 +59,7 @@ use crate::sharded_pubsub::RedisShardedPubSub;
 ///
 /// [`connect_cluster`](Self::connect_cluster) broadcasts over a Redis
 /// Cluster with sharded Pub/Sub (Redis 7): the channel is
-/// `{prefix}poll:{{poll_id}}`, in the slot of the poll's cached results,
+/// `{prefix}poll:{<poll_id>}`, in the slot of the poll's cached results,
 /// events are sent with `SPUBLISH` and listened to with `SSUBSCRIBE`, each
 /// routed to the shard owning the slot, so a shard carries the events of its
 /// own polls only. The guarantees stay those above: one listening

@@ -10,10 +10,10 @@
 //! `PollId::from_str` accepts back.
 //!
 //! On a Redis Cluster ([`Keys::hash_tagged`]) the part that picks the slot
-//! is wrapped in a hash tag: a poll's results and channel are
-//! `{prefix}results:{{poll_id}}` and `{prefix}poll:{{poll_id}}`, so both live
+//! is wrapped in a hash tag (literal braces; `<poll_id>` stands for the id): a poll's results and channel are
+//! `{prefix}results:{<poll_id>}` and `{prefix}poll:{<poll_id>}`, so both live
 //! on the shard owning the poll's slot, and a rate-limit bucket is
-//! `{prefix}rate:{{shard}}{name}`, so the buckets one check takes from
+//! `{prefix}rate:{<shard>}{name}`, so the buckets one check takes from
 //! together (which share a shard key) sit in one slot, as the Lua script
 //! that takes from them needs. A prefix that has a hash tag of its own puts
 //! every key in one slot.

@@ -32,8 +32,8 @@
 //!
 //! Past one Redis node, each type has a `connect_cluster` constructor that
 //! takes seed nodes of a Redis Cluster (7 or later) instead of one URL. The
-//! keys then carry hash tags (`{prefix}results:{{poll_id}}`,
-//! `{prefix}poll:{{poll_id}}`, `{prefix}rate:{{shard}}{name}`), so that a
+//! keys then carry hash tags (`{prefix}results:{<poll_id>}`,
+//! `{prefix}poll:{<poll_id>}`, `{prefix}rate:{<shard>}{name}`), so that a
 //! poll's cached results and its channel live on the shard owning the poll's
 //! slot, polls spread over the shards, and each Lua script touches one slot;
 //! live results use sharded Pub/Sub (`SPUBLISH`/`SSUBSCRIBE`). After a

@@ -59,7 +59,7 @@ impl RateBucket {
     /// Sets the bucket's shard key: on a Redis Cluster, every bucket of one
     /// [`check`](RedisRateLimiter::check) must have the same one (such as the
     /// client address they all belong to), which puts their keys in one slot
-    /// (`{prefix}rate:{{shard}}{name}`). One Redis node ignores it.
+    /// (`{prefix}rate:{<shard>}{name}`). One Redis node ignores it.
     pub fn with_shard(mut self, shard: impl Into<String>) -> Self {
         self.shard = Some(shard.into());
         self

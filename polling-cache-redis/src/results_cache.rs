@@ -47,7 +47,7 @@ static FORGET_RESULTS: LazyLock<Script> =
 /// # Redis Cluster
 ///
 /// [`connect_cluster`](Self::connect_cluster) keeps the cache on a Redis
-/// Cluster instead: the key becomes `{prefix}results:{{poll_id}}`, whose hash
+/// Cluster instead: the key becomes `{prefix}results:{<poll_id>}`, whose hash
 /// tag puts it in the slot of the poll (the slot of its Pub/Sub channel too),
 /// and each command goes to the master owning that slot. Each script touches
 /// that one key only, so it runs on one shard. While a shard fails over,

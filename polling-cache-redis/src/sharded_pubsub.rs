@@ -2,7 +2,7 @@
 //! [`Remote`] of a [`Relay`](polling_core::relay::Relay), and
 //! [`ShardedPubSubConnection`], its listening connection.
 //!
-//! Channels are `{prefix}poll:{{poll_id}}` (see [`Keys`]): the hash tag puts
+//! Channels are `{prefix}poll:{<poll_id>}` (see [`Keys`]): the hash tag puts
 //! a poll's channel in the slot of its cached results, and `SSUBSCRIBE` and
 //! `SPUBLISH` route it to the shard owning that slot, so a message travels
 //! within one shard instead of over the whole cluster bus, as classic
