@@ -190,6 +190,68 @@ impl RedisCluster {
         let _ = child.wait();
     }
 
+    /// Moves hash slot `slot`, and its keys, from the master serving it to
+    /// the master on `to`, as `redis-cli --cluster reshard` moves slots
+    /// (`CLUSTER SETSLOT … IMPORTING`/`MIGRATING`, `MIGRATE` of each key, then
+    /// `CLUSTER SETSLOT … NODE` on every master), and waits until every
+    /// living node sees `to` serve it.
+    ///
+    /// # Panics
+    ///
+    /// When a step fails, or the nodes do not agree within 60 s.
+    pub fn move_slot(&self, slot: u16, to: u16) {
+        let from = self
+            .nodes_table()
+            .into_iter()
+            .find(|node| node.master && !node.failed && node.serves(slot))
+            .unwrap_or_else(|| panic!("no master serves slot {slot}"))
+            .port;
+        if from == to {
+            return;
+        }
+        let id = |port: u16| self.cli(port, &["CLUSTER", "MYID"]).trim().to_owned();
+        let (from_id, to_id) = (id(from), id(to));
+        let slot_arg = slot.to_string();
+        let ok = |port: u16, args: &[&str]| {
+            let reply = self.cli(port, args);
+            assert!(reply.contains("OK"), "{args:?} on {port}: {reply:?}");
+        };
+        ok(
+            to,
+            &["CLUSTER", "SETSLOT", &slot_arg, "IMPORTING", &from_id],
+        );
+        ok(
+            from,
+            &["CLUSTER", "SETSLOT", &slot_arg, "MIGRATING", &to_id],
+        );
+        loop {
+            let keys = self.cli(from, &["CLUSTER", "GETKEYSINSLOT", &slot_arg, "100"]);
+            let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
+            if keys.is_empty() {
+                break;
+            }
+            for key in keys {
+                let port = to.to_string();
+                ok(from, &["MIGRATE", "127.0.0.1", &port, key, "0", "5000"]);
+            }
+        }
+        for master in self.masters() {
+            ok(master, &["CLUSTER", "SETSLOT", &slot_arg, "NODE", &to_id]);
+        }
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        while !self.children.keys().all(|&port| {
+            self.nodes_table_of(port)
+                .iter()
+                .any(|node| node.port == to && node.serves(slot))
+        }) {
+            assert!(
+                Instant::now() < deadline,
+                "the nodes did not agree that {to} serves slot {slot} within {SETTLE_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until every living node reports `cluster_state:ok`, every slot is
     /// served by a living master, and every living replica is in sync with
     /// its master: after [`start`](Self::start), or after a master was

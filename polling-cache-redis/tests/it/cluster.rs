@@ -330,3 +330,56 @@ async fn on_a_cluster_buckets_of_one_shard_key_are_charged_together() {
         .collect();
     assert!(masters.len() > 1, "30 clients on one shard: {masters:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_a_watched_polls_slot_moves_to_another_shard_its_subscribers_resync() {
+    let cluster = start_cluster().await;
+    let config = fault_config();
+    let cache = cache(&cluster, &config).await;
+    let sender = broadcaster(&cluster, &config).await;
+    let listener = broadcaster(&cluster, &config).await;
+    let poll = PollId::generate();
+    let from = cluster.master_of(&channel(&config, poll));
+    let to = *cluster
+        .masters()
+        .iter()
+        .find(|&&master| master != from)
+        .expect("another master");
+
+    let mut events = subscribe(&listener, poll).await;
+    publish(&sender, &updated(poll, 1)).await;
+    assert_eq!(
+        receive(&mut events, "the first event").await,
+        updated(poll, 1)
+    );
+    cache.put(&results_at(poll, 1)).await.expect("put");
+
+    let slot = cluster.keyslot(&channel(&config, poll));
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.move_slot(slot, to);
+        cluster
+    })
+    .await
+    .expect("move the slot");
+    assert_eq!(cluster.master_of(&channel(&config, poll)), to);
+
+    receive_until(&mut events, "a resync after the slot moved", |event| {
+        *event == ResultsEvent::Resync { poll_id: poll }
+    })
+    .await;
+    eventually(RECOVER_WITHIN, "publishing reaches the new shard", || {
+        let sender = sender.clone();
+        async move { sender.publish(&updated(poll, 2)).await.ok() }
+    })
+    .await;
+    receive_until(&mut events, "events published on the new shard", |event| {
+        *event == updated(poll, 2)
+    })
+    .await;
+    assert!(listener.connections_established() >= 2);
+    assert_eq!(
+        cache.get(poll).await.expect("get after the move"),
+        Some(results_at(poll, 1)),
+        "the entry moved with its slot"
+    );
+}
