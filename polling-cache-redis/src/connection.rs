@@ -159,3 +159,49 @@ impl ConnectionLike for Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(host: &str, port: i64) -> Value {
+        Value::Array(vec![
+            Value::BulkString(host.as_bytes().to_vec()),
+            Value::Int(port),
+            Value::BulkString(b"id".to_vec()),
+        ])
+    }
+
+    #[test]
+    fn cluster_slots_name_each_ranges_master_and_the_slots_covered() {
+        let slots = Value::Array(vec![
+            Value::Array(vec![
+                Value::Int(0),
+                Value::Int(5460),
+                node("127.0.0.1", 7000),
+                node("127.0.0.1", 7003),
+            ]),
+            Value::Array(vec![
+                Value::Int(5461),
+                Value::Int(5461),
+                node("127.0.0.1", 7000),
+            ]),
+            Value::Array(vec![
+                Value::Int(5462),
+                Value::Int(10922),
+                node("10.0.0.2", 7001),
+            ]),
+        ]);
+        let (masters, covered) = masters_of(&slots);
+        assert_eq!(
+            masters.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("10.0.0.2".to_owned(), 7001),
+                ("127.0.0.1".to_owned(), 7000)
+            ],
+            "replicas are not masters, and a master is named once"
+        );
+        assert_eq!(covered, 10_923);
+        assert_eq!(masters_of(&Value::Nil), (BTreeSet::new(), 0));
+    }
+}
