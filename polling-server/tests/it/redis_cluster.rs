@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::process::ServerProcess;
 use crate::common::{create_poll, database_url, draft, id_of, Client, Socket, TestServer};
 use clap::Parser;
 use futures_util::StreamExt;
@@ -348,4 +349,63 @@ async fn a_redis_url_and_cluster_nodes_together_are_refused_at_start_up() {
         error.contains("--redis-url") && error.contains("--redis-cluster-nodes"),
         "{error}"
     );
+}
+
+#[sqlx::test]
+async fn two_server_processes_configured_by_environment_share_a_cluster(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let cluster = start_cluster().await;
+    let prefix = format!("test:{}:", PollId::generate());
+    let env = [
+        ("DATABASE_URL", database_url(&connect, connect.get_port())),
+        ("POLLING_REDIS_CLUSTER_NODES", cluster.urls().join(",")),
+        ("POLLING_REDIS_PREFIX", prefix.clone()),
+        ("POLLING_STARTUP_TIMEOUT", "10s".to_owned()),
+    ];
+    let a = ServerProcess::start(&env).await;
+    let b = ServerProcess::start(&env).await;
+    let b_client = Client::new(b.addr);
+    let ready = b_client.get("/readyz").await.assert_json(200);
+    assert_eq!(ready["status"], "ready", "{ready}");
+
+    let voter = Client::new(a.addr);
+    let (poll, _) = create_poll(&voter, draft(&["tabs", "spaces"])).await;
+    let id = id_of(&poll);
+    let mut socket = open_socket(b.addr, &id).await;
+    let snapshot = message_within(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("a snapshot");
+    assert_eq!(snapshot["type"], "snapshot");
+    voter.vote(&id, &[0]).await.assert_json(201);
+    let update = message_within(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("B's socket gets A's vote");
+    assert_eq!(
+        (update["type"].as_str(), version(&update)),
+        (Some("results"), 1)
+    );
+    let master = cluster.master_of(&results_key(&prefix, &id));
+    assert_eq!(
+        cached_on(master, &prefix, &id).await,
+        Some(1),
+        "A cached the vote on the poll's shard"
+    );
+
+    // The vote drew on the shared rate limits in the cluster (not on a
+    // process's fallback): the address's bucket, in its client's slot.
+    let bucket = format!("{prefix}rate:{{127.0.0.1}}votes:127.0.0.1");
+    let mut node =
+        redis::Client::open(format!("redis://127.0.0.1:{}/", cluster.master_of(&bucket)))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&bucket)
+        .query_async(&mut node)
+        .await
+        .unwrap();
+    assert!(exists, "{bucket} is on its master");
 }
