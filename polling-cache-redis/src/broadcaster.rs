@@ -8,11 +8,13 @@ use async_trait::async_trait;
 use polling_core::relay::Relay;
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
 use redis::aio::ConnectionManager;
-use redis::Client;
+use redis::{Client, IntoConnectionInfo};
 
 use crate::config::RedisConfig;
+use crate::connection::Connection;
 use crate::keys::Keys;
 use crate::pubsub::RedisPubSub;
+use crate::sharded_pubsub::RedisShardedPubSub;
 
 /// A [`Broadcaster`] over Redis Pub/Sub, so that every replica sees every
 /// vote. Clones share the connections and the subscribers; the last one
@@ -52,6 +54,27 @@ use crate::pubsub::RedisPubSub;
 ///
 /// The task stops, and the connection closes, when the last clone of the
 /// broadcaster is dropped; the subscribers' streams then end.
+///
+/// # Redis Cluster
+///
+/// [`connect_cluster`](Self::connect_cluster) broadcasts over a Redis
+/// Cluster with sharded Pub/Sub (Redis 7): the channel is
+/// `{prefix}poll:{<poll_id>}`, in the slot of the poll's cached results,
+/// events are sent with `SPUBLISH` and listened to with `SSUBSCRIBE`, each
+/// routed to the shard owning the slot, so a shard carries the events of its
+/// own polls only. The guarantees stay those above: one listening
+/// connection (a cluster connection, with a connection to each node) per
+/// broadcaster, one subscription per poll, reconnects with backoff. On top,
+/// the listening connection counts as lost when any node's connection closes
+/// (a master died or failed over, a replica went away) or the cluster moves
+/// a watched channel's slot to another shard: the broadcaster then opens a
+/// new one, subscribes every watched poll again (each on its shard's master
+/// or, while that is down, on its replica, which Redis lets serve sharded
+/// subscriptions and which receives what the shard's master, the promoted
+/// one included, publishes; or, with no node of the shard up, retrying with
+/// backoff), and only then resyncs them, so no subscriber misses an event
+/// published after its `Resync`. [`check`](Broadcaster::check) stays failing
+/// until every shard has a master that answers again.
 ///
 /// # Health and metrics
 ///
@@ -93,8 +116,10 @@ pub struct RedisBroadcaster {
 
 /// The state the clones of a [`RedisBroadcaster`] share.
 struct Inner {
-    /// Publishes; multiplexed and self-reconnecting.
-    publisher: ConnectionManager,
+    /// Publishes; multiplexed and self-reconnecting, to one node or a cluster.
+    publisher: Connection,
+    /// `PUBLISH`, or `SPUBLISH` on a cluster.
+    publish: &'static str,
     /// Names the poll channels.
     keys: Keys,
     /// The local subscribers and the task owning the Pub/Sub connection;
@@ -149,9 +174,41 @@ impl RedisBroadcaster {
             RedisPubSub::new(client, keys.clone()),
             &config.relay_config(),
         );
+        Self::with_parts(Connection::Node(publisher), "PUBLISH", keys, relay)
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (`redis://` URLs of some of
+    /// its nodes) belong to, with the client of
+    /// [`RedisConfig::cluster_client_builder`], and starts the sharded
+    /// Pub/Sub task (see [Redis Cluster](Self#redis-cluster)). Call it
+    /// within a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::Unavailable`] when a URL is not a Redis URL or no node
+    /// can be reached.
+    pub async fn connect_cluster<T: IntoConnectionInfo>(
+        nodes: impl IntoIterator<Item = T>,
+        config: &RedisConfig,
+    ) -> Result<Self> {
+        let client = config
+            .cluster_client_builder(nodes)
+            .build()
+            .map_err(PollError::unavailable)?;
+        let publisher = Connection::cluster(&client).await?;
+        let keys = Keys::hash_tagged(config.key_prefix());
+        let relay = Relay::spawn(
+            RedisShardedPubSub::new(client, keys.clone(), config),
+            &config.relay_config(),
+        );
+        Ok(Self::with_parts(publisher, "SPUBLISH", keys, relay))
+    }
+
+    fn with_parts(publisher: Connection, publish: &'static str, keys: Keys, relay: Relay) -> Self {
         Self {
             inner: Arc::new(Inner {
                 publisher,
+                publish,
                 keys,
                 relay,
                 publish_failures: AtomicU64::new(0),
@@ -165,7 +222,8 @@ impl RedisBroadcaster {
     }
 
     /// How many Pub/Sub connections this broadcaster opened so far: 1, plus
-    /// one per reconnect. Never more than one is open at a time.
+    /// one per reconnect. Never more than one is open at a time (on a
+    /// cluster, one cluster connection: one connection per node).
     pub fn connections_established(&self) -> u64 {
         self.inner.relay.connections_established()
     }
@@ -180,7 +238,7 @@ impl RedisBroadcaster {
     async fn send(&self, event: &ResultsEvent) -> Result<()> {
         let payload = serde_json::to_string(event).map_err(PollError::unavailable)?;
         let mut publisher = self.inner.publisher.clone();
-        redis::cmd("PUBLISH")
+        redis::cmd(self.inner.publish)
             .arg(self.inner.keys.channel(event.poll_id()))
             .arg(payload)
             .query_async::<i64>(&mut publisher)
@@ -212,19 +270,15 @@ impl Broadcaster for RedisBroadcaster {
 
     /// `Unavailable` when the Pub/Sub connection is not up (see
     /// [`RedisBroadcaster::is_listening`]) or a `PING` through the publishing
-    /// connection fails (within the response timeout).
+    /// connection (on a cluster, to the master of every slot) fails (within
+    /// the response timeout).
     async fn check(&self) -> Result<()> {
         if !self.is_listening() {
             return Err(PollError::unavailable(
                 "the redis pub/sub connection is down",
             ));
         }
-        let mut publisher = self.inner.publisher.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut publisher)
-            .await
-            .map_err(PollError::unavailable)?;
-        Ok(())
+        self.inner.publisher.check().await
     }
 
     async fn subscribe(&self, poll: PollId) -> Result<EventStream> {

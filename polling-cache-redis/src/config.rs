@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use polling_core::relay::RelayConfig;
 use redis::aio::ConnectionManagerConfig;
+use redis::cluster::ClusterClientBuilder;
+use redis::IntoConnectionInfo;
 
 /// How the Redis cache and broadcaster name their keys and channels, how long
 /// cached results live, and how long they wait for Redis.
@@ -97,12 +99,15 @@ impl RedisConfig {
     /// Events buffered per poll for local subscribers unless set: 64.
     pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 64;
 
-    /// The shortest timeout or time to live accepted; shorter values are raised
-    /// to it (Redis counts expiry in milliseconds, and a zero timeout would
-    /// fail every command).
     /// How often the broadcaster's idle Pub/Sub connection is checked with a
     /// `PING`.
     pub(crate) const PING_INTERVAL: Duration = Duration::from_secs(5);
+    /// How often a command on a cluster is tried again (after a `MOVED`, or
+    /// a connection to reopen), within its response timeout.
+    const CLUSTER_RETRIES: u32 = 3;
+    /// The shortest timeout or time to live accepted; shorter values are raised
+    /// to it (Redis counts expiry in milliseconds, and a zero timeout would
+    /// fail every command).
     const MIN_DURATION: Duration = Duration::from_millis(1);
 
     /// A config with every default.
@@ -201,6 +206,38 @@ impl RedisConfig {
             .set_number_of_retries(1)
             .set_min_delay(self.reconnect_min_delay)
             .set_max_delay(self.reconnect_min_delay * 4)
+    }
+
+    /// A [`ClusterClientBuilder`] for the seed nodes `nodes` (`redis://`
+    /// URLs of some nodes of a Redis Cluster) with this config's timeouts and
+    /// RESP3 (which sharded Pub/Sub messages need): the client the
+    /// `connect_cluster` constructors use.
+    ///
+    /// Each attempt of a command waits at most the
+    /// [response timeout](Self::response_timeout), and so does the command
+    /// as a whole, retries (to follow a `MOVED` after a failover, or to reach
+    /// a reconnected node) included: a shard that is down costs a command one
+    /// response timeout.
+    ///
+    /// ```
+    /// use polling_cache_redis::RedisConfig;
+    ///
+    /// let client = RedisConfig::new()
+    ///     .cluster_client_builder(["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"])
+    ///     .build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn cluster_client_builder<T: IntoConnectionInfo>(
+        &self,
+        nodes: impl IntoIterator<Item = T>,
+    ) -> ClusterClientBuilder {
+        ClusterClientBuilder::new(nodes)
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .connection_timeout(self.connection_timeout)
+            .response_timeout(self.response_timeout)
+            .retries(Self::CLUSTER_RETRIES)
+            .min_retry_wait(10)
+            .max_retry_wait(100)
     }
 
     /// The settings of the broadcaster's [`Relay`](polling_core::relay::Relay):

@@ -28,6 +28,19 @@
 //! | `{prefix}poll:{poll_id}` | Pub/Sub channel | `ResultsEvent`s as JSON |
 //! | `{prefix}rate:{name}` | string, expires | a rate-limit bucket's next arrival, µs on Redis' clock |
 //!
+//! # Redis Cluster
+//!
+//! Past one Redis node, each type has a `connect_cluster` constructor that
+//! takes seed nodes of a Redis Cluster (7 or later) instead of one URL. The
+//! keys then carry hash tags (`{prefix}results:{<poll_id>}`,
+//! `{prefix}poll:{<poll_id>}`, `{prefix}rate:{<shard>}{name}`), so that a
+//! poll's cached results and its channel live on the shard owning the poll's
+//! slot, polls spread over the shards, and each Lua script touches one slot;
+//! live results use sharded Pub/Sub (`SPUBLISH`/`SSUBSCRIBE`). After a
+//! failover the commands find the promoted master on their own and the
+//! broadcaster resubscribes and resyncs its polls (see
+//! [`RedisBroadcaster`](RedisBroadcaster#redis-cluster)).
+//!
 //! # Example
 //!
 //! The tower stack (`ARCHITECTURE.md#tower-stack`) with both Redis backends (any
@@ -71,10 +84,12 @@
 
 mod broadcaster;
 mod config;
+mod connection;
 mod keys;
 mod pubsub;
 mod rate_limiter;
 mod results_cache;
+mod sharded_pubsub;
 
 pub use broadcaster::RedisBroadcaster;
 pub use config::RedisConfig;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use polling_core::{PollError, Result};
 use redis::aio::ConnectionManager;
-use redis::{Client, Script};
+use redis::{IntoConnectionInfo, Script};
 
 use crate::config::RedisConfig;
+use crate::connection::Connection;
 use crate::keys::Keys;
 
 /// The check-and-take of [`RedisRateLimiter::check`]; Redis keeps it by its
@@ -24,8 +25,9 @@ static RATE_LIMIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!(
 /// use polling_cache_redis::RateBucket;
 ///
 /// // A client address: 3,000 votes at once, then 1,200 a minute.
-/// let bucket = RateBucket::new("votes:203.0.113.7", 1_200, 3_000);
+/// let bucket = RateBucket::new("votes:203.0.113.7", 1_200, 3_000).with_shard("203.0.113.7");
 /// assert_eq!(bucket.name(), "votes:203.0.113.7");
+/// assert_eq!(bucket.shard(), Some("203.0.113.7"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateBucket {
@@ -36,6 +38,9 @@ pub struct RateBucket {
     /// How far ahead of now the bucket's next arrival may run, in
     /// microseconds: `(burst - 1)` intervals.
     tolerance_micros: u64,
+    /// What the buckets checked together share (a client address), so that
+    /// on a Redis Cluster they sit in one slot; `None`: the name.
+    shard: Option<String>,
 }
 
 impl RateBucket {
@@ -47,12 +52,37 @@ impl RateBucket {
             name: name.into(),
             interval_micros,
             tolerance_micros: interval_micros * u64::from(burst.max(1) - 1),
+            shard: None,
         }
+    }
+
+    /// Sets the bucket's shard key: on a Redis Cluster, every bucket of one
+    /// [`check`](RedisRateLimiter::check) must have the same one (such as the
+    /// client address they all belong to), which puts their keys in one slot
+    /// (`{prefix}rate:{<shard>}{name}`). One Redis node ignores it.
+    pub fn with_shard(mut self, shard: impl Into<String>) -> Self {
+        self.shard = Some(shard.into());
+        self
     }
 
     /// The bucket's name under the key prefix.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The bucket's shard key, if set (see [`with_shard`](Self::with_shard)).
+    pub fn shard(&self) -> Option<&str> {
+        self.shard.as_deref()
+    }
+
+    /// The key of the bucket under `keys`.
+    fn key(&self, keys: &Keys) -> String {
+        keys.rate(&self.name, self.shard.as_deref())
+    }
+
+    /// What picks the bucket's slot on a cluster.
+    fn tag(&self) -> &str {
+        Keys::rate_tag(&self.name, self.shard.as_deref())
     }
 }
 
@@ -85,6 +115,11 @@ pub enum RateDecision {
 /// that must not refuse requests while Redis is down falls back to a limit
 /// of its own.
 ///
+/// On a Redis Cluster ([`connect_cluster`](Self::connect_cluster)) the
+/// script of one check runs on one shard, so the buckets checked together
+/// must share a [shard key](RateBucket::with_shard); buckets of different
+/// clients spread over the shards.
+///
 /// # Example
 ///
 /// ```no_run
@@ -106,8 +141,9 @@ pub enum RateDecision {
 /// ```
 #[derive(Clone)]
 pub struct RedisRateLimiter {
-    /// The multiplexed, self-reconnecting connection every script runs on.
-    connection: ConnectionManager,
+    /// The multiplexed, self-reconnecting connection every script runs on:
+    /// to one node, or to a cluster.
+    connection: Connection,
     /// Names the bucket keys.
     keys: Keys,
 }
@@ -120,12 +156,32 @@ impl RedisRateLimiter {
     /// [`PollError::Unavailable`] when the URL is not a Redis URL or Redis
     /// cannot be reached.
     pub async fn connect(url: &str, config: &RedisConfig) -> Result<Self> {
-        let client = Client::open(url).map_err(PollError::unavailable)?;
-        let connection =
-            ConnectionManager::new_with_config(client, config.connection_manager_config())
-                .await
-                .map_err(PollError::unavailable)?;
-        Ok(Self::from_manager(connection, config))
+        Ok(Self {
+            connection: Connection::node(url, config).await?,
+            keys: Keys::new(config.key_prefix()),
+        })
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (`redis://` URLs of some of
+    /// its nodes) belong to, with the client of
+    /// [`RedisConfig::cluster_client_builder`].
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::Unavailable`] when a URL is not a Redis URL or no node
+    /// can be reached.
+    pub async fn connect_cluster<T: IntoConnectionInfo>(
+        nodes: impl IntoIterator<Item = T>,
+        config: &RedisConfig,
+    ) -> Result<Self> {
+        let client = config
+            .cluster_client_builder(nodes)
+            .build()
+            .map_err(PollError::unavailable)?;
+        Ok(Self {
+            connection: Connection::cluster(&client).await?,
+            keys: Keys::hash_tagged(config.key_prefix()),
+        })
     }
 
     /// Uses an existing connection manager (built with
@@ -133,7 +189,7 @@ impl RedisRateLimiter {
     /// expects); only the key prefix of `config` applies.
     pub fn from_manager(connection: ConnectionManager, config: &RedisConfig) -> Self {
         Self {
-            connection,
+            connection: Connection::Node(connection),
             keys: Keys::new(config.key_prefix()),
         }
     }
@@ -143,15 +199,21 @@ impl RedisRateLimiter {
     ///
     /// # Errors
     ///
-    /// [`PollError::Unavailable`] when Redis fails or does not answer in time.
+    /// [`PollError::Unavailable`] when Redis fails or does not answer in
+    /// time, and on a cluster when the buckets have different shard keys.
     pub async fn check(&self, buckets: &[RateBucket]) -> Result<RateDecision> {
-        if buckets.is_empty() {
+        let Some(first) = buckets.first() else {
             return Ok(RateDecision::Allowed);
+        };
+        if self.keys.is_hash_tagged() && buckets.iter().any(|b| b.tag() != first.tag()) {
+            return Err(PollError::unavailable(
+                "rate buckets checked together on a redis cluster must share a shard key",
+            ));
         }
         let mut invocation = RATE_LIMIT.prepare_invoke();
         for bucket in buckets {
             invocation
-                .key(self.keys.rate(&bucket.name))
+                .key(bucket.key(&self.keys))
                 .arg(bucket.interval_micros)
                 .arg(bucket.tolerance_micros);
         }

@@ -6,9 +6,10 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use polling_core::{PollError, PollId, Result, Results, ResultsCache};
 use redis::aio::ConnectionManager;
-use redis::{Client, Script};
+use redis::{Client, IntoConnectionInfo, Script};
 
 use crate::config::RedisConfig;
+use crate::connection::Connection;
 use crate::keys::Keys;
 
 /// The compare-and-set of [`RedisResultsCache::put`]; Redis keeps it by its
@@ -43,6 +44,17 @@ static FORGET_RESULTS: LazyLock<Script> =
 /// [`RedisConfig::connection_manager_config`]) and it reconnects on its own
 /// when Redis is back.
 ///
+/// # Redis Cluster
+///
+/// [`connect_cluster`](Self::connect_cluster) keeps the cache on a Redis
+/// Cluster instead: the key becomes `{prefix}results:{<poll_id>}`, whose hash
+/// tag puts it in the slot of the poll (the slot of its Pub/Sub channel too),
+/// and each command goes to the master owning that slot. Each script touches
+/// that one key only, so it runs on one shard. While a shard fails over,
+/// the commands of its polls fail (each within the response timeout) and
+/// the others' go on; once its replica is promoted, the cluster connection
+/// learns the new master and caching resumes on its own.
+///
 /// # Deleted polls
 ///
 /// A write can race the deletion of its poll: a vote batch that committed
@@ -67,8 +79,9 @@ static FORGET_RESULTS: LazyLock<Script> =
 /// ```
 #[derive(Clone)]
 pub struct RedisResultsCache {
-    /// The multiplexed, self-reconnecting connection every command goes through.
-    connection: ConnectionManager,
+    /// The multiplexed, self-reconnecting connection every command goes
+    /// through: to one node, or to a cluster.
+    connection: Connection,
     /// Names the results keys.
     keys: Keys,
     /// The time to live of an entry after a write, in milliseconds (as `PEXPIRE` takes it).
@@ -93,21 +106,49 @@ impl RedisResultsCache {
     ///
     /// [`PollError::Unavailable`] when Redis cannot be reached.
     pub async fn connect_with_client(client: Client, config: &RedisConfig) -> Result<Self> {
-        let connection =
-            ConnectionManager::new_with_config(client, config.connection_manager_config())
-                .await
-                .map_err(PollError::unavailable)?;
-        Ok(Self::from_manager(connection, config))
+        let connection = Connection::node_with_client(client, config).await?;
+        Ok(Self::with_connection(
+            connection,
+            Keys::new(config.key_prefix()),
+            config,
+        ))
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (`redis://` URLs of some of
+    /// its nodes) belong to, with the client of
+    /// [`RedisConfig::cluster_client_builder`] (see [Redis
+    /// Cluster](Self#redis-cluster)).
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::Unavailable`] when a URL is not a Redis URL or no node
+    /// can be reached.
+    pub async fn connect_cluster<T: IntoConnectionInfo>(
+        nodes: impl IntoIterator<Item = T>,
+        config: &RedisConfig,
+    ) -> Result<Self> {
+        let client = config
+            .cluster_client_builder(nodes)
+            .build()
+            .map_err(PollError::unavailable)?;
+        let connection = Connection::cluster(&client).await?;
+        let keys = Keys::hash_tagged(config.key_prefix());
+        Ok(Self::with_connection(connection, keys, config))
     }
 
     /// Uses an existing connection manager (built with
     /// [`RedisConfig::connection_manager_config`] for the timeouts this crate
     /// expects); only the key prefix and TTL of `config` apply.
     pub fn from_manager(connection: ConnectionManager, config: &RedisConfig) -> Self {
+        let keys = Keys::new(config.key_prefix());
+        Self::with_connection(Connection::Node(connection), keys, config)
+    }
+
+    fn with_connection(connection: Connection, keys: Keys, config: &RedisConfig) -> Self {
         let ttl_millis = u64::try_from(config.results_ttl().as_millis()).unwrap_or(u64::MAX);
         Self {
             connection,
-            keys: Keys::new(config.key_prefix()),
+            keys,
             ttl_millis,
         }
     }
@@ -176,14 +217,10 @@ impl ResultsCache for RedisResultsCache {
         Ok(())
     }
 
-    /// A `PING`: `Unavailable` when Redis does not answer within the
-    /// response timeout.
+    /// A `PING` (on a cluster, to the master of every slot): `Unavailable`
+    /// when Redis does not answer within the response timeout, or a shard
+    /// of the cluster has no master that answers.
     async fn check(&self) -> Result<()> {
-        let mut connection = self.connection.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut connection)
-            .await
-            .map_err(PollError::unavailable)?;
-        Ok(())
+        self.connection.check().await
     }
 }

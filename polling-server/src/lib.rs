@@ -62,7 +62,7 @@ pub use app::{App, AppBuilder, PollServiceStack, ScrapeHook};
 pub use backends::{Backends, Kinds};
 pub use config::{
     parse_duration, AllowedOrigins, BroadcasterKind, CacheKind, Config, LogFormat, PublicUrl,
-    RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
+    RedisTarget, RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
 };
 pub use http::client_addr::TrustedProxies;
 pub use http::probe::probe_ready;

@@ -2,6 +2,7 @@
 //! one link of the crate and its dependencies instead of one per file.
 
 mod broadcaster;
+mod cluster;
 mod common;
 mod conformance;
 mod fault;

@@ -41,8 +41,8 @@ pub struct Backends {
     /// Idempotency keys: in the store's database when there is one, so every
     /// replica replays the same responses.
     pub idempotency: Arc<dyn IdempotencyStore>,
-    /// Rate-limit buckets every replica shares, with `--redis-url`; `None`:
-    /// each process its own.
+    /// Rate-limit buckets every replica shares, with `--redis-url` or
+    /// `--redis-cluster-nodes`; `None`: each process its own.
     pub rate_limits: Option<RedisRateLimiter>,
     /// Which implementation each one is, for the start-up log line.
     pub kinds: Kinds,
@@ -92,6 +92,8 @@ impl Backends {
     ///
     /// A one-line message naming the setting at fault.
     pub async fn connect(config: &Config) -> Result<Self, String> {
+        // Both a Redis node and a cluster: refused before anything connects.
+        let shared_redis = config.redis()?;
         let mut backends = Self::in_process();
         backends.idempotency = Arc::new(MemoryIdempotencyStore::with_max_keys(
             config.idempotency_max_keys,
@@ -117,8 +119,8 @@ impl Backends {
                 }
             }
             CacheKind::Redis => {
-                let url = redis::url(config, "--cache redis (POLLING_CACHE)")?;
-                backends.cache = redis::cache(config, url).await?;
+                let target = redis::target(config, "--cache redis (POLLING_CACHE)")?;
+                backends.cache = redis::cache(config, &target).await?;
                 backends.kinds.cache = "redis";
             }
             CacheKind::None => {
@@ -129,8 +131,8 @@ impl Backends {
         match config.broadcaster_kind() {
             BroadcasterKind::Local => {}
             BroadcasterKind::Redis => {
-                let url = redis::url(config, "--broadcaster redis (POLLING_BROADCASTER)")?;
-                backends.broadcaster = redis::broadcaster(config, url).await?;
+                let target = redis::target(config, "--broadcaster redis (POLLING_BROADCASTER)")?;
+                backends.broadcaster = redis::broadcaster(config, &target).await?;
                 backends.kinds.broadcaster = "redis";
             }
             BroadcasterKind::Postgres => {
@@ -154,8 +156,8 @@ impl Backends {
                 config.near_cache_max_age,
             ));
         }
-        if let Some(url) = config.redis_url.as_deref() {
-            backends.rate_limits = Some(redis::rate_limiter(config, url).await?);
+        if let Some(target) = &shared_redis {
+            backends.rate_limits = Some(redis::rate_limiter(config, target).await?);
             backends.kinds.rate_limits = "redis";
         }
         Ok(backends)

@@ -1,4 +1,5 @@
-//! The Redis cache, broadcaster and rate limits, when `--redis-url` is set.
+//! The Redis cache, broadcaster and rate limits, when `--redis-url` (one
+//! node) or `--redis-cluster-nodes` (a Redis Cluster) is set.
 
 use std::sync::Arc;
 
@@ -6,9 +7,10 @@ use polling_cache_redis::{RedisBroadcaster, RedisConfig, RedisRateLimiter, Redis
 use polling_core::{Broadcaster, ResultsCache};
 
 use super::startup::{redact, retry};
-use crate::Config;
+use crate::{Config, RedisTarget};
 
 const SETTING: &str = "--redis-url (REDIS_URL)";
+const CLUSTER_SETTING: &str = "--redis-cluster-nodes (POLLING_REDIS_CLUSTER_NODES)";
 
 /// The Redis settings `config` asks for.
 fn redis_config(config: &Config) -> RedisConfig {
@@ -17,66 +19,110 @@ fn redis_config(config: &Config) -> RedisConfig {
         .with_results_ttl(config.cache_ttl)
 }
 
-/// The URL that `--cache redis` or `--broadcaster redis` needs.
+/// The Redis that `--cache redis` or `--broadcaster redis` needs.
 ///
 /// # Errors
 ///
-/// When none is set: a one-line message naming the settings.
-pub(super) fn url<'a>(config: &'a Config, needed_by: &str) -> Result<&'a str, String> {
-    config
-        .redis_url
-        .as_deref()
-        .ok_or_else(|| format!("{needed_by} needs {SETTING}, which is not set"))
+/// When none is set, or both a node and a cluster are: a one-line message
+/// naming the settings.
+pub(super) fn target<'a>(config: &'a Config, needed_by: &str) -> Result<RedisTarget<'a>, String> {
+    config.redis()?.ok_or_else(|| {
+        format!("{needed_by} needs {SETTING} or {CLUSTER_SETTING}, neither of which is set")
+    })
+}
+
+/// The setting that names `target`, for errors.
+fn setting(target: &RedisTarget<'_>) -> &'static str {
+    match target {
+        RedisTarget::Node(_) => SETTING,
+        RedisTarget::Cluster(_) => CLUSTER_SETTING,
+    }
+}
+
+/// `target` without passwords, for logs and errors.
+fn describe(target: &RedisTarget<'_>) -> String {
+    match target {
+        RedisTarget::Node(url) => redact(url),
+        RedisTarget::Cluster(nodes) => {
+            let nodes: Vec<String> = nodes.iter().map(|node| redact(node)).collect();
+            format!("the cluster of {}", nodes.join(", "))
+        }
+    }
 }
 
 /// Connects the cache, retrying for `--startup-timeout`.
-pub(super) async fn cache(config: &Config, url: &str) -> Result<Arc<dyn ResultsCache>, String> {
+pub(super) async fn cache(
+    config: &Config,
+    target: &RedisTarget<'_>,
+) -> Result<Arc<dyn ResultsCache>, String> {
     let settings = redis_config(config);
-    let cache = retry("Redis", config.startup_timeout, || {
-        RedisResultsCache::connect(url, &settings)
+    let cache = retry("Redis", config.startup_timeout, || async {
+        match target {
+            RedisTarget::Node(url) => RedisResultsCache::connect(url, &settings).await,
+            RedisTarget::Cluster(nodes) => {
+                RedisResultsCache::connect_cluster(nodes.iter().copied(), &settings).await
+            }
+        }
     })
     .await
-    .map_err(|e| failed(url, &e))?;
-    tracing::info!(redis = %redact(url), prefix = settings.key_prefix(), "Redis results cache ready");
+    .map_err(|e| failed(target, &e))?;
+    tracing::info!(redis = %describe(target), prefix = settings.key_prefix(), "Redis results cache ready");
     Ok(Arc::new(cache))
 }
 
 /// Connects the broadcaster, retrying for `--startup-timeout`.
 pub(super) async fn broadcaster(
     config: &Config,
-    url: &str,
+    target: &RedisTarget<'_>,
 ) -> Result<Arc<dyn Broadcaster>, String> {
     let settings = redis_config(config);
-    let broadcaster = retry("Redis", config.startup_timeout, || {
-        RedisBroadcaster::connect(url, &settings)
+    let broadcaster = retry("Redis", config.startup_timeout, || async {
+        match target {
+            RedisTarget::Node(url) => RedisBroadcaster::connect(url, &settings).await,
+            RedisTarget::Cluster(nodes) => {
+                RedisBroadcaster::connect_cluster(nodes.iter().copied(), &settings).await
+            }
+        }
     })
     .await
-    .map_err(|e| failed(url, &e))?;
+    .map_err(|e| failed(target, &e))?;
     // Its Pub/Sub connection opens in the background: wait for it, so that a
     // replica is ready (and misses no event) once it starts serving.
     retry("Redis Pub/Sub", config.startup_timeout, || {
         broadcaster.check()
     })
     .await
-    .map_err(|e| failed(url, &e))?;
-    tracing::info!(redis = %redact(url), prefix = settings.key_prefix(), "Redis broadcaster ready");
+    .map_err(|e| failed(target, &e))?;
+    tracing::info!(redis = %describe(target), prefix = settings.key_prefix(), "Redis broadcaster ready");
     Ok(Arc::new(broadcaster))
 }
 
 /// Connects the shared rate limits, retrying for `--startup-timeout`.
-pub(super) async fn rate_limiter(config: &Config, url: &str) -> Result<RedisRateLimiter, String> {
+pub(super) async fn rate_limiter(
+    config: &Config,
+    target: &RedisTarget<'_>,
+) -> Result<RedisRateLimiter, String> {
     let settings = redis_config(config);
-    let limiter = retry("Redis", config.startup_timeout, || {
-        RedisRateLimiter::connect(url, &settings)
+    let limiter = retry("Redis", config.startup_timeout, || async {
+        match target {
+            RedisTarget::Node(url) => RedisRateLimiter::connect(url, &settings).await,
+            RedisTarget::Cluster(nodes) => {
+                RedisRateLimiter::connect_cluster(nodes.iter().copied(), &settings).await
+            }
+        }
     })
     .await
-    .map_err(|e| failed(url, &e))?;
-    tracing::info!(redis = %redact(url), prefix = settings.key_prefix(), "Redis rate limits ready");
+    .map_err(|e| failed(target, &e))?;
+    tracing::info!(redis = %describe(target), prefix = settings.key_prefix(), "Redis rate limits ready");
     Ok(limiter)
 }
 
-fn failed(url: &str, error: &polling_core::PollError) -> String {
+fn failed(target: &RedisTarget<'_>, error: &polling_core::PollError) -> String {
     let cause =
         std::error::Error::source(error).map_or_else(|| error.to_string(), |c| c.to_string());
-    format!("{SETTING}: cannot connect to {}: {cause}", redact(url))
+    format!(
+        "{}: cannot connect to {}: {cause}",
+        setting(target),
+        describe(target)
+    )
 }

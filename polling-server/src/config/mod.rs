@@ -48,7 +48,8 @@ pub enum CacheKind {
     /// In this process: each replica its own, so with several replicas on one
     /// database a replica serves results another one's votes made stale.
     Memory,
-    /// In Redis (`--redis-url`): shared by every replica.
+    /// In Redis (`--redis-url` or `--redis-cluster-nodes`): shared by every
+    /// replica.
     Redis,
     /// None: every read goes to the store, so every replica serves the
     /// store's latest results.
@@ -60,11 +61,21 @@ pub enum CacheKind {
 pub enum BroadcasterKind {
     /// Within this process only.
     Local,
-    /// Over Redis Pub/Sub (`--redis-url`): every replica sees every vote.
+    /// Over Redis Pub/Sub (`--redis-url`; sharded Pub/Sub with
+    /// `--redis-cluster-nodes`): every replica sees every vote.
     Redis,
     /// Over PostgreSQL `LISTEN`/`NOTIFY` (`--database-url`): every replica on
     /// the database sees every vote, without Redis.
     Postgres,
+}
+
+/// The Redis a server shares with its replicas ([`Config::redis`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisTarget<'a> {
+    /// One node: `--redis-url`.
+    Node(&'a str),
+    /// The seed nodes of a Redis Cluster: `--redis-cluster-nodes`.
+    Cluster(Vec<&'a str>),
 }
 
 /// The server's settings: each flag falls back to an environment variable,
@@ -134,14 +145,28 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
-    /// Where the results cache lives [default: `redis` with --redis-url,
-    /// else `none` with --database-url (replicas share no cache, and a
+    /// Seed nodes of a Redis Cluster (comma-separated `redis://` URLs of some
+    /// of its nodes): cache results, broadcast votes (sharded Pub/Sub) and
+    /// share rate limits there, as --redis-url does on one node; not
+    /// together with --redis-url [default: none].
+    #[arg(
+        long,
+        env = "POLLING_REDIS_CLUSTER_NODES",
+        value_name = "URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub redis_cluster_nodes: Vec<String>,
+
+    /// Where the results cache lives [default: `redis` with --redis-url or
+    /// --redis-cluster-nodes, else `none` with --database-url (replicas share no cache, and a
     /// memory one would go stale), else `memory`].
     #[arg(long, env = "POLLING_CACHE", value_enum, value_name = "KIND")]
     pub cache: Option<CacheKind>,
 
     /// How results events reach listeners [default: `redis` with
-    /// --redis-url, else `postgres` with --database-url, else `local`].
+    /// --redis-url or --redis-cluster-nodes, else `postgres` with
+    /// --database-url, else `local`].
     #[arg(long, env = "POLLING_BROADCASTER", value_enum, value_name = "KIND")]
     pub broadcaster: Option<BroadcasterKind>,
 
@@ -343,27 +368,63 @@ impl Config {
         self.instance.clone().unwrap_or_else(host_name)
     }
 
-    /// The results cache to use: as set, else `redis` when a Redis URL is
-    /// given, else `none` when a database URL is (replicas on one database
-    /// must not each cache results the others' votes change), else `memory`.
+    /// The results cache to use: as set, else `redis` when a Redis URL or
+    /// cluster is given, else `none` when a database URL is (replicas on one
+    /// database must not each cache results the others' votes change), else
+    /// `memory`.
     pub fn cache_kind(&self) -> CacheKind {
         self.cache
-            .unwrap_or(match (&self.redis_url, &self.database_url) {
-                (Some(_), _) => CacheKind::Redis,
-                (None, Some(_)) => CacheKind::None,
-                (None, None) => CacheKind::Memory,
+            .unwrap_or(match (self.has_redis(), &self.database_url) {
+                (true, _) => CacheKind::Redis,
+                (false, Some(_)) => CacheKind::None,
+                (false, None) => CacheKind::Memory,
             })
     }
 
-    /// The broadcaster to use: as set, else `redis` when a Redis URL is
-    /// given, else `postgres` when a database URL is, else `local`.
+    /// The broadcaster to use: as set, else `redis` when a Redis URL or
+    /// cluster is given, else `postgres` when a database URL is, else `local`.
     pub fn broadcaster_kind(&self) -> BroadcasterKind {
         self.broadcaster
-            .unwrap_or(match (&self.redis_url, &self.database_url) {
-                (Some(_), _) => BroadcasterKind::Redis,
-                (None, Some(_)) => BroadcasterKind::Postgres,
-                (None, None) => BroadcasterKind::Local,
+            .unwrap_or(match (self.has_redis(), &self.database_url) {
+                (true, _) => BroadcasterKind::Redis,
+                (false, Some(_)) => BroadcasterKind::Postgres,
+                (false, None) => BroadcasterKind::Local,
             })
+    }
+
+    /// The Redis to use: one node (`--redis-url`), a cluster
+    /// (`--redis-cluster-nodes`), or none.
+    ///
+    /// # Errors
+    ///
+    /// A one-line message naming both settings when both are set (one node
+    /// and a cluster are different deployments: which one the replicas share
+    /// must not depend on which setting wins).
+    pub fn redis(&self) -> Result<Option<RedisTarget<'_>>, String> {
+        let nodes: Vec<&str> = self
+            .redis_cluster_nodes
+            .iter()
+            .map(|node| node.trim())
+            .filter(|node| !node.is_empty())
+            .collect();
+        match (self.redis_url.as_deref(), nodes.is_empty()) {
+            (Some(_), false) => Err("--redis-url (REDIS_URL) and --redis-cluster-nodes \
+                 (POLLING_REDIS_CLUSTER_NODES) are both set: give one Redis node or \
+                 the seed nodes of one Redis Cluster, not both"
+                .to_owned()),
+            (Some(url), true) => Ok(Some(RedisTarget::Node(url))),
+            (None, false) => Ok(Some(RedisTarget::Cluster(nodes))),
+            (None, true) => Ok(None),
+        }
+    }
+
+    /// Whether a Redis node or cluster is given.
+    fn has_redis(&self) -> bool {
+        self.redis_url.is_some()
+            || self
+                .redis_cluster_nodes
+                .iter()
+                .any(|n| !n.trim().is_empty())
     }
 
     /// The browser app's directory: the configured one, which must exist, or
@@ -502,7 +563,40 @@ mod tests {
         if !args.contains(&"--redis-url") {
             config.redis_url = None;
         }
+        if !args.contains(&"--redis-cluster-nodes") {
+            config.redis_cluster_nodes.clear();
+        }
         (config.cache_kind(), config.broadcaster_kind())
+    }
+
+    #[test]
+    fn cluster_nodes_turn_on_the_redis_backends_and_exclude_a_redis_url() {
+        let nodes = "redis://127.0.0.1:7000/, redis://127.0.0.1:7001/";
+        assert_eq!(
+            backend_kinds(&["--redis-cluster-nodes", nodes]),
+            (CacheKind::Redis, BroadcasterKind::Redis)
+        );
+        let mut config =
+            Config::try_parse_from(["polling-server", "--redis-cluster-nodes", nodes]).unwrap();
+        config.redis_url = None;
+        assert_eq!(
+            config.redis(),
+            Ok(Some(RedisTarget::Cluster(vec![
+                "redis://127.0.0.1:7000/",
+                "redis://127.0.0.1:7001/"
+            ])))
+        );
+        config.redis_url = Some("redis://127.0.0.1:6379/".to_owned());
+        let error = config.redis().unwrap_err();
+        assert!(
+            error.contains("--redis-url") && error.contains("--redis-cluster-nodes"),
+            "{error}"
+        );
+        config.redis_cluster_nodes.clear();
+        assert_eq!(
+            config.redis(),
+            Ok(Some(RedisTarget::Node("redis://127.0.0.1:6379/")))
+        );
     }
 
     #[test]

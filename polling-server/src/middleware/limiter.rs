@@ -56,7 +56,10 @@ impl Limiter {
         if !shared.redis_skipped(Instant::now()) {
             let in_redis: Vec<RateBucket> = buckets
                 .iter()
-                .map(|b| RateBucket::new(b.name.clone(), b.rate.per_minute, b.rate.burst))
+                .map(|b| {
+                    RateBucket::new(b.name.clone(), b.rate.per_minute, b.rate.burst)
+                        .with_shard(b.shard.clone())
+                })
                 .collect();
             match shared.redis.check(&in_redis).await {
                 Ok(RateDecision::Allowed) => return Ok(()),

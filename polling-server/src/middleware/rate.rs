@@ -50,6 +50,10 @@ impl Rate {
 pub(crate) struct Bucket {
     /// Who shares the allowance: route kind, client address, voter.
     pub(crate) name: String,
+    /// The client address the bucket belongs to, shared by the buckets of
+    /// one request: on a Redis Cluster it puts them in one slot, where one
+    /// script charges them together.
+    pub(crate) shard: String,
     /// The bucket's size and refill.
     pub(crate) rate: Rate,
 }
@@ -128,6 +132,7 @@ mod tests {
     fn bucket(name: impl Into<String>, per_minute: u32, burst: u32) -> Vec<Bucket> {
         vec![Bucket {
             name: name.into(),
+            shard: "test".to_owned(),
             rate: Rate { per_minute, burst },
         }]
     }

@@ -124,6 +124,7 @@ impl Limiters {
                 if let Some(rate) = self.polls {
                     buckets.push(Bucket {
                         name: format!("polls:{client}"),
+                        shard: client.to_string(),
                         rate,
                     });
                 }
@@ -132,6 +133,7 @@ impl Limiters {
                 if let Some(rate) = self.votes {
                     buckets.push(Bucket {
                         name: format!("votes:{client}"),
+                        shard: client.to_string(),
                         rate,
                     });
                 }
@@ -139,6 +141,7 @@ impl Limiters {
                 if let (Some(rate), Some(voter)) = (self.voter_votes, voter) {
                     buckets.push(Bucket {
                         name: format!("voter:{client}:{voter}"),
+                        shard: client.to_string(),
                         rate,
                     });
                 }

@@ -30,6 +30,7 @@ mod properties;
 mod readiness;
 mod readme;
 mod redis;
+mod redis_cluster;
 mod refusals;
 mod security;
 mod shared_limits;
