@@ -93,6 +93,65 @@ fn the_backend_runs_three_replicas_after_healthy_dependencies() {
     assert_eq!(compose["networks"]["polling"]["driver"], "bridge");
 }
 
+/// The Redis Cluster variant, merged over the main file as `docker compose
+/// -f docker-compose.yml -f docker-compose.redis-cluster.yml` merges it: six
+/// cluster nodes announcing their service names, an init that waits for
+/// all of them, and replicas in cluster mode seeded with nodes of the file.
+#[test]
+fn the_redis_cluster_variant_merges_into_a_six_node_cluster_the_replicas_use() {
+    let merged = run(Command::new("docker-compose")
+        .current_dir(compose_dir())
+        .args([
+            "-f",
+            "docker-compose.yml",
+            "-f",
+            "docker-compose.redis-cluster.yml",
+            "config",
+        ]));
+    let compose: serde_yaml::Value = serde_yaml::from_str(&merged).expect("merged YAML");
+    let services = &compose["services"];
+    let nodes = [
+        "redis", "redis-2", "redis-3", "redis-4", "redis-5", "redis-6",
+    ];
+    for node in nodes {
+        let command = services[node]["command"][2].as_str().unwrap_or_default();
+        assert!(
+            command.contains("--cluster-enabled yes")
+                && command.contains("--cluster-announce-hostname"),
+            "{node} is a cluster node announcing its name: {command}"
+        );
+        assert_eq!(services[node]["environment"]["NODE"], node);
+        assert_eq!(
+            services["redis-cluster-init"]["depends_on"][node]["condition"],
+            "service_healthy"
+        );
+    }
+    let init = services["redis-cluster-init"]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(init.contains("--cluster-replicas 1"), "{init}");
+    let backend = &services["backend"];
+    assert_eq!(
+        backend["depends_on"]["redis-cluster-init"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(
+        backend["environment"]["REDIS_URL"], "",
+        "no single-node URL"
+    );
+    let seeds = backend["environment"]["POLLING_REDIS_CLUSTER_NODES"]
+        .as_str()
+        .expect("cluster seed nodes");
+    for seed in seeds.split(',') {
+        let host = seed
+            .strip_prefix("redis://")
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or_else(|| panic!("a redis:// URL: {seed}"));
+        assert!(nodes.contains(&host), "seed {seed} is a node of the file");
+    }
+    assert_eq!(backend["deploy"]["replicas"], 3);
+}
+
 #[test]
 fn the_seed_profile_runs_the_load_tool_against_nginx_only_on_request() {
     let compose = yaml("docker-compose.yml");
