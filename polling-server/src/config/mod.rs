@@ -141,7 +141,8 @@ pub struct Config {
     pub database_max_queued_votes: u32,
 
     /// Redis URL (`redis://host:port/db`): cache results and broadcast votes
-    /// through Redis, shared by every replica [default: none, in-process].
+    /// through Redis, shared by every replica; empty is none [default: none,
+    /// in-process].
     #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
@@ -407,7 +408,7 @@ impl Config {
             .map(|node| node.trim())
             .filter(|node| !node.is_empty())
             .collect();
-        match (self.redis_url.as_deref(), nodes.is_empty()) {
+        match (self.redis_url(), nodes.is_empty()) {
             (Some(_), false) => Err("--redis-url (REDIS_URL) and --redis-cluster-nodes \
                  (POLLING_REDIS_CLUSTER_NODES) are both set: give one Redis node or \
                  the seed nodes of one Redis Cluster, not both"
@@ -418,9 +419,18 @@ impl Config {
         }
     }
 
+    /// `--redis-url`, unless empty: an empty `REDIS_URL` is no URL, so a
+    /// compose override can switch a deployment to a cluster.
+    fn redis_url(&self) -> Option<&str> {
+        self.redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+    }
+
     /// Whether a Redis node or cluster is given.
     fn has_redis(&self) -> bool {
-        self.redis_url.is_some()
+        self.redis_url().is_some()
             || self
                 .redis_cluster_nodes
                 .iter()
@@ -567,6 +577,28 @@ mod tests {
             config.redis_cluster_nodes.clear();
         }
         (config.cache_kind(), config.broadcaster_kind())
+    }
+
+    #[test]
+    fn an_empty_redis_url_is_none_so_an_override_can_switch_to_a_cluster() {
+        let config = Config::try_parse_from([
+            "polling-server",
+            "--redis-url",
+            "",
+            "--redis-cluster-nodes",
+            "redis://a:6379,redis://b:6379",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.redis(),
+            Ok(Some(RedisTarget::Cluster(vec![
+                "redis://a:6379",
+                "redis://b:6379"
+            ])))
+        );
+        let config = Config::try_parse_from(["polling-server", "--redis-url", " "]).unwrap();
+        assert_eq!(config.redis(), Ok(None));
+        assert!(!config.has_redis());
     }
 
     #[test]
