@@ -5,7 +5,13 @@
 //!
 //! ```text
 //! scripts/stack up
+//! scripts/stack up --redis-cluster
 //! ```
+//!
+//! With `--redis-cluster` it starts a Redis Cluster of its own (six
+//! `redis-server`s on free ports: 3 masters with a replica each) and puts
+//! the replicas on it (`POLLING_REDIS_CLUSTER_NODES`, sharded Pub/Sub)
+//! instead of `REDIS_URL`.
 //!
 //! It runs until Enter is pressed or it gets SIGINT, SIGTERM or SIGHUP (only
 //! a signal, when its input is not a terminal but at its end), then
@@ -24,10 +30,17 @@ use polling_stack::{Stack, StackOptions};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("up") {
-        eprintln!("usage: polling-stack up   (env: POLLING_SERVER_BIN, DATABASE_URL, REDIS_URL)");
-        return ExitCode::FAILURE;
-    }
+    let redis_cluster = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["up"] => false,
+        ["up", "--redis-cluster"] => true,
+        _ => {
+            eprintln!(
+                "usage: polling-stack up [--redis-cluster]   \
+                 (env: POLLING_SERVER_BIN, DATABASE_URL, REDIS_URL)"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let database_url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/polling_stack".into());
     if let Some((server, name)) = database_url.rsplit_once('/') {
@@ -48,6 +61,7 @@ fn main() -> ExitCode {
             .into(),
         database_url,
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
+        redis_cluster,
         redis_prefix: std::env::var("POLLING_REDIS_PREFIX")
             .unwrap_or_else(|_| "polling-stack:".into()),
         replicas: 3,
@@ -79,6 +93,9 @@ fn main() -> ExitCode {
         println!("  {:<20} http://{}/metrics", replica.instance, replica.addr);
     }
     println!("  Prometheus           http://{}/", stack.prometheus_addr);
+    if let Some(cluster) = stack.redis_cluster() {
+        println!("  Redis Cluster        {}", cluster.urls().join(" "));
+    }
     println!("  logs                 {}", options.scratch.display());
     println!("press Enter (or Ctrl-C) to stop");
     let (stop, stopped) = mpsc::channel();

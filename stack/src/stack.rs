@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use polling_testkit::RedisCluster;
+
 use crate::process::Program;
 use crate::render::{self, NginxLocal};
 
@@ -18,8 +20,12 @@ pub struct StackOptions {
     pub server_bin: PathBuf,
     /// The PostgreSQL database every replica shares.
     pub database_url: String,
-    /// The Redis every replica shares.
+    /// The Redis every replica shares (unless `redis_cluster`).
     pub redis_url: String,
+    /// Start a Redis Cluster of the stack's own (3 masters with a replica
+    /// each, on free ports) and put the replicas on it, with sharded
+    /// Pub/Sub, instead of `redis_url`.
+    pub redis_cluster: bool,
     /// The Redis key prefix of this stack (so stacks can share one Redis).
     pub redis_prefix: String,
     /// How many replicas (the compose file runs 3).
@@ -45,6 +51,8 @@ pub struct Replica {
 #[derive(Debug)]
 pub struct Stack {
     replicas: Vec<Replica>,
+    /// The stack's own Redis Cluster, with `redis_cluster`.
+    redis_cluster: Option<RedisCluster>,
     nginx: Option<Program>,
     prometheus: Option<Program>,
     /// Where nginx listens: the stack's front door.
@@ -62,15 +70,24 @@ impl Stack {
     /// When a program cannot start or does not become ready within 30 s.
     pub fn start(options: &StackOptions) -> io::Result<Self> {
         fs::create_dir_all(&options.scratch)?;
+        let redis_cluster = match options.redis_cluster {
+            true => Some(start_redis_cluster()?),
+            false => None,
+        };
+        let redis = match &redis_cluster {
+            Some(cluster) => ("POLLING_REDIS_CLUSTER_NODES", cluster.urls().join(",")),
+            None => ("REDIS_URL", options.redis_url.clone()),
+        };
         let mut stack = Self {
             replicas: Vec::new(),
+            redis_cluster,
             nginx: None,
             prometheus: None,
             nginx_addr: free_addr()?,
             prometheus_addr: free_addr()?,
         };
         for n in 1..=options.replicas {
-            stack.replicas.push(start_replica(options, n)?);
+            stack.replicas.push(start_replica(options, &redis, n)?);
         }
         for replica in &stack.replicas {
             wait_until_ok(replica.addr, "/readyz")?;
@@ -154,7 +171,13 @@ impl Stack {
             .iter()
             .map(|r| r.addr.port())
             .chain([self.nginx_addr.port(), self.prometheus_addr.port()])
+            .chain(self.redis_cluster.iter().flat_map(|c| c.ports().to_vec()))
             .collect()
+    }
+
+    /// The stack's own Redis Cluster, if it runs one.
+    pub fn redis_cluster(&self) -> Option<&RedisCluster> {
+        self.redis_cluster.as_ref()
     }
 }
 
@@ -173,10 +196,26 @@ impl Drop for Stack {
             drop(replica.child.take());
         }
         drop(self.prometheus.take());
+        // Last: the replicas used it until they stopped.
+        drop(self.redis_cluster.take());
     }
 }
 
-fn start_replica(options: &StackOptions, n: usize) -> io::Result<Replica> {
+/// A Redis Cluster of the stack's own; an error, not a panic, when Redis
+/// cannot run one here.
+fn start_redis_cluster() -> io::Result<RedisCluster> {
+    std::panic::catch_unwind(RedisCluster::start).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        io::Error::other(format!("the Redis Cluster did not start: {why}"))
+    })
+}
+
+/// Replica `n`, on the Redis `redis` names: (variable, value).
+fn start_replica(options: &StackOptions, redis: &(&str, String), n: usize) -> io::Result<Replica> {
     let addr = free_addr()?;
     let instance = format!("replica-{n}");
     let child = Program::spawn(
@@ -184,7 +223,7 @@ fn start_replica(options: &StackOptions, n: usize) -> io::Result<Replica> {
             .env_clear()
             .env("POLLING_LISTEN", addr.to_string())
             .env("DATABASE_URL", &options.database_url)
-            .env("REDIS_URL", &options.redis_url)
+            .env(redis.0, &redis.1)
             .env("POLLING_REDIS_PREFIX", &options.redis_prefix)
             .env("POLLING_INSTANCE", &instance)
             .env("POLLING_LOG_FORMAT", "json")

@@ -509,3 +509,87 @@ async fn nginx_closes_idle_replica_connections_before_the_replicas_would() {
         .unwrap();
     assert_eq!(status, 201, "{body}");
 }
+
+/// `polling-stack up --redis-cluster`: the stack on a Redis Cluster of its
+/// own. Votes through nginx spread over the replicas; a socket on any
+/// replica sees them all (sharded Pub/Sub), every replica serves the count
+/// PostgreSQL holds, and the cache entry sits on the master of the poll's
+/// slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_redis_cluster_of_its_own_every_replica_and_socket_sees_every_vote() {
+    let db = Database::create();
+    let mut options = common::stack_options(&db, "cluster");
+    options.redis_cluster = true;
+    let stack = Stack::start(&options).unwrap_or_else(|e| {
+        panic!(
+            "the stack starts: {e} (logs in {})",
+            options.scratch.display()
+        )
+    });
+    let nginx = stack.nginx_addr;
+    let cluster = stack.redis_cluster().expect("the stack's own cluster");
+    assert_eq!(cluster.urls().len(), 6, "3 masters with a replica each");
+
+    let draft = serde_json::json!({"question": "Cluster?", "options": ["yes", "no"]});
+    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{poll}");
+    let id = poll["id"].as_str().unwrap().to_owned();
+    let mut request = format!("ws://{nginx}/api/polls/{id}/live")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Origin",
+        format!("http://{nginx}").parse().expect("an Origin header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a WebSocket through nginx");
+
+    let acknowledged = vote_load(nginx, &id, 120, 12).await;
+    assert_eq!(acknowledged, 120);
+    let mut highest = 0;
+    while highest < acknowledged {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("results over the socket within 10 s")
+            .expect("the socket stays open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let message: Value = serde_json::from_str(&text).unwrap();
+            highest = highest.max(message["results"]["version"].as_u64().unwrap_or(0));
+        }
+    }
+    assert_eq!(
+        highest, acknowledged,
+        "one socket saw every replica's votes"
+    );
+    for replica in stack.replicas() {
+        let mut total = 0;
+        for _ in 0..100 {
+            let (_, _, results) = get_results(replica.addr, &id).await;
+            total = results["total"].as_u64().unwrap_or(0);
+            if total == acknowledged {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            total, acknowledged,
+            "{} serves every vote",
+            replica.instance
+        );
+    }
+    let key = format!("{}results:{{{id}}}", options.redis_prefix);
+    let master = cluster.master_of(&key);
+    let cached = std::process::Command::new("redis-cli")
+        .args(["-p", &master.to_string(), "HGET", &key, "v"])
+        .output()
+        .expect("redis-cli");
+    assert_eq!(
+        String::from_utf8_lossy(&cached.stdout).trim(),
+        acknowledged.to_string(),
+        "the cache entry is on the master of the poll's slot"
+    );
+}

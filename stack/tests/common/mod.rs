@@ -46,6 +46,7 @@ pub(crate) fn stack_options(db: &Database, name: &str) -> polling_stack::StackOp
         server_bin: server_bin(),
         database_url: db.url(),
         redis_url: "redis://127.0.0.1:6379/".into(),
+        redis_cluster: false,
         redis_prefix: format!("test:{}:", db.name),
         replicas: 3,
         scratch: std::env::temp_dir().join(format!("{}-{name}", db.name)),
