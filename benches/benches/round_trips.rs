@@ -4,7 +4,9 @@
 //! Counts, not times: the PostgreSQL statements (by kind, from sqlx's
 //! statement events) and transactions per vote and per batch, the rows they
 //! return, and the Redis commands per vote (`INFO commandstats`), for votes
-//! cast one at a time and by 64 voters at once on one poll.
+//! cast one at a time and by 64 voters at once on one poll; then the same
+//! on a Redis Cluster (summed over its nodes, with how many ran a publish:
+//! sharded Pub/Sub sends a vote's message to its poll's shard only).
 //!
 //! Redis counts the commands its scripts run among the others: of those
 //! listed, only `evalsha` and `publish` are round trips of the server.
@@ -27,7 +29,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use polling_benches::BenchDb;
-use polling_testkit::RedisServer;
+use polling_testkit::{RedisCluster, RedisServer};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -108,14 +110,41 @@ fn main() {
 
 async fn measure(statements: Statements) {
     let db = BenchDb::create("round_trips").await;
-    let redis = RedisServer::start();
     let database_url = db.url();
-    let config = polling_server::Config::try_parse_from([
+    {
+        let redis = RedisServer::start();
+        let url = redis.url();
+        run(
+            &statements,
+            &database_url,
+            &["--redis-url", &url],
+            &[redis.port()],
+        )
+        .await;
+    }
+    {
+        let cluster = RedisCluster::start();
+        let seeds = cluster.urls().join(",");
+        println!("\non a Redis Cluster of 3 masters with a replica each (sharded Pub/Sub):");
+        run(
+            &statements,
+            &database_url,
+            &["--redis-cluster-nodes", &seeds],
+            cluster.ports(),
+        )
+        .await;
+    }
+    db.drop_database().await;
+}
+
+/// The counts for votes one at a time and 64 at once, through a server on
+/// `database_url` and the Redis `redis_args` name, whose nodes listen on
+/// `ports`.
+async fn run(statements: &Statements, database_url: &str, redis_args: &[&str], ports: &[u16]) {
+    let mut args = vec![
         "polling-server",
         "--database-url",
-        &database_url,
-        "--redis-url",
-        &redis.url(),
+        database_url,
         "--redis-prefix",
         "round-trips:",
         // Every simulated voter is 127.0.0.1: the limits are measured, not hit.
@@ -125,8 +154,9 @@ async fn measure(statements: Statements) {
         "1000000",
         "--rate-limit-voter-votes",
         "1000000",
-    ])
-    .expect("the server's settings");
+    ];
+    args.extend_from_slice(redis_args);
+    let config = polling_server::Config::try_parse_from(args).expect("the server's settings");
     let backends = polling_server::Backends::connect(&config)
         .await
         .expect("the backends connect");
@@ -134,12 +164,16 @@ async fn measure(statements: Statements) {
     let app = backends.into_builder().limits(config.limits()).build();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("an address");
-    tokio::spawn(polling_server::run(listener, app, std::future::pending()));
-    let mut redis_conn = redis::Client::open(redis.url())
-        .expect("a Redis URL")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("Redis");
+    let server = tokio::spawn(polling_server::run(listener, app, std::future::pending()));
+    let mut nodes = Vec::new();
+    for port in ports {
+        let node = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .expect("a Redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis");
+        nodes.push((*port, node));
+    }
     println!(
         "round trips per vote: store {}, cache {}, broadcaster {}; {VOTES} fresh voters per run",
         kinds.store, kinds.cache, kinds.broadcaster
@@ -151,19 +185,31 @@ async fn measure(statements: Statements) {
         // poll's first subscription) is not counted.
         vote(addr, &poll, VOTES / voters / 8 + 1, voters).await;
         statements.take();
-        redis::cmd("CONFIG")
-            .arg("RESETSTAT")
-            .query_async::<()>(&mut redis_conn)
-            .await
-            .expect("CONFIG RESETSTAT");
+        for (_, node) in &mut nodes {
+            redis::cmd("CONFIG")
+                .arg("RESETSTAT")
+                .query_async::<()>(node)
+                .await
+                .expect("CONFIG RESETSTAT");
+        }
         vote(addr, &poll, VOTES / voters, voters).await;
         let votes = (VOTES / voters * voters) as f64;
         let seen = statements.take();
-        let info: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut redis_conn)
-            .await
-            .expect("INFO commandstats");
+        let mut calls: BTreeMap<String, f64> = BTreeMap::new();
+        let mut nodes_publishing = 0;
+        for (_, node) in &mut nodes {
+            let info: String = redis::cmd("INFO")
+                .arg("commandstats")
+                .query_async(node)
+                .await
+                .expect("INFO commandstats");
+            let mut published = false;
+            for (name, count) in command_calls(&info) {
+                published |= name.ends_with("publish") && count > 0.0;
+                *calls.entry(name).or_default() += count;
+            }
+            nodes_publishing += usize::from(published);
+        }
         let commits = seen.get("COMMIT").map_or(0, |c| c.0) as f64;
         let all: u64 = seen.values().map(|c| c.0).sum();
         println!("\n{voters} concurrent voter(s), {votes} votes:");
@@ -181,26 +227,43 @@ async fn measure(statements: Statements) {
                 *rows as f64 / (*count).max(1) as f64
             );
         }
-        println!("  Redis (INFO commandstats):");
-        let mut redis_all = 0.0;
-        for line in info.lines().filter(|l| l.starts_with("cmdstat_")) {
-            let (name, stats) = line.split_once(':').unwrap_or_default();
-            let calls: f64 = stats
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("calls="))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0.0);
-            let name = name.trim_start_matches("cmdstat_");
-            if name.starts_with("config") || name == "info" || name == "ping" {
-                continue;
-            }
-            redis_all += calls;
-            println!("    {name:<10} {:>8.3} per vote", calls / votes);
+        println!(
+            "  Redis (INFO commandstats, summed over {} node(s)):",
+            nodes.len()
+        );
+        for (name, count) in &calls {
+            println!("    {name:<10} {:>8.3} per vote", count / votes);
         }
-        println!("    all        {:>8.3} per vote", redis_all / votes);
+        println!(
+            "    all        {:>8.3} per vote",
+            calls.values().sum::<f64>() / votes
+        );
+        println!(
+            "    nodes that ran a publish: {nodes_publishing} of {}",
+            nodes.len()
+        );
     }
-    drop(redis);
-    db.drop_database().await;
+    server.abort();
+}
+
+/// The calls of each command in `INFO commandstats`, without this bench's
+/// own (`config`, `info`) and the clients' pings.
+fn command_calls(info: &str) -> Vec<(String, f64)> {
+    info.lines()
+        .filter_map(|line| line.strip_prefix("cmdstat_"))
+        .filter_map(|line| {
+            let (name, stats) = line.split_once(':')?;
+            let calls = stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .filter(|(name, _)| {
+            !(name.starts_with("config") || name == "info" || name == "ping" || name == "cluster")
+        })
+        .collect()
 }
 
 /// `voters` fresh, cookieless voters casting `each` votes in `poll`, one
