@@ -268,6 +268,10 @@ impl Server {
     fn start(args: &[&str]) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("this bench's path"))
             .env(ROLE, args.join("\t"))
+            // The server reads `DATABASE_URL` when given no `--database-url`:
+            // without this, the in-process run would store its votes in the
+            // bench's maintenance database (and migrate it).
+            .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the server child");
