@@ -66,10 +66,20 @@ async fn measure() {
 
     let db = BenchDb::create("http_votes").await;
     let pool = db.pool(2).await;
-    sqlx::query("ALTER TABLE ballots SET (autovacuum_enabled = false)")
-        .execute(&pool)
-        .await
-        .expect("autovacuum off: the poll's statistics stay absent");
+    // On the ballots table, or on each partition when it is partitioned
+    // (a partitioned table takes no storage parameters).
+    sqlx::query(
+        "DO $$ DECLARE t regclass; BEGIN \
+           FOR t IN SELECT oid::regclass FROM pg_class \
+                     WHERE oid = 'ballots'::regclass AND relkind = 'r' \
+                    UNION ALL SELECT inhrelid::regclass FROM pg_inherits \
+                     WHERE inhparent = 'ballots'::regclass LOOP \
+             EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = false)', t); \
+           END LOOP; END $$",
+    )
+    .execute(&pool)
+    .await
+    .expect("autovacuum off: the poll's statistics stay absent");
     sqlx::query("CHECKPOINT")
         .execute(&pool)
         .await
@@ -258,6 +268,10 @@ impl Server {
     fn start(args: &[&str]) -> Self {
         let mut child = Command::new(std::env::current_exe().expect("this bench's path"))
             .env(ROLE, args.join("\t"))
+            // The server reads `DATABASE_URL` when given no `--database-url`:
+            // without this, the in-process run would store its votes in the
+            // bench's maintenance database (and migrate it).
+            .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the server child");

@@ -7,7 +7,9 @@
 //!
 //! * Schema: sqlx migrations embedded in this crate; run [`migrate`] at
 //!   start-up. It takes PostgreSQL's advisory lock, so replicas starting
-//!   together apply each migration once.
+//!   together apply each migration once. Every key leads with the poll id,
+//!   and `ballots` is hash-partitioned by it (16 partitions); see
+//!   `docs/postgres-partitioning.md` in the repository.
 //! * Votes: a vote is one transaction. The ballot row (unique per poll and
 //!   voter) and the poll's counts change together, and the results after the
 //!   vote come back from that transaction. Concurrent ballots on one poll are

@@ -2,7 +2,8 @@
 //! the poll holds: measured with `EXPLAIN (ANALYZE, BUFFERS)` of the exact
 //! statements on a poll of 200,000 ballots that was never analysed, under
 //! the plans a new poll gets (a generic plan cached while the table was
-//! empty) and under custom plans.
+//! empty) and under custom plans. The ballots are partitioned by poll: a
+//! generic plan of the lookup removes every other partition when it starts.
 
 use polling_core::testing::sample_poll;
 use polling_core::PollStore;
@@ -14,6 +15,9 @@ use crate::PgPollStore;
 
 /// Ballots already in the poll when the batch arrives.
 const BALLOTS_IN_POLL: u32 = 200_000;
+
+/// The ballots table's partitions.
+const PARTITIONS: u64 = 16;
 
 /// Voters in the measured batch.
 const BATCH: usize = 64;
@@ -37,9 +41,14 @@ async fn the_writers_statements_read_a_batch_not_the_poll(pool: PgPool) {
     let id = poll.id.to_string();
 
     let mut conn = pool.acquire().await.unwrap();
+    // Storage parameters belong to the partitions, not to the partitioned table.
     run(
         &mut conn,
-        "ALTER TABLE ballots SET (autovacuum_enabled = false)",
+        "DO $$ DECLARE p regclass; BEGIN \
+           FOR p IN SELECT inhrelid::regclass FROM pg_inherits \
+                     WHERE inhparent = 'ballots'::regclass LOOP \
+             EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = false)', p); \
+           END LOOP; END $$",
     )
     .await;
     // A generic plan made while the poll is empty, kept as the poll grows:
@@ -62,13 +71,15 @@ async fn the_writers_statements_read_a_batch_not_the_poll(pool: PgPool) {
         ),
     )
     .await;
-    let analysed: Option<f32> = sqlx::query_scalar(
-        "SELECT reltuples FROM pg_class WHERE relname = 'ballots' AND reltuples >= 0",
+    let analysed: Option<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class \
+          WHERE (relname = 'ballots' OR oid IN (SELECT inhrelid FROM pg_inherits \
+                  WHERE inhparent = 'ballots'::regclass)) AND reltuples >= 0 LIMIT 1",
     )
     .fetch_optional(&mut *conn)
     .await
     .unwrap();
-    assert_eq!(analysed, None, "the ballots table has no statistics");
+    assert_eq!(analysed, None, "no ballots partition has statistics");
 
     // Half the batch voted before (changes), half are new.
     let mut batch = voters("bulk-", 1..BATCH / 2 + 1);
@@ -79,6 +90,8 @@ async fn the_writers_statements_read_a_batch_not_the_poll(pool: PgPool) {
 
         let plan = explain(&mut conn, &lookup(&id, &batch)).await;
         assert_bounded(&plan, &format!("earlier ballots ({mode})"));
+        let pruned_at_start = mode == "force_generic_plan";
+        assert_one_partition(&plan, &format!("earlier ballots ({mode})"), pruned_at_start);
         let count = format!("SELECT count(*) FROM ({EARLIER_BALLOTS}) AS earlier");
         let returned = sqlx::query(AssertSqlSafe(count))
             .bind(crate::rows::uuid(poll.id))
@@ -172,7 +185,9 @@ fn assert_bounded(plan: &Value, statement: &str) {
             "{statement}: a {} node touched {buffers} buffers (bound {MAX_BUFFERS}): {plan:#}",
             node["Node Type"]
         );
-        let on_ballots = node["Relation Name"] == "ballots"
+        let on_ballots = node["Relation Name"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("ballots"))
             || node["Index Name"]
                 .as_str()
                 .is_some_and(|i| i.starts_with("ballots"));
@@ -185,4 +200,30 @@ fn assert_bounded(plan: &Value, statement: &str) {
             );
         }
     }
+}
+
+/// Asserts that `plan` reads ballots from one partition only: the others
+/// pruned when it started (`at_start`: a generic plan, whose append node
+/// counts them as removed) or when it was planned (a custom plan).
+fn assert_one_partition(plan: &Value, statement: &str, at_start: bool) {
+    let all = nodes(plan);
+    let scanned: std::collections::BTreeSet<&str> = all
+        .iter()
+        .filter_map(|node| node["Relation Name"].as_str())
+        .filter(|relation| relation.starts_with("ballots"))
+        .collect();
+    assert_eq!(
+        scanned.len(),
+        1,
+        "{statement}: scans the ballots partitions {scanned:?}: {plan:#}"
+    );
+    let removed: u64 = all
+        .iter()
+        .filter_map(|node| node["Subplans Removed"].as_u64())
+        .sum();
+    let expected = if at_start { PARTITIONS - 1 } else { 0 };
+    assert_eq!(
+        removed, expected,
+        "{statement}: partitions removed when the plan started: {plan:#}"
+    );
 }

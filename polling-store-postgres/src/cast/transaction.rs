@@ -10,6 +10,15 @@ use super::plan::Plan;
 use crate::error::unavailable;
 use crate::rows;
 
+/// Starts the batch's transaction with generic plans for its statements, in
+/// the same round trip. Every statement here names one poll, so a generic
+/// plan reads one partition of `ballots` (the others removed when it starts)
+/// and costs what its batch costs (`bounded_cost.rs`); under the default
+/// `plan_cache_mode`, PostgreSQL would plan them again on every batch (the
+/// generic plan of a partitioned table is costed with every partition),
+/// inside the poll's row lock, which every writer of the poll waits for.
+const BEGIN: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+
 /// Locks the poll row, so every writer of this poll in every replica waits its
 /// turn, and reads the poll with its current counts. `NO KEY UPDATE` is the
 /// lock the batch's own `UPDATE polls` takes: writers and deletes still
@@ -95,7 +104,7 @@ async fn try_cast_batch(
     ballots: &[Ballot],
 ) -> Result<Vec<Result<CastOutcome>>> {
     let id = rows::uuid(poll_id);
-    let mut tx = pool.begin().await.map_err(unavailable)?;
+    let mut tx = pool.begin_with(BEGIN).await.map_err(unavailable)?;
 
     let Some(row) = sqlx::query(LOCK_POLL)
         .bind(id)

@@ -8,3 +8,4 @@ mod conformance;
 mod durability;
 mod hot_poll;
 mod idempotency;
+mod partitions;
