@@ -191,10 +191,7 @@ impl RedisBroadcaster {
         nodes: impl IntoIterator<Item = T>,
         config: &RedisConfig,
     ) -> Result<Self> {
-        let client = config
-            .cluster_client_builder(nodes)
-            .build()
-            .map_err(PollError::unavailable)?;
+        let client = config.cluster_client(nodes)?;
         let publisher = Connection::cluster(&client).await?;
         let keys = Keys::hash_tagged(config.key_prefix());
         let relay = Relay::spawn(

@@ -240,6 +240,17 @@ impl RedisConfig {
             .max_retry_wait(100)
     }
 
+    /// The client of the cluster `nodes` seed, built with
+    /// [`cluster_client_builder`](Self::cluster_client_builder).
+    pub(crate) fn cluster_client<T: IntoConnectionInfo>(
+        &self,
+        nodes: impl IntoIterator<Item = T>,
+    ) -> polling_core::Result<redis::cluster::ClusterClient> {
+        self.cluster_client_builder(nodes)
+            .build()
+            .map_err(polling_core::PollError::unavailable)
+    }
+
     /// The settings of the broadcaster's [`Relay`](polling_core::relay::Relay):
     /// this config's queue size, timeouts and reconnect delays, and a `PING`
     /// every [`PING_INTERVAL`](Self::PING_INTERVAL).

@@ -174,10 +174,7 @@ impl RedisRateLimiter {
         nodes: impl IntoIterator<Item = T>,
         config: &RedisConfig,
     ) -> Result<Self> {
-        let client = config
-            .cluster_client_builder(nodes)
-            .build()
-            .map_err(PollError::unavailable)?;
+        let client = config.cluster_client(nodes)?;
         Ok(Self {
             connection: Connection::cluster(&client).await?,
             keys: Keys::hash_tagged(config.key_prefix()),

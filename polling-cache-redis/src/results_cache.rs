@@ -127,10 +127,7 @@ impl RedisResultsCache {
         nodes: impl IntoIterator<Item = T>,
         config: &RedisConfig,
     ) -> Result<Self> {
-        let client = config
-            .cluster_client_builder(nodes)
-            .build()
-            .map_err(PollError::unavailable)?;
+        let client = config.cluster_client(nodes)?;
         let connection = Connection::cluster(&client).await?;
         let keys = Keys::hash_tagged(config.key_prefix());
         Ok(Self::with_connection(connection, keys, config))

@@ -174,6 +174,42 @@ async fn promql_eventually(prometheus: SocketAddr, expr: &str, secs: u64) -> Vec
     Vec::new()
 }
 
+type LiveSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// Poll `id`'s live socket through `nginx`, as a browser on the app's page
+/// opens it: with the page's Origin, which the replica checks against the
+/// Host nginx passes on.
+async fn open_live(nginx: SocketAddr, id: &str) -> LiveSocket {
+    let mut request = format!("ws://{nginx}/api/polls/{id}/live")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Origin",
+        format!("http://{nginx}").parse().expect("an Origin header"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a same-origin WebSocket through nginx");
+    socket
+}
+
+/// Reads `socket` until it holds version `version`; the highest seen.
+async fn highest_version(socket: &mut LiveSocket, version: u64) -> u64 {
+    let mut highest = 0;
+    while highest < version {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("results over the socket within 10 s")
+            .expect("the socket stays open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let message: Value = serde_json::from_str(&text).unwrap();
+            highest = highest.max(message["results"]["version"].as_u64().unwrap_or(0));
+        }
+    }
+    highest
+}
+
 fn start_stack(db: &Database, name: &str) -> Stack {
     let options = common::stack_options(db, name);
     Stack::start(&options).unwrap_or_else(|e| {
@@ -208,18 +244,7 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
     assert_eq!(status, 201, "{poll}");
     let id = poll["id"].as_str().unwrap().to_owned();
 
-    // As a browser on the app's page opens it: with the page's Origin, which
-    // the replica checks against the Host nginx passes on.
-    let mut request = format!("ws://{nginx}/api/polls/{id}/live")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Origin",
-        format!("http://{nginx}").parse().expect("an Origin header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("a same-origin WebSocket through nginx");
+    let mut socket = open_live(nginx, &id).await;
 
     let acknowledged = vote_load(nginx, &id, 150, 15).await;
     assert_eq!(acknowledged, 150);
@@ -229,18 +254,7 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
     }
 
     // The socket (served by one replica) saw votes the others served.
-    let mut highest = 0;
-    while highest < acknowledged {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("results over the socket within 10 s")
-            .expect("the socket stays open")
-            .expect("a frame");
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            let message: Value = serde_json::from_str(&text).unwrap();
-            highest = highest.max(message["results"]["version"].as_u64().unwrap());
-        }
-    }
+    let highest = highest_version(&mut socket, acknowledged).await;
     assert_eq!(highest, 150);
 
     // Every replica served votes, as Prometheus scraped them one by one.
@@ -536,31 +550,11 @@ async fn on_a_redis_cluster_of_its_own_every_replica_and_socket_sees_every_vote(
         .unwrap();
     assert_eq!(status, 201, "{poll}");
     let id = poll["id"].as_str().unwrap().to_owned();
-    let mut request = format!("ws://{nginx}/api/polls/{id}/live")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Origin",
-        format!("http://{nginx}").parse().expect("an Origin header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("a WebSocket through nginx");
+    let mut socket = open_live(nginx, &id).await;
 
     let acknowledged = vote_load(nginx, &id, 120, 12).await;
     assert_eq!(acknowledged, 120);
-    let mut highest = 0;
-    while highest < acknowledged {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("results over the socket within 10 s")
-            .expect("the socket stays open")
-            .expect("a frame");
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            let message: Value = serde_json::from_str(&text).unwrap();
-            highest = highest.max(message["results"]["version"].as_u64().unwrap_or(0));
-        }
-    }
+    let highest = highest_version(&mut socket, acknowledged).await;
     assert_eq!(
         highest, acknowledged,
         "one socket saw every replica's votes"
