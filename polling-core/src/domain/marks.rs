@@ -86,12 +86,26 @@ impl Marks {
     /// poll, or holds a score above [`MAX_SCORE`].
     pub fn scores(scores: Vec<u8>) -> Result<Self> {
         check_count("score", scores.len())?;
-        if let Some((i, score)) = scores.iter().enumerate().find(|(_, &s)| s > MAX_SCORE) {
-            return Err(PollError::invalid_choice(format!(
-                "option {i} has score {score}; scores go from 0 to {MAX_SCORE}"
-            )));
+        if let Some((i, &score)) = scores.iter().enumerate().find(|(_, &s)| s > MAX_SCORE) {
+            return Err(score_error(i, i64::from(score)));
         }
         Ok(Self::Scores(scores))
+    }
+
+    /// Scores as any integers (from JSON, from storage), one per option in
+    /// option order: [`scores`](Self::scores) once each fits a score.
+    ///
+    /// # Errors
+    ///
+    /// [`PollError::InvalidChoice`] as for [`scores`](Self::scores),
+    /// naming the first option whose score is outside 0 to [`MAX_SCORE`].
+    pub fn scores_from_integers(scores: impl IntoIterator<Item = i64>) -> Result<Self> {
+        let scores = scores
+            .into_iter()
+            .enumerate()
+            .map(|(i, score)| u8::try_from(score).map_err(|_| score_error(i, score)))
+            .collect::<Result<_>>()?;
+        Self::scores(scores)
     }
 
     /// The wire key of this shape: `choices`, `ranking` or `scores`.
@@ -151,12 +165,7 @@ impl Marks {
                 Self::choices(integers.iter().map(id).collect::<Result<_>>()?)
             }
             Method::Ranked => Self::ranking(integers.iter().map(id).collect::<Result<_>>()?),
-            Method::Star => Self::scores(
-                integers
-                    .iter()
-                    .map(|&n| u8::try_from(n).map_err(|_| score_error(i64::from(n))))
-                    .collect::<Result<_>>()?,
-            ),
+            Method::Star => Self::scores_from_integers(integers.iter().map(|&n| i64::from(n))),
         }
     }
 }
@@ -175,8 +184,11 @@ fn check_count(verb: &str, count: usize) -> Result<()> {
     Ok(())
 }
 
-fn score_error(score: i64) -> PollError {
-    PollError::invalid_choice(format!("score {score} is outside 0 to {MAX_SCORE}"))
+/// The error of option `i`'s `score` outside 0 to [`MAX_SCORE`].
+fn score_error(i: usize, score: i64) -> PollError {
+    PollError::invalid_choice(format!(
+        "option {i} has score {score}; scores go from 0 to {MAX_SCORE}"
+    ))
 }
 
 /// [`Marks`] as the wire has them, before their rules are checked.
@@ -195,12 +207,7 @@ impl TryFrom<RawMarks> for Marks {
         match raw {
             RawMarks::Choices(ids) => Self::choices(ids),
             RawMarks::Ranking(ids) => Self::ranking(ids),
-            RawMarks::Scores(scores) => Self::scores(
-                scores
-                    .into_iter()
-                    .map(|s| u8::try_from(s).map_err(|_| score_error(s)))
-                    .collect::<Result<_>>()?,
-            ),
+            RawMarks::Scores(scores) => Self::scores_from_integers(scores),
         }
     }
 }

@@ -3,10 +3,7 @@
 //! Domain records are never serialized to clients directly: a [`Poll`] holds
 //! its manage token's hash, which stays on the server.
 
-use polling_core::{
-    Marks, Method, OptionId, Poll, PollError, PollOption, Results, Visibility, VoteReceipt,
-    MAX_SCORE,
-};
+use polling_core::{Marks, Method, OptionId, Poll, PollOption, Results, Visibility, VoteReceipt};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -109,18 +106,7 @@ impl VoteRequest {
         let marks = match (self.choices, self.ranking, self.scores) {
             (Some(ids), None, None) => Marks::choices(ids),
             (None, Some(ids), None) => Marks::ranking(ids),
-            (None, None, Some(scores)) => scores
-                .into_iter()
-                .enumerate()
-                .map(|(i, score)| {
-                    u8::try_from(score).map_err(|_| {
-                        PollError::InvalidChoice(format!(
-                            "option {i} has score {score}; scores go from 0 to {MAX_SCORE}"
-                        ))
-                    })
-                })
-                .collect::<polling_core::Result<_>>()
-                .and_then(Marks::scores),
+            (None, None, Some(scores)) => Marks::scores_from_integers(scores),
             _ => {
                 return Err(ApiError::InvalidField(
                     "a ballot has exactly one of `choices`, `ranking` or `scores`".into(),
