@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::option_id;
 use crate::domain::{OptionCount, OptionId};
 
 /// One round of an instant-runoff count.
@@ -179,10 +180,6 @@ fn lowest(still: &[usize], votes: &[u64], history: &[Vec<u64>]) -> Option<usize>
         tied.retain(|&i| earlier[i] == fewest);
     }
     (tied.len() == 1).then(|| tied[0])
-}
-
-fn option_id(index: usize) -> OptionId {
-    OptionId::new(u32::try_from(index).expect("at most MAX_OPTIONS options"))
 }
 
 #[cfg(test)]

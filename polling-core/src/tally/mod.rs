@@ -195,7 +195,7 @@ impl Tally {
             .iter()
             .enumerate()
             .map(|(i, &votes)| OptionCount {
-                option_id: OptionId::new(u32::try_from(i).expect("at most MAX_OPTIONS")),
+                option_id: option_id(i),
                 votes,
             })
             .collect();
@@ -215,6 +215,11 @@ impl Tally {
             }),
         }
     }
+}
+
+/// The id of the option at `index` (an index below an option count).
+fn option_id(index: usize) -> OptionId {
+    OptionId::new(u32::try_from(index).expect("at most MAX_OPTIONS options"))
 }
 
 #[derive(Clone, Copy)]

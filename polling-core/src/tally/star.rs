@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::option_id;
 use crate::domain::OptionId;
 
 /// The runoff between a STAR poll's two finalists.
@@ -101,10 +102,6 @@ pub fn star(sums: StarSums<'_>) -> StarTally {
         runoff: Some(Runoff { prefer, equal }),
         winner: winner.map(option_id),
     }
-}
-
-fn option_id(index: usize) -> OptionId {
-    OptionId::new(u32::try_from(index).expect("at most MAX_OPTIONS options"))
 }
 
 #[cfg(test)]
