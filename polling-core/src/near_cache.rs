@@ -100,7 +100,7 @@ impl std::fmt::Debug for NearCache {
 #[derive(Default)]
 struct State {
     entries: HashMap<PollId, Entry>,
-    /// Polls deleted: never cached again here (bounded like `entries`).
+    /// Polls deleted: never cached again here (at most `capacity`).
     deleted: HashMap<PollId, Instant>,
     /// A clock of reads, for least-recently-read eviction.
     reads: u64,
@@ -233,10 +233,28 @@ impl NearCache {
         }
         metrics::counter!(NEAR_CACHE_EVICTIONS_TOTAL).increment(drop as u64);
         metrics::gauge!(NEAR_CACHE_ENTRIES).set(state.entries.len() as f64);
+    }
+
+    /// Remembers that `poll` was deleted, keeping at most `capacity`
+    /// deletes: past that, those older than a minute (or `max_age`) go,
+    /// then the oldest. A late write comes within seconds of its delete.
+    fn bury(&self, state: &mut State, poll: PollId) {
+        state.entries.remove(&poll);
+        state.deleted.insert(poll, Instant::now());
         if state.deleted.len() > self.capacity {
-            let cutoff = Instant::now() - self.max_age.max(Duration::from_secs(60));
-            state.deleted.retain(|_, at| *at > cutoff);
+            let kept = self.max_age.max(Duration::from_secs(60));
+            state.deleted.retain(|_, at| at.elapsed() < kept);
         }
+        if state.deleted.len() > self.capacity {
+            let mut ages: Vec<(Instant, PollId)> =
+                state.deleted.iter().map(|(id, at)| (*at, *id)).collect();
+            ages.sort_unstable();
+            let excess = ages.len() - self.capacity;
+            for (_, old) in ages.into_iter().take(excess) {
+                state.deleted.remove(&old);
+            }
+        }
+        metrics::gauge!(NEAR_CACHE_ENTRIES).set(state.entries.len() as f64);
     }
 }
 
@@ -324,11 +342,7 @@ impl ResultsCache for NearCache {
     }
 
     async fn invalidate(&self, poll: PollId) -> Result<()> {
-        {
-            let mut state = self.lock();
-            state.entries.remove(&poll);
-            state.deleted.insert(poll, Instant::now());
-        }
+        self.bury(&mut self.lock(), poll);
         self.shared.invalidate(poll).await
     }
 

@@ -215,3 +215,25 @@ async fn it_follows_at_most_its_capacity_and_a_deleted_poll_stays_forgotten() {
         "deleted stays deleted"
     );
 }
+
+/// Deletes are remembered within the capacity too, newest kept: after many
+/// deletes, the latest still refuses its late write.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_deletes_keep_the_latest_ones_sticking() {
+    let (shared, broadcaster) = (MemoryCache::new(), LocalBroadcaster::new());
+    let near = NearCache::new(shared.clone(), broadcaster, 4, MAX_AGE);
+    let polls: Vec<PollId> = (0..50).map(|_| PollId::generate()).collect();
+    for poll in &polls {
+        shared.put(&results_at(*poll, 1)).await.unwrap();
+        near.get(*poll).await.unwrap();
+        near.invalidate(*poll).await.unwrap();
+    }
+    let last = polls[49];
+    near.put(&results_at(last, 2)).await.unwrap();
+    assert_eq!(
+        near.get(last).await.unwrap(),
+        None,
+        "the latest delete sticks"
+    );
+    assert!(near.len() <= 4);
+}
