@@ -25,12 +25,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use polling_benches::http::{connect, create_poll, post};
 use polling_benches::{BenchDb, Tally};
 use sqlx::PgPool;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+/// The poll every window votes in.
+const DRAFT: &[u8] = br#"{"question":"http_votes: which?","options":["A","B"]}"#;
 
 /// Set in the child: the server's command line arguments, tab-separated.
 const ROLE: &str = "POLLING_BENCH_HTTP_SERVER";
@@ -59,7 +60,7 @@ async fn measure() {
     println!("http_votes: {VOTERS} concurrent fresh voters, {WINDOW:?} windows");
 
     let memory = Server::start(&[]);
-    let poll = create_poll(memory.addr).await;
+    let poll = create_poll(memory.addr, DRAFT).await;
     let votes = window(memory.addr, &poll).await;
     tally.record("new poll", "in-process", votes.0, votes.1);
     drop(memory);
@@ -85,7 +86,7 @@ async fn measure() {
         .await
         .expect("checkpoint");
     let postgres = Server::start(&["--database-url", &db.url()]);
-    let poll = create_poll(postgres.addr).await;
+    let poll = create_poll(postgres.addr, DRAFT).await;
     let votes = window(postgres.addr, &poll).await;
     tally.record("new poll", "postgres", votes.0, votes.1);
     let first = votes.0 as f64 / votes.1.as_secs_f64();
@@ -176,23 +177,11 @@ async fn drive(addr: SocketAddr, poll: &str, length: Duration) -> (u64, Duration
         .map(|n| {
             let (acknowledged, stop, path) = (acknowledged.clone(), stop.clone(), path.clone());
             tokio::spawn(async move {
-                let stream = TcpStream::connect(addr).await.expect("connect");
-                stream.set_nodelay(true).ok();
-                let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-                    .await
-                    .expect("handshake");
-                tokio::spawn(connection);
+                let mut sender = connect(addr).await;
                 let body = Bytes::from(format!(r#"{{"choices":[{}]}}"#, n % 2));
                 while !stop.load(Ordering::Relaxed) {
-                    let request = hyper::Request::post(path.as_str())
-                        .header("host", addr.to_string())
-                        .header("content-type", "application/json")
-                        .body(Full::new(body.clone()))
-                        .expect("a request");
-                    let response = sender.send_request(request).await.expect("an answer");
-                    let status = response.status();
-                    let _ = response.into_body().collect().await;
-                    assert_eq!(status.as_u16(), 201, "a fresh voter's vote is created");
+                    let status = post(&mut sender, addr, &path, body.clone()).await.0;
+                    assert_eq!(status, 201, "a fresh voter's vote is created");
                     acknowledged.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -204,32 +193,6 @@ async fn drive(addr: SocketAddr, poll: &str, length: Duration) -> (u64, Duration
         worker.await.expect("a voter task panicked");
     }
     (acknowledged.load(Ordering::Relaxed), started.elapsed())
-}
-
-/// Creates a two-option poll and returns its id.
-async fn create_poll(addr: SocketAddr) -> String {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    let request = hyper::Request::post("/api/polls")
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from_static(
-            br#"{"question":"http_votes: which?","options":["A","B"]}"#,
-        )))
-        .expect("a request");
-    let response = sender.send_request(request).await.expect("an answer");
-    assert_eq!(response.status().as_u16(), 201);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    let poll: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
-    poll["id"].as_str().expect("an id").to_owned()
 }
 
 /// The child: the reference server with `args` (plus limits off: every

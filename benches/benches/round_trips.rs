@@ -25,12 +25,10 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use polling_benches::http::{connect, create_poll, post};
 use polling_benches::BenchDb;
 use polling_testkit::{RedisCluster, RedisServer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -180,7 +178,7 @@ async fn run(statements: &Statements, database_url: &str, redis_args: &[&str], p
     );
 
     for voters in [1, 64] {
-        let poll = create_poll(addr).await;
+        let poll = create_poll(addr, br#"{"question":"Round trips?","options":["A","B"]}"#).await;
         // One vote first, so that start-up work (prepared statements, the
         // poll's first subscription) is not counted.
         vote(addr, &poll, VOTES / voters / 8 + 1, voters).await;
@@ -286,42 +284,4 @@ async fn vote(addr: SocketAddr, poll: &str, each: usize, voters: usize) {
     for worker in workers {
         worker.await.expect("a voter task panicked");
     }
-}
-
-type Sender = http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: SocketAddr) -> Sender {
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).ok();
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    sender
-}
-
-async fn post(sender: &mut Sender, addr: SocketAddr, path: &str, body: Bytes) -> (u16, Bytes) {
-    let request = hyper::Request::post(path)
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(body))
-        .expect("a request");
-    let response = sender.send_request(request).await.expect("an answer");
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    (status, body)
-}
-
-async fn create_poll(addr: SocketAddr) -> String {
-    let mut sender = connect(addr).await;
-    let draft = Bytes::from_static(br#"{"question":"Round trips?","options":["A","B"]}"#);
-    let (status, body) = post(&mut sender, addr, "/api/polls", draft).await;
-    assert_eq!(status, 201);
-    let poll: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
-    poll["id"].as_str().expect("an id").to_owned()
 }

@@ -11,6 +11,7 @@
 
 mod bench_db;
 mod closed_loop;
+pub mod http;
 mod tally;
 
 pub use bench_db::BenchDb;
