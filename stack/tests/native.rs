@@ -174,6 +174,16 @@ async fn promql_eventually(prometheus: SocketAddr, expr: &str, secs: u64) -> Vec
     Vec::new()
 }
 
+/// Creates a yes/no poll asking `question` through `nginx`; its id.
+async fn create_poll(nginx: SocketAddr, question: &str) -> String {
+    let draft = serde_json::json!({"question": question, "options": ["yes", "no"]});
+    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{poll}");
+    poll["id"].as_str().unwrap().to_owned()
+}
+
 type LiveSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 /// Poll `id`'s live socket through `nginx`, as a browser on the app's page
@@ -237,12 +247,7 @@ async fn through_nginx_votes_spread_over_every_replica_and_every_dashboard_query
         assert_eq!(head.matches(header).count(), 1, "{header}\n{head}");
     }
 
-    let draft = serde_json::json!({"question": "Stack?", "options": ["yes", "no"]});
-    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{poll}");
-    let id = poll["id"].as_str().unwrap().to_owned();
+    let id = create_poll(nginx, "Stack?").await;
 
     let mut socket = open_live(nginx, &id).await;
 
@@ -321,12 +326,7 @@ async fn through_nginx_share_pages_and_qr_codes_come_from_the_replicas_which_nam
     let db = Database::create();
     let stack = start_stack(&db, "share");
     let nginx = stack.nginx_addr;
-    let draft = serde_json::json!({"question": "Shared <stack>?", "options": ["yes", "no"]});
-    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{poll}");
-    let id = poll["id"].as_str().unwrap().to_owned();
+    let id = create_poll(nginx, "Shared <stack>?").await;
 
     let (status, head, page) = get_raw(nginx, &format!("/p/{id}")).await;
     assert_eq!(status, 200, "{head}");
@@ -402,11 +402,7 @@ async fn a_replica_killed_mid_load_loses_no_acknowledged_vote() {
     let db = Database::create();
     let mut stack = start_stack(&db, "kill");
     let nginx = stack.nginx_addr;
-    let draft = serde_json::json!({"question": "Survive?", "options": ["yes", "no"]});
-    let (_, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
-        .await
-        .unwrap();
-    let id = poll["id"].as_str().unwrap().to_owned();
+    let id = create_poll(nginx, "Survive?").await;
 
     let load = tokio::spawn({
         let id = id.clone();
@@ -544,12 +540,7 @@ async fn on_a_redis_cluster_of_its_own_every_replica_and_socket_sees_every_vote(
     let cluster = stack.redis_cluster().expect("the stack's own cluster");
     assert_eq!(cluster.urls().len(), 6, "3 masters with a replica each");
 
-    let draft = serde_json::json!({"question": "Cluster?", "options": ["yes", "no"]});
-    let (status, _, poll) = http(nginx, "POST", "/api/polls", Some(&draft), None)
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{poll}");
-    let id = poll["id"].as_str().unwrap().to_owned();
+    let id = create_poll(nginx, "Cluster?").await;
     let mut socket = open_live(nginx, &id).await;
 
     let acknowledged = vote_load(nginx, &id, 120, 12).await;
