@@ -121,6 +121,19 @@ async fn message_until(socket: &mut Socket, what: &str, wanted: impl Fn(&Value) 
     panic!("{what}: not within {RECOVER_WITHIN:?}; got {seen:?}");
 }
 
+/// The first `results` message of `wanted` version within `wait`, skipping
+/// every other message the socket holds meanwhile.
+async fn results_of_version(socket: &mut Socket, wanted: u64, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = message_within(socket, left).await?;
+        if message["type"] == "results" && version(&message) == wanted {
+            return Some(message);
+        }
+    }
+}
+
 /// The version a live message carries.
 fn version(message: &Value) -> u64 {
     message["results"]["version"].as_u64().expect("a version")
@@ -289,8 +302,11 @@ async fn on_a_cluster_a_master_failover_loses_no_vote_and_sockets_resync_after_t
     let arrived = loop {
         a.client().vote(&id, &[1]).await.assert_json(201);
         votes += 1;
-        let fresh = message_within(&mut socket, Duration::from_secs(2)).await;
-        if let Some(message) = fresh.filter(|m| m["type"] == "results" && version(m) == votes) {
+        // Drain what came meanwhile (an earlier version published late, a
+        // second resync) so that one late message cannot leave every later
+        // read a version behind.
+        if let Some(message) = results_of_version(&mut socket, votes, Duration::from_secs(2)).await
+        {
             break message;
         }
         assert!(
