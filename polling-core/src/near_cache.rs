@@ -34,6 +34,12 @@ use crate::metrics::{
 ///   [`Resync`](ResultsEvent::Resync) (events may have been lost) drops the
 ///   entry, and the events that follow it are ignored until a read of the
 ///   shared cache confirms the poll again.
+/// * **A resync distrusts the shared cache too.** The first read after a
+///   `Resync` is a miss without asking the shared cache, so the read-through
+///   path reads the store and writes the shared cache (which keeps the newer
+///   version): after a Redis failover, a promoted replica that missed the
+///   last writes holds an older version than the store, and nothing else
+///   would correct it before the next vote or its time to live.
 /// * **Deletes stick across replicas.** A write only updates an entry that
 ///   a read of the shared cache created and no `Resync` emptied since: a
 ///   write may come late (a vote committed just before the poll was
@@ -112,6 +118,8 @@ struct Entry {
     /// A `Resync` emptied the entry: events are ignored until a read of
     /// the shared cache fills it.
     resynced: bool,
+    /// A `Resync` came and no read has answered a miss for it yet.
+    distrust_shared: bool,
     /// When `results` were last confirmed (set from the shared cache, a
     /// `put` or an event).
     confirmed: Instant,
@@ -194,6 +202,7 @@ impl NearCache {
                 Entry {
                     results: None,
                     resynced: false,
+                    distrust_shared: false,
                     confirmed: Instant::now(),
                     last_read,
                     follower: follower.abort_handle(),
@@ -285,6 +294,7 @@ async fn apply(mut events: EventStream, state: Weak<Mutex<State>>, poll: PollId)
             ResultsEvent::Resync { .. } => {
                 entry.results = None;
                 entry.resynced = true;
+                entry.distrust_shared = true;
             }
             _ => {}
         }
@@ -310,6 +320,11 @@ impl ResultsCache for NearCache {
             let reads = state.reads;
             if let Some(entry) = state.entries.get_mut(&poll) {
                 entry.last_read = reads;
+                if std::mem::take(&mut entry.distrust_shared) {
+                    // The store answers this one (see the type's docs).
+                    metrics::counter!(NEAR_CACHE_MISSES_TOTAL).increment(1);
+                    return Ok(None);
+                }
                 if let Some(results) = &entry.results {
                     if entry.confirmed.elapsed() < self.max_age {
                         metrics::counter!(NEAR_CACHE_HITS_TOTAL).increment(1);
