@@ -37,12 +37,15 @@ export function screenshotDir() {
  * A browser context on `server` that records, on every page it opens,
  * script dialogs (alert/confirm/prompt: dismissed), Content-Security-Policy
  * violations (console reports and `securitypolicyviolation` events) and
- * uncaught page errors. `assertClean()` fails if any happened.
+ * uncaught page errors. `assertClean()` fails if any happened. Its browser
+ * speaks American English (navigator.languages and Accept-Language) unless
+ * `options.locale` says otherwise, whatever the machine's locale.
  */
 export async function openContext(browser, server, options = {}) {
   const context = await browser.newContext({
     baseURL: server.url,
     viewport: { width: 1280, height: 800 },
+    locale: 'en-US',
     ...options,
   });
   const problems = { dialogs: [], csp: [], errors: [] };
