@@ -4,7 +4,8 @@
 // made from Node.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -247,4 +248,36 @@ export function browserSuite({ database = false, env = {} } = {}) {
   };
   suite.page = async (options = {}) => (await suite.context(options)).newPage();
   return suite;
+}
+
+/** The WCAG 2.1 A and AA rules of axe-core: what the app must pass. */
+export const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+let axeSource = null;
+
+/**
+ * Runs axe-core (frontend-tests/node_modules, pinned in package.json) on
+ * `page` as it is now, with the WCAG 2.1 AA rules: the violations, each as
+ * one readable line per element ("rule (impact): help — target: summary").
+ * axe is evaluated in the page through the DevTools protocol, which the
+ * page's Content-Security-Policy does not govern (a <script> tag would be
+ * refused, and reported as a violation).
+ */
+export async function axeViolations(page, { tags = WCAG_21_AA } = {}) {
+  if (axeSource === null) {
+    const require = createRequire(import.meta.url);
+    axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  }
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(
+    (runOnly) => window.axe.run(document, { runOnly: { type: 'tag', values: runOnly }, resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })) }))),
+    tags,
+  );
+  const lines = [];
+  for (const violation of violations) {
+    for (const node of violation.nodes) {
+      lines.push(`${violation.id} (${violation.impact}): ${violation.help} — ${node.target}: ${String(node.summary).replace(/\s+/g, ' ')}`);
+    }
+  }
+  return lines;
 }
