@@ -5,7 +5,9 @@
 // bounded rate however fast they change.
 
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import {
   axeViolations,
   browserSuite,
@@ -16,6 +18,10 @@ import {
   waitForConnection,
   waitForText,
 } from './helpers.mjs';
+import { repoRoot } from './server.mjs';
+
+/** The app's least time between two announcements (view.js). */
+const { ANNOUNCE_INTERVAL } = await import(pathToFileURL(path.join(repoRoot, 'frontend', 'js', 'view.js')).href);
 
 /** One poll per voting method, with ballots from elsewhere so that the
  * results have bars, rounds and a runoff to show. */
@@ -162,10 +168,9 @@ describe('accessibility', () => {
     const sending = Date.now() - started;
     await waitForText(page.locator('[data-testid="total"]'), `${last} votes in total`);
     // The latest state is said once the interval has passed.
-    await waitForText(announcer, `${last} votes in total`, 10_000);
+    await waitForText(announcer, `${last} votes in total`, ANNOUNCE_INTERVAL + 5000);
     const announcements = await page.evaluate(() => window.announcements);
-    const interval = 5000;
-    const bound = Math.ceil(sending / interval) + 1;
+    const bound = Math.ceil(sending / ANNOUNCE_INTERVAL) + 1;
     assert.ok(announcements.length >= 1, 'the changes were announced');
     assert.ok(announcements.length <= bound, `${announcements.length} announcements for ${last - 1} changes in ${sending} ms (at most ${bound}): ${JSON.stringify(announcements)}`);
     assert.equal(announcements.at(-1), `${last} votes in total. Leading: Up, 100%.`);

@@ -17,12 +17,13 @@ export const TEST_TIMEOUT = 60_000;
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-/** Headless Chromium, as CI runs it. */
-export function launchBrowser() {
+/** Headless Chromium, as CI runs it; `args`: more command-line flags
+ * (`--accept-lang=fr-FR,fr` sets the browser's languages). */
+export function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-dev-shm-usage', ...args],
   });
 }
 

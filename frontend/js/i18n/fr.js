@@ -156,7 +156,7 @@ export default {
   'results.total': { one: '{count} vote au total', other: '{count} votes au total' },
   'results.votes': { one: '({count} vote)', other: '({count} votes)' },
   'results.points': { one: '({count} point)', other: '({count} points)' },
-  'results.average': '{average} en moyenne',
+  'results.average': 'moy. {average}',
   'results.eliminated': '(éliminée)',
   'results.mine': 'Votre vote',
   'results.mineFirst': 'Votre premier choix',
