@@ -270,10 +270,15 @@ export async function axeViolations(page, { tags = WCAG_21_AA } = {}) {
     axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   }
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(
-    (runOnly) => window.axe.run(document, { runOnly: { type: 'tag', values: runOnly }, resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })) }))),
-    tags,
-  );
+  const violations = await page.evaluate(async (values) => {
+    const results = await window.axe.run(document, { runOnly: { type: 'tag', values }, resultTypes: ['violations'] });
+    return results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      nodes: violation.nodes.map((node) => ({ target: node.target.join(' '), summary: node.failureSummary })),
+    }));
+  }, tags);
   const lines = [];
   for (const violation of violations) {
     for (const node of violation.nodes) {

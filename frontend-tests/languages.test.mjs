@@ -71,10 +71,12 @@ function readable(page) {
   });
 }
 
-/** Fails if the page shows any piece of English, or its `lang` is not
- * `code`. */
+/** Fails if the page shows any piece of English, if its `lang` is not
+ * `code`, or if its longer words make it scroll sideways. */
 async function assertSpeaks(page, code, pieces, where) {
   assert.equal(await page.evaluate(() => document.documentElement.lang), code, `${where}: <html lang>`);
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(fits, `${where} in ${code} scrolls sideways`);
   const text = await readable(page);
   const left = pieces.filter((piece) => phrase(piece).test(text));
   assert.deepEqual(left, [], `${where} in ${code} still shows English:\n${text}`);
@@ -158,8 +160,8 @@ describe('languages', () => {
     return page;
   };
 
-  test('Chromium speaking German (de-DE) shows every page in German', { timeout: TEST_TIMEOUT }, async () => {
-    const ctx = await suite.context({ locale: 'de-DE' });
+  test('Chromium speaking German (de-DE) shows every page in German, on a phone', { timeout: TEST_TIMEOUT }, async () => {
+    const ctx = await suite.context({ locale: 'de-DE', viewport: { width: 390, height: 844 } });
     const page = await ctx.newPage();
     await page.goto('/');
     assert.deepEqual(await page.evaluate(() => navigator.languages), ['de-DE']);

@@ -66,7 +66,6 @@ function localeFor(code) {
 }
 
 let current = 'en';
-let locale = 'en';
 let formats = null;
 
 function formatsFor(tag) {
@@ -82,12 +81,10 @@ function formatsFor(tag) {
 
 function use(code) {
   current = code;
-  locale = localeFor(code);
   try {
-    formats = formatsFor(locale);
+    formats = formatsFor(localeFor(code));
   } catch {
     // A tag Intl refuses: the bare language code always works.
-    locale = code;
     formats = formatsFor(code);
   }
   if (typeof document !== 'undefined') document.documentElement.lang = code;

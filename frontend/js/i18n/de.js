@@ -7,7 +7,7 @@ export default {
   'nav.polls': 'Umfragen',
   'nav.new': 'Neue Umfrage',
   'language.label': 'Sprache',
-  'footer.once': 'Jeder Browser kann einmal abstimmen.',
+  'footer.once': 'Stimmen werden einmal pro Browser gezählt.',
   'footer.api': 'API',
   'footer.servedBy': 'ausgeliefert von {instance}',
 
@@ -21,7 +21,7 @@ export default {
   'status.closed': 'Beendet',
   'facts.chooseOne': 'Eine Option wählen',
   'facts.chooseUpTo': { one: 'Bis zu {count} Option wählen', other: 'Bis zu {count} Optionen wählen' },
-  'facts.approval': 'Zustimmungswahl: beliebig viele Optionen gutheißen',
+  'facts.approval': 'Zustimmungswahl: beliebig vielen Optionen zustimmen',
   'facts.ranked': 'Rangfolgewahl: Optionen nach Vorliebe ordnen',
   'facts.star': 'STAR: jede Option mit 0–5 bewerten',
   'facts.afterVote': 'Ergebnisse nach der Stimmabgabe',
@@ -64,9 +64,9 @@ export default {
   'form.maxLabel': 'Höchstens so viele Optionen',
   'form.maxHint': 'Leer lassen, um alle Optionen zu erlauben.',
   'form.visibility': 'Wer sieht die Ergebnisse',
-  'form.visibilityHint': 'Sie als Ersteller sehen die Ergebnisse immer.',
+  'form.visibilityHint': 'Wer die Umfrage erstellt, sieht die Ergebnisse immer.',
   'form.visAlways': 'Alle, jederzeit',
-  'form.visAfterVote': 'Wer abgestimmt hat, nach der Stimmabgabe',
+  'form.visAfterVote': 'Abstimmende, sobald sie abgestimmt haben',
   'form.visAfterClose': 'Alle, sobald die Umfrage beendet ist',
   'form.allowChange': 'Abstimmende dürfen ihre Stimme ändern, solange die Umfrage offen ist',
   'form.closesAt': 'Endet am',
@@ -83,7 +83,7 @@ export default {
   'form.errOptionsSame': 'Die Optionen müssen alle verschieden sein.',
   'form.errMax': 'Wählen Sie eine Zahl von {min} bis {max} oder lassen Sie das Feld leer.',
   'form.errDate': 'Geben Sie Datum und Uhrzeit ein oder lassen Sie das Feld leer.',
-  'form.errPast': 'Wählen Sie ein Ende in der Zukunft.',
+  'form.errPast': 'Wählen Sie einen Zeitpunkt in der Zukunft.',
   'form.errCorrect': 'Bitte korrigieren Sie die markierten Felder.',
 
   'poll.changeVote': 'Meine Stimme ändern',
@@ -104,7 +104,7 @@ export default {
   'share.qrAlt': 'QR-Code des Links zu dieser Umfrage',
 
   'ballot.vote': 'Abstimmen',
-  'ballot.voting': 'Wird abgestimmt …',
+  'ballot.voting': 'Stimme wird abgegeben …',
   'ballot.changing': 'Wird geändert …',
   'ballot.deleted': 'Diese Umfrage wurde gelöscht; sie nimmt keine Stimmen mehr an.',
   'ballot.yourChoice': 'Ihre Wahl',
@@ -160,8 +160,8 @@ export default {
   'results.hiddenAfterVote':
     'Die Ergebnisse bleiben verborgen, bis Sie abgestimmt haben, damit frühe Stimmen spätere nicht beeinflussen. Sie erscheinen hier, sobald Sie abgestimmt haben.',
   'results.hiddenAfterClose': 'Die Ergebnisse bleiben verborgen, bis die Umfrage endet. Sie erscheinen hier, sobald es so weit ist.',
-  'results.leading': 'Vorn: {option}, {share}.',
-  'results.tiedLead': 'Gleichauf vorn: {options}.',
+  'results.leading': 'In Führung: {option}, {share}.',
+  'results.tiedLead': 'Gleichauf in Führung: {options}.',
   'results.announce': '{total}. {leader}',
   'hint.approval':
     'Jede Person darf mehreren Optionen zustimmen, daher können die Prozente (der Abstimmenden) zusammen mehr als {hundred} ergeben.',
@@ -169,9 +169,9 @@ export default {
     'Jede Person darf bis zu {count} Optionen wählen, daher können die Prozente (der Abstimmenden) zusammen mehr als {hundred} ergeben.',
   'hint.ranked':
     'Die Balken zeigen die letzte Runde der Sofort-Stichwahl; die Tabelle zeigt jede Runde, ab den Erstpräferenzen, und wer danach ausschied.',
-  'hint.star': 'Die Balken zeigen die durchschnittliche Bewertung jeder Option von {max}; die zwei höchsten Summen kommen in die Stichwahl.',
+  'hint.star': 'Die Balken zeigen die Durchschnittsbewertung jeder Option (von {max} möglichen Punkten); die zwei höchsten Summen kommen in die Stichwahl.',
   'tally.winner': 'Gewinner: {option}',
-  'tally.winnerSoFar': 'Bisher vorn: {option}',
+  'tally.winnerSoFar': 'Derzeit in Führung: {option}',
   'tally.tied': 'Gleichstand: kein Gewinner',
   'tally.noWinner': 'Noch kein Gewinner',
   'tally.rounds': 'Runden der Sofort-Stichwahl',
@@ -192,7 +192,7 @@ export default {
   'conn.connectingDetail': 'Der Live-Feed wird geöffnet.',
   'conn.liveDetail': 'Die Ergebnisse aktualisieren sich mit jeder Stimme.',
   'conn.reconnectingDetail':
-    'Der Live-Feed ist unterbrochen; neuer Versuch läuft, bis dahin werden die Ergebnisse alle paar Sekunden aktualisiert.',
+    'Der Live-Feed ist unterbrochen; ein neuer Verbindungsversuch läuft, bis dahin werden die Ergebnisse alle paar Sekunden abgerufen.',
   'conn.offlineDetail': 'Dieses Gerät ist offline; die Ergebnisse kommen wieder, sobald das Netz zurück ist.',
   'conn.goneDetail': 'Diese Umfrage wurde gelöscht; es kommen keine Ergebnisse mehr.',
 
@@ -254,7 +254,7 @@ export default {
   'error.already_voted': 'Sie haben in dieser Umfrage schon abgestimmt.',
   'error.poll_closed': 'Diese Umfrage ist beendet: Die Abstimmung ist vorbei.',
   'error.invalid_choice': 'Diese Wahl ist in dieser Umfrage nicht gültig.',
-  'error.unauthorized': 'Zum Verwalten dieser Umfrage braucht es ihren Verwaltungsschlüssel, den dieser Browser nicht hat.',
+  'error.unauthorized': 'Zum Verwalten dieser Umfrage ist ihr Verwaltungsschlüssel nötig, den dieser Browser nicht hat.',
   'error.forbidden': 'Der in diesem Browser gespeicherte Verwaltungsschlüssel gehört nicht zu dieser Umfrage.',
   'error.payload_too_large': 'Das ist zu viel Text. Bitte kürzen Sie ihn.',
   'error.unsupported_media_type': 'Die Anfrage wurde abgelehnt (nicht unterstützter Inhaltstyp).',

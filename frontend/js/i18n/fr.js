@@ -8,7 +8,7 @@ export default {
   'nav.polls': 'Sondages',
   'nav.new': 'Nouveau sondage',
   'language.label': 'Langue',
-  'footer.once': 'Chaque navigateur ne vote qu’une fois.',
+  'footer.once': 'Les votes sont comptés une fois par navigateur.',
   'footer.api': 'API',
   'footer.servedBy': 'servi par {instance}',
 
