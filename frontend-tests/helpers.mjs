@@ -4,7 +4,8 @@
 // made from Node.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -16,12 +17,13 @@ export const TEST_TIMEOUT = 60_000;
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-/** Headless Chromium, as CI runs it. */
-export function launchBrowser() {
+/** Headless Chromium, as CI runs it; `args`: more command-line flags
+ * (`--accept-lang=fr-FR,fr` sets the browser's languages). */
+export function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-dev-shm-usage', ...args],
   });
 }
 
@@ -37,12 +39,15 @@ export function screenshotDir() {
  * A browser context on `server` that records, on every page it opens,
  * script dialogs (alert/confirm/prompt: dismissed), Content-Security-Policy
  * violations (console reports and `securitypolicyviolation` events) and
- * uncaught page errors. `assertClean()` fails if any happened.
+ * uncaught page errors. `assertClean()` fails if any happened. Its browser
+ * speaks American English (navigator.languages and Accept-Language) unless
+ * `options.locale` says otherwise, whatever the machine's locale.
  */
 export async function openContext(browser, server, options = {}) {
   const context = await browser.newContext({
     baseURL: server.url,
     viewport: { width: 1280, height: 800 },
+    locale: 'en-US',
     ...options,
   });
   const problems = { dialogs: [], csp: [], errors: [] };
@@ -244,4 +249,41 @@ export function browserSuite({ database = false, env = {} } = {}) {
   };
   suite.page = async (options = {}) => (await suite.context(options)).newPage();
   return suite;
+}
+
+/** The WCAG 2.1 A and AA rules of axe-core: what the app must pass. */
+export const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+let axeSource = null;
+
+/**
+ * Runs axe-core (frontend-tests/node_modules, pinned in package.json) on
+ * `page` as it is now, with the WCAG 2.1 AA rules: the violations, each as
+ * one readable line per element ("rule (impact): help — target: summary").
+ * axe is evaluated in the page through the DevTools protocol, which the
+ * page's Content-Security-Policy does not govern (a <script> tag would be
+ * refused, and reported as a violation).
+ */
+export async function axeViolations(page, { tags = WCAG_21_AA } = {}) {
+  if (axeSource === null) {
+    const require = createRequire(import.meta.url);
+    axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  }
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async (values) => {
+    const results = await window.axe.run(document, { runOnly: { type: 'tag', values }, resultTypes: ['violations'] });
+    return results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      nodes: violation.nodes.map((node) => ({ target: node.target.join(' '), summary: node.failureSummary })),
+    }));
+  }, tags);
+  const lines = [];
+  for (const violation of violations) {
+    for (const node of violation.nodes) {
+      lines.push(`${violation.id} (${violation.impact}): ${violation.help} — ${node.target}: ${String(node.summary).replace(/\s+/g, ' ')}`);
+    }
+  }
+  return lines;
 }

@@ -1,5 +1,10 @@
 // The HTTP API (polling-server/openapi.json): one function per operation, and
-// ApiError for every refusal, with a message fit to show to a voter.
+// ApiError for every refusal, with a message fit to show to a voter. The
+// API's own messages are English; known error codes are told in the app's
+// language instead (i18n.js), and the API's message is shown only in
+// English, where it says more than the code.
+
+import { language, t } from './i18n.js';
 
 /** A refused or failed request. `code` is the API's error code, or one of
  * `network` (no answer at all) and `bad_response` (an answer that is not the
@@ -20,38 +25,53 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell a person, by error code. */
 const MESSAGES = {
-  network: 'Cannot reach the server. Check your connection and try again.',
-  bad_response: 'The server answered something unexpected. Please try again.',
-  unavailable: 'The server is temporarily unavailable. Please try again in a moment.',
-  too_many_sockets: 'The server is busy. Please try again in a moment.',
-  not_found: 'This poll does not exist, or it was deleted.',
-  route_not_found: 'This page does not exist.',
-  already_voted: 'You have already voted in this poll.',
-  poll_closed: 'This poll is closed: voting has ended.',
-  invalid_choice: 'That choice is not valid for this poll.',
-  unauthorized: 'Managing this poll needs its manage key, which this browser does not have.',
-  forbidden: 'The manage key saved in this browser does not belong to this poll.',
-  payload_too_large: 'That is too much text. Please shorten it.',
-  unsupported_media_type: 'The request was refused (unsupported content type).',
-  malformed_json: 'The request was malformed.',
-  bad_request: 'The request could not be read.',
-  invalid_query: 'That page of polls does not exist.',
-  method_not_allowed: 'That action is not allowed.',
+  network: () => t('error.network'),
+  bad_response: () => t('error.bad_response'),
+  unavailable: () => t('error.unavailable'),
+  too_many_sockets: () => t('error.too_many_sockets'),
+  rate_limited: () => t('error.rate_limited'),
+  not_found: () => t('error.not_found'),
+  route_not_found: () => t('error.route_not_found'),
+  already_voted: () => t('error.already_voted'),
+  poll_closed: () => t('error.poll_closed'),
+  invalid_choice: () => t('error.invalid_choice'),
+  unauthorized: () => t('error.unauthorized'),
+  forbidden: () => t('error.forbidden'),
+  payload_too_large: () => t('error.payload_too_large'),
+  unsupported_media_type: () => t('error.unsupported_media_type'),
+  malformed_json: () => t('error.malformed_json'),
+  bad_request: () => t('error.bad_request'),
+  invalid_query: () => t('error.invalid_query'),
+  method_not_allowed: () => t('error.method_not_allowed'),
 };
 
-/** A sentence for `error` (an ApiError, or anything thrown). */
+/** What is wrong with a refused poll draft, by the field the API names
+ * (in languages other than English, where the API's message would be). */
+const FIELD_MESSAGES = {
+  question: () => t('error.invalidQuestion'),
+  options: () => t('error.invalidOptions'),
+  max_choices: () => t('error.invalidMaxChoices'),
+  closes_at: () => t('error.invalidClosesAt'),
+  method: () => t('error.invalidMethod'),
+};
+
+/** A sentence for `error` (an ApiError, or anything thrown), in the app's
+ * language. */
 export function describeError(error) {
-  if (!(error instanceof ApiError)) return MESSAGES.network;
-  if (error.code === 'unavailable' && error.retryAfter) {
-    return `The server is temporarily unavailable. Please try again in ${error.retryAfter} s.`;
-  }
+  if (!(error instanceof ApiError)) return MESSAGES.network();
+  if (error.code === 'unavailable' && error.retryAfter) return t('error.unavailableRetry', { seconds: error.retryAfter });
+  if (error.code === 'rate_limited' && error.retryAfter) return t('error.rateLimitedRetry', { seconds: error.retryAfter });
+  const english = language() === 'en';
   if (error.code === 'invalid_poll' || error.code === 'invalid_field') {
-    return sentence(error.message);
+    if (english && error.message) return sentence(error.message);
+    return FIELD_MESSAGES[error.field] ? FIELD_MESSAGES[error.field]() : t('error.invalid');
   }
-  if (MESSAGES[error.code]) return MESSAGES[error.code];
-  if (error.status >= 500) return MESSAGES.unavailable;
-  return sentence(error.message) || MESSAGES.bad_response;
+  if (MESSAGES[error.code]) return MESSAGES[error.code]();
+  if (error.status >= 500) return MESSAGES.unavailable();
+  if (english && error.message) return sentence(error.message);
+  return MESSAGES.bad_response();
 }
 
 /** The server's lower-case message as a sentence. */
@@ -132,7 +152,8 @@ function noteServedBy(response) {
   const instance = response.headers.get('x-served-by');
   const footer = document.getElementById('served-by');
   if (!instance || !footer) return;
-  footer.textContent = `served by ${instance}`;
+  footer.dataset.instance = instance;
+  footer.textContent = t('footer.servedBy', { instance });
   footer.hidden = false;
 }
 

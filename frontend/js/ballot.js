@@ -4,6 +4,7 @@
 // radio group per option (STAR). Every control works by keyboard alone.
 
 import { ApiError, castVote, describeError } from './api.js';
+import { formatNumber, t } from './i18n.js';
 import { rememberVote } from './storage.js';
 import { ballotOf, MAX_SCORE, methodOf } from './tally.js';
 import { h, notice, uid } from './view.js';
@@ -12,12 +13,12 @@ import { h, notice, uid } from './view.js';
  * it, `onRefused()` after it said "already voted" or "closed"; with the
  * `current` ballot (`{choices}`, `{ranking}`, `{scores}`) filled in and a
  * Cancel button calling `onCancel` when changing a vote. */
-export function ballotForm(poll, messages, { onVoted, onRefused, current = null, onCancel = null, submitText = 'Vote' }) {
+export function ballotForm(poll, messages, { onVoted, onRefused, current = null, onCancel = null, submitText = t('ballot.vote') }) {
   const fields = FIELDS[methodOf(poll)] || choiceFields;
   const ballot = fields(poll, ballotOf(current));
 
   const submit = h('button', { type: 'submit', class: 'primary', text: submitText });
-  const cancel = onCancel ? h('button', { type: 'button', class: 'secondary', text: 'Cancel' }) : null;
+  const cancel = onCancel ? h('button', { type: 'button', class: 'secondary', text: t('common.cancel') }) : null;
   if (cancel) cancel.addEventListener('click', () => onCancel());
   const formError = h('div', { class: 'form-error', role: 'alert' });
   const form = h(
@@ -41,7 +42,7 @@ export function ballotForm(poll, messages, { onVoted, onRefused, current = null,
     }
     busy = true;
     submit.disabled = true;
-    submit.textContent = current ? 'Changing…' : 'Voting…';
+    submit.textContent = current ? t('ballot.changing') : t('ballot.voting');
     form.setAttribute('aria-busy', 'true');
     try {
       const answer = await castVote(poll.id, read.ballot);
@@ -59,7 +60,7 @@ export function ballotForm(poll, messages, { onVoted, onRefused, current = null,
         onRefused();
         focusMessages(messages);
       } else if (code === 'not_found') {
-        messages.replaceChildren(notice('error', 'This poll was deleted; it no longer takes votes.'));
+        messages.replaceChildren(notice('error', t('ballot.deleted')));
         form.remove();
       } else if (code === 'invalid_choice') {
         ballot.showError(describeError(error));
@@ -74,7 +75,7 @@ export function ballotForm(poll, messages, { onVoted, onRefused, current = null,
     }
   });
 
-  return h('section', { class: 'panel vote-panel', 'aria-label': 'Vote' }, form);
+  return h('section', { class: 'panel vote-panel', 'aria-label': t('ballot.vote') }, form);
 }
 
 /** Keeps keyboard focus somewhere sensible after the form went away. */
@@ -111,11 +112,13 @@ function choiceFields(poll, current) {
   const multiple = approval || poll.multiple;
   const max = approval ? poll.options.length : multiple ? Math.min(poll.max_choices, poll.options.length) : 1;
   const hintFor = (count) => {
-    if (approval) return count === null ? 'Approve every option you like.' : `Approve every option you like (${count} approved).`;
-    if (!multiple) return 'Choose one option.';
-    return count === null ? `Choose up to ${max} options.` : `Choose up to ${max} options (${count} chosen).`;
+    if (approval) return count === null ? t('ballot.approveHint') : t('ballot.approveHintCount', { count });
+    if (!multiple) return t('ballot.chooseOneHint');
+    if (count === null) return t('ballot.chooseUpToHint', { count: max });
+    return t('ballot.chooseUpToHintCount', { count: max, chosen: t('ballot.chosen', { count }) });
   };
-  const { element, hint, errorEl, showError } = group('ballot-choices', approval ? 'Your approvals' : multiple ? 'Your choices' : 'Your choice', hintFor(null));
+  const legend = approval ? t('ballot.yourApprovals') : multiple ? t('ballot.yourChoices') : t('ballot.yourChoice');
+  const { element, hint, errorEl, showError } = group('ballot-choices', legend, hintFor(null));
   const name = uid('choice');
   const chosenBefore = current && current.choices ? current.choices : [];
   const inputs = poll.options.map((option) => ({
@@ -151,9 +154,11 @@ function choiceFields(poll, current) {
     read: () => {
       const choices = chosen();
       if (choices.length === 0) {
-        return { error: approval ? 'Approve at least one option.' : multiple ? 'Choose at least one option.' : 'Choose an option.' };
+        return {
+          error: approval ? t('ballot.approveOne') : multiple ? t('ballot.chooseAtLeastOne') : t('ballot.chooseAnOption'),
+        };
       }
-      if (choices.length > max) return { error: `Choose at most ${max} options.` };
+      if (choices.length > max) return { error: t('ballot.chooseAtMost', { count: max }) };
       return { ballot: { choices } };
     },
   };
@@ -165,18 +170,18 @@ function choiceFields(poll, current) {
 function rankedFields(poll, current) {
   const { element, errorEl, showError } = group(
     'ballot-ranked',
-    'Your ranking',
-    'Add the options you support in order of preference, most preferred first. You may leave some out.',
+    t('ranked.legend'),
+    t('ranked.hint'),
   );
   const valid = new Set(poll.options.map((o) => o.id));
   let ranking = current && current.ranking ? current.ranking.filter((id) => valid.has(id)) : [];
   const textOf = (id) => poll.options.find((o) => o.id === id).text;
-  const rankedTitle = h('p', { class: 'ranking-title', id: uid('ranked'), text: 'Ranked' });
-  const unrankedTitle = h('p', { class: 'ranking-title', id: uid('unranked'), text: 'Not ranked' });
+  const rankedTitle = h('p', { class: 'ranking-title', id: uid('ranked'), text: t('ranked.ranked') });
+  const unrankedTitle = h('p', { class: 'ranking-title', id: uid('unranked'), text: t('ranked.unranked') });
   const rankedList = h('ol', { class: 'ranking', 'aria-labelledby': rankedTitle.id, dataset: { testid: 'ranking' } });
   const unrankedList = h('ul', { class: 'unranked', 'aria-labelledby': unrankedTitle.id, dataset: { testid: 'unranked' } });
   const announcer = h('p', { class: 'visually-hidden', 'aria-live': 'polite', dataset: { testid: 'ranking-announcer' } });
-  const rankedEmpty = h('p', { class: 'muted ranking-empty', text: 'Nothing ranked yet: add your first choice below.' });
+  const rankedEmpty = h('p', { class: 'muted ranking-empty', text: t('ranked.empty') });
   element.append(
     h('div', { class: 'ranking-columns' }, h('div', {}, rankedTitle, rankedList, rankedEmpty), h('div', {}, unrankedTitle, unrankedList)),
     announcer,
@@ -203,9 +208,9 @@ function rankedFields(poll, current) {
           h(
             'span',
             { class: 'rank-buttons' },
-            button('up', id, 'Up', `Move ${textOf(id)} up`, index === 0),
-            button('down', id, 'Down', `Move ${textOf(id)} down`, index === ranking.length - 1),
-            button('remove', id, 'Remove', `Remove ${textOf(id)} from the ranking`),
+            button('up', id, t('ranked.up'), t('ranked.upLabel', { option: textOf(id) }), index === 0),
+            button('down', id, t('ranked.down'), t('ranked.downLabel', { option: textOf(id) }), index === ranking.length - 1),
+            button('remove', id, t('ranked.remove'), t('ranked.removeLabel', { option: textOf(id) })),
           ),
         ),
       ),
@@ -218,7 +223,7 @@ function rankedFields(poll, current) {
           'li',
           { class: 'unranked-item', dataset: { optionId: String(option.id) } },
           h('span', { class: 'rank-text', text: option.text }),
-          button('add', option.id, 'Add', `Add ${option.text} to the ranking`),
+          button('add', option.id, t('ranked.add'), t('ranked.addLabel', { option: option.text })),
         ),
       ),
     );
@@ -252,12 +257,12 @@ function rankedFields(poll, current) {
       const next = rest[rest.indexOf(id) + 1] ?? rest[rest.indexOf(id) - 1];
       ranking = [...ranking, id];
       render();
-      say(`${textOf(id)} added at position ${ranking.length} of ${ranking.length}.`);
+      say(t('ranked.added', { option: textOf(id), position: ranking.length, count: ranking.length }));
       focusFirst(['add', next], ['remove', id]);
     } else if (action === 'remove') {
       ranking = ranking.filter((r) => r !== id);
       render();
-      say(`${textOf(id)} removed from the ranking.`);
+      say(t('ranked.removed', { option: textOf(id) }));
       focusFirst(['remove', ranking[at]], ['remove', ranking[at - 1]], ['add', id]);
     } else {
       const to = action === 'up' ? at - 1 : at + 1;
@@ -266,7 +271,7 @@ function rankedFields(poll, current) {
       [moved[at], moved[to]] = [moved[to], moved[at]];
       ranking = moved;
       render();
-      say(`${textOf(id)} moved to position ${to + 1} of ${ranking.length}.`);
+      say(t('ranked.moved', { option: textOf(id), position: to + 1, count: ranking.length }));
       focusFirst([action, id], [action === 'up' ? 'down' : 'up', id]);
     }
   });
@@ -279,7 +284,7 @@ function rankedFields(poll, current) {
       const first = element.querySelector('button:not([disabled])');
       if (first) first.focus();
     },
-    read: () => (ranking.length === 0 ? { error: 'Rank at least one option.' } : { ballot: { ranking: [...ranking] } }),
+    read: () => (ranking.length === 0 ? { error: t('ranked.rankOne') } : { ballot: { ranking: [...ranking] } }),
   };
 }
 
@@ -288,8 +293,8 @@ function rankedFields(poll, current) {
 function starFields(poll, current) {
   const { element, errorEl, showError } = group(
     'ballot-star',
-    'Your scores',
-    `Score each option from 0 (worst) to ${MAX_SCORE} (best). Options you leave at 0 get no support.`,
+    t('star.legend'),
+    t('star.hint', { min: 0, max: MAX_SCORE }),
   );
   const before = current && Array.isArray(current.scores) && current.scores.length === poll.options.length ? current.scores : null;
   const groups = poll.options.map((option, index) => {
@@ -313,7 +318,7 @@ function starFields(poll, current) {
       h(
         'div',
         { class: 'star-scale' },
-        radios.map((radio) => h('span', { class: 'star-score' }, radio, h('label', { for: radio.id, text: radio.value }))),
+        radios.map((radio) => h('span', { class: 'star-score' }, radio, h('label', { for: radio.id, text: formatNumber(Number(radio.value)) }))),
       ),
     );
     return { fieldset, radios };

@@ -1,10 +1,11 @@
 // The home page: the create form, then recent polls a page at a time.
 
 import { ApiError, createPoll, describeError, listPolls } from './api.js';
+import { formatDateTime, t } from './i18n.js';
 import { navigate, paths } from './router.js';
 import { manageToken, rememberManageToken } from './storage.js';
 import { METHODS } from './tally.js';
-import { append, formatTime, h, notice, pageTitle, plural, uid } from './view.js';
+import { append, docTitle, h, notice, pageTitle, uid } from './view.js';
 
 const MIN_OPTIONS = 2;
 const MAX_OPTIONS = 20;
@@ -17,11 +18,11 @@ export function renderHome(root, { flash = null, focusCreate = false } = {}) {
   const form = createForm();
   const recent = recentPolls();
   append(root, [
-    pageTitle('Polls'),
+    pageTitle(t('home.title')),
     flash ? notice('success', flash) : null,
     h('div', { class: 'home-grid' }, form.element, recent.element),
   ]);
-  document.title = 'Polling';
+  document.title = docTitle(null);
   if (focusCreate) form.focus();
   return () => recent.abort();
 }
@@ -47,7 +48,7 @@ function createForm() {
   // Question.
   const questionId = uid('question');
   const questionError = fieldError();
-  const questionHint = h('p', { class: 'hint', id: uid('hint'), text: `Up to ${MAX_QUESTION} characters.` });
+  const questionHint = h('p', { class: 'hint', id: uid('hint'), text: t('form.questionHint', { count: MAX_QUESTION }) });
   const question = h('input', {
     id: questionId,
     name: 'question',
@@ -62,14 +63,14 @@ function createForm() {
   const optionsHint = h('p', {
     class: 'hint',
     id: uid('hint'),
-    text: `${MIN_OPTIONS} to ${MAX_OPTIONS} options, all different.`,
+    text: t('form.optionsHint', { min: MIN_OPTIONS, max: MAX_OPTIONS }),
   });
   const optionList = h('ol', { class: 'option-list' });
-  const addButton = h('button', { type: 'button', class: 'secondary add-option', text: 'Add option' });
+  const addButton = h('button', { type: 'button', class: 'secondary add-option', text: t('form.addOption') });
   const optionsFieldset = h(
     'fieldset',
     { class: 'field options-field', 'aria-describedby': `${optionsHint.id} ${optionsError.id}` },
-    h('legend', { text: 'Options' }),
+    h('legend', { text: t('form.options') }),
     optionList,
     addButton,
     optionsHint,
@@ -94,7 +95,7 @@ function createForm() {
   const methodFieldset = h(
     'fieldset',
     { class: 'field method-field', 'aria-describedby': methodError.id },
-    h('legend', { text: 'Voting method' }),
+    h('legend', { text: t('form.method') }),
     methodInputs.map(({ method, input, hint }) =>
       h('div', { class: 'choice method-choice' }, input, h('label', { for: input.id, text: method.name }), hint),
     ),
@@ -107,7 +108,7 @@ function createForm() {
   const single = h('input', { type: 'radio', name: modeName, value: 'single', id: uid('single'), checked: true });
   const multiple = h('input', { type: 'radio', name: modeName, value: 'multiple', id: uid('multiple') });
   const maxError = fieldError();
-  const maxHint = h('p', { class: 'hint', id: uid('hint'), text: 'Leave empty to allow every option.' });
+  const maxHint = h('p', { class: 'hint', id: uid('hint'), text: t('form.maxHint') });
   const maxId = uid('max');
   const maxInput = h('input', {
     id: maxId,
@@ -121,16 +122,16 @@ function createForm() {
   const maxField = h(
     'div',
     { class: 'max-field', hidden: true },
-    h('label', { for: maxId, text: 'At most this many options' }),
+    h('label', { for: maxId, text: t('form.maxLabel') }),
     maxInput,
     maxHint,
   );
   const modeFieldset = h(
     'fieldset',
     { class: 'field' },
-    h('legend', { text: 'Each voter may choose' }),
-    h('div', { class: 'choice' }, single, h('label', { for: single.id, text: 'One option' })),
-    h('div', { class: 'choice' }, multiple, h('label', { for: multiple.id, text: 'Several options' })),
+    h('legend', { text: t('form.eachVoter') }),
+    h('div', { class: 'choice' }, single, h('label', { for: single.id, text: t('form.oneOption') })),
+    h('div', { class: 'choice' }, multiple, h('label', { for: multiple.id, text: t('form.severalOptions') })),
     maxField,
     maxError,
   );
@@ -152,14 +153,14 @@ function createForm() {
   const visibilityHint = h('p', {
     class: 'hint',
     id: uid('hint'),
-    text: 'You, as the creator, always see the results.',
+    text: t('form.visibilityHint'),
   });
   const visibility = h(
     'select',
     { id: visibilityId, name: 'visibility', 'aria-describedby': visibilityHint.id },
-    h('option', { value: 'always', text: 'Everyone, at any time' }),
-    h('option', { value: 'after_vote', text: 'Voters, once they have voted' }),
-    h('option', { value: 'after_close', text: 'Everyone, once the poll is closed' }),
+    h('option', { value: 'always', text: t('form.visAlways') }),
+    h('option', { value: 'after_vote', text: t('form.visAfterVote') }),
+    h('option', { value: 'after_close', text: t('form.visAfterClose') }),
   );
   const allowChange = h('input', { type: 'checkbox', id: uid('allow-change'), name: 'allow_vote_change' });
 
@@ -169,7 +170,7 @@ function createForm() {
   const closesHint = h('p', {
     class: 'hint',
     id: uid('hint'),
-    text: 'Optional, in your time zone. Leave empty to keep it open until you close it.',
+    text: t('form.closesHint'),
   });
   const closes = h('input', {
     id: closesId,
@@ -178,14 +179,14 @@ function createForm() {
     'aria-describedby': `${closesHint.id} ${closesError.id}`,
   });
 
-  const submit = h('button', { type: 'submit', class: 'primary', text: 'Create poll' });
+  const submit = h('button', { type: 'submit', class: 'primary', text: t('form.create') });
   const form = h(
     'form',
     { class: 'create-form', novalidate: true, 'aria-labelledby': headingId },
     h(
       'div',
       { class: 'field' },
-      h('label', { for: questionId, text: 'Question' }),
+      h('label', { for: questionId, text: t('form.question') }),
       question,
       questionHint,
       questionError,
@@ -196,7 +197,7 @@ function createForm() {
     h(
       'div',
       { class: 'field' },
-      h('label', { for: visibilityId, text: 'Who sees the results' }),
+      h('label', { for: visibilityId, text: t('form.visibility') }),
       visibility,
       visibilityHint,
     ),
@@ -204,9 +205,9 @@ function createForm() {
       'div',
       { class: 'field choice' },
       allowChange,
-      h('label', { for: allowChange.id, text: 'Allow voters to change their vote while the poll is open' }),
+      h('label', { for: allowChange.id, text: t('form.allowChange') }),
     ),
-    h('div', { class: 'field' }, h('label', { for: closesId, text: 'Closes at' }), closes, closesHint, closesError),
+    h('div', { class: 'field' }, h('label', { for: closesId, text: t('form.closesAt') }), closes, closesHint, closesError),
     formError,
     h('div', { class: 'actions' }, submit),
   );
@@ -217,10 +218,10 @@ function createForm() {
     const items = [...optionList.children];
     items.forEach((item, index) => {
       const number = index + 1;
-      item.querySelector('label').textContent = `Option ${number}`;
-      item.querySelector('input').placeholder = `Option ${number}`;
+      item.querySelector('label').textContent = t('form.optionN', { number });
+      item.querySelector('input').placeholder = t('form.optionN', { number });
       const remove = item.querySelector('button');
-      remove.setAttribute('aria-label', `Remove option ${number}`);
+      remove.setAttribute('aria-label', t('form.removeOptionN', { number }));
       remove.disabled = items.length <= MIN_OPTIONS;
     });
     addButton.disabled = items.length >= MAX_OPTIONS;
@@ -238,7 +239,7 @@ function createForm() {
       'aria-describedby': optionsError.id,
     });
     input.value = value;
-    const remove = h('button', { type: 'button', class: 'ghost remove-option', text: 'Remove' });
+    const remove = h('button', { type: 'button', class: 'ghost remove-option', text: t('form.remove') });
     const item = h('li', { class: 'option-row' }, h('label', { for: id, class: 'visually-hidden' }), input, remove);
     remove.addEventListener('click', () => {
       if (optionList.children.length <= MIN_OPTIONS) return;
@@ -282,23 +283,23 @@ function createForm() {
   const validate = () => {
     const errors = {};
     const text = question.value.trim();
-    if (!text) errors.question = 'Write a question.';
-    else if (text.length > MAX_QUESTION) errors.question = `The question is at most ${MAX_QUESTION} characters.`;
+    if (!text) errors.question = t('form.errQuestion');
+    else if (text.length > MAX_QUESTION) errors.question = t('form.errQuestionLong', { count: MAX_QUESTION });
 
     const options = optionInputs().map((input) => input.value.trim());
     const seen = new Set();
     if (options.some((option) => option === '')) {
-      errors.options = 'Fill in every option, or remove the empty ones.';
+      errors.options = t('form.errOptionEmpty');
     } else if (options.length < MIN_OPTIONS) {
-      errors.options = `Give at least ${MIN_OPTIONS} options.`;
+      errors.options = t('form.errOptionsFew', { count: MIN_OPTIONS });
     } else if (options.length > MAX_OPTIONS) {
-      errors.options = `Give at most ${MAX_OPTIONS} options.`;
+      errors.options = t('form.errOptionsMany', { count: MAX_OPTIONS });
     } else if (options.some((option) => option.length > MAX_OPTION)) {
-      errors.options = `Each option is at most ${MAX_OPTION} characters.`;
+      errors.options = t('form.errOptionLong', { count: MAX_OPTION });
     } else {
       for (const option of options) {
         const key = option.toLowerCase();
-        if (seen.has(key)) errors.options = 'The options must all be different.';
+        if (seen.has(key)) errors.options = t('form.errOptionsSame');
         seen.add(key);
       }
     }
@@ -318,7 +319,7 @@ function createForm() {
     if (plurality && multiple.checked && maxInput.value.trim() !== '') {
       const max = Number(maxInput.value);
       if (!Number.isInteger(max) || max < 1 || max > options.length) {
-        errors.max_choices = `Choose a number from 1 to ${options.length}, or leave it empty.`;
+        errors.max_choices = t('form.errMax', { min: 1, max: options.length });
       } else {
         draft.max_choices = max;
       }
@@ -326,8 +327,8 @@ function createForm() {
 
     if (closes.value) {
       const when = new Date(closes.value); // datetime-local: the local time zone
-      if (Number.isNaN(when.getTime())) errors.closes_at = 'Enter a date and time, or leave it empty.';
-      else if (when.getTime() <= Date.now()) errors.closes_at = 'Choose a closing time in the future.';
+      if (Number.isNaN(when.getTime())) errors.closes_at = t('form.errDate');
+      else if (when.getTime() <= Date.now()) errors.closes_at = t('form.errPast');
       else draft.closes_at = when.toISOString();
     }
 
@@ -342,22 +343,22 @@ function createForm() {
     clearErrors();
     const draft = validate();
     if (!draft) {
-      formError.append(notice('error', 'Please correct the marked fields.'));
+      formError.append(notice('error', t('form.errCorrect')));
       focusFirstInvalid();
       return;
     }
     busy = true;
     submit.disabled = true;
     form.setAttribute('aria-busy', 'true');
-    submit.textContent = 'Creating…';
+    submit.textContent = t('form.creating');
     try {
       const poll = await createPoll(draft);
       rememberManageToken(poll.id, poll.manage_token);
-      navigate(paths.poll(poll.id), 'Poll created. Share its link; you can close or delete it from “Manage”.');
+      navigate(paths.poll(poll.id), t('form.created'));
     } catch (error) {
       if (error instanceof ApiError && error.code === 'invalid_poll' && fieldControls[error.field]) {
         showFieldError(error.field, error.userMessage);
-        formError.append(notice('error', 'Please correct the marked fields.'));
+        formError.append(notice('error', t('form.errCorrect')));
         focusFirstInvalid();
       } else {
         formError.append(notice('error', describeError(error)));
@@ -367,14 +368,14 @@ function createForm() {
       busy = false;
       submit.disabled = false;
       form.removeAttribute('aria-busy');
-      submit.textContent = 'Create poll';
+      submit.textContent = t('form.create');
     }
   });
 
   const element = h(
     'section',
     { class: 'panel create-panel', 'aria-labelledby': headingId, id: 'create' },
-    h('h2', { id: headingId, text: 'Create a poll' }),
+    h('h2', { id: headingId, text: t('home.create') }),
     form,
   );
   return { element, focus: () => question.focus() };
@@ -384,7 +385,7 @@ function recentPolls() {
   const headingId = uid('recent-title');
   const list = h('ul', { class: 'poll-list' });
   const status = h('div', { class: 'list-status' });
-  const more = h('button', { type: 'button', class: 'secondary', text: 'Load more polls', hidden: true });
+  const more = h('button', { type: 'button', class: 'secondary', text: t('home.loadMore'), hidden: true });
   let cursor = null;
   let aborted = false;
   let loading = false;
@@ -393,7 +394,7 @@ function recentPolls() {
     if (loading) return;
     loading = true;
     more.disabled = true;
-    status.replaceChildren(h('p', { class: 'muted', text: 'Loading polls…' }));
+    status.replaceChildren(h('p', { class: 'muted', text: t('home.loadingPolls') }));
     try {
       const page = await listPolls({ limit: PAGE_SIZE, cursor });
       if (aborted) return;
@@ -402,11 +403,11 @@ function recentPolls() {
       cursor = page.next_cursor;
       more.hidden = !cursor;
       if (list.children.length === 0) {
-        status.append(h('p', { class: 'muted', text: 'No polls yet. Create the first one!' }));
+        status.append(h('p', { class: 'muted', text: t('home.noPolls') }));
       }
     } catch (error) {
       if (aborted) return;
-      const retry = h('button', { type: 'button', class: 'secondary', text: 'Try again' });
+      const retry = h('button', { type: 'button', class: 'secondary', text: t('common.tryAgain') });
       retry.addEventListener('click', load);
       status.replaceChildren(notice('error', describeError(error), ' '), retry);
       more.hidden = true;
@@ -421,7 +422,7 @@ function recentPolls() {
   const element = h(
     'section',
     { class: 'panel recent-panel', 'aria-labelledby': headingId },
-    h('h2', { id: headingId, text: 'Recent polls' }),
+    h('h2', { id: headingId, text: t('home.recent') }),
     list,
     status,
     more,
@@ -431,9 +432,9 @@ function recentPolls() {
 
 function pollItem(poll) {
   const facts = [
-    poll.status === 'closed' ? 'Closed' : 'Open',
-    plural(poll.options.length, 'option'),
-    `created ${formatTime(poll.created_at)}`,
+    poll.status === 'closed' ? t('status.closed') : t('status.open'),
+    t('home.optionCount', { count: poll.options.length }),
+    t('home.created', { time: formatDateTime(poll.created_at) }),
   ].join(' · ');
   const mine = manageToken(poll.id) !== null;
   return h(
@@ -446,7 +447,7 @@ function pollItem(poll) {
       h('span', { class: `status-dot status-${poll.status}`, 'aria-hidden': 'true' }),
       facts,
       mine ? ' · ' : null,
-      mine ? h('a', { href: paths.manage(poll.id), text: 'Manage' }) : null,
+      mine ? h('a', { href: paths.manage(poll.id), text: t('manage.title') }) : null,
     ),
   );
 }

@@ -1,6 +1,7 @@
 // Live results on a page: a ResultsView and a ConnectionBadge driven by a
 // LiveResults feed (socket.js). Used by the poll page and the dashboard.
 
+import { t } from './i18n.js';
 import { LiveResults } from './socket.js';
 import { ConnectionBadge, ResultsView, h } from './view.js';
 
@@ -14,7 +15,7 @@ export function liveResults(
   {
     initial = null,
     mine = null,
-    title = 'Results',
+    title = t('results.title'),
     headingLevel = 'h2',
     token = null,
     voteLink = null,
@@ -37,7 +38,10 @@ export function liveResults(
   view.element.insertBefore(badge.element, view.live);
   return {
     element: h('div', { class: 'live-results' }, view.element),
-    stop: () => feed.stop(),
+    stop: () => {
+      feed.stop();
+      view.stop();
+    },
     recheck: () => feed.recheck(),
     view,
   };

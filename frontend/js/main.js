@@ -1,8 +1,11 @@
-// The app's entry: routes each page into <main id="app">, and cleans up the
-// page it leaves (live sockets, timers).
+// The app's entry: picks the language, routes each page into <main
+// id="app">, and cleans up the page it leaves (live sockets, timers). The
+// language switcher in the header renders the page again in the language
+// chosen, and remembers it.
 
 import { renderDashboard } from './dashboard.js';
 import { renderHome } from './home.js';
+import { initLanguage, LANGUAGES, language, setLanguage, t } from './i18n.js';
 import { renderManage } from './manage.js';
 import { renderMissing } from './missing.js';
 import { renderPoll } from './poll.js';
@@ -66,4 +69,40 @@ document.querySelector('.skip-link').addEventListener('click', (event) => {
   (heading || root).focus();
 });
 
-startRouter(render);
+/** The page's fixed text (index.html: `data-i18n` for the text,
+ * `data-i18n-aria-label` for the label) in the chosen language. */
+function translateStatic() {
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  const labelled = document.querySelectorAll('[data-i18n-aria-label]');
+  for (const el of labelled) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel)); // keys: index.html
+  const servedBy = document.getElementById('served-by');
+  if (servedBy && servedBy.dataset.instance) {
+    servedBy.textContent = t('footer.servedBy', { instance: servedBy.dataset.instance });
+  }
+}
+
+/** The switcher: each language named in itself (and marked as written in
+ * it), the chosen one selected. */
+function languageSwitch(onChange) {
+  const select = document.getElementById('language-select');
+  for (const { code, name } of LANGUAGES) {
+    const option = document.createElement('option');
+    option.value = code;
+    option.lang = code;
+    option.textContent = name;
+    select.append(option);
+  }
+  select.value = language();
+  select.addEventListener('change', () => {
+    if (setLanguage(select.value)) onChange();
+  });
+  document.getElementById('language-switch').hidden = false;
+}
+
+initLanguage();
+translateStatic();
+const rerender = startRouter(render);
+languageSwitch(() => {
+  translateStatic();
+  rerender();
+});

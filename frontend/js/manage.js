@@ -2,17 +2,18 @@
 // manage token this browser kept when it created the poll.
 
 import { ApiError, closePoll, deletePoll, describeError, downloadExport, EXPORTS } from './api.js';
+import { t } from './i18n.js';
 import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
 import { paths, shareUrl } from './router.js';
 import { forgetPoll, manageToken } from './storage.js';
-import { h, notice, pageTitle, pollFacts, shareBox } from './view.js';
+import { docTitle, h, notice, pageTitle, pollFacts, shareBox } from './view.js';
 
 /** Renders the manage page into `root`; returns its cleanup. */
 export function renderManage(root, id) {
   let live = null;
   let left = false;
-  const body = h('div', { class: 'manage-page' }, h('p', { class: 'muted', text: 'Loading poll…' }));
+  const body = h('div', { class: 'manage-page' }, h('p', { class: 'muted', text: t('common.loadingPoll') }));
   root.append(body);
   const stopLive = () => {
     if (live) live.stop();
@@ -23,31 +24,28 @@ export function renderManage(root, id) {
     if (error instanceof ApiError && error.code === 'not_found') forgetPoll(id);
   };
   const show = (poll) => {
-    document.title = `Manage: ${poll.question} · Polling`;
+    document.title = docTitle(t('manage.docTitle', { question: poll.question }));
     const token = manageToken(poll.id);
     if (!token) {
       body.replaceChildren(
         pageTitle(poll.question),
         pollFacts(poll),
-        notice(
-          'warning',
-          'Only the browser that created this poll can manage it, and this one did not (or its data was cleared).',
-        ),
-        h('p', {}, h('a', { href: paths.poll(poll.id), text: 'Go to the poll' })),
+        notice('warning', t('manage.notOwner')),
+        h('p', {}, h('a', { href: paths.poll(poll.id), text: t('manage.goToPoll') })),
       );
       return;
     }
     // With the manage token the owner sees the counts whatever the poll's
     // visibility (the socket presents it in a message, never in the URL).
-    live = liveResults(poll, { title: 'Results so far', token });
+    live = liveResults(poll, { title: t('manage.resultsSoFar'), token });
     const messages = h('div', { class: 'messages' });
     const facts = h('div', {}, pollFacts(poll));
     const actions = h('div', { class: 'manage-actions' });
     const panel = h(
       'section',
       { class: 'panel manage-panel', 'aria-labelledby': 'manage-title' },
-      h('h2', { id: 'manage-title', text: 'Manage' }),
-      h('p', { class: 'hint', text: 'This browser created the poll, so it holds the poll’s manage key.' }),
+      h('h2', { id: 'manage-title', text: t('manage.title') }),
+      h('p', { class: 'hint', text: t('manage.hint') }),
       actions,
     );
     body.replaceChildren(
@@ -59,14 +57,14 @@ export function renderManage(root, id) {
       exportPanel(poll, token, (kind, text) => messages.replaceChildren(notice(kind, text))),
       h(
         'aside',
-        { class: 'panel share-panel', 'aria-label': 'Share' },
+        { class: 'panel share-panel', 'aria-label': t('share.title') },
         shareBox(shareUrl(poll.id)),
         h(
           'p',
           { class: 'page-links' },
-          h('a', { href: paths.poll(poll.id), text: 'Poll page' }),
+          h('a', { href: paths.poll(poll.id), text: t('links.pollPage') }),
           ' · ',
-          h('a', { href: paths.live(poll.id), text: 'Live results dashboard' }),
+          h('a', { href: paths.live(poll.id), text: t('links.dashboard') }),
         ),
       ),
     );
@@ -78,11 +76,11 @@ export function renderManage(root, id) {
     const deleted = () => {
       forgetPoll(poll.id);
       stopLive();
-      document.title = 'Poll deleted · Polling';
+      document.title = docTitle(t('manage.deleted'));
       body.replaceChildren(
-        pageTitle('Poll deleted'),
-        notice('success', 'The poll and all its votes were deleted.'),
-        h('p', {}, h('a', { href: paths.home(), text: 'Back to the polls' })),
+        pageTitle(t('manage.deleted')),
+        notice('success', t('manage.deletedNote')),
+        h('p', {}, h('a', { href: paths.home(), text: t('manage.backToPolls') })),
       );
       body.querySelector('h1').focus();
     };
@@ -103,23 +101,23 @@ export function renderManage(root, id) {
       const closeButton = h('button', {
         type: 'button',
         class: 'secondary',
-        text: poll.status === 'closed' ? 'Voting is closed' : 'Close voting',
+        text: poll.status === 'closed' ? t('manage.votingClosed') : t('manage.closeVoting'),
         disabled: poll.status === 'closed',
       });
-      const deleteButton = h('button', { type: 'button', class: 'danger', text: 'Delete poll' });
+      const deleteButton = h('button', { type: 'button', class: 'danger', text: t('manage.delete') });
       actions.replaceChildren(closeButton, deleteButton);
 
       closeButton.addEventListener('click', async () => {
         closeButton.disabled = true;
-        closeButton.textContent = 'Closing…';
+        closeButton.textContent = t('common.closing');
         try {
           poll = await closePoll(poll.id, token);
           facts.replaceChildren(pollFacts(poll));
           say(
             'success',
             poll.visibility === 'always'
-              ? 'Voting is closed. The results stay visible.'
-              : 'Voting is closed. The results are now visible to everyone.',
+              ? t('manage.closedVisible')
+              : t('manage.closedNowVisible'),
           );
           renderActions();
           actions.querySelector('.danger').focus();
@@ -129,12 +127,12 @@ export function renderManage(root, id) {
       });
 
       deleteButton.addEventListener('click', () => {
-        const confirmButton = h('button', { type: 'button', class: 'danger', text: 'Yes, delete it' });
-        const cancelButton = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
+        const confirmButton = h('button', { type: 'button', class: 'danger', text: t('manage.confirmDelete') });
+        const cancelButton = h('button', { type: 'button', class: 'secondary', text: t('common.cancel') });
         const question = h('p', {
           class: 'confirm-text',
           id: 'confirm-delete',
-          text: 'Delete this poll and all its votes? This cannot be undone.',
+          text: t('manage.confirmQuestion'),
         });
         actions.replaceChildren(
           h('div', { class: 'confirm', role: 'group', 'aria-labelledby': 'confirm-delete' }, question, confirmButton, cancelButton),
@@ -147,7 +145,7 @@ export function renderManage(root, id) {
         confirmButton.addEventListener('click', async () => {
           confirmButton.disabled = true;
           cancelButton.disabled = true;
-          confirmButton.textContent = 'Deleting…';
+          confirmButton.textContent = t('manage.deleting');
           try {
             await deletePoll(poll.id, token);
             deleted();
@@ -168,9 +166,9 @@ export function renderManage(root, id) {
 
 /** What each export holds, for its button. */
 const EXPORT_LABELS = {
-  'results.csv': 'Results (CSV)',
-  'results.json': 'Results (JSON)',
-  'ballots.csv': 'Anonymous ballots (CSV)',
+  'results.csv': () => t('export.resultsCsv'),
+  'results.json': () => t('export.resultsJson'),
+  'ballots.csv': () => t('export.ballotsCsv'),
 };
 
 /** The owner's downloads: each button fetches its file with the manage
@@ -178,7 +176,7 @@ const EXPORT_LABELS = {
  * download of the answer. */
 function exportPanel(poll, token, say) {
   const buttons = EXPORTS.map((file) => {
-    const button = h('button', { type: 'button', class: 'secondary', text: EXPORT_LABELS[file] || file });
+    const button = h('button', { type: 'button', class: 'secondary', text: EXPORT_LABELS[file] ? EXPORT_LABELS[file]() : file });
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {
@@ -200,8 +198,8 @@ function exportPanel(poll, token, say) {
   return h(
     'section',
     { class: 'panel export-panel', 'aria-labelledby': 'export-title' },
-    h('h2', { id: 'export-title', text: 'Export' }),
-    h('p', { class: 'hint', text: 'Ballots are anonymous: no voter ids, times to the minute only.' }),
+    h('h2', { id: 'export-title', text: t('export.title') }),
+    h('p', { class: 'hint', text: t('export.hint') }),
     h('div', { class: 'export-actions' }, ...buttons),
   );
 }

@@ -2,16 +2,17 @@
 // exist, a server that does not answer.
 
 import { describeError, getPoll } from './api.js';
+import { t } from './i18n.js';
 import { paths } from './router.js';
-import { h, notice, pageTitle } from './view.js';
+import { docTitle, h, notice, pageTitle } from './view.js';
 
 /** The page for a hash that names no page. */
 export function renderMissing(root) {
-  document.title = 'Page not found · Polling';
+  document.title = docTitle(t('missing.title'));
   root.append(
-    pageTitle('Page not found'),
-    notice('error', 'There is no page at this address.'),
-    h('p', {}, h('a', { href: paths.home(), text: 'Go to the polls' })),
+    pageTitle(t('missing.title')),
+    notice('error', t('missing.text')),
+    h('p', {}, h('a', { href: paths.home(), text: t('missing.goToPolls') })),
   );
   return () => {};
 }
@@ -20,21 +21,21 @@ export function renderMissing(root) {
  * when retrying may help. */
 export function loadFailure(body, error, retry) {
   if (error && error.code === 'not_found') {
-    document.title = 'Poll not found · Polling';
+    document.title = docTitle(t('missing.pollNotFound'));
     body.replaceChildren(
-      pageTitle('Poll not found'),
+      pageTitle(t('missing.pollNotFound')),
       notice('error', describeError(error)),
-      h('p', {}, h('a', { href: paths.home(), text: 'See recent polls' })),
+      h('p', {}, h('a', { href: paths.home(), text: t('missing.seeRecent') })),
     );
     return;
   }
-  document.title = 'Poll unavailable · Polling';
-  const button = h('button', { type: 'button', class: 'secondary', text: 'Try again' });
+  document.title = docTitle(t('missing.pollUnavailable'));
+  const button = h('button', { type: 'button', class: 'secondary', text: t('common.tryAgain') });
   button.addEventListener('click', () => {
-    body.replaceChildren(h('p', { class: 'muted', text: 'Loading poll…' }));
+    body.replaceChildren(h('p', { class: 'muted', text: t('common.loadingPoll') }));
     retry();
   });
-  body.replaceChildren(pageTitle('Poll unavailable'), notice('error', describeError(error)), h('p', {}, button));
+  body.replaceChildren(pageTitle(t('missing.pollUnavailable')), notice('error', describeError(error)), h('p', {}, button));
 }
 
 /** Loads poll `id` and hands it to `show`; when it cannot be loaded, shows

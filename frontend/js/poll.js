@@ -7,18 +7,19 @@
 
 import { getPoll, qrCodeUrl } from './api.js';
 import { ballotForm, focusMessages } from './ballot.js';
+import { t } from './i18n.js';
 import { liveResults } from './live.js';
 import { paths, shareUrl } from './router.js';
 import { manageToken, rememberVote, votedBallot } from './storage.js';
 import { ballotOf, mineIds, sameBallot } from './tally.js';
-import { h, notice, pageTitle, pollFacts, shareBox } from './view.js';
+import { docTitle, h, notice, pageTitle, pollFacts, shareBox } from './view.js';
 import { loadPoll } from './missing.js';
 
 /** Renders the poll page into `root`; returns its cleanup. */
 export function renderPoll(root, id, { flash = null } = {}) {
   const cleanups = [];
   let left = false;
-  const body = h('div', { class: 'poll-page' }, h('p', { class: 'muted', text: 'Loading poll…' }));
+  const body = h('div', { class: 'poll-page' }, h('p', { class: 'muted', text: t('common.loadingPoll') }));
   root.append(body);
 
   loadPoll(body, id, {
@@ -32,7 +33,7 @@ export function renderPoll(root, id, { flash = null } = {}) {
 }
 
 function showPoll(body, poll, flash, cleanups) {
-  document.title = `${poll.question} · Polling`;
+  document.title = docTitle(poll.question);
   const messages = h('div', { class: 'messages' });
   const facts = h('div', {}, pollFacts(poll));
   if (flash) messages.append(notice('success', flash));
@@ -40,11 +41,11 @@ function showPoll(body, poll, flash, cleanups) {
   const links = h(
     'p',
     { class: 'page-links' },
-    h('a', { href: paths.live(poll.id), text: 'Live results dashboard' }),
+    h('a', { href: paths.live(poll.id), text: t('links.dashboard') }),
     ' · ',
-    h('a', { href: paths.present(poll.id), text: 'Present' }),
+    h('a', { href: paths.present(poll.id), text: t('links.present') }),
     manageToken(poll.id) ? ' · ' : null,
-    manageToken(poll.id) ? h('a', { href: paths.manage(poll.id), text: 'Manage this poll' }) : null,
+    manageToken(poll.id) ? h('a', { href: paths.manage(poll.id), text: t('links.manage') }) : null,
   );
   body.replaceChildren(
     pageTitle(poll.question),
@@ -53,12 +54,12 @@ function showPoll(body, poll, flash, cleanups) {
     main,
     h(
       'aside',
-      { class: 'panel share-panel', 'aria-label': 'Share' },
+      { class: 'panel share-panel', 'aria-label': t('share.title') },
       shareBox(shareUrl(poll.id)),
       h('img', {
         class: 'qr-code',
         src: qrCodeUrl(poll.id),
-        alt: 'QR code of the link to this poll',
+        alt: t('share.qrAlt'),
         width: 160,
         height: 160,
         'data-testid': 'qr-code',
@@ -77,7 +78,7 @@ function showPoll(body, poll, flash, cleanups) {
     live = liveResults(poll, {
       initial,
       mine: mineIds(poll, mine),
-      title: 'Results',
+      title: t('results.title'),
       token: manageToken(poll.id),
       onReveal: refresh,
     });
@@ -103,11 +104,11 @@ function showPoll(body, poll, flash, cleanups) {
   const offerChange = () => {
     changeArea.replaceChildren();
     if (!poll.allow_vote_change || poll.status !== 'open') return;
-    const button = h('button', { type: 'button', class: 'secondary change-vote', text: 'Change my vote' });
+    const button = h('button', { type: 'button', class: 'secondary change-vote', text: t('poll.changeVote') });
     button.addEventListener('click', () => {
       const form = ballotForm(poll, messages, {
         current: mine,
-        submitText: 'Change my vote',
+        submitText: t('poll.changeVote'),
         onVoted: (answer) => {
           const ballot = ballotOf(answer.receipt);
           const same = sameBallot(mine, ballot);
@@ -117,7 +118,7 @@ function showPoll(body, poll, flash, cleanups) {
           if (answer.results) live.view.show(answer.results);
           live.recheck();
           messages.replaceChildren(
-            same ? notice('info', 'Your vote is unchanged.') : notice('success', 'Your vote was changed.'),
+            same ? notice('info', t('poll.unchanged')) : notice('success', t('poll.changed')),
           );
           offerChange();
           focusMessages(messages);
@@ -139,8 +140,8 @@ function showPoll(body, poll, flash, cleanups) {
       rememberVote(poll.id, ballotOf(answer.receipt), answer.receipt.cast_at);
       messages.replaceChildren(
         answer.replayed
-          ? notice('info', 'You have already voted in this poll; your vote was counted once.')
-          : notice('success', 'Thank you, your vote is counted.'),
+          ? notice('info', t('poll.replayed'))
+          : notice('success', t('poll.thanks')),
       );
       showResults(answer.results, answer.receipt);
       // Counts the poll hid until this vote show at once.
@@ -152,10 +153,10 @@ function showPoll(body, poll, flash, cleanups) {
 
   const ballot = votedBallot(poll.id);
   if (ballot) {
-    messages.append(notice('info', 'You have already voted in this poll.'));
+    messages.append(notice('info', t('error.already_voted')));
     showResults(null, ballot);
   } else if (poll.status === 'closed') {
-    messages.append(notice('info', 'This poll is closed: voting has ended.'));
+    messages.append(notice('info', t('error.poll_closed')));
     showResults();
   } else {
     main.replaceChildren(ballotForm(poll, messages, firstVote));

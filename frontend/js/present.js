@@ -4,31 +4,32 @@
 // screen, Escape leaves it.
 
 import { closePoll, describeError, qrCodeUrl } from './api.js';
+import { t } from './i18n.js';
 import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
 import { paths, shareUrl } from './router.js';
 import { manageToken } from './storage.js';
-import { h, notice, pageTitle } from './view.js';
+import { docTitle, h, notice, pageTitle } from './view.js';
 
 /** Renders the presenter view into `root`; returns its cleanup. */
 export function renderPresent(root, id) {
   let live = null;
   let left = false;
-  const body = h('div', { class: 'presenter' }, h('p', { class: 'muted', text: 'Loading poll…' }));
+  const body = h('div', { class: 'presenter' }, h('p', { class: 'muted', text: t('common.loadingPoll') }));
   root.append(body);
 
   const fullscreen = fullscreenControl();
   const show = (poll) => {
-    document.title = `Presenting: ${poll.question} · Polling`;
+    document.title = docTitle(t('present.docTitle', { question: poll.question }));
     const token = manageToken(poll.id);
-    live = liveResults(poll, { title: 'Live results', token });
+    live = liveResults(poll, { title: t('dashboard.title'), token });
     const messages = h('div', { class: 'messages' });
     const status = h('p', { class: 'presenter-status', dataset: { testid: 'presenter-status' } });
     const joinTitle = h('h2', { class: 'presenter-join-title' });
     const syncStatus = () => {
       status.dataset.status = poll.status;
-      status.textContent = poll.status === 'closed' ? 'Voting is closed' : 'Voting is open';
-      joinTitle.textContent = poll.status === 'closed' ? 'Voting has ended' : 'Vote now';
+      status.textContent = poll.status === 'closed' ? t('manage.votingClosed') : t('present.open');
+      joinTitle.textContent = poll.status === 'closed' ? t('present.ended') : t('present.voteNow');
     };
     syncStatus();
 
@@ -44,7 +45,7 @@ export function renderPresent(root, id) {
           { class: 'presenter-actions' },
           fullscreen.button,
           closeButton,
-          h('a', { class: 'presenter-back', href: paths.poll(poll.id), text: 'Back to the poll' }),
+          h('a', { class: 'presenter-back', href: paths.poll(poll.id), text: t('present.back') }),
         ),
       ),
       messages,
@@ -55,18 +56,18 @@ export function renderPresent(root, id) {
         h('div', { class: 'presenter-results' }, live.element),
         h(
           'aside',
-          { class: 'presenter-join', 'aria-label': 'How to vote' },
+          { class: 'presenter-join', 'aria-label': t('present.howToVote') },
           joinTitle,
           h('img', {
             class: 'presenter-qr',
             src: qrCodeUrl(poll.id),
-            alt: 'QR code of the link to vote in this poll',
+            alt: t('present.qrAlt'),
             width: 320,
             height: 320,
             'data-testid': 'qr-code',
           }),
           h('p', { class: 'presenter-link', dataset: { testid: 'short-link' } }, h('a', { href: url, text: url.replace(/^https?:\/\//, '') })),
-          h('p', { class: 'hint presenter-keys', text: 'Press F for full screen, Escape to leave it.' }),
+          h('p', { class: 'hint presenter-keys', text: t('present.keys') }),
         ),
       ),
     );
@@ -86,18 +87,18 @@ export function renderPresent(root, id) {
 function closeControl(poll, token, messages, changed) {
   const button = h('button', { type: 'button', class: 'secondary presenter-close' });
   const sync = () => {
-    button.textContent = poll.status === 'closed' ? 'Poll closed' : 'Close poll';
+    button.textContent = poll.status === 'closed' ? t('present.pollClosed') : t('present.close');
     button.disabled = poll.status === 'closed';
   };
   sync();
   button.addEventListener('click', async () => {
     button.disabled = true;
-    button.textContent = 'Closing…';
+    button.textContent = t('common.closing');
     try {
       const closed = await closePoll(poll.id, token);
       poll.status = closed.status;
       poll.closed_at = closed.closed_at;
-      messages.replaceChildren(notice('success', 'Voting is closed.'));
+      messages.replaceChildren(notice('success', t('present.closedNotice')));
     } catch (error) {
       messages.replaceChildren(notice('error', describeError(error)));
     }
@@ -117,7 +118,7 @@ function fullscreenControl() {
     class: 'secondary presenter-fullscreen',
     'aria-pressed': 'false',
     'aria-keyshortcuts': 'F',
-    text: 'Full screen',
+    text: t('present.fullscreen'),
     hidden: !supported,
   });
   const toggle = () => {

@@ -75,7 +75,9 @@ export function navigate(hash, flash = null) {
   else window.location.hash = hash;
 }
 
-/** Calls `render(route, {flash, initial})` now and on every route change. */
+/** Calls `render(route, {flash, initial})` now and on every route change;
+ * returns a function that renders the current route again (the language
+ * changed), as on first load. */
 export function startRouter(render) {
   let current = null;
   const run = (initial) => {
@@ -90,4 +92,5 @@ export function startRouter(render) {
   };
   window.addEventListener('hashchange', () => run(false));
   run(true);
+  return () => render(current, { flash: null, initial: true });
 }

@@ -9,18 +9,32 @@
 //   star       `scores`: 0..=5 per option, in option order (score, then an
 //              automatic runoff between the two highest totals)
 
-import { h, plural, uid } from './view.js';
+import { formatDecimal, formatList, formatNumber, formatPercent, t } from './i18n.js';
+import { h, uid } from './view.js';
 
-/** The voting methods, with their one-line explanations. */
+/** The voting methods, with their names and one-line explanations in the
+ * chosen language. */
 export const METHODS = [
-  { value: 'plurality', name: 'Plurality', text: 'Pick one (or several) options; most votes wins.' },
-  { value: 'approval', name: 'Approval', text: 'Approve any number of options; most approvals wins.' },
+  {
+    value: 'plurality',
+    get name() { return t('method.plurality'); },
+    get text() { return t('method.pluralityHint'); },
+  },
+  {
+    value: 'approval',
+    get name() { return t('method.approval'); },
+    get text() { return t('method.approvalHint'); },
+  },
   {
     value: 'ranked',
-    name: 'Ranked choice',
-    text: 'Rank options in order of preference; instant runoff eliminates the last until one has a majority.',
+    get name() { return t('method.ranked'); },
+    get text() { return t('method.rankedHint'); },
   },
-  { value: 'star', name: 'STAR', text: 'Score each option 0–5; the two highest totals go to an automatic runoff.' },
+  {
+    value: 'star',
+    get name() { return t('method.star'); },
+    get text() { return t('method.starHint'); },
+  },
 ];
 
 /** The highest STAR score. */
@@ -66,26 +80,22 @@ export function mineIds(poll, ballot) {
 export function mineLabel(poll) {
   switch (methodOf(poll)) {
     case 'ranked':
-      return 'Your first choice';
+      return t('results.mineFirst');
     case 'star':
-      return 'Your top score';
+      return t('results.mineTop');
     default:
-      return 'Your vote';
+      return t('results.mine');
   }
 }
 
 /** A note under the results on what the bars mean, or null. */
 export function resultsHint(poll) {
   const method = methodOf(poll);
-  if (method === 'approval') {
-    return 'Each voter may approve several options, so the percentages (of voters) can add up to more than 100%.';
-  }
-  if (method === 'ranked') return 'The bars show the last instant-runoff round; the table shows every round, from first preferences on, with who was eliminated after it.';
-  if (method === 'star') return `The bars show each option’s average score out of ${MAX_SCORE}; the two highest totals go to a runoff.`;
+  if (method === 'approval') return t('hint.approval', { hundred: formatPercent(100) });
+  if (method === 'ranked') return t('hint.ranked');
+  if (method === 'star') return t('hint.star', { max: MAX_SCORE });
   const max = Math.min(poll.max_choices, poll.options.length);
-  return poll.multiple && max > 1
-    ? `Each voter may choose up to ${max} options, so the percentages (of voters) can add up to more than 100%.`
-    : null;
+  return poll.multiple && max > 1 ? t('hint.multiple', { count: max, hundred: formatPercent(100) }) : null;
 }
 
 /** Each option's bar: `{pct (0..100), pctText, votesText, out}` by option
@@ -101,8 +111,8 @@ export function barFigures(poll, results) {
       const average = total > 0 ? votes / total : 0;
       figures.set(id, {
         pct: Math.round((average * 100) / MAX_SCORE),
-        pctText: `${average.toFixed(1)} avg`,
-        votesText: `(${plural(votes, 'point')})`,
+        pctText: t('results.average', { average: formatDecimal(average) }),
+        votesText: t('results.points', { count: votes }),
       });
     }
     return figures;
@@ -123,8 +133,8 @@ export function barFigures(poll, results) {
     const pct = base > 0 ? Math.round((votes * 100) / base) : 0;
     figures.set(option.id, {
       pct: Math.min(100, pct),
-      pctText: out ? '—' : `${pct}%`,
-      votesText: out ? '(eliminated)' : `(${plural(votes, 'vote')})`,
+      pctText: out ? '—' : formatPercent(pct),
+      votesText: out ? t('results.eliminated') : t('results.votes', { count: votes }),
       out,
     });
   }
@@ -134,21 +144,31 @@ export function barFigures(poll, results) {
 /** The option's text by id. */
 function optionText(poll, id) {
   const option = poll.options.find((o) => o.id === id);
-  return option ? option.text : `Option ${id}`;
-}
-
-/** "1 ballot prefers A", "2 ballots prefer A". */
-function prefer(count, text) {
-  return `${plural(count, 'ballot')} ${count === 1 ? 'prefers' : 'prefer'} ${text}`;
+  return option ? option.text : t('form.optionN', { number: id });
 }
 
 /** The winner line: the winner ("so far" while voting is open), "No
  * winner yet" without ballots, or "Tied". */
 function winnerText(poll, winner, total) {
   if (winner !== null && winner !== undefined) {
-    return `${poll.status === 'closed' ? 'Winner' : 'Winner so far'}: ${optionText(poll, winner)}`;
+    const option = optionText(poll, winner);
+    return poll.status === 'closed' ? t('tally.winner', { option }) : t('tally.winnerSoFar', { option });
   }
-  return total > 0 ? 'Tied: no winner' : 'No winner yet';
+  return total > 0 ? t('tally.tied') : t('tally.noWinner');
+}
+
+/** Who leads, for announcing a change: the winner line of ranked and STAR
+ * polls; the option(s) with the most votes otherwise; null without votes. */
+export function leaderText(poll, results) {
+  const method = methodOf(poll);
+  if (method === 'ranked') return winnerText(poll, results.ranked ? results.ranked.winner : null, results.total);
+  if (method === 'star') return winnerText(poll, results.star ? results.star.winner : null, results.total);
+  const top = Math.max(0, ...results.counts.map((count) => count.votes));
+  if (top === 0) return null;
+  const leaders = results.counts.filter((count) => count.votes === top).map((count) => optionText(poll, count.option_id));
+  if (leaders.length > 1) return t('results.tiedLead', { options: formatList(leaders) });
+  const share = results.total > 0 ? Math.round((top * 100) / results.total) : 0;
+  return t('results.leading', { option: leaders[0], share: formatPercent(share) });
 }
 
 /**
@@ -189,8 +209,8 @@ export class TallyDetails {
     const head = h(
       'tr',
       {},
-      h('th', { scope: 'col', text: 'Option' }),
-      rounds.map((_, index) => h('th', { scope: 'col', text: `Round ${index + 1}` })),
+      h('th', { scope: 'col', text: t('tally.option') }),
+      rounds.map((_, index) => h('th', { scope: 'col', text: t('tally.round', { number: index + 1 }) })),
     );
     const rows = this.poll.options.map((option) =>
       h(
@@ -204,8 +224,8 @@ export class TallyDetails {
           return h(
             'td',
             { class: eliminated ? 'round-eliminated' : null },
-            String(count.votes),
-            eliminated ? h('span', { class: 'round-note', text: ' eliminated' }) : null,
+            formatNumber(count.votes),
+            eliminated ? h('span', { class: 'round-note', text: ` ${t('tally.eliminated')}` }) : null,
           );
         }),
       ),
@@ -213,8 +233,8 @@ export class TallyDetails {
     const exhausted = h(
       'tr',
       { class: 'round-exhausted' },
-      h('th', { scope: 'row', text: 'Exhausted ballots' }),
-      rounds.map((round) => h('td', { text: String(round.exhausted || 0) })),
+      h('th', { scope: 'row', text: t('tally.exhausted') }),
+      rounds.map((round) => h('td', { text: formatNumber(round.exhausted || 0) })),
     );
     this.body.replaceChildren(
       h(
@@ -223,7 +243,7 @@ export class TallyDetails {
         h(
           'table',
           { class: 'rounds', 'aria-describedby': captionId },
-          h('caption', { id: captionId, text: 'Instant-runoff rounds' }),
+          h('caption', { id: captionId, text: t('tally.rounds') }),
           h('thead', {}, head),
           h('tbody', {}, rows, exhausted),
         ),
@@ -237,14 +257,18 @@ export class TallyDetails {
     const parts = [];
     if (Array.isArray(star.finalists) && star.finalists.length === 2) {
       const [a, b] = star.finalists.map((id) => optionText(this.poll, id));
-      parts.push(h('p', { class: 'tally-finalists', dataset: { testid: 'finalists' } }, `Finalists: ${a} and ${b}`));
+      parts.push(h('p', { class: 'tally-finalists', dataset: { testid: 'finalists' } }, t('tally.finalists', { a, b })));
       if (star.runoff) {
         const [preferA, preferB] = star.runoff.prefer;
         parts.push(
           h(
             'p',
             { class: 'tally-runoff', dataset: { testid: 'runoff' } },
-            `Runoff: ${prefer(preferA, a)}, ${prefer(preferB, b)}, ${star.runoff.equal} equal`,
+            t('tally.runoff', {
+              preferA: t('tally.prefer', { count: preferA, option: a }),
+              preferB: t('tally.prefer', { count: preferB, option: b }),
+              equal: t('tally.equal', { count: star.runoff.equal }),
+            }),
           ),
         );
       }

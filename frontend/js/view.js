@@ -2,7 +2,8 @@
 // questions and options) reaches the page through createElement and
 // textContent only: no HTML is ever parsed from data.
 
-import { barFigures, methodOf, mineLabel, resultsHint, TallyDetails } from './tally.js';
+import { formatDateTime, formatPercent, t, tx } from './i18n.js';
+import { barFigures, leaderText, methodOf, mineLabel, resultsHint, TallyDetails } from './tally.js';
 
 /** Creates an element. `props`: `class`, `text`, `dataset`, `on` (event
  * handlers), booleans (set or removed as attributes), anything else as an
@@ -59,65 +60,110 @@ export function pageTitle(text) {
   return h('h1', { class: 'page-title', tabindex: '-1', text });
 }
 
-/** "1 vote", "3 votes". */
-export function plural(count, one, many = `${one}s`) {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
-/** A timestamp for people, in their locale and time zone. */
-export function formatTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return String(iso);
-  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
-
-/** A `<time>` element for an RFC 3339 timestamp. */
+/** A `<time>` element for an RFC 3339 timestamp, in the language's
+ * format and the browser's time zone. */
 export function timeEl(iso) {
-  return h('time', { datetime: iso, text: formatTime(iso) });
+  return h('time', { datetime: iso, text: formatDateTime(iso) });
+}
+
+/** A page's document title: "{page} · Polling". */
+export function docTitle(page) {
+  return page ? `${page} · Polling` : 'Polling';
 }
 
 /** How the poll is voted, as a fact. */
 const METHOD_FACTS = {
-  plurality: (poll) => (poll.multiple ? `Choose up to ${Math.min(poll.max_choices, poll.options.length)}` : 'Choose one'),
-  approval: 'Approval: approve any number',
-  ranked: 'Ranked choice: rank in order of preference',
-  star: 'STAR: score each option 0–5',
+  plurality: (poll) =>
+    poll.multiple ? t('facts.chooseUpTo', { count: Math.min(poll.max_choices, poll.options.length) }) : t('facts.chooseOne'),
+  approval: () => t('facts.approval'),
+  ranked: () => t('facts.ranked'),
+  star: () => t('facts.star'),
 };
 
 /** The poll's status and rules, as a short line of facts. */
 export function pollFacts(poll) {
   const facts = h('ul', { class: 'facts' });
-  const status = poll.status === 'closed' ? 'Closed' : 'Open';
+  const status = poll.status === 'closed' ? t('status.closed') : t('status.open');
   facts.append(h('li', { class: `status status-${poll.status}`, dataset: { status: poll.status } }, status));
   const method = METHOD_FACTS[methodOf(poll)] || METHOD_FACTS.plurality;
-  facts.append(h('li', { dataset: { method: methodOf(poll) } }, typeof method === 'function' ? method(poll) : method));
-  if (poll.visibility === 'after_vote') facts.append(h('li', {}, 'Results after you vote'));
-  else if (poll.visibility === 'after_close') facts.append(h('li', {}, 'Results when closed'));
-  if (poll.allow_vote_change) facts.append(h('li', {}, 'Votes can be changed'));
-  if (poll.closed_at) facts.append(h('li', {}, 'Closed ', timeEl(poll.closed_at)));
+  facts.append(h('li', { dataset: { method: methodOf(poll) } }, method(poll)));
+  if (poll.visibility === 'after_vote') facts.append(h('li', {}, t('facts.afterVote')));
+  else if (poll.visibility === 'after_close') facts.append(h('li', {}, t('facts.afterClose')));
+  if (poll.allow_vote_change) facts.append(h('li', {}, t('facts.changeable')));
+  if (poll.closed_at) facts.append(h('li', {}, tx('facts.closedAt', { time: timeEl(poll.closed_at) })));
   else if (poll.closes_at) {
     const past = new Date(poll.closes_at).getTime() <= Date.now();
-    facts.append(h('li', {}, past ? 'Closed ' : 'Closes ', timeEl(poll.closes_at)));
+    const time = timeEl(poll.closes_at);
+    facts.append(h('li', {}, past ? tx('facts.closedAt', { time }) : tx('facts.closesAt', { time })));
   }
-  facts.append(h('li', {}, 'Created ', timeEl(poll.created_at)));
+  facts.append(h('li', {}, tx('facts.createdAt', { time: timeEl(poll.created_at) })));
   return facts;
 }
 
 /** Why the counts are hidden, for each visibility rule. */
 const HIDDEN_TEXT = {
-  after_vote: 'The results are hidden until you vote, so that early votes do not sway later ones. They appear here as soon as you have voted.',
-  after_close: 'The results are hidden until the poll closes. They appear here as soon as it does.',
+  after_vote: () => t('results.hiddenAfterVote'),
+  after_close: () => t('results.hiddenAfterClose'),
 };
+
+/** The least time between two announcements of changing results, in ms:
+ * a bar changing every 100 ms must not flood a screen reader. */
+export const ANNOUNCE_INTERVAL = 5000;
+
+/**
+ * A polite live region (visually hidden) that says `text` at most once
+ * every `interval` ms: the first change at once, later ones held back and
+ * then said as one, the latest state only.
+ */
+export class Announcer {
+  constructor(interval = ANNOUNCE_INTERVAL) {
+    this.interval = interval;
+    this.element = h('p', {
+      class: 'visually-hidden',
+      'aria-live': 'polite',
+      'aria-atomic': 'true',
+      dataset: { testid: 'results-announcer' },
+    });
+    this.lastAt = -Infinity;
+    this.pending = null;
+    this.timer = null;
+  }
+
+  /** Says `text`, now or once the interval since the last has passed. */
+  say(text) {
+    this.pending = text;
+    if (this.timer !== null) return;
+    const wait = this.lastAt + this.interval - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer = window.setTimeout(() => this.flush(), wait);
+  }
+
+  flush() {
+    this.timer = null;
+    if (this.pending === null) return;
+    if (this.pending !== this.element.textContent) this.element.textContent = this.pending;
+    this.pending = null;
+    this.lastAt = Date.now();
+  }
+
+  /** Drops what is held back (the page is left). */
+  stop() {
+    if (this.timer !== null) window.clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = null;
+  }
+}
 
 /**
  * Bars and percentages for one poll's results. `show(results)` only ever
  * moves forward: results with a version lower than or equal to the one on
  * screen are ignored (they are stale, e.g. a late fetch after a socket
- * message). The figures update in place inside an `aria-live="polite"`
- * region, so screen readers hear what changed.
+ * message). The figures update in place; screen readers hear a summary of
+ * each change (the total and who leads) through a polite Announcer, at
+ * most once every few seconds, rather than every figure as it moves.
  */
 export class ResultsView {
-  constructor(poll, { mine = null, headingLevel = 'h2', title = 'Results', voteLink = null, onReveal = null } = {}) {
+  constructor(poll, { mine = null, headingLevel = 'h2', title = t('results.title'), voteLink = null, onReveal = null } = {}) {
     this.poll = poll;
     this.onReveal = onReveal;
     this.version = null;
@@ -128,15 +174,15 @@ export class ResultsView {
       { class: 'notice notice-info results-hidden', dataset: { testid: 'results-hidden' }, hidden: true },
       this.hiddenText,
       voteLink ? ' ' : null,
-      voteLink ? h('a', { href: voteLink, text: 'Vote in this poll' }) : null,
+      voteLink ? h('a', { href: voteLink, text: t('links.vote') }) : null,
     );
     const headingId = uid('results-title');
-    this.total = h('p', { class: 'results-total', dataset: { testid: 'total' } }, 'Loading results…');
+    this.total = h('p', { class: 'results-total', dataset: { testid: 'total' } }, t('results.loading'));
     this.list = h('ol', { class: 'result-list' });
     for (const option of poll.options) {
       const text = h('span', { class: 'result-text', text: option.text });
-      const pct = h('span', { class: 'result-pct', text: '0%' });
-      const votes = h('span', { class: 'result-votes', text: '0 votes' });
+      const pct = h('span', { class: 'result-pct', text: formatPercent(0) });
+      const votes = h('span', { class: 'result-votes', text: t('results.votes', { count: 0 }) });
       const fill = h('span', { class: 'bar-fill' });
       const tag = h('span', { class: 'tag', text: mineLabel(poll), hidden: true });
       const row = h(
@@ -151,9 +197,11 @@ export class ResultsView {
     this.setMine(mine);
     // Ranked and STAR results say more than bars: rounds, runoff, winner.
     this.details = new TallyDetails(poll);
+    this.announcer = new Announcer();
     this.live = h(
       'div',
-      { class: 'results-live', 'aria-live': 'polite', dataset: { version: '', hidden: '' } },
+      { class: 'results-live', dataset: { version: '', hidden: '' } },
+      this.announcer.element,
       this.hiddenNote,
       this.total,
       this.list,
@@ -183,7 +231,7 @@ export class ResultsView {
    * once shown are never hidden again (visibility only widens). */
   hide(visibility) {
     if (this.version !== null) return;
-    this.hiddenText.textContent = HIDDEN_TEXT[visibility] || 'The results are hidden for now.';
+    this.hiddenText.textContent = HIDDEN_TEXT[visibility] ? HIDDEN_TEXT[visibility]() : t('results.hidden');
     this.hiddenNote.hidden = false;
     this.total.hidden = true;
     this.list.hidden = true;
@@ -195,6 +243,7 @@ export class ResultsView {
   show(results) {
     if (!results || results.poll_id !== this.poll.id) return false;
     if (this.version !== null && results.version <= this.version) return false;
+    const first = this.version === null;
     this.version = results.version;
     const wasHidden = !this.hiddenNote.hidden;
     this.hiddenNote.hidden = true;
@@ -212,27 +261,39 @@ export class ResultsView {
       row.fill.style.setProperty('--pct', String(figure.pct));
     }
     this.details.show(results);
-    this.total.textContent = total === 0 ? 'No votes yet' : `${plural(total, 'vote')} in total`;
+    const totalText = total === 0 ? t('results.noVotes') : t('results.total', { count: total });
+    this.total.textContent = totalText;
     this.live.dataset.version = String(results.version);
+    // What was on screen from the start is read with the page; changes
+    // after it, and counts appearing that were hidden, are announced.
+    if (!first || wasHidden) {
+      const leader = leaderText(this.poll, results);
+      this.announcer.say(leader ? t('results.announce', { total: totalText, leader }) : totalText);
+    }
     if (wasHidden && this.onReveal) this.onReveal();
     return true;
+  }
+
+  /** Stops announcing (the page is left). */
+  stop() {
+    this.announcer.stop();
   }
 }
 
 const STATE_TEXT = {
-  connecting: 'Connecting…',
-  live: 'Live',
-  reconnecting: 'Reconnecting…',
-  offline: 'Offline',
-  gone: 'Poll deleted',
+  connecting: () => t('conn.connecting'),
+  live: () => t('conn.live'),
+  reconnecting: () => t('conn.reconnecting'),
+  offline: () => t('conn.offline'),
+  gone: () => t('conn.gone'),
 };
 
 const STATE_DETAIL = {
-  connecting: 'Opening the live feed.',
-  live: 'Results update as votes arrive.',
-  reconnecting: 'Lost the live feed; retrying, and refreshing results every few seconds meanwhile.',
-  offline: 'This device is offline; results resume when the network is back.',
-  gone: 'This poll was deleted; there will be no more results.',
+  connecting: () => t('conn.connectingDetail'),
+  live: () => t('conn.liveDetail'),
+  reconnecting: () => t('conn.reconnectingDetail'),
+  offline: () => t('conn.offlineDetail'),
+  gone: () => t('conn.goneDetail'),
 };
 
 /** The visible state of a live feed: connecting, live, reconnecting,
@@ -254,8 +315,8 @@ export class ConnectionBadge {
 
   set(state) {
     this.element.dataset.state = state;
-    this.label.textContent = STATE_TEXT[state] || state;
-    this.detail.textContent = STATE_DETAIL[state] || '';
+    this.label.textContent = STATE_TEXT[state] ? STATE_TEXT[state]() : state;
+    this.detail.textContent = STATE_DETAIL[state] ? STATE_DETAIL[state]() : '';
   }
 }
 
@@ -266,7 +327,7 @@ export function shareBox(url) {
   const inputId = uid('share');
   const input = h('input', { id: inputId, class: 'share-url', type: 'text', readonly: true, value: url });
   const status = h('span', { class: 'share-status', role: 'status' });
-  const button = h('button', { type: 'button', class: 'secondary', text: 'Copy link' });
+  const button = h('button', { type: 'button', class: 'secondary', text: t('share.copy') });
   button.addEventListener('click', async () => {
     status.textContent = '';
     let copied = false;
@@ -287,15 +348,13 @@ export function shareBox(url) {
         copied = false;
       }
     }
-    status.textContent = copied
-      ? 'Link copied.'
-      : 'Could not copy: the link is selected, press Ctrl+C (or ⌘+C) to copy it.';
+    status.textContent = copied ? t('share.copied') : t('share.copyFailed');
     if (copied) button.focus();
   });
   return h(
     'div',
     { class: 'share' },
-    h('label', { for: inputId, text: 'Link to this poll' }),
+    h('label', { for: inputId, text: t('share.label') }),
     h('div', { class: 'share-row' }, input, button),
     status,
   );
