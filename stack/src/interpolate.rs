@@ -1,5 +1,6 @@
 //! Compose-file variable interpolation, as `docker compose` does it before
-//! reading the file: `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `$$`.
+//! reading the file: `${NAME}`, `${NAME:-default}`, `${NAME-default}`,
+//! `${NAME:?error}`, `${NAME?error}`, `$$`.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,8 @@ use std::collections::BTreeMap;
 ///
 /// # Errors
 ///
-/// An unterminated `${`, or a variable with neither a value nor a default.
+/// An unterminated `${`, a variable with neither a value nor a default, or
+/// a required one (`:?`, `?`) without a value: its message.
 pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -22,19 +24,25 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String
                 .find('}')
                 .ok_or_else(|| format!("unterminated ${{ in {body:.20}"))?;
             let expression = &body[..end];
-            let (name, default, empty_counts) = match expression.split_once(":-") {
-                Some((name, default)) => (name, Some(default), true),
-                None => match expression.split_once('-') {
-                    Some((name, default)) => (name, Some(default), false),
-                    None => (expression, None, false),
-                },
-            };
-            let value = vars
-                .get(name)
-                .filter(|v| !(empty_counts && v.is_empty()))
-                .map(String::as_str)
-                .or(default)
-                .ok_or_else(|| format!("${{{name}}} has no value and no default"))?;
+            let name_len = expression
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(expression.len());
+            let (name, operator) = expression.split_at(name_len);
+            let set = vars.get(name).map(String::as_str);
+            let set_non_empty = set.filter(|v| !v.is_empty());
+            let value = match operator {
+                "" => set,
+                _ if operator.starts_with(":-") => set_non_empty.or(Some(&operator[2..])),
+                _ if operator.starts_with('-') => set.or(Some(&operator[1..])),
+                _ if operator.starts_with(":?") => Some(
+                    set_non_empty.ok_or_else(|| format!("${{{name}}}: {}", &operator[2..]))?,
+                ),
+                _ if operator.starts_with('?') => {
+                    Some(set.ok_or_else(|| format!("${{{name}}}: {}", &operator[1..]))?)
+                }
+                _ => return Err(format!("unknown operator in ${{{expression}}}")),
+            }
+            .ok_or_else(|| format!("${{{name}}} has no value and no default"))?;
             out.push_str(value);
             rest = &body[end + 1..];
         } else {
@@ -62,6 +70,14 @@ mod tests {
             "a=x b=d c=e d= e=$HOME f=$5"
         );
         assert!(interpolate("${UNSET}", &vars).is_err());
+        assert_eq!(interpolate("${SET:?need it}", &vars).unwrap(), "x");
+        assert_eq!(interpolate("${EMPTY?need it}", &vars).unwrap(), "");
+        assert_eq!(
+            interpolate("${EMPTY:?set EMPTY in .env}", &vars).unwrap_err(),
+            "${EMPTY}: set EMPTY in .env"
+        );
+        assert!(interpolate("${UNSET?need-it}", &vars).is_err());
+        assert_eq!(interpolate("${UNSET:-a-b}", &vars).unwrap(), "a-b");
         assert!(interpolate("${OPEN", &vars).is_err());
     }
 }

@@ -63,11 +63,12 @@ pub fn nginx(config: &str, local: &NginxLocal) -> Result<String, RenderError> {
 }
 
 /// `compose/prometheus/prometheus.yml` with the `polling` job scraping
-/// `replicas` directly instead of discovering them through Docker's DNS.
+/// `replicas` directly instead of discovering them through Docker's DNS
+/// (the job's other settings, its metric relabelling, stay as they are).
 pub fn prometheus(config: &str, replicas: &[SocketAddr]) -> Result<String, RenderError> {
     let targets: Vec<String> = replicas.iter().map(|r| format!("'{r}'")).collect();
     let block = format!(
-        "  - job_name: polling\n    static_configs:\n      - targets: [{}]\n",
+        "    static_configs:\n      - targets: [{}]\n",
         targets.join(", ")
     );
     replace_between(config, "backend targets", &block)
@@ -178,6 +179,10 @@ mod tests {
         let rendered = prometheus(&prom, &replicas).unwrap();
         assert!(rendered.contains("targets: ['127.0.0.1:9001', '127.0.0.1:9002']"));
         assert!(!rendered.contains("dns_sd_configs"));
+        assert!(
+            rendered.contains("action: labeldrop"),
+            "the polling job keeps its metric relabelling"
+        );
         assert!(
             rendered.contains("job_name: cadvisor"),
             "the rest is unchanged"
