@@ -34,9 +34,9 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String
                 "" => set,
                 _ if operator.starts_with(":-") => set_non_empty.or(Some(&operator[2..])),
                 _ if operator.starts_with('-') => set.or(Some(&operator[1..])),
-                _ if operator.starts_with(":?") => Some(
-                    set_non_empty.ok_or_else(|| format!("${{{name}}}: {}", &operator[2..]))?,
-                ),
+                _ if operator.starts_with(":?") => {
+                    Some(set_non_empty.ok_or_else(|| format!("${{{name}}}: {}", &operator[2..]))?)
+                }
                 _ if operator.starts_with('?') => {
                     Some(set.ok_or_else(|| format!("${{{name}}}: {}", &operator[1..]))?)
                 }

@@ -1,6 +1,7 @@
 //! Every file of `compose/`, proven with the real programs where this
 //! machine has them (docker-compose, nginx, promtool) and structurally
-//! where it does not (Grafana, Loki, Promtail).
+//! where it does not (Grafana, Loki, Alloy). The operator's rules the
+//! compose file keeps are in `rules.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -8,7 +9,7 @@ use std::process::Command;
 mod common;
 
 use common::{dashboards, server_bin};
-use polling_stack::{compose_dir, promtail, render, repo_root};
+use polling_stack::{alloy, compose_dir, render, repo_root};
 use serde_json::Value;
 
 fn read(path: &str) -> String {
@@ -32,22 +33,66 @@ fn run(command: &mut Command) -> String {
     text
 }
 
+/// The required secrets, as an operator's `.env` sets them (the file has no
+/// fallback for them, so compose refuses to read it without).
+const SECRETS: [(&str, &str); 3] = [
+    ("POSTGRES_PASSWORD", "superuser secret"),
+    ("POLLING_DB_PASSWORD", "p@ss:/#%?w rd"),
+    ("GRAFANA_ADMIN_PASSWORD", "grafana secret"),
+];
+
+/// `docker-compose` (Debian's 1.29) on the compose files `files`, run from
+/// `compose/` with the secrets set. Compose 1.29 predates the top-level
+/// `name:`, so it reads the main file without that line (a copy in a
+/// scratch directory, `compose/` as the project directory).
+fn docker_compose(files: &[&str], args: &[&str]) -> String {
+    let scratch = std::env::temp_dir().join(format!(
+        "polling-compose-{}-{}",
+        std::process::id(),
+        files.len()
+    ));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut command = Command::new("docker-compose");
+    command
+        .current_dir(compose_dir())
+        .arg("--project-directory")
+        .arg(compose_dir());
+    for file in files {
+        let text = read(file);
+        let without_name: String = text
+            .lines()
+            .filter(|line| !line.starts_with("name:"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let copy = scratch.join(file);
+        std::fs::write(&copy, without_name).unwrap();
+        command.arg("-f").arg(&copy);
+    }
+    for (name, value) in SECRETS {
+        command.env(name, value);
+    }
+    let out = run(command.args(args));
+    let _ = std::fs::remove_dir_all(&scratch);
+    out
+}
+
 #[test]
 fn docker_compose_1_29_accepts_the_compose_file() {
-    run(Command::new("docker-compose")
-        .current_dir(compose_dir())
-        .args(["-f", "docker-compose.yml", "config", "-q"]));
+    docker_compose(&["docker-compose.yml"], &["config", "-q"]);
 }
 
 #[test]
 fn the_compose_spec_crate_accepts_it_and_every_reference_resolves() {
     // As `docker compose` reads it: variables from .env.example.
-    let vars: BTreeMap<String, String> = read(".env.example")
+    let mut vars: BTreeMap<String, String> = read(".env.example")
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+    for (name, value) in SECRETS {
+        vars.insert(name.to_owned(), value.to_owned());
+    }
     let text = polling_stack::interpolate(&read("docker-compose.yml"), &vars).unwrap();
     let compose = compose_spec::Compose::options()
         .from_yaml_str(&text)
@@ -58,13 +103,14 @@ fn the_compose_spec_crate_accepts_it_and_every_reference_resolves() {
     let names: BTreeSet<String> = compose.services.keys().map(|k| k.to_string()).collect();
     for service in [
         "db",
+        "db-init",
         "redis",
         "backend",
         "nginx",
         "prometheus",
         "grafana",
         "loki",
-        "promtail",
+        "alloy",
         "cadvisor",
     ] {
         assert!(names.contains(service), "service {service}");
@@ -91,6 +137,10 @@ fn the_backend_runs_three_replicas_after_healthy_dependencies() {
     );
     assert!(compose["volumes"]["db-data"].is_null() || compose["volumes"]["db-data"].is_mapping());
     assert_eq!(compose["networks"]["polling"]["driver"], "bridge");
+    assert_eq!(
+        backend["depends_on"]["db-init"]["condition"], "service_completed_successfully",
+        "the replicas start once their role and its password are set"
+    );
 }
 
 /// The Redis Cluster variant, merged over the main file as `docker compose
@@ -99,15 +149,10 @@ fn the_backend_runs_three_replicas_after_healthy_dependencies() {
 /// all of them, and replicas in cluster mode seeded with nodes of the file.
 #[test]
 fn the_redis_cluster_variant_merges_into_a_six_node_cluster_the_replicas_use() {
-    let merged = run(Command::new("docker-compose")
-        .current_dir(compose_dir())
-        .args([
-            "-f",
-            "docker-compose.yml",
-            "-f",
-            "docker-compose.redis-cluster.yml",
-            "config",
-        ]));
+    let merged = docker_compose(
+        &["docker-compose.yml", "docker-compose.redis-cluster.yml"],
+        &["config"],
+    );
     let compose: serde_yaml::Value = serde_yaml::from_str(&merged).expect("merged YAML");
     let services = &compose["services"];
     let nodes = [
@@ -327,26 +372,57 @@ fn dashboards_have_unique_panel_ids_and_only_provisioned_data_sources() {
 }
 
 #[test]
-fn loki_and_promtail_configs_have_what_the_stack_relies_on() {
+fn loki_and_alloy_configs_have_what_the_stack_relies_on() {
     let loki = yaml("loki/loki.yml");
     assert_eq!(loki["server"]["http_listen_port"], 3100);
     assert_eq!(loki["auth_enabled"], false);
     assert!(loki["schema_config"]["configs"]
         .as_sequence()
         .is_some_and(|c| !c.is_empty()));
-    let promtail = yaml("promtail/promtail.yml");
-    assert_eq!(
-        promtail["clients"][0]["url"],
-        "http://loki:3100/loki/api/v1/push"
-    );
-    let relabel = &promtail["scrape_configs"][0]["relabel_configs"];
+    let config = alloy::without_comments(&read("alloy/config.alloy"));
+    let write = alloy::block(&config, "loki.write").expect("a loki.write");
     assert!(
-        relabel
+        write.contains(r#"url = "http://loki:3100/loki/api/v1/push""#),
+        "{write}"
+    );
+    let relabel = alloy::block(&config, "discovery.relabel").expect("a discovery.relabel");
+    for label in ["service", "container"] {
+        assert!(
+            relabel.contains(&format!(r#"target_label  = "{label}""#)),
+            "every line carries its compose {label}: {relabel}"
+        );
+    }
+    assert!(relabel.contains("__meta_docker_container_label_com_docker_compose_service"));
+    let source = alloy::block(&config, "loki.source.docker").expect("a loki.source.docker");
+    assert!(
+        source.contains("relabel_rules = discovery.relabel."),
+        "{source}"
+    );
+    // Alloy keeps its read positions where the compose file puts a volume.
+    let compose = yaml("docker-compose.yml");
+    let alloy_service = &compose["services"]["alloy"];
+    let command: Vec<&str> = alloy_service["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let storage = command
+        .iter()
+        .find_map(|a| a.strip_prefix("--storage.path="))
+        .expect("--storage.path");
+    assert!(
+        alloy_service["volumes"]
             .as_sequence()
             .unwrap()
             .iter()
-            .any(|r| r["target_label"] == "service"),
-        "every line carries its compose service"
+            .filter_map(|v| v.as_str())
+            .any(|v| v.starts_with("alloy-data:") && v.ends_with(storage)),
+        "positions survive a recreate: {storage} is on a volume"
+    );
+    assert!(
+        command.last().is_some_and(|c| c.ends_with("config.alloy")),
+        "{command:?}"
     );
     let grafana_loki_query = dashboards()
         .into_iter()
@@ -364,14 +440,15 @@ fn loki_and_promtail_configs_have_what_the_stack_relies_on() {
 }
 
 #[test]
-fn the_promtail_pipeline_extracts_its_fields_from_the_servers_real_log_lines() {
-    let expressions = promtail::backend_json_expressions(&read("promtail/promtail.yml")).unwrap();
+fn the_alloy_pipeline_extracts_its_fields_from_the_servers_real_log_lines() {
+    let expressions = alloy::backend_json_expressions(&read("alloy/config.alloy")).unwrap();
+    assert!(expressions.len() >= 5, "{expressions:?}");
     let lines = real_log_lines();
     let request = lines
         .iter()
         .find(|l| l["message"] == "request")
         .expect("a request log line");
-    let fields = promtail::extract(&expressions, request);
+    let fields = alloy::extract(&expressions, request);
     for field in expressions.keys() {
         assert!(
             fields.contains_key(field),
