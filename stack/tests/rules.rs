@@ -346,8 +346,8 @@ fn every_image_is_pinned_with_what_it_was_checked_against() {
         .filter(|l| l.starts_with("FROM "))
     {
         let image = line.split_whitespace().nth(1).unwrap();
-        if image.starts_with("rust:") {
-            let version = image["rust:".len()..].split('-').next().unwrap();
+        if let Some(tag) = image.strip_prefix("rust:") {
+            let version = tag.split('-').next().unwrap();
             assert_eq!(version.split('.').count(), 3, "{line}: an exact toolchain");
         } else if image.contains(':') {
             assert!(!image.ends_with(":latest"), "{line}");
