@@ -82,6 +82,8 @@ fn nginx_serves_the_apps_files_and_404s_tests_node_modules_and_the_rest() {
         "/tests/app.test.js",
         "/node_modules/playwright-core/index.js",
         "/js/node_modules/x.js",
+        "/js/i18n/node_modules/x.js",
+        "/js/tests/app.test.js",
         "/package.json",
         "/package-lock.json",
         "/.env",
