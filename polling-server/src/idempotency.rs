@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use polling_core::idempotency::{Begun, Claim, Fingerprint, Lease, StoredResponse};
+use polling_core::idempotency::{Begun, Claim, Lease, StoredResponse};
 use polling_core::{IdempotencyStore, PollError};
 use warp::http::header::{HeaderName, HeaderValue};
 use warp::http::{Method, StatusCode};
@@ -33,7 +33,7 @@ use warp::Rejection;
 
 use crate::app::App;
 use crate::error::{self, ApiError};
-use crate::extract::{IdempotencyKey, Voter};
+use crate::extract::{BodyBytes, IdempotencyKey, Voter};
 use crate::telemetry::IDEMPOTENCY_REQUESTS_TOTAL;
 
 /// Set on a response that is a replay of the key's first response.
@@ -103,7 +103,7 @@ impl Scope<'_> {
 pub(crate) async fn idempotent(
     app: &App,
     scope: Scope<'_>,
-    fingerprint: Fingerprint,
+    sent: BodyBytes,
     handler: impl Future<Output = Result<Response, Rejection>>,
 ) -> Result<Response, Rejection> {
     let Some(key) = scope.scoped_key() else {
@@ -122,7 +122,7 @@ pub(crate) async fn idempotent(
     }
     let claim = Claim {
         key,
-        fingerprint,
+        fingerprint: sent.fingerprint(),
         at: polling_core::now(),
         lease: LEASE_TIME,
     };

@@ -129,7 +129,10 @@ fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Json => builder
+            .fmt_fields(polling_server::telemetry::JsonSpanFields)
+            .event_format(polling_server::telemetry::JsonLines)
+            .init(),
     }
     guard
 }

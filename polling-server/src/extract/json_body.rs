@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::TryStreamExt;
 use polling_core::idempotency::Fingerprint;
 use serde::de::DeserializeOwned;
@@ -32,12 +32,13 @@ use crate::error::ApiError;
 /// * 400 when it is not well-formed JSON or not UTF-8;
 /// * 422 when it is well-formed but does not fit `T` (wrong type, missing or unknown field).
 ///
-/// Along with the value comes the [`Fingerprint`] of the body's bytes (for
-/// `Idempotency-Key`: the same key with another body is refused).
+/// Along with the value come the body's bytes, whose [`Fingerprint`] an
+/// `Idempotency-Key` needs (the same key with another body is refused):
+/// computed only then, since most requests carry no key.
 pub(crate) fn fingerprinted_json_body<T: DeserializeOwned + Send + 'static>(
     limit: u64,
     read_timeout: Duration,
-) -> impl Filter<Extract = ((T, Fingerprint),), Error = Rejection> + Clone {
+) -> impl Filter<Extract = ((T, BodyBytes),), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(warp::body::stream())
         .and_then(move |headers: HeaderMap, body| async move {
@@ -53,8 +54,19 @@ pub(crate) fn fingerprinted_json_body<T: DeserializeOwned + Send + 'static>(
                 .await
                 .map_err(|_| ApiError::RequestTimeout)??;
             let value = parse(&bytes)?;
-            Ok::<_, Rejection>((value, Fingerprint::of(&bytes)))
+            Ok::<_, Rejection>((value, BodyBytes(bytes.freeze())))
         })
+}
+
+/// A request body's bytes as sent, for its [`Fingerprint`].
+#[derive(Clone, Debug)]
+pub(crate) struct BodyBytes(Bytes);
+
+impl BodyBytes {
+    /// The fingerprint of the bytes as sent.
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.0)
+    }
 }
 
 fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -116,7 +128,7 @@ mod tests {
         n: u32,
     }
 
-    fn filter() -> impl Filter<Extract = ((Probe, Fingerprint),), Error = Rejection> + Clone {
+    fn filter() -> impl Filter<Extract = ((Probe, BodyBytes),), Error = Rejection> + Clone {
         fingerprinted_json_body::<Probe>(16, Duration::from_secs(5))
     }
 
@@ -139,11 +151,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_fingerprint_is_of_the_bytes_as_sent() {
-        let (probe, fingerprint) = post(br#"{"n": 3}"#).filter(&filter()).await.unwrap();
+        let (probe, body) = post(br#"{"n": 3}"#).filter(&filter()).await.unwrap();
         assert_eq!(probe.n, 3);
+        let fingerprint = body.fingerprint();
         assert_eq!(fingerprint, Fingerprint::of(br#"{"n": 3}"#));
         let (_, spaced) = post(br#"{"n":  3}"#).filter(&filter()).await.unwrap();
-        assert_ne!(spaced, fingerprint, "other bytes, another fingerprint");
+        assert_ne!(
+            spaced.fingerprint(),
+            fingerprint,
+            "other bytes, another fingerprint"
+        );
     }
 
     #[tokio::test]

@@ -8,5 +8,5 @@ mod voter;
 
 pub(crate) use bearer::{bearer_token, optional_bearer_token};
 pub(crate) use idempotency_key::{idempotency_key, IdempotencyKey};
-pub(crate) use json_body::fingerprinted_json_body;
+pub(crate) use json_body::{fingerprinted_json_body, BodyBytes};
 pub(crate) use voter::{from_cookies as voter_from_cookies, voter, Voter};

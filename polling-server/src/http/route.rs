@@ -3,7 +3,7 @@
 //! filters, the 404/405 fallback, the metric labels, the rate limits and
 //! the concurrency cap all use.
 
-use warp::http::Method;
+use warp::http::{Method, Request};
 use warp::path::FullPath;
 use warp::{Filter, Rejection};
 
@@ -35,6 +35,9 @@ pub struct Route {
     /// operators' routes are not: an overloaded server is alive, says
     /// itself whether it is ready, and can still be observed.
     pub sheddable: bool,
+    /// Where `{id}` starts in `path`, if it has one (found when the route
+    /// is made, so that matching searches nothing).
+    param: Option<usize>,
 }
 
 impl Route {
@@ -44,6 +47,7 @@ impl Route {
             path,
             rate: None,
             sheddable: true,
+            param: param_at(path),
         }
     }
 
@@ -69,18 +73,39 @@ impl Route {
             Some(trimmed) if !trimmed.is_empty() => trimmed,
             _ => path,
         };
-        let mut template = self.path.split('/');
-        let mut segments = path.split('/');
-        let mut id = "";
-        loop {
-            match (template.next(), segments.next()) {
-                (None, None) => return Some(id),
-                (Some("{id}"), Some(segment)) if !segment.is_empty() => id = segment,
-                (Some(part), Some(segment)) if part == segment => {}
-                _ => return None,
+        // Every template has at most one `{id}` (a test checks): a prefix,
+        // one non-empty segment, a suffix. Compared as slices, without
+        // splitting either side: every request is matched against the table.
+        match self.param {
+            None => (path == self.path).then_some(""),
+            Some(at) => {
+                let (prefix, suffix) = (&self.path[..at], &self.path[at + PARAM.len()..]);
+                let rest = path.strip_prefix(prefix)?;
+                let (id, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                (!id.is_empty() && tail == suffix).then_some(id)
             }
         }
     }
+}
+
+/// The parameter of a template.
+const PARAM: &str = "{id}";
+
+/// Where [`PARAM`] starts in `path`, at compile time.
+const fn param_at(path: &str) -> Option<usize> {
+    let (bytes, param) = (path.as_bytes(), PARAM.as_bytes());
+    let mut at = 0;
+    while at + param.len() <= bytes.len() {
+        let mut same = 0;
+        while same < param.len() && bytes[at + same] == param[same] {
+            same += 1;
+        }
+        if same == param.len() {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
 }
 
 /// `GET /api/polls`: a page of polls.
@@ -159,6 +184,54 @@ pub(crate) enum Lookup {
     NoRoute,
 }
 
+/// A request's route, resolved once by the outermost middleware that needs
+/// it ([`resolve`]) and kept in the request's extensions, so that the layers
+/// and filters after it do not match the path against the table again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    /// The route the method and path name, if any.
+    pub(crate) route: Option<&'static Route>,
+    /// The template of the first route the path fits, whatever the method.
+    pub(crate) template: Option<&'static str>,
+}
+
+impl Resolved {
+    /// Matches `method` and `path` against the table, once.
+    fn of(method: &Method, path: &str) -> Self {
+        let mut resolved = Self {
+            route: None,
+            template: None,
+        };
+        for route in ROUTES.iter().filter(|route| route.matches(path).is_some()) {
+            resolved.template.get_or_insert(route.path);
+            if route.method == method.as_str() {
+                resolved.route = Some(route);
+                break;
+            }
+        }
+        resolved
+    }
+}
+
+/// The route of `request`: from its extensions when resolved before, else
+/// matched now and kept there.
+pub(crate) fn resolve<B>(request: &mut Request<B>) -> Resolved {
+    if let Some(resolved) = request.extensions().get::<Resolved>() {
+        return *resolved;
+    }
+    let resolved = Resolved::of(request.method(), request.uri().path());
+    request.extensions_mut().insert(resolved);
+    resolved
+}
+
+/// The route of `request`, without keeping it (see [`resolve`]).
+pub(crate) fn resolved<B>(request: &Request<B>) -> Resolved {
+    match request.extensions().get::<Resolved>() {
+        Some(resolved) => *resolved,
+        None => Resolved::of(request.method(), request.uri().path()),
+    }
+}
+
 /// The route `method` and `path` name.
 pub(crate) fn find(method: &Method, path: &str) -> Lookup {
     let mut allowed = Vec::new();
@@ -176,6 +249,7 @@ pub(crate) fn find(method: &Method, path: &str) -> Lookup {
 }
 
 /// The template of the first route `path` fits, whatever the method.
+#[cfg(test)]
 pub(crate) fn template(path: &str) -> Option<&'static str> {
     ROUTES
         .iter()
@@ -193,14 +267,23 @@ pub(crate) fn on(route: &'static Route) -> impl Filter<Extract = (), Error = Rej
 pub(crate) fn on_poll(
     route: &'static Route,
 ) -> impl Filter<Extract = (String,), Error = Rejection> + Clone {
-    warp::method().and(warp::path::full()).and_then(
-        move |method: Method, path: FullPath| async move {
-            match route.matches(path.as_str()) {
-                Some(id) if route.method == method.as_str() => Ok(id.to_owned()),
-                _ => Err(warp::reject::not_found()),
-            }
-        },
-    )
+    warp::ext::optional::<Resolved>()
+        .and(warp::method())
+        .and(warp::path::full())
+        .and_then(
+            move |resolved: Option<Resolved>, method: Method, path: FullPath| async move {
+                // Resolved by the middleware: a comparison per filter
+                // instead of a match of the path against the table.
+                let ours = match resolved {
+                    Some(resolved) => resolved.route == Some(route),
+                    None => route.method == method.as_str(),
+                };
+                match route.matches(path.as_str()) {
+                    Some(id) if ours => Ok(id.to_owned()),
+                    _ => Err(warp::reject::not_found()),
+                }
+            },
+        )
 }
 
 #[cfg(test)]
@@ -217,6 +300,54 @@ mod tests {
         assert_eq!(LIST_POLLS.matches("/api/polls/"), Some(""));
         assert_eq!(LIST_POLLS.matches("/api/polls//"), None);
         assert_eq!(RESULTS.matches("/api/polls//results"), None);
+    }
+
+    #[test]
+    fn every_template_has_at_most_one_parameter_matched_as_a_whole_segment() {
+        for route in ROUTES {
+            assert!(route.path.matches("{id}").count() <= 1, "{}", route.path);
+        }
+        assert_eq!(RESULTS.matches("/api/polls/abc/results"), Some("abc"));
+        assert_eq!(RESULTS.matches("/api/polls/abc/results/"), Some("abc"));
+        assert_eq!(RESULTS.matches("/api/polls/abc/resultsx"), None);
+        assert_eq!(RESULTS.matches("/api/polls/a/b/results"), None);
+        assert_eq!(RESULTS.matches("/api/pollsabc/results"), None);
+        assert_eq!(HEALTHZ.matches("/healthz"), Some(""));
+        assert_eq!(HEALTHZ.matches("/healthzz"), None);
+    }
+
+    #[test]
+    fn a_request_is_resolved_once_as_find_and_template_would() {
+        let paths = [
+            "/api/polls",
+            "/api/polls/abc",
+            "/api/polls/abc/votes",
+            "/api/polls/abc/results/",
+            "/api/nope",
+            "/app.js",
+        ];
+        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+            for path in paths {
+                let mut request = Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .body(())
+                    .unwrap();
+                let resolved = resolve(&mut request);
+                let found = match find(&method, path) {
+                    Lookup::Route(route) => Some(route),
+                    _ => None,
+                };
+                assert_eq!(resolved.route, found, "{method} {path}");
+                assert_eq!(resolved.template, template(path), "{method} {path}");
+                assert_eq!(request.extensions().get::<Resolved>(), Some(&resolved));
+                assert_eq!(resolved_of_kept(&request), resolved);
+            }
+        }
+    }
+
+    fn resolved_of_kept(request: &Request<()>) -> Resolved {
+        resolved(request)
     }
 
     #[test]

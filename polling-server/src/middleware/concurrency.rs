@@ -12,7 +12,7 @@ use warp::reply::Response;
 
 use super::{refuse, ResponseFuture};
 use crate::error::ApiError;
-use crate::http::route::{self, Lookup};
+use crate::http::route;
 
 /// Wraps the routes: while `max` requests are in flight, another one is
 /// answered at once with 503 `unavailable` and `Retry-After` rather than
@@ -68,13 +68,14 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let exempt = match route::find(request.method(), request.uri().path()) {
-            Lookup::Route(route) => !route.sheddable,
-            _ => false,
+        let exempt = || {
+            route::resolved(&request)
+                .route
+                .is_some_and(|r| !r.sheddable)
         };
         let permit = match &self.permits {
             None => None,
-            Some(_) if exempt => None,
+            Some(_) if exempt() => None,
             Some(permits) => match Arc::clone(permits).try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {

@@ -13,6 +13,7 @@ use warp::http::{Method, Request, Response};
 
 use super::request_id::HEADER;
 use super::route_template::route_template;
+use crate::http::route;
 use crate::telemetry::{HTTP_REQUESTS_TOTAL, HTTP_REQUEST_DURATION_SECONDS};
 
 /// Wraps the routes: gives each request an id (`X-Request-Id`, taken from
@@ -51,16 +52,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let started = Instant::now();
+        // Matched once here for every layer and filter inside.
+        let resolved = route::resolve(&mut request);
         // Set by the request-id layers just outside.
         let id = request.headers().get(&HEADER).cloned();
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
         let span = tracing::info_span!(
             "request",
             method = %method,
-            path = %path,
+            path = %request.uri().path(),
             request_id = %id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or("-"),
         );
         let response = self.inner.call(request);
@@ -68,7 +70,7 @@ where
             async move {
                 let Ok(response) = response.await;
                 let status = response.status();
-                let route = route_template(&path, status.as_u16() < 400);
+                let route = route_template(resolved.template, status.as_u16() < 400);
                 let elapsed = started.elapsed();
                 let class = status_class(status.as_u16());
                 metrics::counter!(

@@ -32,7 +32,7 @@ use crate::config::RequestLimits;
 use crate::error::ApiError;
 use crate::extract::voter_from_cookies;
 use crate::http::client_addr::{client_key, PeerAddr, TrustedProxies};
-use crate::http::route::{self, Lookup, RateClass, Route};
+use crate::http::route::{self, RateClass, Route};
 use crate::telemetry::RATE_LIMITED_TOTAL;
 
 /// The rates of the limited routes, and where their buckets live.
@@ -107,9 +107,7 @@ impl Limiters {
     /// The buckets `request` draws on, with its route; `None` when it is
     /// not limited.
     fn buckets<B>(&self, request: &Request<B>) -> Option<(Vec<Bucket>, &'static Route)> {
-        let Lookup::Route(route) = route::find(request.method(), request.uri().path()) else {
-            return None;
-        };
+        let route = route::resolved(request).route?;
         let class = route.rate?;
         // Without a peer (a server not run by our accept loop) every
         // request shares one allowance: still bounded, never unlimited.

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use polling_core::idempotency::Fingerprint;
 use polling_core::{ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::header::LOCATION;
@@ -14,7 +13,7 @@ use super::{json, parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::extract::{
-    bearer_token, fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter,
+    bearer_token, fingerprinted_json_body, idempotency_key, voter, BodyBytes, IdempotencyKey, Voter,
 };
 use crate::http::route;
 use crate::idempotency::{idempotent, Scope};
@@ -68,7 +67,7 @@ async fn create(
     app: App,
     voter: Voter,
     key: Option<IdempotencyKey>,
-    (draft, fingerprint): (PollDraft, Fingerprint),
+    (draft, sent): (PollDraft, BodyBytes),
 ) -> Result<Response, Rejection> {
     let scope = Scope {
         method: Method::POST,
@@ -76,7 +75,7 @@ async fn create(
         voter: &voter,
         key,
     };
-    idempotent(&app, scope, fingerprint, create_poll(&app, &voter, draft)).await
+    idempotent(&app, scope, sent, create_poll(&app, &voter, draft)).await
 }
 
 async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Response, Rejection> {

@@ -1,7 +1,6 @@
 //! Casting a ballot.
 
 use polling_core::access::{CountsAccess, Viewer};
-use polling_core::idempotency::Fingerprint;
 use polling_core::{Ballot, CastKind, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::{Method, StatusCode};
@@ -11,7 +10,9 @@ use warp::{Filter, Rejection, Reply};
 use super::{json, parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::extract::{fingerprinted_json_body, idempotency_key, voter, IdempotencyKey, Voter};
+use crate::extract::{
+    fingerprinted_json_body, idempotency_key, voter, BodyBytes, IdempotencyKey, Voter,
+};
 use crate::http::route;
 use crate::idempotency::{idempotent, Scope};
 use crate::routes::views::{VoteRequest, VoteView};
@@ -35,7 +36,7 @@ async fn cast(
     app: App,
     voter: Voter,
     key: Option<IdempotencyKey>,
-    (body, fingerprint): (VoteRequest, Fingerprint),
+    (body, sent): (VoteRequest, BodyBytes),
 ) -> Result<Response, Rejection> {
     // Before the key is looked up: an id that names no poll is 404 whatever
     // the key, and the scope holds the canonical id, never raw input.
@@ -46,13 +47,7 @@ async fn cast(
         voter: &voter,
         key,
     };
-    idempotent(
-        &app,
-        scope,
-        fingerprint,
-        cast_ballot(poll_id, &app, &voter, body),
-    )
-    .await
+    idempotent(&app, scope, sent, cast_ballot(poll_id, &app, &voter, body)).await
 }
 
 /// 201 with the receipt and results for a new ballot; 200 with the original

@@ -9,9 +9,13 @@
 //!   observe layer (request id, span, one log line), labelled with the
 //!   route template (`/api/polls/{id}/results`), never the raw path: poll
 //!   ids never become labels.
+//! * [`JsonLines`]: the JSON log line (`--log-format json`), formatted in
+//!   one pass.
 
+mod json_lines;
 pub(crate) mod recorder;
 
+pub use json_lines::{JsonLines, JsonSpanFields};
 pub use recorder::{install_recorder, installed_recorder};
 
 /// HTTP requests served: labels `method`, `route`, `status` (`2xx`...).
