@@ -381,8 +381,10 @@ async fn a_503_is_not_kept_so_a_retry_after_the_outage_runs(
         "polling-server",
         "--database-url",
         &url,
+        // Long enough that a loaded machine connects in time before the
+        // cut (CI once answered the poll's creation 503 at 500 ms).
         "--database-acquire-timeout",
-        "500ms",
+        "2s",
         "--startup-timeout",
         "5s",
     ])
