@@ -63,6 +63,10 @@ async fn two_thousand_voters_are_counted_exactly(store: PgPollStore) {
 async fn small_pool(options: PgPoolOptions, connect: PgConnectOptions) -> PgPool {
     options
         .max_connections(4)
+        // 2,000 transactions one at a time over 4 connections: the last
+        // voters queue for as long as the machine needs (CI's loaded run
+        // passed sqlx's 30 s default); the test is about counts, not time.
+        .acquire_timeout(std::time::Duration::from_secs(600))
         .connect_with(connect)
         .await
         .unwrap()
