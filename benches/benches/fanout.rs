@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 /// The first count is the baseline the others are compared with.
@@ -77,7 +77,8 @@ fn main() {
 fn serve() {
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener =
+            polling_server::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
         println!("{}", listener.local_addr().expect("an address"));
         // Every bench socket comes from 127.0.0.1: one client as the server sees it.
         let app = polling_server::App::builder()

@@ -28,7 +28,6 @@ use clap::Parser;
 use polling_benches::http::{connect, create_poll, post};
 use polling_benches::{BenchDb, Tally};
 use sqlx::PgPool;
-use tokio::net::TcpListener;
 
 /// The poll every window votes in.
 const DRAFT: &[u8] = br#"{"question":"http_votes: which?","options":["A","B"]}"#;
@@ -211,7 +210,8 @@ fn serve(args: Vec<String>) {
     let config = polling_server::Config::try_parse_from(argv).expect("the server's settings");
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener =
+            polling_server::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
         let backends = polling_server::Backends::connect(&config)
             .await
             .expect("the backends connect");

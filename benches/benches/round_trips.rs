@@ -28,7 +28,6 @@ use clap::Parser;
 use polling_benches::http::{connect, create_poll, post};
 use polling_benches::BenchDb;
 use polling_testkit::{RedisCluster, RedisServer};
-use tokio::net::TcpListener;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -160,7 +159,7 @@ async fn run(statements: &Statements, database_url: &str, redis_args: &[&str], p
         .expect("the backends connect");
     let kinds = backends.kinds;
     let app = backends.into_builder().limits(config.limits()).build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = polling_server::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
     let addr = listener.local_addr().expect("an address");
     let server = tokio::spawn(polling_server::run(listener, app, std::future::pending()));
     let mut nodes = Vec::new();

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use polling_server::{run, Backends, Config, LogFormat};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 #[tokio::main]
@@ -33,7 +32,7 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), String> {
     let frontend_dir = config.frontend_dir()?;
-    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+    let listener = polling_server::bind(config.listen).map_err(|e| {
         format!(
             "--listen (POLLING_LISTEN): cannot bind {}: {e}",
             config.listen
