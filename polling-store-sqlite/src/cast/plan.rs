@@ -1,5 +1,9 @@
 //! [`Plan`]: what a batch of ballots does to one poll, decided in memory
-//! under the poll's row lock, before anything is written.
+//! under SQLite's write lock, before anything is written.
+//!
+//! The same decision as `polling-store-postgres`'s `cast/plan.rs` (each
+//! backend crate depends on `polling-core` alone, so each keeps its copy):
+//! a ballot is decided exactly as if cast alone, in the batch's order.
 
 use std::collections::{HashMap, HashSet};
 
