@@ -72,7 +72,9 @@ export class Server {
     }
     env.POLLING_LISTEN = `127.0.0.1:${this.port}`;
     env.POLLING_FRONTEND_DIR = path.join(repoRoot, 'frontend');
-    if (this.databaseUrl) env.DATABASE_URL = this.databaseUrl;
+    // Without a database, the polls live in memory: never in the default
+    // SQLite file (polling.db) of the working directory, the repository.
+    env.DATABASE_URL = this.databaseUrl ?? 'memory';
     // A suite creates a poll per test (a dozen in one for paging), all from
     // 127.0.0.1 within a minute: the per-client poll limit (20/min) is not
     // what these tests are about (tests/limits.rs is).
@@ -130,7 +132,10 @@ export class Server {
   }
 }
 
-/** Starts a server on a free port; `databaseUrl` selects PostgreSQL. */
+/**
+ * Starts a server on a free port; `databaseUrl` selects PostgreSQL (or a
+ * `sqlite://` file); without it the server keeps its polls in memory.
+ */
 export async function startServer({ databaseUrl = null } = {}) {
   const server = new Server({ port: await freePort(), databaseUrl });
   return server.start();

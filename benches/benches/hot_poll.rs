@@ -1,14 +1,16 @@
 //! The hot poll: votes per second on one poll at 1, 16, 64 and 256 concurrent
 //! voters, one transaction per ballot (`naive`) against group commit
-//! (`coalesced`), on a real PostgreSQL.
+//! (`coalesced`), on a real PostgreSQL and on a SQLite file (the server's
+//! default store: write-ahead log, every commit synced to disk).
 //!
 //! ```text
 //! cargo bench -p polling-benches --bench hot_poll
 //! ```
 //!
 //! Each of `c` voter tasks casts ballots of fresh voters back to back until
-//! the sample's quota is cast; the table at the end gives votes/s and the
-//! ratio coalesced/naive per concurrency (target: >= 5x at 64).
+//! the sample's quota is cast; the tables at the end give votes/s and the
+//! ratio coalesced/naive per concurrency for each store (target: >= 5x at
+//! 64 on PostgreSQL), then SQLite's group commit beside PostgreSQL's.
 
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use polling_benches::{closed_loop, BenchDb, Tally};
 use polling_core::testing::{ballot, sample_poll};
 use polling_core::{Poll, PollId, PollStore, VoterId};
 use polling_store_postgres::{CastMode, PgPollStore};
+use polling_store_sqlite::{SqliteConfig, SqlitePollStore};
 use tokio::runtime::Runtime;
 
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
@@ -24,7 +27,7 @@ const POOL_SIZE: u32 = 16;
 const SAMPLES: usize = 10;
 
 /// Casts `votes` ballots of fresh voters on `poll` from `voters` concurrent tasks.
-async fn cast(store: &PgPollStore, poll: &Poll, voters: usize, votes: u64) -> Duration {
+async fn cast<S: PollStore + Clone>(store: &S, poll: &Poll, voters: usize, votes: u64) -> Duration {
     let (store, poll) = (store.clone(), poll.clone());
     closed_loop(voters, votes, move |n| {
         let (store, poll) = (store.clone(), poll.clone());
@@ -43,6 +46,7 @@ async fn cast(store: &PgPollStore, poll: &Poll, voters: usize, votes: u64) -> Du
 fn hot_poll(c: &mut Criterion) {
     let rt = Runtime::new().expect("a tokio runtime");
     let db = rt.block_on(BenchDb::create("hot_poll"));
+    let file = tempfile::tempdir().expect("a directory for the SQLite file");
     let tally = Tally::new(SAMPLES);
 
     let mut group = c.benchmark_group("hot_poll");
@@ -56,42 +60,94 @@ fn hot_poll(c: &mut Criterion) {
         ("coalesced", CastMode::default()),
     ] {
         let store = PgPollStore::with_cast_mode(rt.block_on(db.pool(POOL_SIZE)), mode);
-        for voters in CONCURRENCY {
-            // One poll per configuration, hot from its first ballot.
-            let poll = sample_poll(4, false, None);
-            rt.block_on(store.create(&poll))
-                .expect("create the hot poll");
-            let row = voters.to_string();
-            group.bench_with_input(BenchmarkId::new(name, voters), &voters, |b, &voters| {
-                b.to_async(&rt).iter_custom(|votes| {
-                    let (store, poll, tally, row) = (&store, &poll, &tally, &row);
-                    async move {
-                        let elapsed = cast(store, poll, voters, votes).await;
-                        tally.record(row, name, votes, elapsed);
-                        elapsed
-                    }
-                });
-            });
-            report_version(&rt, &store, poll.id);
-        }
+        run(&rt, &mut group, &tally, &store, name);
         rt.block_on(store.pool().close());
     }
+    let sqlite = SqliteConfig {
+        max_connections: POOL_SIZE,
+        ..SqliteConfig::new(format!(
+            "sqlite://{}",
+            file.path().join("hot_poll.db").display()
+        ))
+    };
+    let pool = rt.block_on(async {
+        let pool = sqlite.connect().await.expect("open the SQLite file");
+        polling_store_sqlite::migrate(&pool)
+            .await
+            .expect("migrate the SQLite file");
+        pool
+    });
+    for (name, mode) in [
+        ("sqlite_naive", polling_store_sqlite::CastMode::PerBallot),
+        (
+            "sqlite_coalesced",
+            polling_store_sqlite::CastMode::default(),
+        ),
+    ] {
+        let store = SqlitePollStore::with_cast_mode(pool.clone(), mode);
+        run(&rt, &mut group, &tally, &store, name);
+    }
+    rt.block_on(pool.close());
     group.finish();
 
     let rows: Vec<String> = CONCURRENCY.iter().map(|c| c.to_string()).collect();
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     tally.print(
-        &format!("hot poll: votes/s by concurrent voters (pool of {POOL_SIZE} connections)"),
+        &format!(
+            "hot poll, PostgreSQL: votes/s by concurrent voters (pool of {POOL_SIZE} connections)"
+        ),
         "votes/s",
         &rows,
         ["naive", "coalesced"],
         Some(5.0),
     );
+    tally.print(
+        "hot poll, SQLite file (synchronous = FULL): votes/s by concurrent voters",
+        "votes/s",
+        &rows,
+        ["sqlite_naive", "sqlite_coalesced"],
+        None,
+    );
+    tally.print(
+        "hot poll, group commit: PostgreSQL against the SQLite file",
+        "votes/s",
+        &rows,
+        ["coalesced", "sqlite_coalesced"],
+        None,
+    );
     rt.block_on(db.drop_database());
 }
 
+/// Benchmarks `store` as column `name` at every concurrency, each on a poll
+/// of its own, hot from its first ballot.
+fn run<S: PollStore + Clone>(
+    rt: &Runtime,
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    tally: &Tally,
+    store: &S,
+    name: &str,
+) {
+    for voters in CONCURRENCY {
+        let poll = sample_poll(4, false, None);
+        rt.block_on(store.create(&poll))
+            .expect("create the hot poll");
+        let row = voters.to_string();
+        group.bench_with_input(BenchmarkId::new(name, voters), &voters, |b, &voters| {
+            b.to_async(rt).iter_custom(|votes| {
+                let (poll, row) = (&poll, &row);
+                async move {
+                    let elapsed = cast(store, poll, voters, votes).await;
+                    tally.record(row, name, votes, elapsed);
+                    elapsed
+                }
+            });
+        });
+        report_version(rt, store, poll.id);
+    }
+}
+
 /// Checks the poll counted every ballot the benchmark cast on it.
-fn report_version(rt: &Runtime, store: &PgPollStore, poll: PollId) {
+fn report_version<S: PollStore>(rt: &Runtime, store: &S, poll: PollId) {
     let results = rt.block_on(store.results(poll)).expect("read the results");
     assert_eq!(results.version, results.total, "one version per ballot");
 }

@@ -58,7 +58,7 @@ async fn measure() {
     let tally = Tally::new(1);
     println!("http_votes: {VOTERS} concurrent fresh voters, {WINDOW:?} windows");
 
-    let memory = Server::start(&[]);
+    let memory = Server::start(&["--database-url", polling_server::MEMORY_DATABASE_URL]);
     let poll = create_poll(memory.addr, DRAFT).await;
     let votes = window(memory.addr, &poll).await;
     tally.record("new poll", "in-process", votes.0, votes.1);
@@ -232,7 +232,7 @@ impl Server {
         let mut child = Command::new(std::env::current_exe().expect("this bench's path"))
             .env(ROLE, args.join("\t"))
             // The server reads `DATABASE_URL` when given no `--database-url`:
-            // without this, the in-process run would store its votes in the
+            // without this, a run given none would store its votes in the
             // bench's maintenance database (and migrate it).
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())

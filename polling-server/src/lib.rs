@@ -61,8 +61,9 @@ pub use app::readiness::MAX_AGE as READINESS_MAX_AGE;
 pub use app::{App, AppBuilder, PollServiceStack, ScrapeHook};
 pub use backends::{Backends, Kinds};
 pub use config::{
-    parse_duration, AllowedOrigins, BroadcasterKind, CacheKind, Config, LogFormat, PublicUrl,
-    RedisTarget, RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
+    parse_duration, AllowedOrigins, BroadcasterKind, CacheKind, Config, DatabaseTarget, LogFormat,
+    PublicUrl, RedisTarget, RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE_URL,
+    DEFAULT_IDEMPOTENCY_TTL, MEMORY_DATABASE_URL,
 };
 pub use http::client_addr::TrustedProxies;
 pub use http::listener::{bind, LISTEN_BACKLOG};

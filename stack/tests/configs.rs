@@ -472,6 +472,8 @@ fn real_log_lines() -> Vec<Value> {
         .env_clear()
         .env("POLLING_LISTEN", addr.to_string())
         .env("POLLING_LOG_FORMAT", "json")
+        // Polls in memory, not in a polling.db of the working directory.
+        .env("DATABASE_URL", "memory")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -4,6 +4,7 @@
 mod no_cache;
 mod postgres;
 mod redis;
+mod sqlite;
 mod startup;
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use polling_cache_redis::RedisRateLimiter;
 use polling_core::memory::{LocalBroadcaster, MemoryCache, MemoryIdempotencyStore, MemoryStore};
 use polling_core::{Broadcaster, IdempotencyStore, NearCache, PollStore, ResultsCache};
 
-use crate::{AppBuilder, BroadcasterKind, CacheKind, Config, ScrapeHook};
+use crate::{AppBuilder, BroadcasterKind, CacheKind, Config, DatabaseTarget, ScrapeHook};
 
 /// The backends of one server process.
 ///
@@ -53,20 +54,21 @@ pub struct Backends {
 /// Which implementation each backend is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kinds {
-    /// `memory` or `postgres`.
+    /// `memory`, `sqlite` or `postgres`.
     pub store: &'static str,
     /// `memory`, `redis` or `none`.
     pub cache: &'static str,
     /// `local`, `redis` or `postgres`.
     pub broadcaster: &'static str,
-    /// `memory` or `postgres`.
+    /// `memory`, `sqlite` or `postgres`.
     pub idempotency: &'static str,
     /// `local` or `redis`.
     pub rate_limits: &'static str,
 }
 
 impl Backends {
-    /// Everything in process memory: the embedded default.
+    /// Everything in process memory (`--database-url memory`): nothing is
+    /// kept across a restart.
     pub fn in_process() -> Self {
         Self {
             store: Arc::new(MemoryStore::new()),
@@ -86,27 +88,52 @@ impl Backends {
     }
 
     /// Connects the backends `config` names (retrying each for
-    /// `--startup-timeout`) and prepares them (migrations).
+    /// `--startup-timeout`) and prepares them (migrations): by default the
+    /// SQLite file [`DEFAULT_DATABASE_URL`](crate::DEFAULT_DATABASE_URL).
     ///
     /// # Errors
     ///
     /// A one-line message naming the setting at fault.
     pub async fn connect(config: &Config) -> Result<Self, String> {
-        // Both a Redis node and a cluster: refused before anything connects.
+        // Settings that contradict each other are refused before anything
+        // connects (or creates a database file): both a Redis node and a
+        // cluster, a database URL of no known kind, the PostgreSQL
+        // broadcaster without PostgreSQL.
         let shared_redis = config.redis()?;
+        let target = config.database()?;
+        if config.broadcaster_kind() == BroadcasterKind::Postgres
+            && !matches!(target, DatabaseTarget::Postgres(_))
+        {
+            return Err(
+                "--broadcaster postgres (POLLING_BROADCASTER) needs a PostgreSQL \
+                 --database-url (DATABASE_URL), which is not set"
+                    .to_owned(),
+            );
+        }
         let mut backends = Self::in_process();
         backends.idempotency = Arc::new(MemoryIdempotencyStore::with_max_keys(
             config.idempotency_max_keys,
         ));
         let mut database = None;
-        if let Some(url) = &config.database_url {
-            let pg = postgres::store(config, url).await?;
-            backends.store = pg.store;
-            backends.idempotency = pg.idempotency;
-            backends.kinds.idempotency = "postgres";
-            backends.scrape_hooks.push(pg.gauges);
-            backends.kinds.store = "postgres";
-            database = Some((url.as_str(), pg.pool));
+        match target {
+            DatabaseTarget::Memory => {}
+            DatabaseTarget::Sqlite(url) => {
+                let sqlite = sqlite::store(config, url).await?;
+                backends.store = sqlite.store;
+                backends.idempotency = sqlite.idempotency;
+                backends.scrape_hooks.push(sqlite.gauges);
+                backends.kinds.store = "sqlite";
+                backends.kinds.idempotency = "sqlite";
+            }
+            DatabaseTarget::Postgres(url) => {
+                let pg = postgres::store(config, url).await?;
+                backends.store = pg.store;
+                backends.idempotency = pg.idempotency;
+                backends.kinds.idempotency = "postgres";
+                backends.scrape_hooks.push(pg.gauges);
+                backends.kinds.store = "postgres";
+                database = Some((url, pg.pool));
+            }
         }
         match config.cache_kind() {
             CacheKind::Memory => {
@@ -137,8 +164,8 @@ impl Backends {
             }
             BroadcasterKind::Postgres => {
                 let Some((url, pool)) = &database else {
-                    return Err("--broadcaster postgres (POLLING_BROADCASTER) needs \
-                         --database-url (DATABASE_URL), which is not set"
+                    return Err("--broadcaster postgres (POLLING_BROADCASTER) needs a \
+                         PostgreSQL --database-url (DATABASE_URL), which is not set"
                         .to_owned());
                 };
                 backends.broadcaster = postgres::broadcaster(config, url, pool).await?;

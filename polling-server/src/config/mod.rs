@@ -33,6 +33,28 @@ pub const DEFAULT_BODY_LIMIT: u64 = 16 * 1024;
 /// nothing else is configured: 24 hours.
 pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// Where polls and votes are kept when `--database-url` is not set: a
+/// SQLite file in the working directory, created at the first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://polling.db";
+
+/// The `--database-url` value that keeps polls and votes in process memory
+/// (the in-process store: nothing is kept when the process ends).
+pub const MEMORY_DATABASE_URL: &str = "memory";
+
+/// Where polls and votes live, as `--database-url` says
+/// ([`Config::database`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseTarget<'a> {
+    /// In process memory: `memory`. Nothing is kept across a restart.
+    Memory,
+    /// In SQLite: a file (`sqlite://polling.db`, the default) or an in-memory
+    /// database (`sqlite::memory:`, nothing kept across a restart). One
+    /// process per file: the cache and broadcaster are this process's own.
+    Sqlite(&'a str),
+    /// In PostgreSQL (`postgres://` or `postgresql://`), shared by replicas.
+    Postgres(&'a str),
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -64,8 +86,8 @@ pub enum BroadcasterKind {
     /// Over Redis Pub/Sub (`--redis-url`; sharded Pub/Sub with
     /// `--redis-cluster-nodes`): every replica sees every vote.
     Redis,
-    /// Over PostgreSQL `LISTEN`/`NOTIFY` (`--database-url`): every replica on
-    /// the database sees every vote, without Redis.
+    /// Over PostgreSQL `LISTEN`/`NOTIFY` (a `postgres://` `--database-url`):
+    /// every replica on the database sees every vote, without Redis.
     Postgres,
 }
 
@@ -113,13 +135,23 @@ pub struct Config {
     #[arg(long, env = "POLLING_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub shutdown_grace: Duration,
 
-    /// PostgreSQL URL (`postgres://user:password@host:port/db`): store polls
-    /// and votes there [default: none, the in-process store].
-    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    /// Where polls and votes are kept: `sqlite://FILE` (a SQLite file,
+    /// created when missing; the default is `polling.db` in the working
+    /// directory), `postgres://user:password@host:port/db` (PostgreSQL,
+    /// shared by replicas), or nothing kept across a restart: `memory` (the
+    /// in-process store) or `sqlite::memory:` (SQLite in memory).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL
+    )]
     pub database_url: Option<String>,
 
-    /// The most PostgreSQL connections this process opens for queries
-    /// (`--broadcaster postgres` adds its one listening connection).
+    /// The most database connections this process opens for queries
+    /// (`--broadcaster postgres` adds its one listening connection; a SQLite
+    /// file has one writer at a time, the rest read).
     #[arg(long, env = "POLLING_DATABASE_POOL_SIZE", default_value_t = 10, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_pool_size: u32,
@@ -128,14 +160,15 @@ pub struct Config {
     #[arg(long, env = "POLLING_DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub database_statement_timeout: Duration,
 
-    /// How long a request waits for a PostgreSQL connection before it is
+    /// How long a request waits for a database connection before it is
     /// answered 503 `unavailable`.
     #[arg(long, env = "POLLING_DATABASE_ACQUIRE_TIMEOUT", default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
     pub database_acquire_timeout: Duration,
 
-    /// The most votes on one poll that wait for PostgreSQL at once in this
-    /// process; the next is answered 503 `unavailable` with `Retry-After`
-    /// instead of queueing behind a slow database.
+    /// The most votes on one poll that wait for the database (PostgreSQL or
+    /// SQLite) at once in this process; the next is answered 503
+    /// `unavailable` with `Retry-After` instead of queueing behind a slow
+    /// database.
     #[arg(long, env = "POLLING_DATABASE_MAX_QUEUED_VOTES", default_value_t = 4096, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_max_queued_votes: u32,
@@ -160,14 +193,15 @@ pub struct Config {
     pub redis_cluster_nodes: Vec<String>,
 
     /// Where the results cache lives [default: `redis` with --redis-url or
-    /// --redis-cluster-nodes, else `none` with --database-url (replicas share no cache, and a
-    /// memory one would go stale), else `memory`].
+    /// --redis-cluster-nodes, else `none` with a PostgreSQL --database-url
+    /// (replicas share no cache, and a memory one would go stale), else
+    /// `memory`].
     #[arg(long, env = "POLLING_CACHE", value_enum, value_name = "KIND")]
     pub cache: Option<CacheKind>,
 
     /// How results events reach listeners [default: `redis` with
-    /// --redis-url or --redis-cluster-nodes, else `postgres` with
-    /// --database-url, else `local`].
+    /// --redis-url or --redis-cluster-nodes, else `postgres` with a
+    /// PostgreSQL --database-url, else `local`].
     #[arg(long, env = "POLLING_BROADCASTER", value_enum, value_name = "KIND")]
     pub broadcaster: Option<BroadcasterKind>,
 
@@ -237,8 +271,8 @@ pub struct Config {
     #[arg(long, env = "POLLING_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
     pub idempotency_ttl: Duration,
 
-    /// The most idempotency keys kept in process memory (without
-    /// --database-url); to make room for a new one, an expired key goes
+    /// The most idempotency keys kept in process memory (with
+    /// `--database-url memory`); to make room for a new one, an expired key goes
     /// first, else the oldest kept response. Keys of requests still running
     /// are never dropped: with all of them running, a new key is answered
     /// 503.
@@ -370,12 +404,12 @@ impl Config {
     }
 
     /// The results cache to use: as set, else `redis` when a Redis URL or
-    /// cluster is given, else `none` when a database URL is (replicas on one
-    /// database must not each cache results the others' votes change), else
-    /// `memory`.
+    /// cluster is given, else `none` when a PostgreSQL database is
+    /// (replicas on one database must not each cache results the others'
+    /// votes change), else `memory`.
     pub fn cache_kind(&self) -> CacheKind {
         self.cache
-            .unwrap_or(match (self.has_redis(), &self.database_url) {
+            .unwrap_or(match (self.has_redis(), self.postgres_url()) {
                 (true, _) => CacheKind::Redis,
                 (false, Some(_)) => CacheKind::None,
                 (false, None) => CacheKind::Memory,
@@ -383,14 +417,52 @@ impl Config {
     }
 
     /// The broadcaster to use: as set, else `redis` when a Redis URL or
-    /// cluster is given, else `postgres` when a database URL is, else `local`.
+    /// cluster is given, else `postgres` when a PostgreSQL database is, else
+    /// `local`.
     pub fn broadcaster_kind(&self) -> BroadcasterKind {
         self.broadcaster
-            .unwrap_or(match (self.has_redis(), &self.database_url) {
+            .unwrap_or(match (self.has_redis(), self.postgres_url()) {
                 (true, _) => BroadcasterKind::Redis,
                 (false, Some(_)) => BroadcasterKind::Postgres,
                 (false, None) => BroadcasterKind::Local,
             })
+    }
+
+    /// Where polls and votes live: `--database-url` (unset or empty: the
+    /// [default SQLite file](DEFAULT_DATABASE_URL)).
+    ///
+    /// # Errors
+    ///
+    /// A one-line message naming the setting when the URL is none of
+    /// `memory`, `sqlite:...` and `postgres://...`.
+    pub fn database(&self) -> Result<DatabaseTarget<'_>, String> {
+        let url = self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .unwrap_or(DEFAULT_DATABASE_URL);
+        if url == MEMORY_DATABASE_URL {
+            Ok(DatabaseTarget::Memory)
+        } else if url.starts_with("sqlite:") {
+            Ok(DatabaseTarget::Sqlite(url))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseTarget::Postgres(url))
+        } else {
+            let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+            Err(format!(
+                "--database-url (DATABASE_URL): a URL of scheme `{scheme}` is none of \
+                 `sqlite://FILE`, `sqlite::memory:`, `memory` and `postgres://...`"
+            ))
+        }
+    }
+
+    /// The PostgreSQL URL, when `--database-url` is one.
+    fn postgres_url(&self) -> Option<&str> {
+        match self.database() {
+            Ok(DatabaseTarget::Postgres(url)) => Some(url),
+            _ => None,
+        }
     }
 
     /// The Redis to use: one node (`--redis-url`), a cluster
@@ -481,6 +553,12 @@ mod tests {
         assert_eq!(config.body_limit, 16 * 1024);
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
         assert_eq!(config.database_pool_size, 10);
+        if std::env::var_os("DATABASE_URL").is_none() {
+            assert_eq!(
+                config.database(),
+                Ok(DatabaseTarget::Sqlite("sqlite://polling.db"))
+            );
+        }
         assert_eq!(
             config.database_max_queued_votes as usize,
             polling_store_postgres::CastMode::DEFAULT_MAX_QUEUE
@@ -676,6 +754,48 @@ mod tests {
             parse(&["--cache", "none", "--broadcaster", "postgres"]),
             (CacheKind::None, BroadcasterKind::Postgres)
         );
+    }
+
+    #[test]
+    fn the_database_url_chooses_sqlite_memory_or_postgres() {
+        // What `database()` makes of `url`, in the form it is compared in.
+        let target = |url: Option<&str>| {
+            let mut config = Config::try_parse_from(["polling-server"]).unwrap();
+            config.database_url = url.map(str::to_owned);
+            config.database().map(|target| format!("{target:?}"))
+        };
+        let default = Ok(format!("Sqlite({DEFAULT_DATABASE_URL:?})"));
+        assert_eq!(target(None), default, "unset: the default file");
+        assert_eq!(target(Some(" ")), default, "empty: the default file");
+        assert_eq!(target(Some("memory")), Ok("Memory".to_owned()));
+        for url in ["sqlite::memory:", "sqlite:///var/lib/polling/polls.db"] {
+            assert_eq!(target(Some(url)), Ok(format!("Sqlite({url:?})")));
+        }
+        for url in ["postgres://u@db/polls", "postgresql://u@db/polls"] {
+            assert_eq!(target(Some(url)), Ok(format!("Postgres({url:?})")));
+        }
+        let error = target(Some("mysql://root:hunter2@db/polls")).unwrap_err();
+        assert!(
+            error.starts_with("--database-url (DATABASE_URL)"),
+            "{error}"
+        );
+        assert!(error.contains("`mysql`"), "{error}");
+        assert!(!error.contains("hunter2"), "no password in errors: {error}");
+    }
+
+    #[test]
+    fn a_sqlite_or_memory_database_caches_in_memory_and_broadcasts_locally() {
+        for url in ["sqlite://polling.db", "sqlite::memory:", "memory"] {
+            let mut config = Config::try_parse_from(["polling-server"]).unwrap();
+            config.database_url = Some(url.to_owned());
+            config.redis_url = None;
+            config.redis_cluster_nodes.clear();
+            assert_eq!(
+                (config.cache_kind(), config.broadcaster_kind()),
+                (CacheKind::Memory, BroadcasterKind::Local),
+                "{url}"
+            );
+        }
     }
 
     #[test]

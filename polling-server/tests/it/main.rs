@@ -36,6 +36,7 @@ mod security;
 mod shared_limits;
 mod sharing;
 mod shutdown;
+mod sqlite;
 mod telemetry;
 mod vote_after_commit;
 mod zombie_ballots;

@@ -400,7 +400,25 @@ async fn two_server_processes_configured_by_environment_share_a_cluster(
         .await
         .expect("a snapshot");
     assert_eq!(snapshot["type"], "snapshot");
+    // The vote draws on the shared rate limits in the cluster (not on a
+    // process's fallback): the address's bucket, in its client's slot. A
+    // bucket expires once it is full again, 50 ms after one vote at the
+    // default rate: it is read right after the vote, on a connection opened
+    // before it.
+    let bucket = format!("{prefix}rate:{{127.0.0.1}}votes:127.0.0.1");
+    let mut node =
+        redis::Client::open(format!("redis://127.0.0.1:{}/", cluster.master_of(&bucket)))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
     voter.vote(&id, &[0]).await.assert_json(201);
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&bucket)
+        .query_async(&mut node)
+        .await
+        .unwrap();
+    assert!(exists, "{bucket} is on its master");
     let update = message_within(&mut socket, Duration::from_secs(5))
         .await
         .expect("B's socket gets A's vote");
@@ -414,20 +432,4 @@ async fn two_server_processes_configured_by_environment_share_a_cluster(
         Some(1),
         "A cached the vote on the poll's shard"
     );
-
-    // The vote drew on the shared rate limits in the cluster (not on a
-    // process's fallback): the address's bucket, in its client's slot.
-    let bucket = format!("{prefix}rate:{{127.0.0.1}}votes:127.0.0.1");
-    let mut node =
-        redis::Client::open(format!("redis://127.0.0.1:{}/", cluster.master_of(&bucket)))
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-    let exists: bool = redis::cmd("EXISTS")
-        .arg(&bucket)
-        .query_async(&mut node)
-        .await
-        .unwrap();
-    assert!(exists, "{bucket} is on its master");
 }

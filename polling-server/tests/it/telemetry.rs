@@ -179,6 +179,7 @@ async fn the_binary_logs_one_json_line_per_request_with_its_fields() {
         .env_clear()
         .env("POLLING_LISTEN", addr.to_string())
         .env("POLLING_LOG_FORMAT", "json")
+        .env("DATABASE_URL", polling_server::MEMORY_DATABASE_URL)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

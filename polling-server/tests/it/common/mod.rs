@@ -8,9 +8,11 @@
 pub(crate) mod process;
 
 /// Generates one test per backend for each scenario `async fn name(app: App)`
-/// in the calling file: `memory::name` on an in-process app and
+/// in the calling file: `memory::name` on an in-process app,
+/// `sqlite::name` on a fresh SQLite file (see [`sqlite_app`]) and
 /// `postgres::name` on a fresh `#[sqlx::test]` PostgreSQL database (see
-/// [`postgres_app`]). Bring it into scope with `#[macro_use] mod common;`.
+/// [`postgres_app`]). (Named when there were two.) Bring it into scope with
+/// `#[macro_use] mod common;`.
 // Only some test binaries run their scenarios on both backends.
 #[allow(unused_macros)]
 macro_rules! on_both_backends {
@@ -20,6 +22,16 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name(polling_server::App::builder()).await;
+                }
+            )+
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    // The file lives as long as the test.
+                    let (app, _file) = crate::common::sqlite_app().await;
+                    super::$name(app).await;
                 }
             )+
         }
@@ -541,6 +553,24 @@ pub(crate) async fn postgres_app(
     assert_eq!(backends.kinds.store, "postgres");
     assert_eq!(backends.kinds.idempotency, "postgres");
     backends.into_builder()
+}
+
+/// The server's backends on a fresh SQLite file (polls, ballots and
+/// idempotency keys), as `--database-url sqlite://FILE` opens it, as an
+/// [`AppBuilder`](polling_server::AppBuilder) to add settings to, and the
+/// temporary directory holding the file, removed when dropped.
+pub(crate) async fn sqlite_app() -> (polling_server::AppBuilder, tempfile::TempDir) {
+    use clap::Parser;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("polls.db").display());
+    let config = polling_server::Config::try_parse_from(["polling-server", "--database-url", &url])
+        .expect("a valid configuration");
+    let backends = polling_server::Backends::connect(&config)
+        .await
+        .expect("the SQLite backends open");
+    assert_eq!(backends.kinds.store, "sqlite");
+    assert_eq!(backends.kinds.idempotency, "sqlite");
+    (backends.into_builder(), dir)
 }
 
 /// A live results socket, as tokio-tungstenite opens it.

@@ -1,6 +1,7 @@
 //! [`ServerProcess`]: the `polling-server` binary itself, on a free port.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,19 +16,42 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary on a free port with `env` as its only settings, and
     /// waits until it accepts connections.
+    ///
+    /// Without a `DATABASE_URL` in `env`, the process keeps its polls in
+    /// memory (`DATABASE_URL=memory`), never in the default SQLite file of
+    /// the working directory (the crate's, in the repository).
     pub(crate) async fn start(env: &[(&str, String)]) -> Self {
+        let memory = (
+            "DATABASE_URL",
+            polling_server::MEMORY_DATABASE_URL.to_owned(),
+        );
+        let env: Vec<(&str, String)> = std::iter::once(memory).chain(env.iter().cloned()).collect();
+        Self::spawn(None, &env).await
+    }
+
+    /// Starts the binary as [`start`](Self::start) does, but in the working
+    /// directory `dir` and with `env` alone (no `DATABASE_URL` unless
+    /// given: the default SQLite file, in `dir`).
+    pub(crate) async fn start_in(dir: &Path, env: &[(&str, String)]) -> Self {
+        Self::spawn(Some(dir), env).await
+    }
+
+    async fn spawn(dir: Option<&Path>, env: &[(&str, String)]) -> Self {
         let addr = {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap()
         };
-        let child = Command::new(env!("CARGO_BIN_EXE_polling-server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_polling-server"));
+        command
             .env_clear()
             .env("POLLING_LISTEN", addr.to_string())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start polling-server");
+            .stderr(Stdio::null());
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let child = command.spawn().expect("start polling-server");
         let process = Self { child, addr };
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {

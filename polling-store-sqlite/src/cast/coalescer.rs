@@ -1,0 +1,187 @@
+//! [`Coalescer`]: concurrent ballots on one poll share transactions.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use polling_core::{Ballot, CastOutcome, PollError, PollId, Result};
+use tokio::sync::oneshot;
+
+use super::transaction::{abandoned_error, cast_batch};
+use crate::database::Database;
+
+/// Group commit per poll, as in the PostgreSQL store.
+///
+/// The first ballot on an idle poll starts a writer task for that poll; while
+/// the writer's transaction runs, later ballots on the poll queue up, and the
+/// writer takes them (up to `max_batch`) into its next transaction. At low
+/// load every ballot runs alone and waits for nothing; under load a poll
+/// takes SQLite's write lock, and syncs the write-ahead log, once per batch
+/// instead of once per ballot. Writers of different polls take turns for the
+/// database's one write lock.
+///
+/// The writer is a spawned task, not the first caller's future: a caller that
+/// goes away (a closed HTTP connection) cannot abort a transaction holding
+/// other callers' ballots. Its ballot, though, is left out of every batch
+/// taken after it was [abandoned](Ballot::abandon) or its caller stopped
+/// listening: an answer given as a failure (a timeout) is never contradicted
+/// by a later commit.
+///
+/// A poll's queue is bounded: with `max_queue` ballots waiting (queued or in
+/// the running batch), the next is refused at once as unavailable.
+#[derive(Clone, Debug)]
+pub(crate) struct Coalescer {
+    /// The database the batches are written to.
+    database: Database,
+    /// The most ballots one transaction records.
+    max_batch: usize,
+    /// The most ballots of one poll waiting at once.
+    max_queue: usize,
+    /// Ballots waiting for their poll's writer. A poll has an entry exactly
+    /// while its writer task runs.
+    queues: Arc<Mutex<HashMap<PollId, Queue>>>,
+}
+
+/// One poll's waiting ballots.
+#[derive(Debug, Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    /// The ballots waiting: `pending` plus those in the running batch.
+    waiting: usize,
+}
+
+#[derive(Debug)]
+struct Pending {
+    ballot: Ballot,
+    reply: oneshot::Sender<Result<CastOutcome>>,
+}
+
+impl Coalescer {
+    pub(crate) fn new(database: Database, max_batch: usize, max_queue: usize) -> Self {
+        Self {
+            database,
+            max_batch: max_batch.max(1),
+            max_queue: max_queue.max(1),
+            queues: Arc::default(),
+        }
+    }
+
+    pub(crate) async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+        let poll_id = ballot.poll_id();
+        let (reply, outcome) = oneshot::channel();
+        let pending = Pending {
+            ballot: ballot.clone(),
+            reply,
+        };
+        let start_writer = match lock(&self.queues).entry(poll_id) {
+            Entry::Occupied(mut queue) => {
+                let queue = queue.get_mut();
+                if queue.waiting >= self.max_queue {
+                    return Err(PollError::unavailable(format!(
+                        "{} votes on this poll are already waiting for the database",
+                        queue.waiting
+                    )));
+                }
+                queue.pending.push(pending);
+                queue.waiting += 1;
+                false
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Queue {
+                    pending: vec![pending],
+                    waiting: 1,
+                });
+                true
+            }
+        };
+        if start_writer {
+            tokio::spawn(self.clone().write(poll_id));
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(PollError::unavailable("the vote writer stopped")))
+    }
+
+    /// The writer task of one poll: batch after batch until its queue is empty.
+    async fn write(self, poll_id: PollId) {
+        let mut guard = QueueGuard {
+            queues: &self.queues,
+            poll_id,
+            finished: false,
+        };
+        loop {
+            let (batch, gone) = {
+                let mut queues = lock(&self.queues);
+                let queue = queues.entry(poll_id).or_default();
+                if queue.pending.is_empty() {
+                    queues.remove(&poll_id);
+                    guard.finished = true;
+                    return;
+                }
+                self.take_batch(queue)
+            };
+            for pending in gone {
+                let _ = pending.reply.send(Err(abandoned_error()));
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let ballots: Vec<Ballot> = batch.iter().map(|p| p.ballot.clone()).collect();
+            let outcomes = cast_batch(&self.database, poll_id, &ballots).await;
+            if let Some(queue) = lock(&self.queues).get_mut(&poll_id) {
+                queue.waiting -= batch.len();
+            }
+            for (pending, outcome) in batch.into_iter().zip(outcomes) {
+                // A caller that left once its ballot was taken gets its
+                // commit all the same: a retry replays it.
+                let _ = pending.reply.send(outcome);
+            }
+        }
+    }
+
+    /// Takes the next batch (up to `max_batch` ballots) off `queue`, and
+    /// apart from it the ballots whose callers are gone, which no batch
+    /// records.
+    fn take_batch(&self, queue: &mut Queue) -> (Vec<Pending>, Vec<Pending>) {
+        let (mut batch, mut gone) = (Vec::new(), Vec::new());
+        let mut rest = std::mem::take(&mut queue.pending).into_iter();
+        for pending in rest.by_ref() {
+            if pending.ballot.is_abandoned() || pending.reply.is_closed() {
+                gone.push(pending);
+            } else {
+                batch.push(pending);
+                if batch.len() == self.max_batch {
+                    break;
+                }
+            }
+        }
+        queue.pending = rest.collect();
+        queue.waiting -= gone.len();
+        (batch, gone)
+    }
+}
+
+/// Removes the poll's queue if its writer ends early (a panic, or the runtime
+/// shutting down), so that waiting callers get an error instead of hanging and
+/// the next ballot starts a new writer.
+struct QueueGuard<'a> {
+    queues: &'a Mutex<HashMap<PollId, Queue>>,
+    poll_id: PollId,
+    /// Set when the writer removed its queue itself, under the lock: from then
+    /// on an entry for this poll belongs to a newer writer.
+    finished: bool,
+}
+
+impl Drop for QueueGuard<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            lock(self.queues).remove(&self.poll_id);
+        }
+    }
+}
+
+// Every critical section above leaves the map consistent, so a poisoned lock
+// is used as is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
