@@ -65,6 +65,7 @@ pub use config::{
     RedisTarget, RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
 };
 pub use http::client_addr::TrustedProxies;
+pub use http::frontend::Frontend;
 pub use http::probe::probe_ready;
 pub use http::route::{RateClass, Route, ROUTES};
 pub use routes::routes;

@@ -1,6 +1,7 @@
 //! [`ServerProcess`]: the `polling-server` binary itself, on a free port.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,11 +17,19 @@ impl ServerProcess {
     /// Starts the binary on a free port with `env` as its only settings, and
     /// waits until it accepts connections.
     pub(crate) async fn start(env: &[(&str, String)]) -> Self {
+        Self::start_in(&std::env::current_dir().unwrap(), env, &[]).await
+    }
+
+    /// [`start`](Self::start) with `dir` as the working directory and `args`
+    /// on the command line.
+    pub(crate) async fn start_in(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Self {
         let addr = {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap()
         };
         let child = Command::new(env!("CARGO_BIN_EXE_polling-server"))
+            .current_dir(dir)
+            .args(args)
             .env_clear()
             .env("POLLING_LISTEN", addr.to_string())
             .envs(env.iter().map(|(k, v)| (k, v)))
