@@ -41,6 +41,11 @@
 //! # }
 //! ```
 
+// The README (the crate's page on crates.io) compiles and runs as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod app;
 mod backends;
 mod config;
