@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use polling_core::PollId;
 
 use crate::common::process::ServerProcess;
-use crate::common::{Client, Request};
+use crate::common::{create_poll, draft, id_of, Client, Request};
 
 /// A fresh, empty directory of this test's own, removed when dropped.
 struct TempDir(PathBuf);
@@ -91,8 +91,23 @@ async fn the_lone_binary_serves_the_app_built_into_it() {
         .get("/js/not-a-module.js")
         .await
         .assert_error(404, "route_not_found");
-    // The API is still the API.
+    // The API is still the API, and a share link is the built-in app's page
+    // with the poll's link-preview tags.
     assert_eq!(client.get("/healthz").await.status, 200);
+    let (poll, _) = create_poll(&client, draft(&["Tabs", "Spaces"])).await;
+    let share = client
+        .send(Request::get(format!("/p/{}", id_of(&poll))).header("accept", "text/html"))
+        .await;
+    assert_eq!(share.status, 200);
+    let page = String::from_utf8_lossy(&share.body);
+    assert!(
+        page.contains(r#"<script type="module" src="/js/main.js">"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<meta property="og:description" content="Vote: Tabs · Spaces">"#),
+        "{page}"
+    );
 }
 
 #[tokio::test]
