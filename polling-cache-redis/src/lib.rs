@@ -80,7 +80,12 @@
 //! a server at `127.0.0.1:6379` (or `REDIS_URL`), and `redis-server` on
 //! `PATH` for the tests that start and kill their own.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README (the crate's page on crates.io) compiles and runs as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod broadcaster;
 mod config;

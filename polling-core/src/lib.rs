@@ -20,7 +20,12 @@
 //! This crate depends on no database and no HTTP framework; backends and the
 //! server depend on it. See the [`service`] module for a composed stack.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README (the crate's page on crates.io) compiles and runs as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[macro_use]
 mod macros;

@@ -41,6 +41,11 @@
 //! # }
 //! ```
 
+// The README (the crate's page on crates.io) compiles and runs as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod app;
 mod backends;
 mod config;
@@ -66,6 +71,7 @@ pub use config::{
     DEFAULT_IDEMPOTENCY_TTL, MEMORY_DATABASE_URL,
 };
 pub use http::client_addr::TrustedProxies;
+pub use http::frontend::Frontend;
 pub use http::listener::{bind, LISTEN_BACKLOG};
 pub use http::probe::probe_ready;
 pub use http::route::{RateClass, Route, ROUTES};

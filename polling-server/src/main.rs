@@ -4,7 +4,7 @@ use std::io::{BufWriter, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use polling_server::{run, Backends, Config, LogFormat};
+use polling_server::{run, Backends, Config, Frontend, LogFormat};
 use tokio::sync::oneshot;
 
 #[tokio::main]
@@ -31,7 +31,9 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let frontend_dir = config.frontend_dir()?;
+    let frontend = config
+        .frontend_dir()?
+        .map_or(Frontend::Embedded, Frontend::Dir);
     let listener = polling_server::bind(config.listen).map_err(|e| {
         format!(
             "--listen (POLLING_LISTEN): cannot bind {}: {e}",
@@ -53,13 +55,14 @@ async fn serve(config: Config) -> Result<(), String> {
         .instance(config.instance())
         .idempotency_ttl(config.idempotency_ttl)
         .public_url(config.public_url.clone())
-        .frontend_dir(frontend_dir.clone())
+        .frontend(frontend.clone())
         .build();
     tracing::info!(
         address = %config.listen,
-        frontend = %frontend_dir
-            .as_deref()
-            .map_or_else(|| "none".into(), |dir| dir.display().to_string()),
+        frontend = %match &frontend {
+            Frontend::Dir(dir) => dir.display().to_string(),
+            _ => "built in".to_owned(),
+        },
         store = kinds.store,
         cache = kinds.cache,
         broadcaster = kinds.broadcaster,

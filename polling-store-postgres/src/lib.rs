@@ -43,7 +43,12 @@
 //! Tests use `#[sqlx::test]`, which creates a fresh database with these
 //! migrations for each test; `DATABASE_URL` names the server it uses.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README (the crate's page on crates.io) compiles and runs as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[macro_use]
 mod rows;

@@ -17,6 +17,7 @@ use super::{App, Parts};
 use crate::config::{
     AllowedOrigins, PublicUrl, RequestLimits, DEFAULT_BODY_LIMIT, DEFAULT_IDEMPOTENCY_TTL,
 };
+use crate::http::frontend::Frontend;
 
 /// A function run before each scrape of `/metrics`; see
 /// [`AppBuilder::scrape_hook`].
@@ -50,7 +51,7 @@ pub struct AppBuilder {
     cache: Arc<dyn ResultsCache>,
     broadcaster: Arc<dyn Broadcaster>,
     body_limit: u64,
-    frontend_dir: Option<PathBuf>,
+    frontend: Frontend,
     limits: RequestLimits,
     shared_rate_limits: Option<RedisRateLimiter>,
     secure_cookies: bool,
@@ -78,7 +79,7 @@ impl AppBuilder {
             cache,
             broadcaster,
             body_limit: DEFAULT_BODY_LIMIT,
-            frontend_dir: None,
+            frontend: Frontend::None,
             limits: RequestLimits::default(),
             shared_rate_limits: None,
             secure_cookies: false,
@@ -196,10 +197,18 @@ impl AppBuilder {
         self
     }
 
-    /// Serves the browser app from `dir` at `/`.
-    pub fn frontend_dir(mut self, dir: Option<PathBuf>) -> Self {
-        self.frontend_dir = dir;
+    /// Serves the browser app at `/`: the one built into the binary, or the
+    /// files of a directory (none by default: an embedding application
+    /// opts in).
+    pub fn frontend(mut self, frontend: Frontend) -> Self {
+        self.frontend = frontend;
         self
+    }
+
+    /// Serves the browser app from `dir` at `/`, read on every request
+    /// ([`Frontend::Dir`]; `None`: no app).
+    pub fn frontend_dir(self, dir: Option<PathBuf>) -> Self {
+        self.frontend(dir.map_or(Frontend::None, Frontend::Dir))
     }
 
     /// The app: the tower stack of the vote and results paths, and the
@@ -224,7 +233,7 @@ impl AppBuilder {
                 stack,
                 hub,
                 body_limit: self.body_limit,
-                frontend_dir: self.frontend_dir,
+                frontend: self.frontend,
                 limits: self.limits,
                 shared_rate_limits: self.shared_rate_limits,
                 secure_cookies: self.secure_cookies,
@@ -251,7 +260,7 @@ impl fmt::Debug for AppBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppBuilder")
             .field("body_limit", &self.body_limit)
-            .field("frontend_dir", &self.frontend_dir)
+            .field("frontend", &self.frontend)
             .field("limits", &self.limits)
             .field("shared_rate_limits", &self.shared_rate_limits.is_some())
             .field("secure_cookies", &self.secure_cookies)

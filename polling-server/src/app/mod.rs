@@ -12,7 +12,6 @@ pub(crate) mod readiness;
 mod stack;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +30,7 @@ pub use builder::{AppBuilder, ScrapeHook};
 pub use stack::PollServiceStack;
 
 use crate::config::{AllowedOrigins, PublicUrl, RequestLimits};
+use crate::http::frontend::Frontend;
 use readiness::Readiness;
 
 /// The backends and settings of one server, built by an [`AppBuilder`].
@@ -70,7 +70,7 @@ pub(crate) struct Parts {
     /// The most bytes a request body may have.
     pub(crate) body_limit: u64,
     /// The browser app served at `/`, if any.
-    pub(crate) frontend_dir: Option<PathBuf>,
+    pub(crate) frontend: Frontend,
     /// Rates, caps and timeouts against abusive or slow clients.
     pub(crate) limits: RequestLimits,
     /// Where the rate limits' buckets live when every replica shares them;
@@ -159,7 +159,7 @@ impl fmt::Debug for App {
         let parts = &*self.parts;
         f.debug_struct("App")
             .field("body_limit", &parts.body_limit)
-            .field("frontend_dir", &parts.frontend_dir)
+            .field("frontend", &parts.frontend)
             .field("limits", &parts.limits)
             .field("shared_rate_limits", &parts.shared_rate_limits.is_some())
             .field("secure_cookies", &parts.secure_cookies)

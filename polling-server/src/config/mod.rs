@@ -118,8 +118,9 @@ pub struct Config {
     )]
     pub listen: SocketAddr,
 
-    /// The browser app's directory, served at `/` [default: `frontend` in the
-    /// working directory, if present].
+    /// A directory whose files are served at `/` instead of the browser app
+    /// built into the binary, read on every request (for developing the app)
+    /// [default: the built-in app].
     #[arg(long, env = "POLLING_FRONTEND_DIR", value_name = "DIR")]
     pub frontend_dir: Option<PathBuf>,
 
@@ -509,8 +510,8 @@ impl Config {
                 .any(|n| !n.trim().is_empty())
     }
 
-    /// The browser app's directory: the configured one, which must exist, or
-    /// `./frontend` when present.
+    /// The browser app's directory, which must exist, if one is configured
+    /// (else the binary serves the app built into it).
     ///
     /// # Errors
     ///
@@ -523,10 +524,7 @@ impl Config {
                 "--frontend-dir (POLLING_FRONTEND_DIR): {} is not a directory",
                 dir.display()
             )),
-            None => {
-                let default = PathBuf::from("frontend");
-                Ok(default.is_dir().then_some(default))
-            }
+            None => Ok(None),
         }
     }
 }

@@ -61,12 +61,7 @@ pub(crate) fn bare(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(share::routes(&app))
         .unify();
-    let frontend = match app.parts.frontend_dir.clone() {
-        Some(dir) => warp::fs::dir(dir).map(Reply::into_response).boxed(),
-        None => warp::any()
-            .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
-            .boxed(),
-    };
+    let frontend = app.parts.frontend.filter();
     api.or(frontend)
         .unify()
         .or(fallback::unmatched())

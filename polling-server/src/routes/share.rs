@@ -1,8 +1,6 @@
 //! Sharing a poll: its QR code, and the share page `/p/{id}` that link
 //! previews (Open Graph) read and the browser app opens.
 
-use std::path::Path;
-
 use polling_core::Poll;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
@@ -72,7 +70,7 @@ async fn share_page(raw_id: String, app: App, headers: HeaderMap) -> Result<Resp
     let (poll, link) = match poll_and_link(&app, &raw_id, &headers).await {
         Ok(found) => found,
         Err(error) if error.status() == StatusCode::NOT_FOUND && wants_html(&headers) => {
-            if let Some(page) = app_page(app.parts.frontend_dir.as_deref()).await {
+            if let Some(page) = app.parts.frontend.index_html().await {
                 return Ok(html(page, StatusCode::NOT_FOUND));
             }
             return Err(error.into());
@@ -80,7 +78,7 @@ async fn share_page(raw_id: String, app: App, headers: HeaderMap) -> Result<Resp
         Err(error) => return Err(error.into()),
     };
     let tags = meta_tags(&poll, &link);
-    let page = match app_page(app.parts.frontend_dir.as_deref()).await {
+    let page = match app.parts.frontend.index_html().await {
         Some(page) => inject(&page, &poll.question, &tags),
         None => standalone_page(&poll, &link, &tags),
     };
@@ -92,18 +90,6 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// The app's `index.html`, if the server serves the app.
-async fn app_page(dir: Option<&Path>) -> Option<String> {
-    let path = dir?.join("index.html");
-    match tokio::fs::read_to_string(&path).await {
-        Ok(page) => Some(page),
-        Err(error) => {
-            tracing::warn!(path = %path.display(), %error, "the app's index.html cannot be read");
-            None
-        }
-    }
 }
 
 fn html(page: String, status: StatusCode) -> Response {

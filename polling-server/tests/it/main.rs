@@ -10,6 +10,7 @@ mod rules;
 mod bad_input;
 mod cancelled_votes;
 mod deleted_polls;
+mod embedded_app;
 mod export;
 mod export_stream;
 mod faults_postgres;

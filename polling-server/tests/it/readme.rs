@@ -121,6 +121,33 @@ fn the_error_table_lists_every_code_in_the_row_of_its_status() {
 }
 
 #[test]
+fn the_openapi_error_schema_lists_every_code_the_server_answers() {
+    let document: serde_json::Value =
+        serde_json::from_str(polling_server::OPENAPI_DOCUMENT).expect("openapi.json is JSON");
+    let pointer = "/components/schemas/Error/properties/error/properties/code/enum";
+    let documented: BTreeSet<&str> = document
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_array)
+        .unwrap_or_else(|| panic!("openapi.json has no {pointer}"))
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    let answered: BTreeSet<String> = error_codes().into_iter().map(|(code, _)| code).collect();
+    let missing: Vec<&String> = answered
+        .iter()
+        .filter(|code| !documented.contains(code.as_str()))
+        .collect();
+    let never_answered: Vec<&&str> = documented
+        .iter()
+        .filter(|code| !answered.contains(**code))
+        .collect();
+    assert!(
+        missing.is_empty() && never_answered.is_empty(),
+        "the Error schema's codes: missing {missing:?}, never answered {never_answered:?}"
+    );
+}
+
+#[test]
 fn every_architecture_anchor_the_repository_cites_names_a_section() {
     let sections: BTreeSet<String> = ARCHITECTURE
         .lines()

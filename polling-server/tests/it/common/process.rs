@@ -26,23 +26,29 @@ impl ServerProcess {
             polling_server::MEMORY_DATABASE_URL.to_owned(),
         );
         let env: Vec<(&str, String)> = std::iter::once(memory).chain(env.iter().cloned()).collect();
-        Self::spawn(None, &env).await
+        Self::spawn(None, &env, &[]).await
     }
 
     /// Starts the binary as [`start`](Self::start) does, but in the working
     /// directory `dir` and with `env` alone (no `DATABASE_URL` unless
     /// given: the default SQLite file, in `dir`).
     pub(crate) async fn start_in(dir: &Path, env: &[(&str, String)]) -> Self {
-        Self::spawn(Some(dir), env).await
+        Self::spawn(Some(dir), env, &[]).await
     }
 
-    async fn spawn(dir: Option<&Path>, env: &[(&str, String)]) -> Self {
+    /// [`start_in`](Self::start_in) with `args` on the command line.
+    pub(crate) async fn start_in_with(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Self {
+        Self::spawn(Some(dir), env, args).await
+    }
+
+    async fn spawn(dir: Option<&Path>, env: &[(&str, String)], args: &[&str]) -> Self {
         let addr = {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap()
         };
         let mut command = Command::new(env!("CARGO_BIN_EXE_polling-server"));
         command
+            .args(args)
             .env_clear()
             .env("POLLING_LISTEN", addr.to_string())
             .envs(env.iter().map(|(k, v)| (k, v)))
