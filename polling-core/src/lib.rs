@@ -14,6 +14,7 @@
 //! | [`layer`] | [`MetricsLayer`](layer::MetricsLayer), [`CacheLayer`](layer::CacheLayer), [`BroadcastLayer`](layer::BroadcastLayer) |
 //! | [`metrics`] | the names and labels of every metric, and [`describe`](metrics::describe) |
 //! | [`relay`] | [`Relay`](relay::Relay) and its parts: the listening side of a broadcaster over Redis Pub/Sub or PostgreSQL `LISTEN`/`NOTIFY` |
+//! | [`store_kit`] | for store implementers: [`Plan`](store_kit::Plan), [`Coalescer`](store_kit::Coalescer) and [`BatchWriter`](store_kit::BatchWriter), group commit of ballots |
 //! | [`memory`] | [`MemoryStore`](memory::MemoryStore), [`MemoryCache`](memory::MemoryCache), [`LocalBroadcaster`](memory::LocalBroadcaster), [`MemoryIdempotencyStore`](memory::MemoryIdempotencyStore) |
 //! | `testing` (feature) | the conformance suite every backend runs |
 //!
@@ -43,6 +44,7 @@ mod near_cache;
 pub mod relay;
 pub mod service;
 mod store;
+pub mod store_kit;
 pub mod tally;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,17 +7,17 @@
 //! transaction runs together, in one transaction: the benchmark
 //! `benches/hot_poll.rs` measures both.
 
+mod batch_writer;
 #[cfg(test)]
 mod bounded_cost;
-mod coalescer;
-mod plan;
 mod transaction;
 
+use polling_core::store_kit::Coalescer;
 use polling_core::{Ballot, CastOutcome, Result};
 
 use sqlx::PgPool;
 
-use coalescer::Coalescer;
+use batch_writer::PgBatchWriter;
 
 /// How ballots become transactions.
 ///
@@ -76,7 +76,7 @@ impl Default for CastMode {
 #[derive(Clone, Debug)]
 pub(crate) enum Caster {
     PerBallot(PgPool),
-    Coalesced(Coalescer),
+    Coalesced(Coalescer<PgBatchWriter>),
 }
 
 impl Caster {
@@ -86,7 +86,11 @@ impl Caster {
             CastMode::Coalesced {
                 max_batch,
                 max_queue,
-            } => Self::Coalesced(Coalescer::new(pool, max_batch, max_queue)),
+            } => Self::Coalesced(Coalescer::new(
+                PgBatchWriter::new(pool),
+                max_batch,
+                max_queue,
+            )),
         }
     }
 

@@ -1,12 +1,11 @@
 //! [`cast_batch`]: one transaction recording a batch of ballots on one poll.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
+use polling_core::store_kit::{batch_failure, LiveBallots, Plan};
 use polling_core::{Ballot, CastOutcome, Method, PollError, PollId, Result, VoterId};
 use sqlx::PgPool;
 
-use super::plan::Plan;
 use crate::error::unavailable;
 use crate::rows;
 
@@ -91,10 +90,7 @@ pub(crate) async fn cast_batch(
 ) -> Vec<Result<CastOutcome>> {
     match try_cast_batch(pool, poll_id, ballots).await {
         Ok(outcomes) => outcomes,
-        Err(error) => {
-            let error = Arc::new(error);
-            ballots.iter().map(|_| Err(shared(&error))).collect()
-        }
+        Err(error) => batch_failure(error, ballots.len()),
     }
 }
 
@@ -131,18 +127,12 @@ async fn try_cast_batch(
     // The lock may have taken long: a ballot whose caller gave up meanwhile
     // (answered as a failure) is left out, so no later commit contradicts
     // that answer.
-    let abandoned: Vec<bool> = ballots.iter().map(Ballot::is_abandoned).collect();
-    let live: Vec<Ballot> = ballots
-        .iter()
-        .zip(&abandoned)
-        .filter(|(_, &gone)| !gone)
-        .map(|(ballot, _)| ballot.clone())
-        .collect();
+    let live = LiveBallots::of(ballots);
     if live.is_empty() {
-        return Ok(ballots.iter().map(|_| Err(abandoned_error())).collect());
+        return Ok(live.outcomes(Vec::new()));
     }
 
-    let voters: Vec<&str> = live.iter().map(|b| b.voter().as_str()).collect();
+    let voters: Vec<&str> = live.ballots().iter().map(|b| b.voter().as_str()).collect();
     let earlier = sqlx::query(EARLIER_BALLOTS)
         .bind(id)
         .bind(&voters)
@@ -153,26 +143,19 @@ async fn try_cast_batch(
         .map(|row| rows::ballot(poll_id, poll.method, row))
         .collect::<Result<HashMap<VoterId, _>>>()?;
 
-    let plan = Plan::decide(&poll, tally, version, earlier, &live, polling_core::now());
+    let plan = Plan::decide(
+        &poll,
+        tally,
+        version,
+        earlier,
+        live.ballots(),
+        polling_core::now(),
+    );
     if plan.writes() {
         record(&mut tx, id, &plan).await?;
     }
     tx.commit().await.map_err(unavailable)?;
-    let mut outcomes = plan.outcomes.into_iter();
-    Ok(abandoned
-        .into_iter()
-        .map(|gone| match gone {
-            true => Err(abandoned_error()),
-            false => outcomes
-                .next()
-                .unwrap_or_else(|| Err(PollError::unavailable("a ballot got no outcome"))),
-        })
-        .collect())
-}
-
-/// The outcome of a ballot abandoned before its transaction recorded it.
-pub(super) fn abandoned_error() -> PollError {
-    PollError::unavailable("the vote was abandoned before it was recorded")
+    Ok(live.outcomes(plan.outcomes))
 }
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
@@ -238,23 +221,3 @@ impl<'a> Columns<'a> {
         Ok(columns)
     }
 }
-
-/// One failure handed to every caller of a batch.
-fn shared(error: &Arc<PollError>) -> PollError {
-    PollError::unavailable(SharedError(error.clone()))
-}
-
-/// A batch's failure, shared by all its ballots, keeping the cause for the logs.
-#[derive(Debug)]
-struct SharedError(Arc<PollError>);
-
-impl std::fmt::Display for SharedError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match std::error::Error::source(&*self.0) {
-            Some(cause) => write!(f, "{}: {cause}", self.0),
-            None => std::fmt::Display::fmt(&self.0, f),
-        }
-    }
-}
-
-impl std::error::Error for SharedError {}

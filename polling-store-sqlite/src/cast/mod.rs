@@ -9,13 +9,13 @@
 //! previous transaction runs together, in one transaction: the benchmark
 //! `benches/hot_poll.rs` measures both.
 
-mod coalescer;
-mod plan;
+mod batch_writer;
 mod transaction;
 
+use polling_core::store_kit::Coalescer;
 use polling_core::{Ballot, CastOutcome, Result};
 
-use coalescer::Coalescer;
+use batch_writer::SqliteBatchWriter;
 
 use crate::database::Database;
 
@@ -78,7 +78,7 @@ pub(crate) enum Caster {
     /// One transaction per ballot.
     PerBallot(Database),
     /// Group commit.
-    Coalesced(Coalescer),
+    Coalesced(Coalescer<SqliteBatchWriter>),
 }
 
 impl Caster {
@@ -88,7 +88,11 @@ impl Caster {
             CastMode::Coalesced {
                 max_batch,
                 max_queue,
-            } => Self::Coalesced(Coalescer::new(database, max_batch, max_queue)),
+            } => Self::Coalesced(Coalescer::new(
+                SqliteBatchWriter::new(database),
+                max_batch,
+                max_queue,
+            )),
         }
     }
 

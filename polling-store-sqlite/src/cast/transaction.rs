@@ -1,12 +1,11 @@
 //! [`cast_batch`]: one transaction recording a batch of ballots on one poll.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
+use polling_core::store_kit::{batch_failure, LiveBallots, Plan};
 use polling_core::{Ballot, CastOutcome, PollError, PollId, Result, VoteReceipt, VoterId};
 use serde_json::{json, Value};
 
-use super::plan::Plan;
 use crate::database::Database;
 use crate::error::unavailable;
 use crate::rows;
@@ -67,10 +66,7 @@ pub(crate) async fn cast_batch(
 ) -> Vec<Result<CastOutcome>> {
     match try_cast_batch(database, poll_id, ballots).await {
         Ok(outcomes) => outcomes,
-        Err(error) => {
-            let error = Arc::new(error);
-            ballots.iter().map(|_| Err(shared(&error))).collect()
-        }
+        Err(error) => batch_failure(error, ballots.len()),
     }
 }
 
@@ -97,18 +93,12 @@ async fn try_cast_batch(
     // The wait for the write lock may have taken long: a ballot whose caller
     // gave up meanwhile (answered as a failure) is left out, so no later
     // commit contradicts that answer.
-    let abandoned: Vec<bool> = ballots.iter().map(Ballot::is_abandoned).collect();
-    let live: Vec<Ballot> = ballots
-        .iter()
-        .zip(&abandoned)
-        .filter(|(_, &gone)| !gone)
-        .map(|(ballot, _)| ballot.clone())
-        .collect();
+    let live = LiveBallots::of(ballots);
     if live.is_empty() {
-        return Ok(ballots.iter().map(|_| Err(abandoned_error())).collect());
+        return Ok(live.outcomes(Vec::new()));
     }
 
-    let voters: Vec<&str> = live.iter().map(|b| b.voter().as_str()).collect();
+    let voters: Vec<&str> = live.ballots().iter().map(|b| b.voter().as_str()).collect();
     let earlier = sqlx::query(EARLIER_BALLOTS)
         .bind(&id)
         .bind(Value::from(voters).to_string())
@@ -119,26 +109,19 @@ async fn try_cast_batch(
         .map(|row| rows::ballot(poll_id, poll.method, row))
         .collect::<Result<HashMap<VoterId, _>>>()?;
 
-    let plan = Plan::decide(&poll, tally, version, earlier, &live, polling_core::now());
+    let plan = Plan::decide(
+        &poll,
+        tally,
+        version,
+        earlier,
+        live.ballots(),
+        polling_core::now(),
+    );
     if plan.writes() {
         record(tx, &id, &plan).await?;
     }
     write.tx.commit().await.map_err(unavailable)?;
-    let mut outcomes = plan.outcomes.into_iter();
-    Ok(abandoned
-        .into_iter()
-        .map(|gone| match gone {
-            true => Err(abandoned_error()),
-            false => outcomes
-                .next()
-                .unwrap_or_else(|| Err(PollError::unavailable("a ballot got no outcome"))),
-        })
-        .collect())
-}
-
-/// The outcome of a ballot abandoned before its transaction recorded it.
-pub(super) fn abandoned_error() -> PollError {
-    PollError::unavailable("the vote was abandoned before it was recorded")
+    Ok(live.outcomes(plan.outcomes))
 }
 
 async fn record(
@@ -206,23 +189,3 @@ fn hex(bytes: &[u8]) -> String {
         text
     })
 }
-
-/// One failure handed to every caller of a batch.
-fn shared(error: &Arc<PollError>) -> PollError {
-    PollError::unavailable(SharedError(error.clone()))
-}
-
-/// A batch's failure, shared by all its ballots, keeping the cause for the logs.
-#[derive(Debug)]
-struct SharedError(Arc<PollError>);
-
-impl std::fmt::Display for SharedError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match std::error::Error::source(&*self.0) {
-            Some(cause) => write!(f, "{}: {cause}", self.0),
-            None => std::fmt::Display::fmt(&self.0, f),
-        }
-    }
-}
-
-impl std::error::Error for SharedError {}

@@ -1,44 +1,45 @@
 //! [`Plan`]: what a batch of ballots does to one poll, decided in memory
-//! under SQLite's write lock, before anything is written.
+//! under the store's lock on the poll, before anything is written.
 //!
-//! The same decision as `polling-store-postgres`'s `cast/plan.rs` (each
-//! backend crate depends on `polling-core` alone, so each keeps its copy):
-//! a ballot is decided exactly as if cast alone, in the batch's order.
+//! Pure decision logic: a store reads the poll, its sums and the batch
+//! voters' stored ballots under its lock, calls [`Plan::decide`], writes the
+//! plan's rows, and answers each ballot with its outcome once it committed.
+//! See the [module example](super#example).
 
 use std::collections::{HashMap, HashSet};
 
-use polling_core::{
-    Ballot, CastKind, CastOutcome, Marks, Method, OptionId, Poll, PollError, Results, Tally,
-    VoteReceipt, VoterId,
-};
 use time::OffsetDateTime;
 
-use polling_core::Result;
+use crate::{
+    Ballot, CastKind, CastOutcome, Marks, Method, OptionId, Poll, PollError, Result, Results,
+    Tally, VoteReceipt, VoterId,
+};
 
 /// The outcome of every ballot of a batch, and the rows to write.
 #[derive(Debug)]
-pub(crate) struct Plan {
+#[non_exhaustive]
+pub struct Plan {
     /// One outcome per ballot, in the order of the batch.
-    pub(crate) outcomes: Vec<Result<CastOutcome>>,
+    pub outcomes: Vec<Result<CastOutcome>>,
     /// The ballot rows to insert (voters with no stored ballot before the
     /// batch): voter and their ballot after the batch, versions ascending.
-    pub(crate) new_ballots: Vec<(VoterId, VoteReceipt)>,
+    pub new_ballots: Vec<(VoterId, VoteReceipt)>,
     /// The ballot rows to update (voters whose stored ballot the batch
     /// changed): voter and their ballot after the batch, versions ascending.
-    pub(crate) changed_ballots: Vec<(VoterId, VoteReceipt)>,
+    pub changed_ballots: Vec<(VoterId, VoteReceipt)>,
     /// The poll's sums after the whole batch.
-    pub(crate) tally: Tally,
+    pub tally: Tally,
     /// The results after the whole batch.
-    pub(crate) results: Results,
+    pub results: Results,
     /// Ranked polls: the rankings whose number of ballots the batch changed.
-    pub(crate) touched_rankings: HashSet<Vec<OptionId>>,
+    pub touched_rankings: HashSet<Vec<OptionId>>,
     /// When the batch was decided: the `cast_at` of every row it writes.
-    pub(crate) cast_at: OffsetDateTime,
+    pub cast_at: OffsetDateTime,
 }
 
 impl Plan {
     /// Decides each ballot in turn, exactly as if they had been cast one by one
-    /// in this order (see [`PollStore::cast`](polling_core::PollStore::cast)).
+    /// in this order (see [`PollStore::cast`](crate::PollStore::cast)).
     ///
     /// `tally` and `version` are the poll's sums and version before the
     /// batch and `earlier` the stored ballots of the batch's voters. A ballot
@@ -51,7 +52,7 @@ impl Plan {
     /// voter may appear more than once (a first ballot, then a change): each
     /// sees the ballot the one before left, and one row per voter is written,
     /// holding their last ballot.
-    pub(crate) fn decide(
+    pub fn decide(
         poll: &Poll,
         mut tally: Tally,
         mut version: u64,
@@ -152,22 +153,22 @@ impl Plan {
     }
 
     /// Whether the batch writes anything (else it only replayed or refused).
-    pub(crate) fn writes(&self) -> bool {
+    pub fn writes(&self) -> bool {
         !self.new_ballots.is_empty() || !self.changed_ballots.is_empty()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use polling_core::testing::{choices, sample_poll};
-    use polling_core::{OptionId, PollError};
     use time::Duration;
+
+    use crate::testing::{choices, sample_poll};
 
     use super::*;
 
     fn ballot(poll: &Poll, voter: &str, choices: &[u32]) -> Ballot {
         let voter = VoterId::try_from(voter.to_owned()).unwrap();
-        polling_core::testing::ballot(poll, &voter, choices)
+        crate::testing::ballot(poll, &voter, choices)
     }
 
     fn decide(poll: &Poll, ballots: &[Ballot]) -> Plan {
@@ -177,7 +178,7 @@ mod tests {
             0,
             HashMap::new(),
             ballots,
-            polling_core::now(),
+            crate::now(),
         )
     }
 
@@ -240,7 +241,7 @@ mod tests {
     #[test]
     fn a_closed_poll_still_replays_earlier_ballots() {
         let mut poll = sample_poll(2, false, None);
-        let now = polling_core::now();
+        let now = crate::now();
         let earlier_receipt = VoteReceipt {
             poll_id: poll.id,
             marks: choices(&[1]),
@@ -318,12 +319,12 @@ mod tests {
             VoteReceipt {
                 poll_id: poll.id,
                 marks: choices(&[0]),
-                cast_at: polling_core::now(),
+                cast_at: crate::now(),
                 version: 1,
             },
         )]);
         let ballots = [ballot(&poll, "old", &[1]), ballot(&poll, "new", &[1])];
-        let plan = Plan::decide(&poll, tally, 1, earlier, &ballots, polling_core::now());
+        let plan = Plan::decide(&poll, tally, 1, earlier, &ballots, crate::now());
         assert_eq!(kinds(&plan), ["changed", "new"]);
         assert_eq!(plan.changed_ballots.len(), 1);
         assert_eq!(plan.changed_ballots[0].0, old);
@@ -336,7 +337,7 @@ mod tests {
 
     #[test]
     fn a_ranked_batch_counts_its_runoff_once_and_every_outcome_carries_it() {
-        let poll = polling_core::testing::sample_method_poll(Method::Ranked, 3, true);
+        let poll = crate::testing::sample_method_poll(Method::Ranked, 3, true);
         let ranked = |voter: &str, ids: &[u32]| {
             let marks = Marks::ranking(ids.iter().copied().map(OptionId::new).collect()).unwrap();
             Ballot::with_marks(poll.id, VoterId::try_from(voter.to_owned()).unwrap(), marks)

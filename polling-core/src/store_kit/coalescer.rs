@@ -4,21 +4,20 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use polling_core::{Ballot, CastOutcome, PollError, PollId, Result};
 use tokio::sync::oneshot;
 
-use super::transaction::{abandoned_error, cast_batch};
-use crate::database::Database;
+use super::{abandoned_error, BatchWriter};
+use crate::{Ballot, CastOutcome, PollError, PollId, Result};
 
-/// Group commit per poll, as in the PostgreSQL store.
+/// Group commit per poll, over any [`BatchWriter`].
 ///
 /// The first ballot on an idle poll starts a writer task for that poll; while
 /// the writer's transaction runs, later ballots on the poll queue up, and the
 /// writer takes them (up to `max_batch`) into its next transaction. At low
 /// load every ballot runs alone and waits for nothing; under load a poll
-/// takes SQLite's write lock, and syncs the write-ahead log, once per batch
-/// instead of once per ballot. Writers of different polls take turns for the
-/// database's one write lock.
+/// takes its lock (a row lock, a database's write lock) and commits once per
+/// batch instead of once per ballot. Polls never wait for each other's
+/// queues.
 ///
 /// The writer is a spawned task, not the first caller's future: a caller that
 /// goes away (a closed HTTP connection) cannot abort a transaction holding
@@ -29,17 +28,31 @@ use crate::database::Database;
 ///
 /// A poll's queue is bounded: with `max_queue` ballots waiting (queued or in
 /// the running batch), the next is refused at once as unavailable.
-#[derive(Clone, Debug)]
-pub(crate) struct Coalescer {
-    /// The database the batches are written to.
-    database: Database,
-    /// The most ballots one transaction records.
+///
+/// The writer tasks are spawned on the current [`tokio`] runtime. See the
+/// [module example](super#example).
+#[derive(Debug)]
+pub struct Coalescer<W> {
+    /// Records each batch: shared with the writer tasks.
+    writer: Arc<W>,
+    /// The most ballots one batch holds.
     max_batch: usize,
     /// The most ballots of one poll waiting at once.
     max_queue: usize,
     /// Ballots waiting for their poll's writer. A poll has an entry exactly
     /// while its writer task runs.
     queues: Arc<Mutex<HashMap<PollId, Queue>>>,
+}
+
+impl<W> Clone for Coalescer<W> {
+    fn clone(&self) -> Self {
+        Self {
+            writer: self.writer.clone(),
+            max_batch: self.max_batch,
+            max_queue: self.max_queue,
+            queues: self.queues.clone(),
+        }
+    }
 }
 
 /// One poll's waiting ballots.
@@ -50,23 +63,34 @@ struct Queue {
     waiting: usize,
 }
 
+/// A ballot waiting for its batch, and where its outcome goes.
 #[derive(Debug)]
 struct Pending {
     ballot: Ballot,
     reply: oneshot::Sender<Result<CastOutcome>>,
 }
 
-impl Coalescer {
-    pub(crate) fn new(database: Database, max_batch: usize, max_queue: usize) -> Self {
+impl<W: BatchWriter> Coalescer<W> {
+    /// Batches of at most `max_batch` ballots written by `writer`, with at
+    /// most `max_queue` ballots of one poll waiting (both at least one).
+    pub fn new(writer: W, max_batch: usize, max_queue: usize) -> Self {
         Self {
-            database,
+            writer: Arc::new(writer),
             max_batch: max_batch.max(1),
             max_queue: max_queue.max(1),
             queues: Arc::default(),
         }
     }
 
-    pub(crate) async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
+    /// Casts `ballot` in the next batch of its poll and returns its outcome
+    /// once that batch is written.
+    ///
+    /// A ballot beyond the poll's queue bound, or whose poll's writer stopped
+    /// (a panic, the runtime shutting down), is answered as
+    /// [`Unavailable`](PollError::Unavailable); so is one
+    /// [abandoned](Ballot::abandon) before its batch was taken, with
+    /// [`abandoned_error`], and it is never written.
+    pub async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
         let poll_id = ballot.poll_id();
         let (reply, outcome) = oneshot::channel();
         let pending = Pending {
@@ -127,7 +151,7 @@ impl Coalescer {
                 continue;
             }
             let ballots: Vec<Ballot> = batch.iter().map(|p| p.ballot.clone()).collect();
-            let outcomes = cast_batch(&self.database, poll_id, &ballots).await;
+            let outcomes = self.writer.write_batch(poll_id, &ballots).await;
             if let Some(queue) = lock(&self.queues).get_mut(&poll_id) {
                 queue.waiting -= batch.len();
             }
