@@ -209,3 +209,149 @@ impl Drop for QueueGuard<'_> {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::Semaphore;
+    use tokio::task::JoinHandle;
+
+    use super::*;
+    use crate::store_kit::Plan;
+    use crate::testing::{ballot, sample_poll};
+    use crate::{Poll, Tally, VoterId};
+
+    /// Decides each batch as the first on an empty poll, records its voters,
+    /// and holds it until the test lets it go.
+    #[derive(Debug)]
+    struct GatedWriter {
+        poll: Poll,
+        batches: Mutex<Vec<Vec<String>>>,
+        gate: Arc<Semaphore>,
+    }
+
+    impl BatchWriter for GatedWriter {
+        async fn write_batch(
+            &self,
+            _poll_id: PollId,
+            ballots: &[Ballot],
+        ) -> Vec<Result<CastOutcome>> {
+            let voters = ballots.iter().map(|b| b.voter().as_str().to_owned());
+            lock(&self.batches).push(voters.collect());
+            self.gate.acquire().await.expect("open gate").forget();
+            let tally = Tally::empty(&self.poll);
+            let now = crate::now();
+            Plan::decide(&self.poll, tally, 0, HashMap::new(), ballots, now).outcomes
+        }
+    }
+
+    struct Fixture {
+        poll: Poll,
+        gate: Arc<Semaphore>,
+        coalescer: Coalescer<GatedWriter>,
+    }
+
+    /// Lets the spawned tasks run until `check` holds.
+    async fn until(check: impl Fn() -> bool) {
+        for _ in 0..10_000 {
+            if check() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the condition never held");
+    }
+
+    fn fixture(max_batch: usize, max_queue: usize) -> Fixture {
+        let poll = sample_poll(2, false, None);
+        let gate = Arc::new(Semaphore::new(0));
+        let writer = GatedWriter {
+            poll: poll.clone(),
+            batches: Mutex::default(),
+            gate: gate.clone(),
+        };
+        let coalescer = Coalescer::new(writer, max_batch, max_queue);
+        Fixture {
+            poll,
+            gate,
+            coalescer,
+        }
+    }
+
+    impl Fixture {
+        fn ballot(&self, voter: &str) -> Ballot {
+            ballot(
+                &self.poll,
+                &VoterId::try_from(voter.to_owned()).unwrap(),
+                &[0],
+            )
+        }
+
+        fn cast(&self, ballot: &Ballot) -> JoinHandle<Result<CastOutcome>> {
+            let (coalescer, ballot) = (self.coalescer.clone(), ballot.clone());
+            tokio::spawn(async move { coalescer.cast(&ballot).await })
+        }
+
+        fn batches(&self) -> Vec<Vec<String>> {
+            lock(&self.coalescer.writer.batches).clone()
+        }
+
+        fn waiting(&self) -> usize {
+            lock(&self.coalescer.queues)
+                .get(&self.poll.id)
+                .map_or(0, |q| q.waiting)
+        }
+    }
+
+    #[tokio::test]
+    async fn ballots_arriving_while_a_batch_runs_share_the_next_one() {
+        let f = fixture(512, 4096);
+        let first = f.cast(&f.ballot("a"));
+        until(|| f.batches().len() == 1).await;
+        let rest = [f.cast(&f.ballot("b")), f.cast(&f.ballot("c"))];
+        until(|| f.waiting() == 3).await;
+        f.gate.add_permits(2);
+        assert!(first.await.unwrap().unwrap().is_new());
+        for cast in rest {
+            assert!(cast.await.unwrap().unwrap().is_new());
+        }
+        assert_eq!(f.batches(), [vec!["a"], vec!["b", "c"]]);
+        assert_eq!(f.waiting(), 0, "the writer removed its queue");
+    }
+
+    #[tokio::test]
+    async fn a_ballot_beyond_the_queue_bound_is_refused_at_once() {
+        let f = fixture(512, 2);
+        let first = f.cast(&f.ballot("a"));
+        until(|| f.batches().len() == 1).await;
+        let second = f.cast(&f.ballot("b"));
+        until(|| f.waiting() == 2).await;
+        let refused = f.coalescer.cast(&f.ballot("c")).await;
+        assert!(matches!(refused, Err(PollError::Unavailable(_))));
+        f.gate.add_permits(2);
+        assert!(first.await.unwrap().is_ok());
+        assert!(second.await.unwrap().is_ok());
+        assert_eq!(f.batches(), [vec!["a"], vec!["b"]]);
+    }
+
+    #[tokio::test]
+    async fn a_ballot_abandoned_while_queued_is_never_written() {
+        let f = fixture(512, 4096);
+        let first = f.cast(&f.ballot("a"));
+        until(|| f.batches().len() == 1).await;
+        let queued = f.ballot("b");
+        let second = f.cast(&queued);
+        until(|| f.waiting() == 2).await;
+        queued.abandon();
+        f.gate.add_permits(1);
+        assert!(first.await.unwrap().is_ok());
+        assert!(matches!(
+            second.await.unwrap(),
+            Err(PollError::Unavailable(_))
+        ));
+        assert_eq!(
+            f.batches(),
+            [vec!["a"]],
+            "no batch held the abandoned ballot"
+        );
+    }
+}
