@@ -278,9 +278,10 @@ pub(crate) fn on_poll(
                     Some(resolved) => resolved.route == Some(route),
                     None => route.method == method.as_str(),
                 };
-                match route.matches(path.as_str()) {
-                    Some(id) if ours => Ok(id.to_owned()),
-                    _ => Err(warp::reject::not_found()),
+                // Only the route's own filter reads the path (for its id).
+                match ours.then(|| route.matches(path.as_str())).flatten() {
+                    Some(id) => Ok(id.to_owned()),
+                    None => Err(warp::reject::not_found()),
                 }
             },
         )
