@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use polling_core::{Broadcaster, PollId};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
+use crate::clock::{Beat, Cadence, Clocks};
 use crate::config::HubConfig;
 use crate::poll_feed::{lock, Feeds, PollFeed};
 use crate::snapshot::SnapshotSource;
@@ -46,6 +47,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// What sockets did, for [`Hub::stats`].
     counters: Counters,
+    /// The ping and pong clocks of the sockets.
+    clocks: Arc<Clocks>,
 }
 
 impl fmt::Debug for Hub {
@@ -82,6 +85,7 @@ impl Hub {
                 config,
                 shutdown: watch::Sender::new(false),
                 counters: Counters::default(),
+                clocks: Arc::default(),
             }),
         }
     }
@@ -178,6 +182,7 @@ impl Hub {
     /// wait for [`HubStats::sockets`] to reach zero to know.
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
+        self.inner.clocks.shut_down();
         self.inner.permits.close();
     }
 
@@ -211,6 +216,12 @@ impl Hub {
 
     pub(crate) fn counters(&self) -> &Counters {
         &self.inner.counters
+    }
+
+    /// The beats of `cadence`: when to ping, when a ping is unanswered,
+    /// whether the hub shuts down.
+    pub(crate) fn beats(&self, cadence: Cadence) -> watch::Receiver<Beat> {
+        self.inner.clocks.subscribe(cadence)
     }
 
     /// Becomes `true` when the hub shuts down.

@@ -6,9 +6,10 @@
 //! | [`Hub`] | one per process; one upstream subscription per watched poll, shared by its sockets; admission caps (in all, per client); shutdown |
 //! | [`serve_socket`] | the loop of one socket, generic over a `Sink` of [`ServerFrame`]s and a `Stream` of [`ClientFrame`]s |
 //! | [`serve_gated_socket`], [`CountsGate`], [`VoterGate`] | the same for a poll whose visibility may hide its counts from the socket (a voter's socket: [`VoterGate`], deciding by [`polling_core::access`]) |
+//! | [`serve_gated_duplex`] | the same for a socket that is one `Sink` and `Stream` (a WebSocket unsplit), kept in place: the least memory per socket |
 //! | [`SnapshotSource`] | where a socket's first results come from (the cached results path) |
 //! | [`protocol`] | the messages (`snapshot`, `results`, `hidden`; `recheck`, `manage`) and [close codes](protocol::close_code) |
-//! | [`SocketConfig`], [`HubConfig`] | ping/pong timing, incoming limits, the socket cap |
+//! | [`SocketConfig`], [`HubConfig`] | ping/pong timing (one clock per hub and cadence pings every socket: no timer per socket), incoming limits, the socket cap |
 //! | [`HubStats`] | sockets, polls, messages sent, changes skipped by coalescing |
 //!
 //! # Metrics
@@ -128,7 +129,9 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod clock;
 mod config;
+mod duplex;
 mod gate;
 mod hub;
 mod poll_feed;
@@ -143,5 +146,5 @@ pub use gate::{AlwaysVisible, CountsAccess, CountsGate, VoterGate};
 pub use hub::{Admission, AdmitError, Hub};
 pub use protocol::{close_code, ClientFrame, ClientMessage, ServerFrame, ServerMessage};
 pub use snapshot::SnapshotSource;
-pub use socket::{serve_gated_socket, serve_socket, SocketEnd};
+pub use socket::{serve_gated_duplex, serve_gated_socket, serve_socket, SocketEnd};
 pub use stats::HubStats;

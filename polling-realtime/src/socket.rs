@@ -1,6 +1,7 @@
 //! [`serve_socket`]: the loop serving one live results socket.
 
 use std::fmt;
+use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use polling_core::{PollError, PollId, Visibility};
 use tokio::sync::watch;
 use tokio::time::{self, Instant};
 
+use crate::clock::Cadence;
 use crate::config::SocketConfig;
+use crate::duplex::Pair;
 use crate::gate::{AlwaysVisible, CountsAccess, CountsGate};
 use crate::hub::{Admission, Hub};
 use crate::poll_feed::{Latest, PollFeed, Published};
@@ -75,20 +78,20 @@ pub enum SocketEnd {
 /// What the client sends is ignored, except that any frame proves it alive,
 /// a close frame ends the loop, and too many or too large frames close the
 /// socket with 1008 or 1009. See the [crate example](crate).
-pub async fn serve_socket<Si, St, E>(
+pub fn serve_socket<'a, Si, St, E>(
     admission: Admission,
     poll: PollId,
     sink: Si,
     stream: St,
-    config: &SocketConfig,
-) -> SocketEnd
+    config: &'a SocketConfig,
+) -> impl Future<Output = SocketEnd> + use<'a, Si, St, E>
 where
     Si: Sink<ServerFrame>,
     Si::Error: fmt::Display,
     St: Stream<Item = Result<ClientFrame, E>>,
     E: fmt::Display,
 {
-    serve_gated_socket(admission, poll, &AlwaysVisible, sink, stream, config).await
+    serve_gated_socket(admission, poll, &AlwaysVisible, sink, stream, config)
 }
 
 /// [`serve_socket`] for a poll whose visibility may hide its counts from this
@@ -105,14 +108,14 @@ where
 /// If the gate fails on the first ask, the socket closes with
 /// [`close_code::INTERNAL_ERROR`], as when the results cannot be read; later
 /// failures keep the counts hidden until the next ask.
-pub async fn serve_gated_socket<G, Si, St, E>(
+pub fn serve_gated_socket<'a, G, Si, St, E>(
     admission: Admission,
     poll: PollId,
-    gate: &G,
+    gate: &'a G,
     sink: Si,
     stream: St,
-    config: &SocketConfig,
-) -> SocketEnd
+    config: &'a SocketConfig,
+) -> impl Future<Output = SocketEnd> + use<'a, G, Si, St, E>
 where
     G: CountsGate + ?Sized,
     Si: Sink<ServerFrame>,
@@ -120,13 +123,33 @@ where
     St: Stream<Item = Result<ClientFrame, E>>,
     E: fmt::Display,
 {
+    serve_gated_duplex(admission, poll, gate, Pair::new(sink, stream), config)
+}
+
+/// [`serve_gated_socket`] for a socket that is one object, both the
+/// [`Sink`] of [`ServerFrame`]s and the [`Stream`] of [`ClientFrame`]s, as a
+/// WebSocket is before it is split: it is kept in place, in the returned
+/// future, where the halves of a split socket each need a place of their
+/// own. Ten thousand idle sockets are mostly ten thousand of these futures.
+pub fn serve_gated_duplex<'a, G, Io, E>(
+    admission: Admission,
+    poll: PollId,
+    gate: &'a G,
+    io: Io,
+    config: &'a SocketConfig,
+) -> impl Future<Output = SocketEnd> + use<'a, G, Io, E>
+where
+    G: CountsGate + ?Sized,
+    Io: Sink<ServerFrame> + Stream<Item = Result<ClientFrame, E>> + Unpin,
+    <Io as Sink<ServerFrame>>::Error: fmt::Display,
+    E: fmt::Display,
+{
+    // Made before the future, which then holds each part once, in place.
     let mut socket = Socket {
         hub: admission.hub().clone(),
         poll,
-        sink: pin!(sink),
-        stream: pin!(stream),
+        io,
         config,
-        shutdown: admission.hub().shutdown_signal(),
         last_version: 0,
         seq: 0,
         generation: 0,
@@ -141,22 +164,24 @@ where
             reveal_at: None,
         },
     };
-    let end = socket.run().await;
-    if !socket.sink_stuck {
-        // Best effort, briefly: the peer may be gone already.
-        let budget = config.send_timeout.min(CLOSE_BUDGET);
-        let _ = time::timeout(budget, async {
-            if let Some((code, reason)) = end.close_frame() {
-                socket.sink.send(ServerFrame::close(code, reason)).await?;
-            }
-            socket.sink.as_mut().close().await
-        })
-        .await;
+    async move {
+        let end = socket.run().await;
+        if !socket.sink_stuck {
+            // Best effort, briefly: the peer may be gone already.
+            let budget = socket.config.send_timeout.min(CLOSE_BUDGET);
+            let _ = time::timeout(budget, async {
+                if let Some((code, reason)) = end.close_frame() {
+                    socket.io.send(ServerFrame::close(code, reason)).await?;
+                }
+                SinkExt::<ServerFrame>::close(&mut socket.io).await
+            })
+            .await;
+        }
+        tracing::debug!(poll = %socket.poll, ?end, "live socket ended");
+        metrics::counter!(LIVE_SOCKETS_CLOSED_TOTAL, reason::LABEL => end.reason()).increment(1);
+        drop(admission);
+        end
     }
-    tracing::debug!(%poll, ?end, "live socket ended");
-    metrics::counter!(LIVE_SOCKETS_CLOSED_TOTAL, reason::LABEL => end.reason()).increment(1);
-    drop(admission);
-    end
 }
 
 impl SocketEnd {
@@ -197,19 +222,15 @@ impl SocketEnd {
 }
 
 /// The state of one socket.
-struct Socket<'a, Si, St, G: ?Sized> {
+struct Socket<'a, Io, G: ?Sized> {
     /// The hub serving it.
     hub: Hub,
     /// The poll watched.
     poll: PollId,
-    /// Frames to the client.
-    sink: Pin<&'a mut Si>,
-    /// Frames from the client.
-    stream: Pin<&'a mut St>,
+    /// Frames to and from the client.
+    io: Io,
     /// The limits and timers.
     config: &'a SocketConfig,
-    /// Becomes `true` when the hub shuts down.
-    shutdown: watch::Receiver<bool>,
     /// The version of the last results sent: nothing older is ever sent.
     last_version: u64,
     /// The feed's [`Latest::seq`] last seen, to count skipped changes.
@@ -274,6 +295,15 @@ impl<G: CountsGate + ?Sized> GateState<'_, G> {
         }
     }
 
+    /// The earlier of [`ask_at`](Self::ask_at) and
+    /// [`reveal_at`](Self::reveal_at): one timer serves both.
+    fn next_timer(&self) -> Option<Instant> {
+        match (self.ask_at, self.reveal_at) {
+            (Some(ask), Some(reveal)) => Some(ask.min(reveal)),
+            (ask, reveal) => ask.or(reveal),
+        }
+    }
+
     /// Whether a vote of the socket's voter may open the gate: hidden under
     /// a rule a vote lifts (`after_vote`, not `after_close`).
     fn opens_on_vote(&self) -> bool {
@@ -299,25 +329,40 @@ impl<G: CountsGate + ?Sized> GateState<'_, G> {
     }
 }
 
-impl<Si, St, E, G> Socket<'_, Si, St, G>
+impl<Io, E, G> Socket<'_, Io, G>
 where
     G: CountsGate + ?Sized,
-    Si: Sink<ServerFrame>,
-    Si::Error: fmt::Display,
-    St: Stream<Item = Result<ClientFrame, E>>,
+    Io: Sink<ServerFrame> + Stream<Item = Result<ClientFrame, E>> + Unpin,
+    <Io as Sink<ServerFrame>>::Error: fmt::Display,
     E: fmt::Display,
 {
     async fn run(&mut self) -> SocketEnd {
-        if *self.shutdown.borrow_and_update() {
+        if self.hub.is_shut_down() {
             return SocketEnd::Shutdown;
         }
         let feed = self.hub.join(self.poll);
         let mut latest = feed.watch();
+        // Boxed: only the first messages need it, and it is the largest
+        // part of the socket's state.
+        let voter = match Box::pin(self.open(&feed, &mut latest)).await {
+            Ok(voter) => voter,
+            Err(end) => return end,
+        };
+        self.watch(&feed, &mut latest, voter).await
+    }
 
+    /// Sends the first message (a snapshot, or `hidden`); the voter's watch
+    /// when a vote of theirs may open the gate.
+    async fn open(
+        &mut self,
+        feed: &PollFeed,
+        latest: &mut watch::Receiver<Latest>,
+    ) -> Result<Option<VoterWatch>, SocketEnd> {
         // Read the snapshot only once upstream events flow, so none is missed.
         let (hub, poll) = (self.hub.clone(), self.poll);
+        let mut shutdown = self.hub.shutdown_signal();
         let snapshot = tokio::select! {
-            _ = self.shutdown.changed() => return SocketEnd::Shutdown,
+            _ = shutdown.wait_for(|down| *down) => return Err(SocketEnd::Shutdown),
             snapshot = async {
                 feed.ready().await;
                 hub.source().snapshot(poll).await
@@ -325,10 +370,10 @@ where
         };
         match snapshot {
             Ok(results) => feed.offer(results),
-            Err(PollError::NotFound) => return SocketEnd::PollNotFound,
+            Err(PollError::NotFound) => return Err(SocketEnd::PollNotFound),
             Err(error) => {
                 tracing::warn!(poll = %self.poll, %error, "cannot read results for a live socket");
-                return SocketEnd::SnapshotFailed(error);
+                return Err(SocketEnd::SnapshotFailed(error));
             }
         }
         // Hear who votes before the first ask, so that the voter's vote cannot
@@ -338,24 +383,20 @@ where
         let first = latest.borrow_and_update().clone();
         match self.gate.ask(self.poll).await {
             Ok(true) => {
-                if let Err(end) = self.deliver(&first, true).await {
-                    return end;
-                }
+                self.deliver(&first, true).await?;
             }
             Ok(false) => {
                 if first.gone {
-                    return SocketEnd::PollNotFound;
+                    return Err(SocketEnd::PollNotFound);
                 }
                 self.seq = first.seq;
                 self.generation = first.generation;
-                if let Err(end) = self.send_hidden().await {
-                    return end;
-                }
+                self.send_hidden().await?;
             }
-            Err(PollError::NotFound) => return SocketEnd::PollNotFound,
+            Err(PollError::NotFound) => return Err(SocketEnd::PollNotFound),
             Err(error) => {
                 tracing::warn!(poll = %self.poll, %error, "cannot tell whether a live socket may see the counts");
-                return SocketEnd::SnapshotFailed(error);
+                return Err(SocketEnd::SnapshotFailed(error));
             }
         }
 
@@ -363,20 +404,31 @@ where
             // Visible, or under a rule no vote lifts: nothing to wait on.
             voter = None;
         }
+        Ok(voter)
+    }
 
-        let mut ping = time::interval_at(
-            Instant::now() + self.config.ping_interval,
-            self.config.ping_interval,
-        );
-        ping.set_missed_tick_behavior(time::MissedTickBehavior::Delay);
-        let mut pong_deadline: Option<Instant> = None;
+    /// Serves the socket once its first message is sent, until it ends.
+    async fn watch(
+        &mut self,
+        feed: &PollFeed,
+        latest: &mut watch::Receiver<Latest>,
+        mut voter: Option<VoterWatch>,
+    ) -> SocketEnd {
+        // One clock per cadence pings every socket of the hub: no timer of
+        // its own per socket.
+        let mut beats = self.hub.beats(Cadence {
+            ping_interval: self.config.ping_interval,
+            pong_timeout: self.config.pong_timeout,
+        });
+        let mut pinged = beats.borrow_and_update().pings;
+        // The ping whose answer is awaited: any frame is one.
+        let mut unanswered: Option<u64> = None;
         let mut window = RateWindow::new(Instant::now());
 
         loop {
             // Unbiased: a stream of results must not starve the client's
             // frames (its pongs) or the pings.
             tokio::select! {
-                _ = self.shutdown.changed() => return SocketEnd::Shutdown,
                 changed = latest.changed() => {
                     if changed.is_err() {
                         // The feed is alive while we hold it; be safe anyway.
@@ -405,18 +457,23 @@ where
                         voter = None;
                     }
                 }
-                () = sleep_until(self.gate.ask_at), if self.gate.ask_at.is_some() => {
-                    if let Err(end) = self.recheck(&feed, &mut latest).await {
+                () = sleep_until(self.gate.next_timer()), if self.gate.next_timer().is_some() => {
+                    let now = Instant::now();
+                    let outcome = if self.gate.ask_at.is_some_and(|at| at <= now) {
+                        // Boxed, as below: rare, and larger than an idle
+                        // socket's state.
+                        Box::pin(self.recheck(feed, latest)).await
+                    } else if self.gate.reveal_at.is_some_and(|at| at <= now) {
+                        self.gate.reveal_at = None;
+                        Box::pin(self.ask_and_reveal(feed, latest)).await
+                    } else {
+                        Ok(())
+                    };
+                    if let Err(end) = outcome {
                         return end;
                     }
                 }
-                () = sleep_until(self.gate.reveal_at), if self.gate.reveal_at.is_some() => {
-                    self.gate.reveal_at = None;
-                    if let Err(end) = self.ask_and_reveal(&feed, &mut latest).await {
-                        return end;
-                    }
-                }
-                frame = self.stream.next() => {
+                frame = self.io.next() => {
                     let frame = match frame {
                         None => return SocketEnd::ClientGone,
                         Some(Err(error)) => {
@@ -426,7 +483,7 @@ where
                         Some(Ok(frame)) => frame,
                     };
                     // Any frame proves the peer alive.
-                    pong_deadline = None;
+                    unanswered = None;
                     if frame == ClientFrame::Close {
                         return SocketEnd::ClientClosed;
                     }
@@ -438,16 +495,25 @@ where
                     }
                     self.answer(&frame);
                 }
-                _ = ping.tick() => {
-                    if let Err(end) = self.send(ServerFrame::Ping(Vec::new())).await {
-                        return end;
+                changed = beats.changed() => {
+                    if changed.is_err() {
+                        // The hub keeps its clocks while we hold it; be safe.
+                        return SocketEnd::Shutdown;
                     }
-                    if pong_deadline.is_none() {
-                        pong_deadline = Some(Instant::now() + self.config.pong_timeout);
+                    let beat = *beats.borrow_and_update();
+                    if beat.shutdown {
+                        return SocketEnd::Shutdown;
                     }
-                }
-                () = sleep_until(pong_deadline), if pong_deadline.is_some() => {
-                    return SocketEnd::PongTimeout;
+                    if unanswered.is_some_and(|ping| beat.deadlines >= ping) {
+                        return SocketEnd::PongTimeout;
+                    }
+                    if beat.pings > pinged {
+                        pinged = beat.pings;
+                        if let Err(end) = self.send(ServerFrame::Ping(Vec::new())).await {
+                            return end;
+                        }
+                        unanswered.get_or_insert(beat.pings);
+                    }
                 }
             }
         }
@@ -603,21 +669,24 @@ where
     /// sends to ten thousand sockets.
     async fn send(&mut self, frame: ServerFrame) -> Result<(), SocketEnd> {
         let poll = self.poll;
-        let failed = |error: Si::Error| {
+        let failed = |error: <Io as Sink<ServerFrame>>::Error| {
             tracing::debug!(poll = %poll, %error, "live socket send failed");
             SocketEnd::SendFailed
         };
-        let mut sending = pin!(self.sink.send(frame));
+        let mut sending = pin!(self.io.send(frame));
         let immediate = (&mut sending)
             .now_or_never()
             .map(|sent| sent.map_err(failed));
         let sent = match immediate {
             Some(sent) => sent,
-            None => tokio::select! {
-                sent = &mut sending => sent.map_err(failed),
-                () = time::sleep(self.config.send_timeout) => Err(SocketEnd::Stalled),
-                _ = self.shutdown.wait_for(|down| *down) => Err(SocketEnd::Shutdown),
-            },
+            None => {
+                let mut shutdown = self.hub.shutdown_signal();
+                tokio::select! {
+                    sent = &mut sending => sent.map_err(failed),
+                    () = time::sleep(self.config.send_timeout) => Err(SocketEnd::Stalled),
+                    _ = shutdown.wait_for(|down| *down) => Err(SocketEnd::Shutdown),
+                }
+            }
         };
         self.sink_stuck |= sent.is_err();
         sent
@@ -632,11 +701,13 @@ async fn voted(voter: &mut Option<VoterWatch>) {
     }
 }
 
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until(deadline: Option<Instant>) {
+/// Sleeps until `deadline`, or forever without one. Boxed: most sockets
+/// never set one, and a timer inline would take room in every socket's
+/// state (no allocation for the forever).
+fn sleep_until(deadline: Option<Instant>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     match deadline {
-        Some(deadline) => time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+        Some(deadline) => Box::pin(time::sleep_until(deadline)),
+        None => Box::pin(std::future::pending()),
     }
 }
 

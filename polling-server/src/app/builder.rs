@@ -237,7 +237,7 @@ impl AppBuilder {
                 limits: self.limits,
                 shared_rate_limits: self.shared_rate_limits,
                 secure_cookies: self.secure_cookies,
-                socket_config: self.socket_config,
+                socket_config: Arc::new(self.socket_config),
                 allowed_origins: self.allowed_origins,
                 instance: self.instance,
                 idempotency: self.idempotency,

@@ -79,7 +79,7 @@ pub(crate) struct Parts {
     /// Whether the voter cookie is marked `Secure` (served over HTTPS).
     pub(crate) secure_cookies: bool,
     /// Timing and limits of each live-results socket.
-    pub(crate) socket_config: SocketConfig,
+    pub(crate) socket_config: Arc<SocketConfig>,
     /// The pages allowed to open live-results sockets.
     pub(crate) allowed_origins: AllowedOrigins,
     /// This server's name in `polling_build_info` and in the `X-Served-By`

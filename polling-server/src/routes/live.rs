@@ -6,27 +6,24 @@
 //! the client's share of it (`--max-sockets-per-client`, counted by the
 //! client address behind trusted proxies, an IPv6 client by its /64) is
 //! reached. The socket itself
-//! is [`polling_realtime::serve_gated_socket`]: a `snapshot`, then coalesced
+//! is [`polling_realtime::serve_gated_duplex`]: a `snapshot`, then coalesced
 //! `results`; or, when the poll's visibility hides the counts from the voter
 //! of the handshake's cookie, `hidden` until they may be shown (see
 //! [`VoterGate`]).
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use futures_util::{future, SinkExt, StreamExt};
 use polling_core::PollId;
-use polling_realtime::{
-    serve_gated_socket, Admission, AdmitError, ClientFrame, ServerFrame, SocketConfig, VoterGate,
-};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
+use polling_realtime::{serve_gated_duplex, Admission, AdmitError, SocketConfig, VoterGate};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use warp::filters::BoxedFilter;
 use warp::http::HeaderMap;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::websocket::{handshake, Handshake, Socket};
+use super::websocket::{handshake, Frames, Handshake, Upgrade};
 use super::{parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
@@ -100,9 +97,17 @@ async fn live(
         poll_id,
         voter.id,
     );
-    Ok(handshake.accept(socket_buffers(&config), move |socket| {
-        serve(admission, poll_id, gate, socket, config)
-    }))
+    let live = Live {
+        admission,
+        poll_id,
+        gate,
+        config,
+    };
+    let (response, upgrade) = handshake.accept();
+    if let Some(upgrade) = upgrade {
+        tokio::spawn(serve(live, upgrade));
+    }
+    Ok(response)
 }
 
 /// The WebSocket library's buffers and limits for one socket.
@@ -123,53 +128,51 @@ fn socket_buffers(config: &SocketConfig) -> WebSocketConfig {
         .max_frame_size(Some(limit))
 }
 
-/// Each socket's read buffer, in bytes: a client's pong or close fits; the
-/// library grows it for a larger frame (up to the limits below) and reads
-/// it in as many chunks. 1 KiB of it was a seventh of an idle socket's
-/// memory (fan-out bench: 5.67 KiB per socket, 4.92 KiB with 256 B).
-const READ_BUFFER: usize = 256;
+/// Each socket's read buffer, in bytes: a client's pong or close frame
+/// fits (a close's reason is at most 123 bytes); the library grows it for a
+/// larger frame (up to the limits below) and reads it in as many chunks.
+/// 1 KiB of it was a seventh of an idle socket's memory (fan-out bench:
+/// 5.67 KiB per socket, 4.92 KiB with 256 B).
+const READ_BUFFER: usize = 128;
 /// The most bytes a socket's write buffer may hold when its peer does not
 /// read: a few results messages; beyond that a send fails and the hub drops
 /// the socket.
 const WRITE_BUFFER_LIMIT: usize = 64 * 1024;
 
-/// Runs one socket, mapping the library's messages to the hub's frames.
-async fn serve(
+/// What one socket is served with, besides the socket itself.
+struct Live {
+    /// Its place in the hub.
     admission: Admission,
+    /// The poll it watches.
     poll_id: PollId,
+    /// Whether it may see the counts.
     gate: VoterGate,
-    socket: Socket,
-    config: SocketConfig,
-) {
-    let (sink, stream) = socket.split();
-    let sink = sink.with(|frame| {
-        future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(to_message(
-            frame,
-        )))
-    });
-    let stream = stream.map(|message| message.map(to_frame));
-    let end = serve_gated_socket(admission, poll_id, &gate, sink, stream, &config).await;
-    tracing::debug!(poll_id = %poll_id, ?end, "live socket ended");
+    /// Its limits and timers, shared by every socket.
+    config: Arc<SocketConfig>,
 }
 
-fn to_message(frame: ServerFrame) -> Message {
-    match frame {
-        ServerFrame::Text(text) => Message::text(text),
-        ServerFrame::Ping(payload) => Message::Ping(payload.into()),
-        ServerFrame::Close { code, reason } => Message::Close(Some(CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.into(),
-        })),
-    }
-}
-
-fn to_frame(message: Message) -> ClientFrame {
-    match message {
-        Message::Text(text) => ClientFrame::Text(text.as_str().to_owned()),
-        Message::Binary(bytes) => ClientFrame::Binary(bytes.to_vec()),
-        Message::Ping(payload) => ClientFrame::Ping(payload.to_vec()),
-        Message::Pong(payload) => ClientFrame::Pong(payload.to_vec()),
-        Message::Close(_) => ClientFrame::Close,
-        Message::Frame(frame) => ClientFrame::Binary(frame.into_payload().to_vec()),
+/// Runs one socket once its connection is switched, mapping the library's
+/// messages to the hub's frames.
+///
+/// One future from the upgrade to the socket's end, each thing held once
+/// and used in place: an `async fn` keeps room for each argument for its
+/// whole life, even once moved out, and ten thousand idle sockets keep ten
+/// thousand of these futures (see `--bench fanout`'s memory per socket).
+// Not an `async fn`: that would copy `live` into a second place.
+#[allow(clippy::manual_async_fn)]
+fn serve(live: Live, upgrade: Upgrade) -> impl Future<Output = ()> + Send {
+    async move {
+        let Some(socket) = upgrade.socket(socket_buffers(&live.config)).await else {
+            return;
+        };
+        let end = serve_gated_duplex(
+            live.admission,
+            live.poll_id,
+            &live.gate,
+            Frames(socket),
+            &live.config,
+        )
+        .await;
+        tracing::debug!(poll_id = %live.poll_id, ?end, "live socket ended");
     }
 }

@@ -1,14 +1,21 @@
 //! The WebSocket handshake (RFC 6455 §4.2), done here rather than by
 //! `warp::ws` so that each socket's buffers can be sized: tungstenite
 //! allocates a 128 KiB read buffer per socket by default, which warp does not
-//! let us change, and ten thousand idle browsers would hold over a GiB.
+//! let us change, and ten thousand idle browsers would hold over a GiB; and
+//! [`Frames`], the socket as the hub's frames, unsplit.
 
-use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use futures_util::{Sink, Stream};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use polling_realtime::{ClientFrame, ServerFrame};
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use warp::http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
@@ -47,30 +54,17 @@ pub(super) fn handshake(
 }
 
 impl Handshake {
-    /// Answers 101 and, once the connection is switched, runs `serve` on the
-    /// socket, configured with `config`.
-    pub(super) fn accept<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
-    where
-        F: FnOnce(Socket) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    /// Answers 101; with it, the connection to be switched, unless hyper
+    /// offers no upgrade (a request made in memory).
+    ///
+    /// The caller spawns the task that awaits [`Upgrade::socket`] and serves
+    /// it: one future from the upgrade to the socket's end, holding what the
+    /// socket is served with once.
+    pub(super) fn accept(self) -> (Response, Option<Upgrade>) {
         let accept = derive_accept_key(self.key.as_bytes());
-        match self.on_upgrade {
-            Some(on_upgrade) => {
-                tokio::spawn(async move {
-                    match on_upgrade.await {
-                        Ok(upgraded) => {
-                            let io = TokioIo::new(upgraded);
-                            let socket =
-                                WebSocketStream::from_raw_socket(io, Role::Server, Some(config))
-                                    .await;
-                            serve(socket).await;
-                        }
-                        Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
-                    }
-                });
-            }
-            None => tracing::debug!("a websocket handshake on a connection that cannot upgrade"),
+        let upgrade = self.on_upgrade.map(|on_upgrade| Upgrade { on_upgrade });
+        if upgrade.is_none() {
+            tracing::debug!("a websocket handshake on a connection that cannot upgrade");
         }
         let mut response = Response::default();
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -80,10 +74,92 @@ impl Handshake {
         if let Ok(accept) = HeaderValue::from_str(&accept) {
             headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
         }
-        response
+        (response, upgrade)
     }
 }
 
+/// A connection being switched to a WebSocket once its 101 is sent.
+pub(super) struct Upgrade {
+    /// Resolves to the raw connection.
+    on_upgrade: OnUpgrade,
+}
+
+impl Upgrade {
+    /// The socket, once the connection is switched, with `config`'s buffers
+    /// and limits; `None` if it failed.
+    pub(super) async fn socket(self, config: WebSocketConfig) -> Option<Socket> {
+        match self.on_upgrade.await {
+            Ok(upgraded) => Some(
+                WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await,
+            ),
+            Err(error) => {
+                tracing::debug!(%error, "websocket upgrade failed");
+                None
+            }
+        }
+    }
+}
+
+/// The WebSocket as the hub's frames: [`ServerFrame`]s in, [`ClientFrame`]s
+/// out, unsplit (a split socket keeps a lock and a place per half).
+pub(super) struct Frames(pub(super) Socket);
+
+impl Sink<ServerFrame> for Frames {
+    type Error = tungstenite::Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.get_mut().0).poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, frame: ServerFrame) -> Result<(), Self::Error> {
+        Pin::new(&mut self.get_mut().0).start_send(to_message(frame))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.get_mut().0).poll_close(cx)
+    }
+}
+
+impl Stream for Frames {
+    type Item = Result<ClientFrame, tungstenite::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.get_mut().0)
+            .poll_next(cx)
+            .map(|message| message.map(|message| message.map(to_frame)))
+    }
+}
+
+fn to_message(frame: ServerFrame) -> Message {
+    match frame {
+        ServerFrame::Text(text) => Message::text(text),
+        ServerFrame::Ping(payload) => Message::Ping(payload.into()),
+        ServerFrame::Close { code, reason } => Message::Close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        })),
+    }
+}
+
+fn to_frame(message: Message) -> ClientFrame {
+    match message {
+        Message::Text(text) => ClientFrame::Text(text.as_str().to_owned()),
+        Message::Binary(bytes) => ClientFrame::Binary(bytes.to_vec()),
+        Message::Ping(payload) => ClientFrame::Ping(payload.to_vec()),
+        Message::Pong(payload) => ClientFrame::Pong(payload.to_vec()),
+        Message::Close(_) => ClientFrame::Close,
+        Message::Frame(frame) => ClientFrame::Binary(frame.into_payload().to_vec()),
+    }
+}
 /// Whether the comma-separated header `name` lists `token` (without case).
 fn has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
     headers
