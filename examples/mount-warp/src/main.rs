@@ -24,7 +24,7 @@
 //! * the application's own filter (`auth.rs`) stands in front of it and
 //!   refuses with 401 JSON (`errors.rs`) before the polling API sees the
 //!   request;
-//! * the polling [`App`](polling_server::App) is the same one
+//! * the polling [`App`] is the one
 //!   `polling-server` serves: any store, cache and broadcaster.
 //!
 //! Not part of [`polling_server::routes`]: the middleware of
