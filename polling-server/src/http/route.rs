@@ -4,7 +4,7 @@
 //! the concurrency cap all use.
 
 use warp::http::{Method, Request};
-use warp::path::FullPath;
+use warp::path::{FullPath, Peek};
 use warp::{Filter, Rejection};
 
 /// The rate limit a route draws on (see `--rate-limit-polls`,
@@ -269,9 +269,9 @@ pub(crate) fn on_poll(
 ) -> impl Filter<Extract = (String,), Error = Rejection> + Clone {
     warp::ext::optional::<Resolved>()
         .and(warp::method())
-        .and(warp::path::full())
+        .and(unmatched_path())
         .and_then(
-            move |resolved: Option<Resolved>, method: Method, path: FullPath| async move {
+            move |resolved: Option<Resolved>, method: Method, path: UnmatchedPath| async move {
                 // Resolved by the middleware: a comparison per filter
                 // instead of a match of the path against the table.
                 let ours = match resolved {
@@ -285,6 +285,48 @@ pub(crate) fn on_poll(
                 }
             },
         )
+}
+
+/// The part of a request's path that the filters before this one left
+/// unmatched, with its leading `/`: the whole path where the routes are
+/// served at the root, and what follows the prefix where an application
+/// mounts them under one (`warp::path("polling").and(routes(app))` sees
+/// `/polling/api/polls` as `/api/polls`). The template matching of the
+/// route filters and of the fallback reads this, so the routes work under
+/// any prefix.
+pub(crate) fn unmatched_path(
+) -> impl Filter<Extract = (UnmatchedPath,), Error = std::convert::Infallible> + Clone {
+    warp::path::full()
+        .and(warp::path::peek())
+        .map(|full: FullPath, rest: Peek| {
+            let (full_len, rest_len) = (full.as_str().len(), rest.as_str().len());
+            // warp leaves the unmatched rest just after a `/`, which is kept.
+            let start = if rest_len == 0 {
+                full_len
+            } else {
+                full_len - rest_len - 1
+            };
+            UnmatchedPath { full, start }
+        })
+}
+
+/// What [`unmatched_path`] extracts.
+#[derive(Debug)]
+pub(crate) struct UnmatchedPath {
+    /// The request's whole path.
+    full: FullPath,
+    /// Where the unmatched part starts in it, at its `/`.
+    start: usize,
+}
+
+impl UnmatchedPath {
+    /// The unmatched part, `/` when nothing is left (the root of the mount).
+    pub(crate) fn as_str(&self) -> &str {
+        match &self.full.as_str()[self.start..] {
+            "" => "/",
+            rest => rest,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +387,29 @@ mod tests {
                 assert_eq!(resolved_of_kept(&request), resolved);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn the_unmatched_path_is_what_follows_a_prefix() {
+        let rest = |prefixed: bool, path: &'static str| async move {
+            let seen = unmatched_path().map(|rest: UnmatchedPath| rest.as_str().to_owned());
+            let request = warp::test::request().path(path);
+            if prefixed {
+                request
+                    .filter(&warp::path("polling").and(seen))
+                    .await
+                    .unwrap()
+            } else {
+                request.filter(&seen).await.unwrap()
+            }
+        };
+        assert_eq!(rest(false, "/api/polls/abc/").await, "/api/polls/abc/");
+        assert_eq!(rest(false, "/").await, "/");
+        assert_eq!(rest(true, "/polling/api/polls").await, "/api/polls");
+        assert_eq!(rest(true, "/polling/api/polls/").await, "/api/polls/");
+        assert_eq!(rest(true, "/polling/").await, "/");
+        assert_eq!(rest(true, "/polling").await, "/");
+        assert_eq!(rest(true, "/polling//x").await, "//x");
     }
 
     fn resolved_of_kept(request: &Request<()>) -> Resolved {

@@ -2,22 +2,21 @@
 //! [route table](crate::http::route).
 
 use warp::http::Method;
-use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::error::ApiError;
-use crate::http::route::{self, Lookup};
+use crate::http::route::{self, Lookup, UnmatchedPath};
 
 /// Always rejects: with `route_not_found` or `method_not_allowed` when no
 /// route matches the request, and with warp's "not found" (so that the route's
 /// own, more precise refusal wins) when one does.
 pub(super) fn unmatched() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::method()
-        .and(warp::path::full())
-        .and_then(|method: Method, path: FullPath| async move {
+    warp::method().and(route::unmatched_path()).and_then(
+        |method: Method, path: UnmatchedPath| async move {
             Err::<Response, _>(refusal(&method, path.as_str()))
-        })
+        },
+    )
 }
 
 fn refusal(method: &Method, path: &str) -> Rejection {

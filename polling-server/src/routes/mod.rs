@@ -35,7 +35,52 @@ pub(crate) use meta::OPENAPI;
 /// [`run`](crate::run) serves the routes without those headers and sets
 /// them in one tower layer around all its middleware, so that refusals
 /// made before the routes carry them too; this filter is for applications
-/// that serve the routes with warp itself.
+/// that serve the routes with warp itself. [`run`](crate::run)'s
+/// middleware (request ids, access logs, HTTP metrics, rate limits, the
+/// cap on requests in flight) is not part of it.
+///
+/// The filter answers every request that reaches it (a path it does not
+/// know is 404 `route_not_found`), so an application serves its own routes
+/// before it, or mounts it under a path prefix.
+///
+/// # Mounting under a prefix
+///
+/// The routes match the part of the path the filters before them left
+/// unmatched: behind `warp::path("polling")` the API is at
+/// `/polling/api/polls/...`, the `Location` of a created poll included.
+/// Share links are [`AppBuilder::public_url`](crate::AppBuilder::public_url)
+/// and `/p/{id}`: give that URL the prefix too. The browser app expects to
+/// be served at the root.
+///
+/// ```
+/// use polling_server::{routes, App};
+/// use warp::Filter;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let home = warp::path::end().map(|| "the application's own page");
+/// let server = home.or(warp::path("polling").and(routes(App::in_process())));
+///
+/// let created = warp::test::request()
+///     .method("POST")
+///     .path("/polling/api/polls")
+///     .header("content-type", "application/json")
+///     .body(r#"{"question": "Tea or coffee?", "options": ["Tea", "Coffee"]}"#)
+///     .reply(&server)
+///     .await;
+/// assert_eq!(created.status(), 201);
+/// let location = created.headers()["location"].to_str().unwrap();
+/// assert!(location.starts_with("/polling/api/polls/"), "{location}");
+///
+/// let poll = warp::test::request().path(location).reply(&server).await;
+/// assert_eq!(poll.status(), 200);
+/// // Outside the prefix, the API is not there; the application's page is.
+/// let outside = warp::test::request().path("/api/polls").reply(&server).await;
+/// assert_eq!(outside.status(), 404);
+/// let page = warp::test::request().path("/").reply(&server).await;
+/// assert_eq!(page.body(), "the application's own page");
+/// # }
+/// ```
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
     let served_by = contract::served_by(&app.parts.instance);
     bare(app)

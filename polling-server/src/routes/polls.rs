@@ -6,6 +6,7 @@ use polling_core::{ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::header::LOCATION;
 use warp::http::{HeaderValue, Method, StatusCode};
+use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -26,6 +27,7 @@ const MAX_LIMIT: usize = 100;
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let create = route::on(&route::CREATE_POLL)
+        .and(warp::path::full())
         .and(with_app(app))
         .and(voter(app))
         .and(idempotency_key())
@@ -64,6 +66,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
 
 /// Creates the poll, once per `Idempotency-Key` (see [`idempotent`]).
 async fn create(
+    path: FullPath,
     app: App,
     voter: Voter,
     key: Option<IdempotencyKey>,
@@ -75,10 +78,18 @@ async fn create(
         voter: &voter,
         key,
     };
-    idempotent(&app, scope, sent, create_poll(&app, &voter, draft)).await
+    let created = create_poll(&app, &voter, draft, path.as_str());
+    idempotent(&app, scope, sent, created).await
 }
 
-async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Response, Rejection> {
+/// Creates the poll; its `Location` is `collection` (the request's path,
+/// under the prefix the routes are mounted at, if any) and its id.
+async fn create_poll(
+    app: &App,
+    voter: &Voter,
+    draft: PollDraft,
+    collection: &str,
+) -> Result<Response, Rejection> {
     let now = polling_core::now();
     let new = NewPoll::new(draft, now).map_err(ApiError::from)?;
     let token = ManageToken::generate();
@@ -95,7 +106,8 @@ async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Respo
         manage_token: token.as_str(),
     };
     let mut response = json(&body, StatusCode::CREATED);
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/polls/{}", poll.id)) {
+    let collection = collection.trim_end_matches('/');
+    if let Ok(location) = HeaderValue::from_str(&format!("{collection}/{}", poll.id)) {
         response.headers_mut().insert(LOCATION, location);
     }
     Ok(voter.attach(response))
