@@ -223,7 +223,7 @@ impl<T: PollStore + ?Sized> PollStore for Arc<T> {
 /// ```
 #[macro_export]
 macro_rules! delegate_invites {
-    ($field:ident) => {
+    ($field:tt) => {
         fn add_invites<'life0, 'life1, 'async_trait>(
             &'life0 self,
             poll: $crate::PollId,

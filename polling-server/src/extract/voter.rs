@@ -44,6 +44,16 @@ impl Voter {
         (!self.issued).then_some(&self.id)
     }
 
+    /// The voter of an invite code: its [voter id](polling_core::InviteCode::voter),
+    /// never sent back in a cookie.
+    pub(crate) fn invited(id: VoterId) -> Self {
+        Self {
+            id,
+            issued: false,
+            secure: false,
+        }
+    }
+
     /// Adds the `Set-Cookie` header to `response` when the id is new.
     pub(crate) fn attach(&self, mut response: Response) -> Response {
         if self.issued {
@@ -115,6 +125,9 @@ pub(crate) fn from_cookies(headers: &HeaderMap) -> Option<VoterId> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE_NAME)
         .and_then(|(_, value)| value.parse().ok())
+        // Only an invite code votes as its voter id: a cookie that names
+        // one is no cookie.
+        .filter(|id: &VoterId| !id.is_invite())
 }
 
 #[cfg(test)]

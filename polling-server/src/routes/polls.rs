@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use polling_core::{ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
+use polling_core::{Eligibility, ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::header::LOCATION;
-use warp::http::{HeaderValue, Method, StatusCode};
+use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::invites::{self, InviteView};
 use super::{json, parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
@@ -29,6 +30,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(voter(app))
         .and(idempotency_key())
+        .and(warp::header::headers_cloned())
         .and(fingerprinted_json_body::<PollDraft>(
             app.parts.body_limit,
             app.parts.limits.body_read_timeout,
@@ -67,6 +69,7 @@ async fn create(
     app: App,
     voter: Voter,
     key: Option<IdempotencyKey>,
+    headers: HeaderMap,
     (draft, sent): (PollDraft, BodyBytes),
 ) -> Result<Response, Rejection> {
     let scope = Scope {
@@ -75,12 +78,24 @@ async fn create(
         voter: &voter,
         key,
     };
-    idempotent(&app, scope, sent, create_poll(&app, &voter, draft)).await
+    idempotent(
+        &app,
+        scope,
+        sent,
+        create_poll(&app, &voter, &headers, draft),
+    )
+    .await
 }
 
-async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Response, Rejection> {
+async fn create_poll(
+    app: &App,
+    voter: &Voter,
+    headers: &HeaderMap,
+    draft: PollDraft,
+) -> Result<Response, Rejection> {
     let now = polling_core::now();
     let new = NewPoll::new(draft, now).map_err(ApiError::from)?;
+    let new_invites = new.invites();
     let token = ManageToken::generate();
     let poll = Poll::open(new, token.hash(), now);
     app.parts
@@ -89,16 +104,45 @@ async fn create_poll(app: &App, voter: &Voter, draft: PollDraft) -> Result<Respo
         .await
         .map_err(ApiError::from)?;
     app.parts.visibilities.remember(&poll);
+    let invites = match poll.eligibility {
+        Eligibility::Invite => {
+            Some(issue_at_creation(app, &poll, &token, new_invites, headers).await?)
+        }
+        Eligibility::Anyone => None,
+    };
 
     let body = CreatedPoll {
         poll: PollView::new(&poll, now),
         manage_token: token.as_str(),
+        invites,
     };
     let mut response = json(&body, StatusCode::CREATED);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/polls/{}", poll.id)) {
         response.headers_mut().insert(LOCATION, location);
     }
     Ok(voter.attach(response))
+}
+
+/// The invites an invite-only poll is created with. Should storing them
+/// fail, the poll is deleted again (the creator never got its token) and
+/// the failure answered.
+async fn issue_at_creation(
+    app: &App,
+    poll: &Poll,
+    token: &ManageToken,
+    count: u32,
+    headers: &HeaderMap,
+) -> Result<Vec<InviteView>, ApiError> {
+    let base = invites::link_base(app, headers);
+    match invites::issue(app, poll, token, count, &base).await {
+        Ok(invites) => Ok(invites),
+        Err(error) => {
+            if let Err(cleanup) = app.parts.store.delete(poll.id).await {
+                tracing::warn!(poll_id = %poll.id, error = ?cleanup, "deleting a poll whose invites failed");
+            }
+            Err(error)
+        }
+    }
 }
 
 async fn list(app: App, query: Vec<(String, String)>) -> Result<Response, Rejection> {
