@@ -15,14 +15,15 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::header::CACHE_CONTROL;
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::csv::Csv;
 use super::export::{attachment, full, CSV};
 use super::polls::authorize;
-use super::{json, private, with_app};
+use super::{json, with_app};
 use crate::app::App;
 use crate::config::public_url::share_base;
 use crate::error::ApiError;
@@ -113,6 +114,15 @@ fn view(poll: &Poll, token: &ManageToken, invite: &Invite, base: &str) -> Invite
     }
 }
 
+/// `response` marked `Cache-Control: no-store`: it holds codes, which no
+/// cache may keep.
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// Issues `count` new invites of `poll` (owned by `token`) and stores them;
 /// their views, with links on `base`.
 pub(super) async fn issue(
@@ -155,9 +165,7 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<Response, Rejection> {
     let (_, invites) = owned(&app, &raw_id, &token, &headers).await?;
-    let mut response = json(&InviteList { invites }, StatusCode::OK);
-    private(&mut response);
-    Ok(response)
+    Ok(no_store(json(&InviteList { invites }, StatusCode::OK)))
 }
 
 /// `code,link,status,created_at,revoked_at`: one row per invite, oldest first.
@@ -209,9 +217,7 @@ async fn add(
     }
     let base = link_base(&app, &headers);
     let invites = issue(&app, &poll, &token, body.count, &base).await?;
-    let mut response = json(&InviteList { invites }, StatusCode::CREATED);
-    private(&mut response);
-    Ok(response)
+    Ok(no_store(json(&InviteList { invites }, StatusCode::CREATED)))
 }
 
 /// 200 with the revoked invite; 404 `invite_not_found` for a code the poll
@@ -233,7 +239,8 @@ async fn revoke(
         .await
         .map_err(ApiError::from)?;
     let base = link_base(&app, &headers);
-    let mut response = json(&view(&poll, &token, &invite, &base), StatusCode::OK);
-    private(&mut response);
-    Ok(response)
+    Ok(no_store(json(
+        &view(&poll, &token, &invite, &base),
+        StatusCode::OK,
+    )))
 }
