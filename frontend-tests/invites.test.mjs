@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { api, axeViolations, browserSuite, createPollViaApi, fillCreateForm, TEST_TIMEOUT, waitForText } from './helpers.mjs';
+import { api, axeViolations, browserSuite, createPollViaApi, fillCreateForm, ownerPage, TEST_TIMEOUT, waitForText } from './helpers.mjs';
 
 /** An invite-only poll with `invites` codes, created through the API. */
 function invitePoll(server, question, invites = 3) {
@@ -17,21 +17,6 @@ function invitePoll(server, question, invites = 3) {
 describe('invite-only polls', () => {
   const suite = browserSuite();
 
-  /** A page whose browser holds the manage token of `poll`. */
-  async function ownerPage(poll, options = {}) {
-    const context = await suite.context(options);
-    await context.addInitScript(
-      ([id, token]) => {
-        try {
-          window.localStorage.setItem(`polling:manage:${id}`, token);
-        } catch {
-          // Not the app's document.
-        }
-      },
-      [poll.id, poll.manage_token],
-    );
-    return context.newPage();
-  }
 
   test('a vote link votes with its code, which nobody types and the address bar drops', { timeout: TEST_TIMEOUT }, async () => {
     const poll = await invitePoll(suite.server, 'Board vote: approve the budget?');
@@ -123,7 +108,7 @@ describe('invite-only polls', () => {
         token: poll.manage_token,
         body: { code: poll.invites[1].code },
       });
-      const page = await ownerPage(poll, { colorScheme: scheme, reducedMotion: 'reduce' });
+      const page = await ownerPage(suite, poll, { colorScheme: scheme, reducedMotion: 'reduce' });
       await page.goto(`/#/polls/${poll.id}/manage`);
       await page.locator('.invite-table tbody tr').nth(2).waitFor();
       await waitForText(page.locator('.invite-summary'), '1 unused · 1 used · 1 revoked');

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use polling_core::{Ballot, Invite, InviteNonce, PollError, PollId, Result, VoterId};
+use polling_core::store_kit::invite_voters;
+use polling_core::{Ballot, Invite, InviteNonce, Poll, PollError, PollId, Result, VoterId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use time::OffsetDateTime;
@@ -118,25 +119,20 @@ pub(crate) async fn revoke(
     Ok(found)
 }
 
-/// The voters of `ballots` whose invite of poll `id` is not revoked, read
+/// The voters of `ballots` whose invite of `poll` is not revoked, read
 /// in the cast's transaction after the poll's row lock, so that no
 /// revocation commits between this read and the ballots' commit.
 pub(crate) async fn valid_voters(
     tx: &mut PgConnection,
-    id: PollId,
+    poll: &Poll,
     ballots: &[Ballot],
 ) -> Result<HashSet<VoterId>> {
-    let voters: Vec<&str> = ballots
-        .iter()
-        .map(|b| b.voter())
-        .filter(|v| v.is_invite())
-        .map(VoterId::as_str)
-        .collect();
+    let voters = invite_voters(poll, ballots);
     if voters.is_empty() {
         return Ok(HashSet::new());
     }
     sqlx::query(VALID)
-        .bind(rows::uuid(id))
+        .bind(rows::uuid(poll.id))
         .bind(&voters)
         .fetch_all(tx)
         .await

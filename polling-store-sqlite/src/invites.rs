@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use polling_core::{Ballot, Invite, InviteNonce, PollError, PollId, Result, VoterId};
+use polling_core::store_kit::invite_voters;
+use polling_core::{Ballot, Invite, InviteNonce, Poll, PollError, PollId, Result, VoterId};
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -113,26 +114,21 @@ pub(crate) async fn revoke(
 /// in the cast's write transaction.
 pub(crate) async fn valid_voters(
     tx: &mut SqliteConnection,
-    id: &str,
+    poll: &Poll,
     ballots: &[Ballot],
 ) -> Result<HashSet<VoterId>> {
-    let voters: Vec<&str> = ballots
-        .iter()
-        .map(|b| b.voter())
-        .filter(|v| v.is_invite())
-        .map(VoterId::as_str)
-        .collect();
+    let voters = invite_voters(poll, ballots);
     if voters.is_empty() {
         return Ok(HashSet::new());
     }
     sqlx::query(VALID)
-        .bind(id)
+        .bind(rows::id(poll.id))
         .bind(Value::from(voters).to_string())
         .fetch_all(tx)
         .await
         .map_err(unavailable)?
         .iter()
-        .map(|row| voter_id(row))
+        .map(voter_id)
         .collect()
 }
 

@@ -63,17 +63,41 @@ impl Eligible {
     /// One outcome per ballot of the batch, in order: its refusal, or the
     /// next of `outcomes` (one per [eligible ballot](Self::ballots)).
     pub fn outcomes(self, outcomes: Vec<Result<CastOutcome>>) -> Vec<Result<CastOutcome>> {
-        let mut outcomes = outcomes.into_iter();
-        self.refused
-            .into_iter()
-            .map(|refusal| match refusal {
-                Some(error) => Err(error),
-                None => outcomes
-                    .next()
-                    .unwrap_or_else(|| Err(PollError::unavailable("a ballot got no outcome"))),
-            })
-            .collect()
+        fill(self.refused, outcomes)
     }
+}
+
+/// The voters of `ballots` a store must look up among `poll`'s invites
+/// (see [`Eligible::of`]): those with an invite voter id, in an invite-only
+/// poll; none in any other poll, whose ballots need no lookup.
+pub fn invite_voters<'a>(poll: &Poll, ballots: &'a [Ballot]) -> Vec<&'a str> {
+    match poll.eligibility {
+        Eligibility::Invite => ballots
+            .iter()
+            .map(Ballot::voter)
+            .filter(|voter| voter.is_invite())
+            .map(VoterId::as_str)
+            .collect(),
+        Eligibility::Anyone => Vec::new(),
+    }
+}
+
+/// One outcome per slot of `refusals`, in order: the refusal where there is
+/// one, else the next of `outcomes` (the decided ballots' outcomes, in order).
+pub(super) fn fill(
+    refusals: impl IntoIterator<Item = Option<PollError>>,
+    outcomes: Vec<Result<CastOutcome>>,
+) -> Vec<Result<CastOutcome>> {
+    let mut outcomes = outcomes.into_iter();
+    refusals
+        .into_iter()
+        .map(|refusal| match refusal {
+            Some(error) => Err(error),
+            None => outcomes
+                .next()
+                .unwrap_or_else(|| Err(PollError::unavailable("a ballot got no outcome"))),
+        })
+        .collect()
 }
 
 #[cfg(test)]

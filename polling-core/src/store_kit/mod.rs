@@ -92,6 +92,6 @@ mod plan;
 
 pub use batch_writer::{abandoned_error, batch_failure, BatchWriter};
 pub use coalescer::Coalescer;
-pub use eligible::{check_eligible, Eligible};
+pub use eligible::{check_eligible, invite_voters, Eligible};
 pub use live_ballots::LiveBallots;
 pub use plan::Plan;

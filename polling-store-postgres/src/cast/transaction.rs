@@ -1,9 +1,9 @@
 //! [`cast_batch`]: one transaction recording a batch of ballots on one poll.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use polling_core::store_kit::{batch_failure, Eligible, LiveBallots, Plan};
-use polling_core::{Ballot, CastOutcome, Eligibility, Method, PollError, PollId, Result, VoterId};
+use polling_core::{Ballot, CastOutcome, Method, PollError, PollId, Result, VoterId};
 use sqlx::PgPool;
 
 use crate::error::unavailable;
@@ -135,12 +135,7 @@ async fn try_cast_batch(
     // Invite-only polls take only their invites' voters, checked after the
     // lock: a revocation of the poll takes it too, so none commits between
     // this check and the batch's commit.
-    let invited = match poll.eligibility {
-        Eligibility::Invite => {
-            crate::invites::valid_voters(&mut tx, poll_id, live.ballots()).await?
-        }
-        Eligibility::Anyone => HashSet::new(),
-    };
+    let invited = crate::invites::valid_voters(&mut tx, &poll, live.ballots()).await?;
     let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
 
     let voters: Vec<&str> = eligible

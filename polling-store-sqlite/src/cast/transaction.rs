@@ -1,11 +1,9 @@
 //! [`cast_batch`]: one transaction recording a batch of ballots on one poll.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use polling_core::store_kit::{batch_failure, Eligible, LiveBallots, Plan};
-use polling_core::{
-    Ballot, CastOutcome, Eligibility, PollError, PollId, Result, VoteReceipt, VoterId,
-};
+use polling_core::{Ballot, CastOutcome, PollError, PollId, Result, VoteReceipt, VoterId};
 use serde_json::{json, Value};
 
 use crate::database::Database;
@@ -102,10 +100,7 @@ async fn try_cast_batch(
 
     // Invite-only polls take only their invites' voters, checked under the
     // write lock, which a revocation takes too.
-    let invited = match poll.eligibility {
-        Eligibility::Invite => crate::invites::valid_voters(tx, &id, live.ballots()).await?,
-        Eligibility::Anyone => HashSet::new(),
-    };
+    let invited = crate::invites::valid_voters(tx, &poll, live.ballots()).await?;
     let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
 
     let voters: Vec<&str> = eligible
