@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 
-use polling_core::VoterId;
+use polling_core::{PollId, VoterId};
 use warp::http::header::{COOKIE, SET_COOKIE};
 use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
@@ -24,6 +24,14 @@ const REQUEST_ID: &str = "x-request-id";
 /// The cookie that carries the voter id.
 pub(crate) const COOKIE_NAME: &str = "polling_voter";
 
+/// The cookie that carries the voter id of an invite code that voted in a
+/// poll: set by that vote with `Path=/api/polls/{id}`, so the browser sends
+/// it to that poll's routes only (its results, live socket and votes), where
+/// it is the voter instead of `polling_voter`: the counts an `after_vote`
+/// poll shows its voters, and a change of that code's ballot, follow it.
+/// Holding it is holding the code's vote, as holding the code is.
+pub(crate) const INVITE_COOKIE_NAME: &str = "polling_invite";
+
 /// A year: a voter stays the same voter across visits.
 const MAX_AGE_SECONDS: u32 = 365 * 24 * 60 * 60;
 
@@ -36,6 +44,9 @@ pub(crate) struct Voter {
     issued: bool,
     /// Whether the cookie is marked `Secure` (HTTPS only).
     secure: bool,
+    /// For the voter of an invite code that just voted: the path of its
+    /// poll, to which [`INVITE_COOKIE_NAME`] is sent back.
+    invite_path: Option<String>,
 }
 
 impl Voter {
@@ -44,22 +55,29 @@ impl Voter {
         (!self.issued).then_some(&self.id)
     }
 
-    /// The voter of an invite code: its [voter id](polling_core::InviteCode::voter),
-    /// never sent back in a cookie.
-    pub(crate) fn invited(id: VoterId) -> Self {
+    /// The voter of an invite code in poll `poll`: its
+    /// [voter id](polling_core::InviteCode::voter), sent back in
+    /// [`INVITE_COOKIE_NAME`] for that poll's routes (`Secure` when `secure`).
+    pub(crate) fn invited(id: VoterId, poll: PollId, secure: bool) -> Self {
         Self {
             id,
             issued: false,
-            secure: false,
+            secure,
+            invite_path: Some(format!("/api/polls/{poll}")),
         }
     }
 
     /// Adds the `Set-Cookie` header to `response` when the id is new.
     pub(crate) fn attach(&self, mut response: Response) -> Response {
-        if self.issued {
+        let cookie = match (&self.invite_path, self.issued) {
+            (Some(path), _) => Some((INVITE_COOKIE_NAME, path.as_str())),
+            (None, true) => Some((COOKIE_NAME, "/")),
+            (None, false) => None,
+        };
+        if let Some((name, path)) = cookie {
             let secure = if self.secure { "; Secure" } else { "" };
             let cookie = format!(
-                "{COOKIE_NAME}={}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
+                "{name}={}; Path={path}; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
                 self.id
             );
             if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -78,20 +96,23 @@ pub(crate) fn voter(app: &App) -> impl Filter<Extract = (Voter,), Error = Infall
     let proxies = app.parts.limits.trusted_proxies.clone();
     warp::header::headers_cloned()
         .and(warp::ext::optional::<PeerAddr>())
-        .map(
-            move |headers: HeaderMap, peer: Option<PeerAddr>| match from_cookies(&headers) {
+        .map(move |headers: HeaderMap, peer: Option<PeerAddr>| {
+            let known = invite_from_cookies(&headers).or_else(|| from_cookies(&headers));
+            match known {
                 Some(id) => Voter {
                     id,
                     issued: false,
                     secure,
+                    invite_path: None,
                 },
                 None => Voter {
                     id: new_id(&headers, peer, &proxies),
                     issued: true,
                     secure,
+                    invite_path: None,
                 },
-            },
-        )
+            }
+        })
 }
 
 /// A new voter's id: derived from the request id its trusted proxy stamped,
@@ -117,17 +138,27 @@ fn is_unguessable(id: &str) -> bool {
 }
 
 pub(crate) fn from_cookies(headers: &HeaderMap) -> Option<VoterId> {
+    cookie(headers, COOKIE_NAME)
+        // Only an invite code (and the cookie its vote set) votes as its
+        // voter id: a voter cookie that names one is no cookie.
+        .filter(|id| !id.is_invite())
+}
+
+/// The voter id of [`INVITE_COOKIE_NAME`], if it names an invite voter.
+fn invite_from_cookies(headers: &HeaderMap) -> Option<VoterId> {
+    cookie(headers, INVITE_COOKIE_NAME).filter(VoterId::is_invite)
+}
+
+/// The voter id in the cookie `wanted`, if it is one.
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<VoterId> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == wanted)
         .and_then(|(_, value)| value.parse().ok())
-        // Only an invite code votes as its voter id: a cookie that names
-        // one is no cookie.
-        .filter(|id: &VoterId| !id.is_invite())
 }
 
 #[cfg(test)]

@@ -77,7 +77,8 @@ async fn cast(
                 guesses: &guesses,
                 bucket,
             };
-            (Voter::invited(code.voter()), Some(invited))
+            let secure = app.parts.secure_cookies;
+            (Voter::invited(code.voter(), poll_id, secure), Some(invited))
         }
     };
     let scope = Scope {

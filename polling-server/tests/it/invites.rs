@@ -41,6 +41,22 @@ async fn vote_with(
         .await
 }
 
+/// The `polling_invite` cookie a vote with a code set, as a `Cookie` header
+/// value; it must be scoped to the poll's routes.
+fn invite_cookie(answer: &crate::common::Response, id: &str) -> String {
+    let set = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("polling_invite=inv_"))
+        .unwrap_or_else(|| panic!("no polling_invite cookie: {:?}", answer.headers))
+        .to_owned();
+    assert!(set.contains(&format!("; Path=/api/polls/{id};")), "{set}");
+    assert!(set.contains("HttpOnly"), "{set}");
+    set.split(';').next().unwrap().to_owned()
+}
+
 /// A well-formed code no poll issued.
 const STRANGER: &str = "abcdefghijklmnopqrstuvwxyz";
 
@@ -70,13 +86,23 @@ async fn an_invite_poll_is_created_with_its_codes_and_each_code_votes_once() {
     let voter = server.client();
     let first = vote_with(&voter, &id, &[1], &codes[0]).await;
     let receipt = first.assert_json(201)["receipt"].clone();
+    let cookie = invite_cookie(&first, &id);
     assert!(
-        first.header("set-cookie").is_none(),
-        "a code's vote sets no voter cookie"
+        voter.voter_id().is_none(),
+        "a code's vote issues no voter cookie"
     );
     // The same code from another browser is the same voter: a replay.
     let again = vote_with(&server.client(), &id, &[1], &codes[0]).await;
     assert_eq!(again.assert_json(200)["receipt"], receipt);
+    // So is that browser's cookie without the code.
+    let by_cookie = voter
+        .send(
+            Request::post(format!("/api/polls/{id}/votes"))
+                .header("cookie", &cookie)
+                .json(&json!({ "choices": [1] })),
+        )
+        .await;
+    assert_eq!(by_cookie.assert_json(200)["receipt"], receipt);
     vote_with(&voter, &id, &[0], &codes[0])
         .await
         .assert_error(409, "already_voted");
@@ -101,6 +127,64 @@ async fn an_invite_poll_is_created_with_its_codes_and_each_code_votes_once() {
         (results["total"].as_u64(), results["version"].as_u64()),
         (Some(1), Some(1))
     );
+}
+
+#[tokio::test]
+async fn the_cookie_of_a_codes_vote_shows_after_vote_counts_and_changes_its_ballot() {
+    let server = TestServer::start().await;
+    let owner = server.client();
+    let mut d = invite_draft(1);
+    d["visibility"] = json!("after_vote");
+    d["allow_vote_change"] = json!(true);
+    let (poll, _) = create_poll(&owner, d).await;
+    let id = id_of(&poll);
+    let code = codes(&poll).remove(0);
+    let results = format!("/api/polls/{id}/results");
+    let voted = vote_with(&server.client(), &id, &[0], &code).await;
+    assert!(
+        voted.assert_json(201)["results"].is_object(),
+        "the vote shows the counts"
+    );
+    let cookie = invite_cookie(&voted, &id);
+
+    // A later visit of that browser: the cookie is the code's voter.
+    let browser = server.client();
+    browser
+        .get(&results)
+        .await
+        .assert_error(403, "results_hidden");
+    let seen = browser
+        .send(Request::get(&results).header("cookie", &cookie))
+        .await;
+    assert_eq!(seen.assert_json(200)["total"], 1);
+    let vote = format!("/api/polls/{id}/votes");
+    let changed = browser
+        .send(
+            Request::post(&vote)
+                .header("cookie", &cookie)
+                .json(&json!({ "choices": [1] })),
+        )
+        .await
+        .assert_json(200);
+    assert_eq!(changed["receipt"]["choices"], json!([1]));
+    let after = browser
+        .send(Request::get(&results).header("cookie", &cookie))
+        .await;
+    assert_eq!(
+        after.assert_json(200)["total"],
+        1,
+        "a change, not a second ballot"
+    );
+    // A voter cookie naming the code's voter id is no cookie: no code, no vote.
+    let voter_id = cookie.trim_start_matches("polling_invite=");
+    browser
+        .send(
+            Request::post(&vote)
+                .header("cookie", format!("polling_voter={voter_id}"))
+                .json(&json!({ "choices": [0] })),
+        )
+        .await
+        .assert_error(403, "invite_required");
 }
 
 #[tokio::test]
