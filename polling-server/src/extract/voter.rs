@@ -237,6 +237,7 @@ mod tests {
             id: VoterId::generate(),
             issued: true,
             secure: false,
+            invite_path: None,
         };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
@@ -247,6 +248,7 @@ mod tests {
             id: VoterId::generate(),
             issued: false,
             secure: true,
+            invite_path: None,
         };
         assert!(known
             .attach(Response::default())
@@ -261,6 +263,7 @@ mod tests {
             id: VoterId::generate(),
             issued: true,
             secure: true,
+            invite_path: None,
         };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
@@ -268,5 +271,26 @@ mod tests {
             cookie.ends_with("; HttpOnly; SameSite=Lax; Secure"),
             "{cookie}"
         );
+    }
+
+    #[test]
+    fn a_codes_voter_gets_a_cookie_for_its_poll_only_and_voter_cookies_never_name_one() {
+        let poll = PollId::generate();
+        let code_voter = VoterId::try_from(format!("inv_{}", "0".repeat(32))).unwrap();
+        let invited = Voter::invited(code_voter.clone(), poll, true);
+        let answer = invited.attach(Response::default());
+        let cookie = answer.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+        assert_eq!(
+            cookie,
+            format!(
+                "polling_invite={code_voter}; Path=/api/polls/{poll}; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax; Secure"
+            )
+        );
+        assert_eq!(answer.headers().get_all(SET_COOKIE).iter().count(), 1);
+        let named = headers(&format!("polling_voter={code_voter}"));
+        assert_eq!(from_cookies(&named), None);
+        let both = headers(&format!("polling_voter=v1; polling_invite={code_voter}"));
+        assert_eq!(invite_from_cookies(&both), Some(code_voter));
+        assert_eq!(invite_from_cookies(&headers("polling_invite=v1")), None);
     }
 }
