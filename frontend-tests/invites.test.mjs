@@ -41,6 +41,35 @@ describe('invite-only polls', () => {
     );
   });
 
+  test('after voting with a link, counts shown only to voters stay shown in a later tab without the code', { timeout: TEST_TIMEOUT }, async () => {
+    const poll = await createPollViaApi(suite.server, {
+      question: 'Counts after voting?',
+      options: ['Yes', 'No'],
+      eligibility: 'invite',
+      invites: 2,
+      visibility: 'after_vote',
+    });
+    const context = await suite.context();
+    const page = await context.newPage();
+    await page.goto(poll.invites[0].link);
+    await page.getByLabel('No').check();
+    await page.getByRole('button', { name: 'Vote', exact: true }).click();
+    await waitForText(page.locator('.notice'), 'Thank you, your vote is counted.');
+    await waitForText(page.locator('[data-testid="total"]'), '1 vote in total');
+
+    // Another tab of that browser: no code in it, but the code's cookie.
+    const later = await context.newPage();
+    await later.goto(`/#/polls/${poll.id}`);
+    await waitForText(later.locator('[data-testid="total"]'), '1 vote in total');
+    assert.equal(await later.locator('[data-testid="results-hidden"]').isVisible(), false);
+    assert.equal(await later.locator('.ballot-form').count(), 0);
+    // A browser that never voted sees no counts.
+    const other = await suite.page();
+    await other.goto(`/#/polls/${poll.id}`);
+    await waitForText(other.locator('.notice'), 'This poll is invite-only. Open the invite link you were sent to vote.');
+    await waitForText(other.locator('[data-testid="results-hidden"]'), 'hidden until you vote');
+  });
+
   test('a revoked code, and a poll opened without one, say so', { timeout: TEST_TIMEOUT }, async () => {
     const poll = await invitePoll(suite.server, 'Who chairs next year?');
     const [revoked] = poll.invites;
