@@ -251,6 +251,24 @@ export function browserSuite({ database = false, env = {} } = {}) {
   return suite;
 }
 
+/** A page of `suite` whose browser holds the manage token of `poll` (as
+ * the creating browser does); `options` for its context. */
+export async function ownerPage(suite, poll, options = {}) {
+  const context = await suite.context(options);
+  await context.addInitScript(
+    ([id, token]) => {
+      // Documents without storage (about:blank) are skipped.
+      try {
+        window.localStorage.setItem(`polling:manage:${id}`, token);
+      } catch {
+        // Not the app's document.
+      }
+    },
+    [poll.id, poll.manage_token],
+  );
+  return context.newPage();
+}
+
 /** The WCAG 2.1 A and AA rules of axe-core: what the app must pass. */
 export const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 

@@ -4,30 +4,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { api, browserSuite, createPollViaApi, TEST_TIMEOUT, voteViaApi, waitForText } from './helpers.mjs';
+import { api, browserSuite, createPollViaApi, ownerPage as ownerPageOf, TEST_TIMEOUT, voteViaApi, waitForText } from './helpers.mjs';
 
 const INSTANCE = 'e2e-replica-1';
 
 describe('sharing', () => {
   const suite = browserSuite({ env: { POLLING_INSTANCE: INSTANCE } });
 
-  /** A page whose browser holds the manage token of `poll` (as the
-   * creating browser does). */
-  async function ownerPage(poll) {
-    const context = await suite.context();
-    await context.addInitScript(
-      ([id, token]) => {
-        // Documents without storage (about:blank) are skipped.
-        try {
-          window.localStorage.setItem(`polling:manage:${id}`, token);
-        } catch {
-          // Not the app's document.
-        }
-      },
-      [poll.id, poll.manage_token],
-    );
-    return context.newPage();
-  }
+  const ownerPage = (poll) => ownerPageOf(suite, poll);
 
   test('the poll page shows a QR code of the share link, and the footer names the replica', { timeout: TEST_TIMEOUT }, async () => {
     const poll = await createPollViaApi(suite.server, { question: 'Scan me?', options: ['Yes', 'No'] });

@@ -45,6 +45,10 @@ const MESSAGES = {
   bad_request: () => t('error.bad_request'),
   invalid_query: () => t('error.invalid_query'),
   method_not_allowed: () => t('error.method_not_allowed'),
+  invite_required: () => t('error.invite_required'),
+  invite_invalid: () => t('error.invite_invalid'),
+  invite_used: () => t('error.invite_used'),
+  invite_not_found: () => t('error.invite_not_found'),
 };
 
 /** What is wrong with a refused poll draft, by the field the API names
@@ -54,6 +58,7 @@ const FIELD_MESSAGES = {
   options: () => t('error.invalidOptions'),
   max_choices: () => t('error.invalidMaxChoices'),
   closes_at: () => t('error.invalidClosesAt'),
+  invites: () => t('form.errInviteCount', { max: '10000' }),
   method: () => t('error.invalidMethod'),
 };
 
@@ -180,10 +185,11 @@ export async function getPoll(id) {
  * is true when the server answered 200: this voter had voted before, and
  * either cast this ballot then or (where the poll allows it) changed their
  * vote to it. `results` is null when the poll hides them from this voter. */
-export async function castVote(id, ballot) {
+export async function castVote(id, ballot, invite = null) {
   // `ballot`: `{choices}`, `{ranking}` or `{scores}` (tally.js), or an array
-  // of choices.
-  const vote = Array.isArray(ballot) ? { choices: ballot } : ballot;
+  // of choices; `invite`: an invite-only poll's code.
+  const marks = Array.isArray(ballot) ? { choices: ballot } : ballot;
+  const vote = invite ? { ...marks, invite } : marks;
   const { status, body } = await request('POST', `${pollPath(id)}/votes`, { body: vote });
   return { ...body, replayed: status === 200 };
 }
@@ -217,7 +223,13 @@ export const EXPORTS = ['results.csv', 'results.json', 'ballots.csv'];
 /** Downloads export `file` of poll `id` with the manage token: `{blob,
  * filename}`, the name from the answer's Content-Disposition. */
 export async function downloadExport(id, file, token) {
-  const response = await send(`${pollPath(id)}/export/${file}`, {
+  return download(`${pollPath(id)}/export/${file}`, token, `poll-${id}-${file}`);
+}
+
+/** A file for the owner: `{blob, filename}`, the name from the answer's
+ * Content-Disposition, else `fallback`. */
+async function download(path, token, fallback) {
+  const response = await send(path, {
     credentials: 'same-origin',
     cache: 'no-store',
     headers: { authorization: `Bearer ${token}` },
@@ -225,7 +237,28 @@ export async function downloadExport(id, file, token) {
   if (!response.ok) throw await refusal(response);
   const disposition = response.headers.get('content-disposition') || '';
   const match = /filename="([^"]+)"/.exec(disposition);
-  return { blob: await response.blob(), filename: match ? match[1] : `poll-${id}-${file}` };
+  return { blob: await response.blob(), filename: match ? match[1] : fallback };
+}
+
+/** `GET /api/polls/{id}/invites` with the manage token: the invites
+ * (`{code, link, status, created_at, revoked_at}`), oldest first. */
+export async function listInvites(id, token) {
+  return (await request('GET', `${pollPath(id)}/invites`, { token })).body.invites;
+}
+
+/** `POST /api/polls/{id}/invites`: `count` new invites. */
+export async function addInvites(id, count, token) {
+  return (await request('POST', `${pollPath(id)}/invites`, { token, body: { count } })).body.invites;
+}
+
+/** `POST /api/polls/{id}/invites/revoke`: the revoked invite. */
+export async function revokeInvite(id, code, token) {
+  return (await request('POST', `${pollPath(id)}/invites/revoke`, { token, body: { code } })).body;
+}
+
+/** The vote links with their codes as CSV, for the owner: `{blob, filename}`. */
+export async function downloadInvites(id, token) {
+  return download(`${pollPath(id)}/invites.csv`, token, `poll-${id}-invites.csv`);
 }
 
 /** The URL of a poll's QR code (an SVG of its share link). */

@@ -5,7 +5,7 @@
 
 import { ApiError, castVote, describeError } from './api.js';
 import { formatNumber, t } from './i18n.js';
-import { rememberVote } from './storage.js';
+import { inviteCode, rememberInvite, rememberVote } from './storage.js';
 import { ballotOf, MAX_SCORE, methodOf } from './tally.js';
 import { h, notice, uid } from './view.js';
 
@@ -45,7 +45,7 @@ export function ballotForm(poll, messages, { onVoted, onRefused, current = null,
     submit.textContent = current ? t('ballot.changing') : t('ballot.voting');
     form.setAttribute('aria-busy', 'true');
     try {
-      const answer = await castVote(poll.id, read.ballot);
+      const answer = await castVote(poll.id, read.ballot, inviteCode(poll.id));
       onVoted(answer);
     } catch (error) {
       const code = error instanceof ApiError ? error.code : 'network';
@@ -57,6 +57,13 @@ export function ballotForm(poll, messages, { onVoted, onRefused, current = null,
       } else if (code === 'poll_closed') {
         messages.replaceChildren(notice('warning', describeError(error)));
         poll.status = 'closed';
+        onRefused();
+        focusMessages(messages);
+      } else if (code === 'invite_invalid' || code === 'invite_required') {
+        // The code is unknown or revoked (or missing): no ballot of this
+        // tab can count; the results stay as the poll shows them.
+        rememberInvite(poll.id, null);
+        messages.replaceChildren(notice('error', describeError(error)));
         onRefused();
         focusMessages(messages);
       } else if (code === 'not_found') {

@@ -1,7 +1,8 @@
 // The home page: the create form, then recent polls a page at a time.
 
 import { ApiError, createPoll, describeError, listPolls } from './api.js';
-import { formatDateTime, t } from './i18n.js';
+import { formatDateTime, formatNumber, t } from './i18n.js';
+import { MAX_INVITES } from './invites.js';
 import { navigate, paths } from './router.js';
 import { manageToken, rememberManageToken } from './storage.js';
 import { METHODS } from './tally.js';
@@ -163,6 +164,32 @@ function createForm() {
     h('option', { value: 'after_close', text: t('form.visAfterClose') }),
   );
   const allowChange = h('input', { type: 'checkbox', id: uid('allow-change'), name: 'allow_vote_change' });
+  // Invite-only: each code votes once; how many to issue now.
+  const inviteOnly = h('input', { type: 'checkbox', id: uid('invite-only'), name: 'eligibility' });
+  const inviteOnlyHint = h('p', { class: 'hint', id: uid('hint'), text: t('form.inviteOnlyHint') });
+  inviteOnly.setAttribute('aria-describedby', inviteOnlyHint.id);
+  const inviteCountId = uid('invites');
+  const inviteCountError = fieldError();
+  const inviteCount = h('input', {
+    id: inviteCountId,
+    name: 'invites',
+    type: 'number',
+    min: '1',
+    max: String(MAX_INVITES),
+    value: '10',
+    inputmode: 'numeric',
+    'aria-describedby': inviteCountError.id,
+  });
+  const inviteCountField = h(
+    'div',
+    { class: 'field invite-count-field', hidden: true },
+    h('label', { for: inviteCountId, text: t('form.inviteCount') }),
+    inviteCount,
+    inviteCountError,
+  );
+  inviteOnly.addEventListener('change', () => {
+    inviteCountField.hidden = !inviteOnly.checked;
+  });
 
 
   const closesId = uid('closes');
@@ -207,6 +234,14 @@ function createForm() {
       allowChange,
       h('label', { for: allowChange.id, text: t('form.allowChange') }),
     ),
+    h(
+      'div',
+      { class: 'field choice' },
+      inviteOnly,
+      h('label', { for: inviteOnly.id, text: t('form.inviteOnly') }),
+      inviteOnlyHint,
+    ),
+    inviteCountField,
     h('div', { class: 'field' }, h('label', { for: closesId, text: t('form.closesAt') }), closes, closesHint, closesError),
     formError,
     h('div', { class: 'actions' }, submit),
@@ -265,6 +300,7 @@ function createForm() {
     max_choices: [maxError, () => [maxInput]],
     method: [methodError, () => methodInputs.map(({ input }) => input)],
     closes_at: [closesError, () => [closes]],
+    invites: [inviteCountError, () => [inviteCount]],
   };
   const clearErrors = () => {
     for (const [errorEl, controls] of Object.values(fieldControls)) setError(errorEl, controls(), '');
@@ -325,6 +361,16 @@ function createForm() {
       }
     }
 
+    if (inviteOnly.checked) {
+      const count = Number(inviteCount.value);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_INVITES) {
+        errors.invites = t('form.errInviteCount', { max: formatNumber(MAX_INVITES) });
+      } else {
+        draft.eligibility = 'invite';
+        draft.invites = count;
+      }
+    }
+
     if (closes.value) {
       const when = new Date(closes.value); // datetime-local: the local time zone
       if (Number.isNaN(when.getTime())) errors.closes_at = t('form.errDate');
@@ -354,7 +400,9 @@ function createForm() {
     try {
       const poll = await createPoll(draft);
       rememberManageToken(poll.id, poll.manage_token);
-      navigate(paths.poll(poll.id), t('form.created'));
+      // An invite-only poll's codes are on its manage page.
+      if (poll.eligibility === 'invite') navigate(paths.manage(poll.id), t('form.createdInvite'));
+      else navigate(paths.poll(poll.id), t('form.created'));
     } catch (error) {
       if (error instanceof ApiError && error.code === 'invalid_poll' && fieldControls[error.field]) {
         showFieldError(error.field, error.userMessage);

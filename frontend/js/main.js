@@ -6,6 +6,7 @@
 import { renderDashboard } from './dashboard.js';
 import { renderHome } from './home.js';
 import { initLanguage, LANGUAGES, language, setLanguage, t } from './i18n.js';
+import { takeInviteFromUrl } from './invites.js';
 import { renderManage } from './manage.js';
 import { renderMissing } from './missing.js';
 import { renderPoll } from './poll.js';
@@ -30,7 +31,7 @@ function render(route, { flash, initial }) {
       cleanup = renderDashboard(root, route.id);
       break;
     case 'manage':
-      cleanup = renderManage(root, route.id);
+      cleanup = renderManage(root, route.id, { flash });
       break;
     case 'present':
       cleanup = renderPresent(root, route.id);
@@ -101,6 +102,8 @@ function languageSwitch(onChange) {
 
 initLanguage();
 translateStatic();
+// A vote link's code, before the first page reads the address.
+takeInviteFromUrl();
 const rerender = startRouter(render);
 languageSwitch(() => {
   translateStatic();

@@ -7,10 +7,11 @@ import { liveResults } from './live.js';
 import { loadPoll } from './missing.js';
 import { paths, shareUrl } from './router.js';
 import { forgetPoll, manageToken } from './storage.js';
+import { invitesPanel } from './invites.js';
 import { docTitle, h, notice, pageTitle, pollFacts, shareBox } from './view.js';
 
 /** Renders the manage page into `root`; returns its cleanup. */
-export function renderManage(root, id) {
+export function renderManage(root, id, { flash = null } = {}) {
   let live = null;
   let left = false;
   const body = h('div', { class: 'manage-page' }, h('p', { class: 'muted', text: t('common.loadingPoll') }));
@@ -39,6 +40,7 @@ export function renderManage(root, id) {
     // visibility (the socket presents it in a message, never in the URL).
     live = liveResults(poll, { title: t('manage.resultsSoFar'), token });
     const messages = h('div', { class: 'messages' });
+    if (flash) messages.append(notice('success', flash));
     const facts = h('div', {}, pollFacts(poll));
     const actions = h('div', { class: 'manage-actions' });
     const panel = h(
@@ -55,6 +57,9 @@ export function renderManage(root, id) {
       panel,
       h('div', { class: 'panel' }, live.element),
       exportPanel(poll, token, (kind, text) => messages.replaceChildren(notice(kind, text))),
+      poll.eligibility === 'invite'
+        ? invitesPanel(poll, token, { say: (kind, text) => messages.replaceChildren(notice(kind, text)), save })
+        : null,
       h(
         'aside',
         { class: 'panel share-panel', 'aria-label': t('share.title') },
@@ -164,6 +169,16 @@ export function renderManage(root, id) {
   };
 }
 
+/** Hands the browser a download of `blob` named `filename`. */
+function save({ blob, filename }) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** What each export holds, for its button. */
 const EXPORT_LABELS = {
   'results.csv': () => t('export.resultsCsv'),
@@ -180,13 +195,7 @@ function exportPanel(poll, token, say) {
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {
-        const { blob, filename } = await downloadExport(poll.id, file, token);
-        const url = URL.createObjectURL(blob);
-        const link = h('a', { href: url, download: filename, hidden: true });
-        document.body.append(link);
-        link.click();
-        link.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        save(await downloadExport(poll.id, file, token));
       } catch (error) {
         say('error', describeError(error));
       } finally {

@@ -10,7 +10,7 @@ import { ballotForm, focusMessages } from './ballot.js';
 import { t } from './i18n.js';
 import { liveResults } from './live.js';
 import { paths, shareUrl } from './router.js';
-import { manageToken, rememberVote, votedBallot } from './storage.js';
+import { inviteCode, manageToken, rememberVote, votedBallot } from './storage.js';
 import { ballotOf, mineIds, sameBallot } from './tally.js';
 import { docTitle, h, notice, pageTitle, pollFacts, shareBox } from './view.js';
 import { loadPoll } from './missing.js';
@@ -157,6 +157,9 @@ function showPoll(body, poll, flash, cleanups) {
     showResults(null, ballot);
   } else if (poll.status === 'closed') {
     messages.append(notice('info', t('error.poll_closed')));
+    showResults();
+  } else if (poll.eligibility === 'invite' && !inviteCode(poll.id)) {
+    messages.append(notice('warning', t('invite.needed')));
     showResults();
   } else {
     main.replaceChildren(ballotForm(poll, messages, firstVote));

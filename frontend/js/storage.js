@@ -54,6 +54,27 @@ export function rememberManageToken(pollId, token) {
   write(`manage:${pollId}`, token);
 }
 
+/** The invite code this tab opened a poll's vote link with (kept in
+ * sessionStorage: for this tab only, gone when it closes), or null. */
+export function inviteCode(pollId) {
+  try {
+    const code = window.sessionStorage.getItem(`${PREFIX}invite:${pollId}`);
+    return code && /^[a-z2-7]{26}$/.test(code) ? code : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps (or, with null, forgets) the invite code of a poll for this tab. */
+export function rememberInvite(pollId, code) {
+  try {
+    if (code === null) window.sessionStorage.removeItem(`${PREFIX}invite:${pollId}`);
+    else window.sessionStorage.setItem(`${PREFIX}invite:${pollId}`, code);
+  } catch {
+    // Not kept: the code stays in the link, which can be opened again.
+  }
+}
+
 /** Forgets everything about a poll (it was deleted). */
 export function forgetPoll(pollId) {
   write(`manage:${pollId}`, null);

@@ -38,6 +38,19 @@ pub enum PollError {
     /// The manage token does not belong to this poll.
     #[error("the manage token does not match this poll")]
     Forbidden,
+    /// The poll is invite-only and the ballot carries no invite code.
+    #[error("this poll is invite-only: vote with the invite code of your link")]
+    InviteRequired,
+    /// The invite code is not one of this poll's, was revoked, or was
+    /// presented to a poll that takes none.
+    #[error("this invite code is not valid for this poll (unknown or revoked)")]
+    InviteInvalid,
+    /// The owner named an invite code the poll never issued.
+    #[error("this poll has no invite with this code")]
+    InviteNotFound,
+    /// The owner tried to revoke an invite code that has voted.
+    #[error("this invite code has voted; a used code cannot be revoked")]
+    InviteUsed,
     /// A backend this operation needs could not be reached or failed.
     #[error("storage unavailable")]
     Unavailable(#[source] BoxError),
@@ -53,6 +66,10 @@ impl PollError {
             Self::InvalidChoice(_) => "invalid_choice",
             Self::InvalidPoll { .. } => "invalid_poll",
             Self::Forbidden => "forbidden",
+            Self::InviteRequired => "invite_required",
+            Self::InviteInvalid => "invite_invalid",
+            Self::InviteNotFound => "invite_not_found",
+            Self::InviteUsed => "invite_used",
             Self::Unavailable(_) => "unavailable",
         }
     }
@@ -110,6 +127,10 @@ mod tests {
             PollError::invalid_choice("x"),
             PollError::invalid_poll("question", "x"),
             PollError::Forbidden,
+            PollError::InviteRequired,
+            PollError::InviteInvalid,
+            PollError::InviteNotFound,
+            PollError::InviteUsed,
             PollError::unavailable("down"),
         ];
         let mut codes: Vec<_> = errors.iter().map(PollError::code).collect();

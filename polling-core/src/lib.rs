@@ -56,6 +56,12 @@ pub use domain::{
     OptionCount, OptionId, ParseIdError, Poll, PollDraft, PollId, PollOption, Results,
     ResultsEvent, TokenHash, Visibility, VoteReceipt, VoterId, VoterTag, MAX_SCORE,
 };
+// Invite-only polls.
+#[doc(hidden)]
+pub use time::OffsetDateTime as __OffsetDateTime;
+#[doc(hidden)]
+pub type __BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub use domain::{Eligibility, Invite, InviteCode, InviteNonce, MAX_INVITES_PER_REQUEST};
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;
 pub use near_cache::NearCache;

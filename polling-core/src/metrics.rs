@@ -227,6 +227,14 @@ pub fn vote_outcome<E: AsPollError>(result: &Result<CastOutcome, E>) -> &'static
             Some(
                 PollError::InvalidChoice(_) | PollError::InvalidPoll { .. } | PollError::Forbidden,
             ) => outcome::INVALID,
+            // A ballot without a valid invite code of an invite-only poll
+            // is refused as it stands too.
+            Some(
+                PollError::InviteRequired
+                | PollError::InviteInvalid
+                | PollError::InviteNotFound
+                | PollError::InviteUsed,
+            ) => outcome::INVALID,
             Some(PollError::Unavailable(_)) | None => outcome::UNAVAILABLE,
         },
     }

@@ -7,7 +7,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use time::OffsetDateTime;
 
 use crate::domain::{
-    AnonymousBallot, Ballot, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, CastOutcome, Invite, Poll, PollId, Results, VoteReceipt, VoterId,
 };
 use crate::error::Result;
 
@@ -36,6 +36,11 @@ pub type BallotStream = BoxStream<'static, Result<AnonymousBallot>>;
 /// [`cast`](PollStore::cast) is atomic and idempotent. It checks, in order:
 ///
 /// 1. the poll exists, else [`PollError::NotFound`](crate::PollError::NotFound);
+///    and the voter may vote in it ([`store_kit::check_eligible`](crate::store_kit::check_eligible)):
+///    in an invite-only poll the voter must be the
+///    [voter id](crate::InviteCode::voter) of one of its invites, not
+///    revoked, checked atomically with the cast (see
+///    [Invites](PollStore#invites)); in any other poll it must not be one;
 /// 2. the voter's earlier ballot in this poll, if any: the identical ballot
 ///    returns the original receipt and the current results
 ///    ([`CastKind::Replay`](crate::CastKind::Replay)); a different one is
@@ -62,6 +67,18 @@ pub type BallotStream = BoxStream<'static, Result<AnonymousBallot>>;
 /// records ballots in batches may instead return, for a ranked poll, the
 /// results after the whole batch (a higher version, never a lower one), so
 /// that it counts the instant runoff once per batch.
+///
+/// # Invites
+///
+/// An invite-only poll ([`Eligibility::Invite`](crate::Eligibility::Invite))
+/// keeps its [`Invite`]s: [`add_invites`](PollStore::add_invites) stores
+/// them, [`invites`](PollStore::invites) lists them with whether each has
+/// voted, [`revoke_invite`](PollStore::revoke_invite) revokes one. A
+/// revocation and a cast with the same code are ordered as if one ran
+/// before the other (the PostgreSQL store takes the poll's row lock for
+/// both): either the ballot counts and the revocation is refused as
+/// [`InviteUsed`](crate::PollError::InviteUsed), or the code is revoked and
+/// the ballot refused as [`InviteInvalid`](crate::PollError::InviteInvalid).
 #[async_trait]
 pub trait PollStore: Send + Sync + 'static {
     /// Stores a new poll (made by [`Poll::open`]).
@@ -106,6 +123,27 @@ pub trait PollStore: Send + Sync + 'static {
         let ballots = self.ballots(id).await?;
         Ok(stream::iter(ballots).map(Ok).boxed())
     }
+
+    /// Stores `invites` (made by [`Invite::issue`], distinct voters, not
+    /// revoked) for poll `poll`, all or none, or `NotFound`. See
+    /// [Invites](PollStore#invites).
+    async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()>;
+
+    /// The poll's invites, oldest first (by `created_at`, then nonce), each
+    /// `used` when a ballot is kept under its voter id; or `NotFound`.
+    async fn invites(&self, poll: PollId) -> Result<Vec<Invite>>;
+
+    /// Revokes the invite of `poll` whose voter id is `voter` as of `at`,
+    /// and returns it: [`InviteNotFound`](crate::PollError::InviteNotFound)
+    /// when the poll has none, [`InviteUsed`](crate::PollError::InviteUsed)
+    /// when its code has voted (nothing changes), `NotFound` for an unknown
+    /// poll. Revoking a revoked invite keeps its first `revoked_at`.
+    async fn revoke_invite(
+        &self,
+        poll: PollId,
+        voter: &VoterId,
+        at: OffsetDateTime,
+    ) -> Result<Invite>;
 }
 
 #[async_trait]
@@ -149,4 +187,79 @@ impl<T: PollStore + ?Sized> PollStore for Arc<T> {
     async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
         (**self).ballot_stream(id).await
     }
+
+    async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
+        (**self).add_invites(poll, invites).await
+    }
+
+    async fn invites(&self, poll: PollId) -> Result<Vec<Invite>> {
+        (**self).invites(poll).await
+    }
+
+    async fn revoke_invite(
+        &self,
+        poll: PollId,
+        voter: &VoterId,
+        at: OffsetDateTime,
+    ) -> Result<Invite> {
+        (**self).revoke_invite(poll, voter, at).await
+    }
+}
+
+/// Generates the [`PollStore`] methods of invites (`add_invites`,
+/// `invites`, `revoke_invite`) for a store that wraps another in the field
+/// `$field` and hands them to it unchanged: the test doubles and wrappers
+/// that only change casting or reads.
+///
+/// The methods are written as `async_trait` writes them (boxed futures),
+/// since a macro's output inside an `#[async_trait]` impl is not rewritten.
+///
+/// ```ignore
+/// #[async_trait]
+/// impl<S: PollStore> PollStore for Wrapper<S> {
+///     // ... the methods the wrapper changes ...
+///     polling_core::delegate_invites!(inner);
+/// }
+/// ```
+#[macro_export]
+macro_rules! delegate_invites {
+    ($field:tt) => {
+        fn add_invites<'life0, 'life1, 'async_trait>(
+            &'life0 self,
+            poll: $crate::PollId,
+            invites: &'life1 [$crate::Invite],
+        ) -> $crate::__BoxFuture<'async_trait, $crate::Result<()>>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            self.$field.add_invites(poll, invites)
+        }
+
+        fn invites<'life0, 'async_trait>(
+            &'life0 self,
+            poll: $crate::PollId,
+        ) -> $crate::__BoxFuture<'async_trait, $crate::Result<::std::vec::Vec<$crate::Invite>>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            self.$field.invites(poll)
+        }
+
+        fn revoke_invite<'life0, 'life1, 'async_trait>(
+            &'life0 self,
+            poll: $crate::PollId,
+            voter: &'life1 $crate::VoterId,
+            at: $crate::__OffsetDateTime,
+        ) -> $crate::__BoxFuture<'async_trait, $crate::Result<$crate::Invite>>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            self.$field.revoke_invite(poll, voter, at)
+        }
+    };
 }

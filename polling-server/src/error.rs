@@ -108,7 +108,11 @@ impl ApiError {
                 PollError::InvalidChoice(_) | PollError::InvalidPoll { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
-                PollError::Forbidden => StatusCode::FORBIDDEN,
+                PollError::Forbidden | PollError::InviteRequired | PollError::InviteInvalid => {
+                    StatusCode::FORBIDDEN
+                }
+                PollError::InviteNotFound => StatusCode::NOT_FOUND,
+                PollError::InviteUsed => StatusCode::CONFLICT,
                 PollError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },

@@ -61,6 +61,7 @@ mod channel;
 mod config;
 mod error;
 mod idempotency_store;
+mod invites;
 mod listening;
 mod poll_store;
 mod publisher;

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use polling_core::{
-    AnonymousBallot, Ballot, BallotStream, CastOutcome, Page, Poll, PollError, PollId, PollStore,
-    Result, Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, BallotStream, CastOutcome, Invite, Page, Poll, PollError, PollId,
+    PollStore, Result, Results, VoteReceipt, VoterId,
 };
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
@@ -16,12 +16,12 @@ use crate::rows;
 /// A STAR poll starts with an all-zero `pairwise` matrix, others with none.
 const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, multiple, max_choices, \
      closes_at, closed_at, created_at, manage_token_hash, visibility, allow_vote_change, votes, \
-     method, pairwise) \
+     method, pairwise, eligibility) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
      array_fill(0::bigint, ARRAY[cardinality($3)]), $12, \
      CASE WHEN $12 = 'star' \
           THEN array_fill(0::bigint, ARRAY[cardinality($3) * cardinality($3)]) \
-          ELSE '{}'::bigint[] END)";
+          ELSE '{}'::bigint[] END, $13)";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = $1");
 
@@ -105,6 +105,7 @@ impl PollStore for PgPollStore {
             .bind(poll.visibility.as_str())
             .bind(poll.allow_vote_change)
             .bind(poll.method.as_str())
+            .bind(poll.eligibility.as_str())
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -202,5 +203,22 @@ impl PollStore for PgPollStore {
 
     async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
         crate::ballot_rows::ballot_stream(&self.pool, id).await
+    }
+
+    async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
+        crate::invites::add(&self.pool, poll, invites).await
+    }
+
+    async fn invites(&self, poll: PollId) -> Result<Vec<Invite>> {
+        crate::invites::list(&self.pool, poll).await
+    }
+
+    async fn revoke_invite(
+        &self,
+        poll: PollId,
+        voter: &VoterId,
+        at: OffsetDateTime,
+    ) -> Result<Invite> {
+        crate::invites::revoke(&self.pool, poll, voter, at).await
     }
 }

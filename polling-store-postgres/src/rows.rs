@@ -1,8 +1,8 @@
 //! Rows to domain values, and domain values to column types.
 
 use polling_core::{
-    AnonymousBallot, Marks, Method, OptionId, Poll, PollId, PollOption, Tally, TokenHash,
-    Visibility, VoteReceipt, VoterId,
+    AnonymousBallot, Eligibility, Marks, Method, OptionId, Poll, PollId, PollOption, Tally,
+    TokenHash, Visibility, VoteReceipt, VoterId,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -16,7 +16,7 @@ use polling_core::Result;
 macro_rules! poll_columns {
     () => {
         "id, question, options, method, multiple, max_choices, closes_at, closed_at, \
-         created_at, manage_token_hash, visibility, allow_vote_change"
+         created_at, manage_token_hash, visibility, allow_vote_change, eligibility"
     };
 }
 
@@ -56,6 +56,7 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
         .collect::<Result<_>>()?;
     let max_choices: i32 = get(row, "max_choices")?;
     let visibility: String = get(row, "visibility")?;
+    let eligibility: String = get(row, "eligibility")?;
     Ok(Poll {
         method: method(row)?,
         id: PollId::from_uuid(get(row, "id")?),
@@ -69,6 +70,7 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
         manage_token_hash: TokenHash::from_stored(get::<String>(row, "manage_token_hash")?),
         visibility: Visibility::from_name(&visibility).ok_or_else(|| corrupt("visibility"))?,
         allow_vote_change: get(row, "allow_vote_change")?,
+        eligibility: Eligibility::from_name(&eligibility).ok_or_else(|| corrupt("eligibility"))?,
     })
 }
 

@@ -55,6 +55,7 @@ mod config;
 mod database;
 mod error;
 mod idempotency_store;
+mod invites;
 mod poll_store;
 
 pub use cast::CastMode;

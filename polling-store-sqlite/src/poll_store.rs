@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use polling_core::{
-    AnonymousBallot, Ballot, BallotStream, CastOutcome, Method, Page, Poll, PollError, PollId,
-    PollStore, Result, Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, BallotStream, CastOutcome, Invite, Method, Page, Poll, PollError,
+    PollId, PollStore, Result, Results, VoteReceipt, VoterId,
 };
 use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
@@ -16,8 +16,8 @@ use crate::rows;
 
 const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, method, multiple, \
      max_choices, closes_at, closed_at, created_at, manage_token_hash, visibility, \
-     allow_vote_change, votes, pairwise) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+     allow_vote_change, votes, pairwise, eligibility) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = ?1");
 
@@ -119,6 +119,7 @@ impl PollStore for SqlitePollStore {
             .bind(poll.allow_vote_change)
             .bind(rows::json_array(&vec![0; n]))
             .bind(rows::json_array(&pairwise))
+            .bind(poll.eligibility.as_str())
             .execute(self.pool())
             .await
             .map_err(unavailable)?;
@@ -219,5 +220,22 @@ impl PollStore for SqlitePollStore {
 
     async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
         crate::ballot_rows::ballot_stream(self.pool(), id).await
+    }
+
+    async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
+        crate::invites::add(&self.database, poll, invites).await
+    }
+
+    async fn invites(&self, poll: PollId) -> Result<Vec<Invite>> {
+        crate::invites::list(&self.database, poll).await
+    }
+
+    async fn revoke_invite(
+        &self,
+        poll: PollId,
+        voter: &VoterId,
+        at: OffsetDateTime,
+    ) -> Result<Invite> {
+        crate::invites::revoke(&self.database, poll, voter, at).await
     }
 }

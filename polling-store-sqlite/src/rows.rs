@@ -3,8 +3,8 @@
 //! one byte each.
 
 use polling_core::{
-    AnonymousBallot, Marks, Method, OptionId, Poll, PollId, PollOption, Result, Tally, TokenHash,
-    Visibility, VoteReceipt, VoterId,
+    AnonymousBallot, Eligibility, Marks, Method, OptionId, Poll, PollId, PollOption, Result, Tally,
+    TokenHash, Visibility, VoteReceipt, VoterId,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -16,7 +16,7 @@ use crate::error::{corrupt, unavailable};
 macro_rules! poll_columns {
     () => {
         "id, question, options, method, multiple, max_choices, closes_at, closed_at, \
-         created_at, manage_token_hash, visibility, allow_vote_change"
+         created_at, manage_token_hash, visibility, allow_vote_change, eligibility"
     };
 }
 
@@ -54,6 +54,7 @@ pub(crate) fn poll(row: &SqliteRow) -> Result<Poll> {
         .collect::<Result<_>>()?;
     let max_choices: i64 = get(row, "max_choices")?;
     let visibility: String = get(row, "visibility")?;
+    let eligibility: String = get(row, "eligibility")?;
     Ok(Poll {
         method: method(row)?,
         id: poll_id(&get::<String>(row, "id")?)?,
@@ -71,6 +72,7 @@ pub(crate) fn poll(row: &SqliteRow) -> Result<Poll> {
         manage_token_hash: TokenHash::from_stored(get::<String>(row, "manage_token_hash")?),
         visibility: Visibility::from_name(&visibility).ok_or_else(|| corrupt("visibility"))?,
         allow_vote_change: get(row, "allow_vote_change")?,
+        eligibility: Eligibility::from_name(&eligibility).ok_or_else(|| corrupt("eligibility"))?,
     })
 }
 

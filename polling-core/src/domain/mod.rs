@@ -14,12 +14,16 @@
 //! | `closes_at` | in the future when the poll is created |
 //!
 //! A poll also says who sees its counts when ([`Visibility`]) and whether a
-//! voter may change their ballot (`allow_vote_change`).
+//! voter may change their ballot (`allow_vote_change`), and who may vote
+//! ([`Eligibility`]: anyone, or the holders of its [invite codes](InviteCode),
+//! at most [`MAX_INVITES_PER_REQUEST`] issued per request).
 
 mod anonymous_ballot;
 mod ballot;
+mod eligibility;
 mod event;
 pub(crate) mod ids;
+mod invite;
 mod limits;
 mod marks;
 mod method;
@@ -34,8 +38,10 @@ mod voter_tag;
 pub use anonymous_ballot::AnonymousBallot;
 pub(crate) use ballot::Abandoner;
 pub use ballot::Ballot;
+pub use eligibility::Eligibility;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};
+pub use invite::{Invite, InviteCode, InviteNonce, MAX_INVITES_PER_REQUEST};
 pub use limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
 pub use marks::{Marks, MAX_SCORE};
 pub use method::Method;

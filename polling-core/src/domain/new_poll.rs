@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
 use super::truncate_to_micros;
-use super::{Method, Visibility};
+use super::{Eligibility, Method, Visibility, MAX_INVITES_PER_REQUEST};
 use crate::error::{PollError, Result};
 
 /// A poll as a creator asks for it, not yet validated.
@@ -39,6 +39,13 @@ pub struct PollDraft {
     /// Whether a voter may replace their ballot while the poll is open.
     #[serde(default)]
     pub allow_vote_change: bool,
+    /// Who may vote (default: anyone with the link).
+    #[serde(default)]
+    pub eligibility: Eligibility,
+    /// Invite-only polls: how many invite codes to issue with the poll, 0
+    /// to [`MAX_INVITES_PER_REQUEST`] (default 0; more can be added later).
+    #[serde(default)]
+    pub invites: Option<u32>,
 }
 
 /// A validated poll, ready to be opened with [`Poll::open`](crate::Poll::open).
@@ -54,6 +61,8 @@ pub struct NewPoll {
     closes_at: Option<OffsetDateTime>,
     visibility: Visibility,
     allow_vote_change: bool,
+    eligibility: Eligibility,
+    invites: u32,
 }
 
 impl NewPoll {
@@ -147,6 +156,8 @@ impl NewPoll {
             ));
         }
 
+        let invites = check_invites(draft.eligibility, draft.invites)?;
+
         Ok(Self {
             question,
             options,
@@ -156,6 +167,8 @@ impl NewPoll {
             closes_at,
             visibility: draft.visibility,
             allow_vote_change: draft.allow_vote_change,
+            eligibility: draft.eligibility,
+            invites,
         })
     }
 
@@ -197,6 +210,34 @@ impl NewPoll {
     /// Whether a voter may replace their ballot while the poll is open.
     pub fn allow_vote_change(&self) -> bool {
         self.allow_vote_change
+    }
+
+    /// Who may vote.
+    pub fn eligibility(&self) -> Eligibility {
+        self.eligibility
+    }
+
+    /// How many invite codes to issue with the poll (0 unless invite-only).
+    pub fn invites(&self) -> u32 {
+        self.invites
+    }
+}
+
+/// The number of invite codes a draft asks for: only invite-only polls take
+/// some, at most [`MAX_INVITES_PER_REQUEST`].
+fn check_invites(eligibility: Eligibility, invites: Option<u32>) -> Result<u32> {
+    match (eligibility, invites) {
+        (Eligibility::Anyone, None) => Ok(0),
+        (Eligibility::Anyone, Some(_)) => Err(PollError::invalid_poll(
+            "invites",
+            "invites are for invite-only polls (eligibility: invite)",
+        )),
+        (Eligibility::Invite, None) => Ok(0),
+        (Eligibility::Invite, Some(n)) if n <= MAX_INVITES_PER_REQUEST => Ok(n),
+        (Eligibility::Invite, Some(n)) => Err(PollError::invalid_poll(
+            "invites",
+            format!("a poll is created with at most {MAX_INVITES_PER_REQUEST} invites, not {n}"),
+        )),
     }
 }
 
@@ -353,6 +394,29 @@ mod tests {
         assert_eq!(field_of(NewPoll::new(d, now)), "multiple");
         let json = r#"{"question":"Q","options":["a","b"],"method":"borda"}"#;
         assert!(serde_json::from_str::<PollDraft>(json).is_err());
+    }
+
+    #[test]
+    fn invites_are_for_invite_only_polls_and_bounded() {
+        let now = crate::now();
+        let json = r#"{"question":"Q","options":["a","b"],"eligibility":"invite","invites":3}"#;
+        let poll = NewPoll::new(serde_json::from_str(json).unwrap(), now).unwrap();
+        assert_eq!(poll.eligibility(), Eligibility::Invite);
+        assert_eq!(poll.invites(), 3);
+        let mut d = draft("Q", &["a", "b"]);
+        assert_eq!(
+            NewPoll::new(d.clone(), now).unwrap().eligibility(),
+            Eligibility::Anyone
+        );
+        d.invites = Some(1);
+        assert_eq!(field_of(NewPoll::new(d.clone(), now)), "invites");
+        d.eligibility = Eligibility::Invite;
+        d.invites = Some(MAX_INVITES_PER_REQUEST);
+        assert!(NewPoll::new(d.clone(), now).is_ok());
+        d.invites = Some(MAX_INVITES_PER_REQUEST + 1);
+        assert_eq!(field_of(NewPoll::new(d.clone(), now)), "invites");
+        d.invites = None;
+        assert_eq!(NewPoll::new(d, now).unwrap().invites(), 0);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Ballot, ManageToken, Marks, Method, NewPoll, OptionId, PollId, TokenHash, Visibility};
+use super::{
+    Ballot, Eligibility, ManageToken, Marks, Method, NewPoll, OptionId, PollId, TokenHash,
+    Visibility,
+};
 use crate::error::{PollError, Result};
 
 /// One answer voters can choose.
@@ -55,6 +58,9 @@ pub struct Poll {
     /// Whether a voter may replace their ballot while the poll is open.
     #[serde(default)]
     pub allow_vote_change: bool,
+    /// Who may vote: anyone, or the holders of its invite codes.
+    #[serde(default)]
+    pub eligibility: Eligibility,
 }
 
 impl Poll {
@@ -83,6 +89,7 @@ impl Poll {
             manage_token_hash,
             visibility: new.visibility(),
             allow_vote_change: new.allow_vote_change(),
+            eligibility: new.eligibility(),
         }
     }
 

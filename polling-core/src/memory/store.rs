@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    AnonymousBallot, Ballot, CastKind, CastOutcome, Poll, PollId, Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, CastKind, CastOutcome, Invite, Poll, PollId, Results, VoteReceipt,
+    VoterId,
 };
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
@@ -38,6 +39,8 @@ struct Entry {
     results: Results,
     /// The receipt of each voter's ballot, for idempotent replays.
     ballots: HashMap<VoterId, VoteReceipt>,
+    /// The poll's invites by voter id (`used` is filled in on reading).
+    invites: HashMap<VoterId, Invite>,
     /// Set by `delete` under this lock, so a cast that found the entry just
     /// before it was removed does not count a vote into a deleted poll.
     deleted: bool,
@@ -90,6 +93,7 @@ impl PollStore for MemoryStore {
             tally: Tally::empty(poll),
             results: Results::empty(poll),
             ballots: HashMap::new(),
+            invites: HashMap::new(),
             deleted: false,
         };
         write(&self.polls).insert(poll.id, Arc::new(Mutex::new(entry)));
@@ -137,6 +141,9 @@ impl PollStore for MemoryStore {
     async fn cast(&self, ballot: &Ballot) -> Result<CastOutcome> {
         let now = crate::now();
         self.with_entry(ballot.poll_id(), |entry| {
+            let voter = ballot.voter();
+            let invited = entry.invites.get(voter).is_some_and(Invite::is_valid);
+            crate::store_kit::check_eligible(&entry.poll, voter, invited)?;
             let earlier = entry.ballots.get(ballot.voter());
             if let Some(receipt) = earlier {
                 if receipt.marks == *ballot.marks() {
@@ -202,6 +209,50 @@ impl PollStore for MemoryStore {
                 .collect();
             ballots.sort_unstable();
             Ok(ballots)
+        })
+    }
+
+    async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
+        self.with_entry(poll, |entry| {
+            for invite in invites {
+                entry.invites.insert(invite.voter.clone(), invite.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn invites(&self, poll: PollId) -> Result<Vec<Invite>> {
+        self.with_entry(poll, |entry| {
+            let mut invites: Vec<Invite> = entry
+                .invites
+                .values()
+                .map(|invite| Invite {
+                    used: entry.ballots.contains_key(&invite.voter),
+                    ..invite.clone()
+                })
+                .collect();
+            invites.sort_by(|a, b| (a.created_at, &a.nonce).cmp(&(b.created_at, &b.nonce)));
+            Ok(invites)
+        })
+    }
+
+    async fn revoke_invite(
+        &self,
+        poll: PollId,
+        voter: &VoterId,
+        at: OffsetDateTime,
+    ) -> Result<Invite> {
+        self.with_entry(poll, |entry| {
+            let used = entry.ballots.contains_key(voter);
+            let invite = entry
+                .invites
+                .get_mut(voter)
+                .ok_or(PollError::InviteNotFound)?;
+            if used {
+                return Err(PollError::InviteUsed);
+            }
+            invite.revoked_at.get_or_insert(at);
+            Ok(invite.clone())
         })
     }
 }

@@ -1,7 +1,7 @@
 //! [`LiveBallots`]: the ballots of a batch whose callers still wait.
 
 use super::abandoned_error;
-use crate::{Ballot, CastOutcome, PollError, Result};
+use crate::{Ballot, CastOutcome, Result};
 
 /// The ballots of a batch not [abandoned](Ballot::abandon), seen once the
 /// writer holds the poll's lock.
@@ -46,16 +46,11 @@ impl LiveBallots {
     /// an abandoned ballot and, for the live ones, `outcomes` (one per
     /// [live ballot](Self::ballots), in order).
     pub fn outcomes(self, outcomes: Vec<Result<CastOutcome>>) -> Vec<Result<CastOutcome>> {
-        let mut outcomes = outcomes.into_iter();
-        self.abandoned
+        let refusals = self
+            .abandoned
             .into_iter()
-            .map(|gone| match gone {
-                true => Err(abandoned_error()),
-                false => outcomes
-                    .next()
-                    .unwrap_or_else(|| Err(PollError::unavailable("a ballot got no outcome"))),
-            })
-            .collect()
+            .map(|gone| gone.then(abandoned_error));
+        super::eligible::fill(refusals, outcomes)
     }
 }
 
@@ -63,7 +58,7 @@ impl LiveBallots {
 mod tests {
     use super::*;
     use crate::testing::{ballot, sample_poll};
-    use crate::VoterId;
+    use crate::{PollError, VoterId};
 
     #[test]
     fn abandoned_ballots_are_left_out_and_answered_as_abandoned() {

@@ -7,6 +7,7 @@
 //! | [`BatchWriter`] | the store's side: one poll's batch in one transaction, one outcome per ballot |
 //! | [`Coalescer`] | group commit per poll over a [`BatchWriter`]: a queue, one writer task, a batch limit and a queue bound |
 //! | [`LiveBallots`] | the ballots of a batch not [abandoned](crate::Ballot::abandon) once the writer holds the poll's lock |
+//! | [`Eligible`], [`check_eligible`] | the ballots of a batch whose voters may vote in the poll (invite-only polls take their invites' voters only) |
 //! | [`abandoned_error`], [`batch_failure`] | the outcomes a writer gives an abandoned ballot and every ballot of a failed batch |
 //!
 //! The PostgreSQL and SQLite stores are built from these: their writers lock
@@ -85,10 +86,12 @@
 
 mod batch_writer;
 mod coalescer;
+mod eligible;
 mod live_ballots;
 mod plan;
 
 pub use batch_writer::{abandoned_error, batch_failure, BatchWriter};
 pub use coalescer::Coalescer;
+pub use eligible::{check_eligible, invite_voters, Eligible};
 pub use live_ballots::LiveBallots;
 pub use plan::Plan;

@@ -247,6 +247,8 @@ impl<S: PollStore> PollStore for GatedStore<S> {
     async fn ballot_stream(&self, id: PollId) -> Result<crate::BallotStream> {
         self.inner.ballot_stream(id).await
     }
+
+    crate::delegate_invites!(inner);
 }
 
 /// A [`PollStore`] method, as [`CountingStore`] counts it.
@@ -418,4 +420,7 @@ impl<S: PollStore> PollStore for CountingStore<S> {
         self.count(StoreMethod::BallotStream, self.inner.ballot_stream(id))
             .await
     }
+
+    // Invites are not counted: no case counts them.
+    crate::delegate_invites!(inner);
 }

@@ -16,8 +16,10 @@ use crate::domain::{
 };
 use crate::store::PollStore;
 
+mod invites;
 mod methods;
 
+pub use invites::*;
 pub use methods::*;
 
 /// Generates one test per case of [`testing::store`](crate::testing::store).
@@ -81,6 +83,12 @@ macro_rules! store_conformance_tests {
             ballots_of_the_wrong_shape_are_refused_and_change_nothing,
             ranked_and_star_ballots_replay_and_change,
             concurrent_ranked_and_star_ballots_are_counted_exactly,
+            invites_are_stored_listed_and_deleted_with_their_poll,
+            an_invite_votes_once_and_other_voters_are_refused,
+            concurrent_ballots_with_one_code_count_once,
+            revoked_codes_vote_no_more_and_used_codes_cannot_be_revoked,
+            a_revocation_racing_a_vote_with_its_code_is_ordered_one_way,
+            invites_work_for_every_method,
         );
     };
 }

@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 
-use polling_core::VoterId;
+use polling_core::{PollId, VoterId};
 use warp::http::header::{COOKIE, SET_COOKIE};
 use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
@@ -24,6 +24,14 @@ const REQUEST_ID: &str = "x-request-id";
 /// The cookie that carries the voter id.
 pub(crate) const COOKIE_NAME: &str = "polling_voter";
 
+/// The cookie that carries the voter id of an invite code that voted in a
+/// poll: set by that vote with `Path=/api/polls/{id}`, so the browser sends
+/// it to that poll's routes only (its results, live socket and votes), where
+/// it is the voter instead of `polling_voter`: the counts an `after_vote`
+/// poll shows its voters, and a change of that code's ballot, follow it.
+/// Holding it is holding the code's vote, as holding the code is.
+pub(crate) const INVITE_COOKIE_NAME: &str = "polling_invite";
+
 /// A year: a voter stays the same voter across visits.
 const MAX_AGE_SECONDS: u32 = 365 * 24 * 60 * 60;
 
@@ -36,6 +44,9 @@ pub(crate) struct Voter {
     issued: bool,
     /// Whether the cookie is marked `Secure` (HTTPS only).
     secure: bool,
+    /// For the voter of an invite code that just voted: the path of its
+    /// poll, to which [`INVITE_COOKIE_NAME`] is sent back.
+    invite_path: Option<String>,
 }
 
 impl Voter {
@@ -44,12 +55,29 @@ impl Voter {
         (!self.issued).then_some(&self.id)
     }
 
+    /// The voter of an invite code in poll `poll`: its
+    /// [voter id](polling_core::InviteCode::voter), sent back in
+    /// [`INVITE_COOKIE_NAME`] for that poll's routes (`Secure` when `secure`).
+    pub(crate) fn invited(id: VoterId, poll: PollId, secure: bool) -> Self {
+        Self {
+            id,
+            issued: false,
+            secure,
+            invite_path: Some(format!("/api/polls/{poll}")),
+        }
+    }
+
     /// Adds the `Set-Cookie` header to `response` when the id is new.
     pub(crate) fn attach(&self, mut response: Response) -> Response {
-        if self.issued {
+        let cookie = match (&self.invite_path, self.issued) {
+            (Some(path), _) => Some((INVITE_COOKIE_NAME, path.as_str())),
+            (None, true) => Some((COOKIE_NAME, "/")),
+            (None, false) => None,
+        };
+        if let Some((name, path)) = cookie {
             let secure = if self.secure { "; Secure" } else { "" };
             let cookie = format!(
-                "{COOKIE_NAME}={}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
+                "{name}={}; Path={path}; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
                 self.id
             );
             if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -68,20 +96,23 @@ pub(crate) fn voter(app: &App) -> impl Filter<Extract = (Voter,), Error = Infall
     let proxies = app.parts.limits.trusted_proxies.clone();
     warp::header::headers_cloned()
         .and(warp::ext::optional::<PeerAddr>())
-        .map(
-            move |headers: HeaderMap, peer: Option<PeerAddr>| match from_cookies(&headers) {
+        .map(move |headers: HeaderMap, peer: Option<PeerAddr>| {
+            let known = invite_from_cookies(&headers).or_else(|| from_cookies(&headers));
+            match known {
                 Some(id) => Voter {
                     id,
                     issued: false,
                     secure,
+                    invite_path: None,
                 },
                 None => Voter {
                     id: new_id(&headers, peer, &proxies),
                     issued: true,
                     secure,
+                    invite_path: None,
                 },
-            },
-        )
+            }
+        })
 }
 
 /// A new voter's id: derived from the request id its trusted proxy stamped,
@@ -107,13 +138,26 @@ fn is_unguessable(id: &str) -> bool {
 }
 
 pub(crate) fn from_cookies(headers: &HeaderMap) -> Option<VoterId> {
+    cookie(headers, COOKIE_NAME)
+        // Only an invite code (and the cookie its vote set) votes as its
+        // voter id: a voter cookie that names one is no cookie.
+        .filter(|id| !id.is_invite())
+}
+
+/// The voter id of [`INVITE_COOKIE_NAME`], if it names an invite voter.
+fn invite_from_cookies(headers: &HeaderMap) -> Option<VoterId> {
+    cookie(headers, INVITE_COOKIE_NAME).filter(VoterId::is_invite)
+}
+
+/// The voter id in the cookie `wanted`, if it is one.
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<VoterId> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == wanted)
         .and_then(|(_, value)| value.parse().ok())
 }
 
@@ -193,6 +237,7 @@ mod tests {
             id: VoterId::generate(),
             issued: true,
             secure: false,
+            invite_path: None,
         };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
@@ -203,6 +248,7 @@ mod tests {
             id: VoterId::generate(),
             issued: false,
             secure: true,
+            invite_path: None,
         };
         assert!(known
             .attach(Response::default())
@@ -217,6 +263,7 @@ mod tests {
             id: VoterId::generate(),
             issued: true,
             secure: true,
+            invite_path: None,
         };
         let cookie = new.attach(Response::default());
         let cookie = cookie.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
@@ -224,5 +271,26 @@ mod tests {
             cookie.ends_with("; HttpOnly; SameSite=Lax; Secure"),
             "{cookie}"
         );
+    }
+
+    #[test]
+    fn a_codes_voter_gets_a_cookie_for_its_poll_only_and_voter_cookies_never_name_one() {
+        let poll = PollId::generate();
+        let code_voter = VoterId::try_from(format!("inv_{}", "0".repeat(32))).unwrap();
+        let invited = Voter::invited(code_voter.clone(), poll, true);
+        let answer = invited.attach(Response::default());
+        let cookie = answer.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+        assert_eq!(
+            cookie,
+            format!(
+                "polling_invite={code_voter}; Path=/api/polls/{poll}; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax; Secure"
+            )
+        );
+        assert_eq!(answer.headers().get_all(SET_COOKIE).iter().count(), 1);
+        let named = headers(&format!("polling_voter={code_voter}"));
+        assert_eq!(from_cookies(&named), None);
+        let both = headers(&format!("polling_voter=v1; polling_invite={code_voter}"));
+        assert_eq!(invite_from_cookies(&both), Some(code_voter));
+        assert_eq!(invite_from_cookies(&headers("polling_invite=v1")), None);
     }
 }

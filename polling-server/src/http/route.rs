@@ -135,6 +135,14 @@ pub(crate) const EXPORT_RESULTS_JSON: Route =
 /// `GET /api/polls/{id}/export/ballots.csv` (its owner).
 pub(crate) const EXPORT_BALLOTS_CSV: Route =
     Route::new("GET", "/api/polls/{id}/export/ballots.csv");
+/// `GET /api/polls/{id}/invites` (its owner): the invite codes as JSON.
+pub(crate) const LIST_INVITES: Route = Route::new("GET", "/api/polls/{id}/invites");
+/// `POST /api/polls/{id}/invites` (its owner): issue more invite codes.
+pub(crate) const ADD_INVITES: Route = Route::new("POST", "/api/polls/{id}/invites");
+/// `GET /api/polls/{id}/invites.csv` (its owner): the vote links with codes.
+pub(crate) const INVITES_CSV: Route = Route::new("GET", "/api/polls/{id}/invites.csv");
+/// `POST /api/polls/{id}/invites/revoke` (its owner): revoke an unused code.
+pub(crate) const REVOKE_INVITE: Route = Route::new("POST", "/api/polls/{id}/invites/revoke");
 /// `GET /api/polls/{id}/qr.svg`: the share link as a QR code.
 pub(crate) const QR_CODE: Route = Route::new("GET", "/api/polls/{id}/qr.svg");
 /// `GET /p/{id}`: the share page.
@@ -165,6 +173,10 @@ pub const ROUTES: &[Route] = &[
     EXPORT_RESULTS_CSV,
     EXPORT_RESULTS_JSON,
     EXPORT_BALLOTS_CSV,
+    LIST_INVITES,
+    ADD_INVITES,
+    INVITES_CSV,
+    REVOKE_INVITE,
     QR_CODE,
     SHARE_PAGE,
     OPENAPI,

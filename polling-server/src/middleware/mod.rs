@@ -23,6 +23,7 @@
 
 mod concurrency;
 pub(crate) mod contract;
+mod invite_guesses;
 mod limiter;
 mod observe;
 mod rate;
@@ -39,7 +40,9 @@ use warp::Reply;
 
 pub(crate) use concurrency::ConcurrencyCapLayer;
 pub(crate) use contract::ResponseContractLayer;
+pub(crate) use invite_guesses::InviteGuesses;
 pub(crate) use observe::ObserveLayer;
+pub(crate) use rate::Bucket;
 pub(crate) use rate_limit::RateLimitLayer;
 
 use crate::error::ApiError;

@@ -81,6 +81,17 @@ impl RateLimiter {
     /// Takes one request from every bucket of `buckets` at `now`, or from
     /// none when one has none left; then says how long until each has one.
     pub(crate) fn check(&self, buckets: &[Bucket], now: Instant) -> Result<(), Duration> {
+        self.take(buckets, now, true)
+    }
+
+    /// Whether [`check`](Self::check) would allow `buckets` at `now`,
+    /// without taking anything from them.
+    pub(crate) fn peek(&self, buckets: &[Bucket], now: Instant) -> Result<(), Duration> {
+        self.take(buckets, now, false)
+    }
+
+    /// [`check`](Self::check) when `charge`, else [`peek`](Self::peek).
+    fn take(&self, buckets: &[Bucket], now: Instant, charge: bool) -> Result<(), Duration> {
         let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let Buckets { arrivals, swept } = &mut *guard;
         let newcomers = buckets
@@ -110,6 +121,9 @@ impl RateLimiter {
         }
         if wait > Duration::ZERO {
             return Err(wait);
+        }
+        if !charge {
+            return Ok(());
         }
         for bucket in buckets {
             let arrival = arrivals.get(&bucket.name).copied().unwrap_or(now).max(now);

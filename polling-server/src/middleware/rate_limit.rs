@@ -183,7 +183,7 @@ where
 }
 
 /// `wait` in whole seconds, rounded up, at least 1.
-fn retry_after(wait: Duration) -> u64 {
+pub(super) fn retry_after(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     seconds.max(1)
 }

@@ -26,7 +26,7 @@ use crate::http::streamed::{self, ChunkSender};
 use crate::routes::views::PollView;
 
 /// The media type of the CSV files (RFC 4180, with a header row).
-const CSV: &str = "text/csv; charset=utf-8; header=present";
+pub(super) const CSV: &str = "text/csv; charset=utf-8; header=present";
 
 pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
     let results_csv = route::on_poll(&route::EXPORT_RESULTS_CSV)
@@ -203,7 +203,7 @@ fn ballot_row(poll: &Poll, ballot: &AnonymousBallot) -> [String; 3] {
 
 /// `response` as a download named `poll-<id>-<name>`, never cached
 /// (owner-only data).
-fn attachment(
+pub(super) fn attachment(
     mut response: Response,
     media_type: &'static str,
     poll: &Poll,
@@ -220,7 +220,7 @@ fn attachment(
 }
 
 /// `body` as a whole response, for [`attachment`].
-fn full(body: String) -> Response {
+pub(super) fn full(body: String) -> Response {
     warp::reply::with_status(body, StatusCode::OK).into_response()
 }
 

@@ -3,6 +3,7 @@
 mod csv;
 mod export;
 mod fallback;
+mod invites;
 mod live;
 pub(crate) mod meta;
 mod polls;
@@ -103,6 +104,8 @@ pub(crate) fn bare(app: App) -> BoxedFilter<(Response,)> {
         .or(meta::routes(&app))
         .unify()
         .or(export::routes(&app))
+        .unify()
+        .or(invites::routes(&app))
         .unify()
         .or(share::routes(&app))
         .unify();

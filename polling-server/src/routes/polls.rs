@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
-use polling_core::{ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
+use polling_core::{Eligibility, ManageToken, NewPoll, Poll, PollDraft, PollError, PollId};
 use warp::filters::BoxedFilter;
 use warp::http::header::LOCATION;
-use warp::http::{HeaderValue, Method, StatusCode};
+use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::invites::{self, InviteView};
 use super::{json, parse_poll_id, with_app};
 use crate::app::App;
 use crate::error::ApiError;
@@ -31,6 +32,7 @@ pub(super) fn routes(app: &App) -> BoxedFilter<(Response,)> {
         .and(with_app(app))
         .and(voter(app))
         .and(idempotency_key())
+        .and(warp::header::headers_cloned())
         .and(fingerprinted_json_body::<PollDraft>(
             app.parts.body_limit,
             app.parts.limits.body_read_timeout,
@@ -70,6 +72,7 @@ async fn create(
     app: App,
     voter: Voter,
     key: Option<IdempotencyKey>,
+    headers: HeaderMap,
     (draft, sent): (PollDraft, BodyBytes),
 ) -> Result<Response, Rejection> {
     let scope = Scope {
@@ -78,7 +81,7 @@ async fn create(
         voter: &voter,
         key,
     };
-    let created = create_poll(&app, &voter, draft, path.as_str());
+    let created = create_poll(&app, &voter, &headers, draft, path.as_str());
     idempotent(&app, scope, sent, created).await
 }
 
@@ -87,11 +90,13 @@ async fn create(
 async fn create_poll(
     app: &App,
     voter: &Voter,
+    headers: &HeaderMap,
     draft: PollDraft,
     collection: &str,
 ) -> Result<Response, Rejection> {
     let now = polling_core::now();
     let new = NewPoll::new(draft, now).map_err(ApiError::from)?;
+    let new_invites = new.invites();
     let token = ManageToken::generate();
     let poll = Poll::open(new, token.hash(), now);
     app.parts
@@ -100,10 +105,17 @@ async fn create_poll(
         .await
         .map_err(ApiError::from)?;
     app.parts.visibilities.remember(&poll);
+    let invites = match poll.eligibility {
+        Eligibility::Invite => {
+            Some(issue_at_creation(app, &poll, &token, new_invites, headers).await?)
+        }
+        Eligibility::Anyone => None,
+    };
 
     let body = CreatedPoll {
         poll: PollView::new(&poll, now),
         manage_token: token.as_str(),
+        invites,
     };
     let mut response = json(&body, StatusCode::CREATED);
     let collection = collection.trim_end_matches('/');
@@ -111,6 +123,28 @@ async fn create_poll(
         response.headers_mut().insert(LOCATION, location);
     }
     Ok(voter.attach(response))
+}
+
+/// The invites an invite-only poll is created with. Should storing them
+/// fail, the poll is deleted again (the creator never got its token) and
+/// the failure answered.
+async fn issue_at_creation(
+    app: &App,
+    poll: &Poll,
+    token: &ManageToken,
+    count: u32,
+    headers: &HeaderMap,
+) -> Result<Vec<InviteView>, ApiError> {
+    let base = invites::link_base(app, headers);
+    match invites::issue(app, poll, token, count, &base).await {
+        Ok(invites) => Ok(invites),
+        Err(error) => {
+            if let Err(cleanup) = app.parts.store.delete(poll.id).await {
+                tracing::warn!(poll_id = %poll.id, error = ?cleanup, "deleting a poll whose invites failed");
+            }
+            Err(error)
+        }
+    }
 }
 
 async fn list(app: App, query: Vec<(String, String)>) -> Result<Response, Rejection> {

@@ -3,7 +3,9 @@
 //! Domain records are never serialized to clients directly: a [`Poll`] holds
 //! its manage token's hash, which stays on the server.
 
-use polling_core::{Marks, Method, OptionId, Poll, PollOption, Results, Visibility, VoteReceipt};
+use polling_core::{
+    Eligibility, Marks, Method, OptionId, Poll, PollOption, Results, Visibility, VoteReceipt,
+};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -31,6 +33,8 @@ pub(crate) struct PollView<'a> {
     visibility: Visibility,
     /// Whether a voter may replace their ballot while the poll is open.
     allow_vote_change: bool,
+    /// Who may vote: anyone, or the holders of its invite codes.
+    eligibility: Eligibility,
 }
 
 impl<'a> PollView<'a> {
@@ -52,6 +56,7 @@ impl<'a> PollView<'a> {
             },
             visibility: poll.visibility,
             allow_vote_change: poll.allow_vote_change,
+            eligibility: poll.eligibility,
         }
     }
 }
@@ -62,6 +67,10 @@ pub(crate) struct CreatedPoll<'a> {
     #[serde(flatten)]
     pub(crate) poll: PollView<'a>,
     pub(crate) manage_token: &'a str,
+    /// Invite-only polls: the codes issued with the poll, shown here and
+    /// to the owner later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) invites: Option<Vec<super::invites::InviteView>>,
 }
 
 /// One page of `GET /api/polls`.
@@ -97,9 +106,17 @@ pub(crate) struct VoteRequest {
     /// STAR: a score per option, in option order.
     #[serde(default)]
     scores: Option<Vec<i64>>,
+    /// Invite-only polls: the invite code the ballot is cast with.
+    #[serde(default)]
+    invite: Option<String>,
 }
 
 impl VoteRequest {
+    /// The invite code the body carries, taken out of it.
+    pub(crate) fn take_invite(&mut self) -> Option<String> {
+        self.invite.take()
+    }
+
     /// The marks this body asks for: 422 `invalid_field` without exactly
     /// one key, `invalid_choice` for marks that break their rules.
     pub(crate) fn into_marks(self) -> Result<Marks, ApiError> {

@@ -53,6 +53,10 @@ const LIVE: (&str, &str) = ("GET", "/api/polls/{id}/live");
 const EXPORT_RESULTS_CSV: (&str, &str) = ("GET", "/api/polls/{id}/export/results.csv");
 const EXPORT_RESULTS_JSON: (&str, &str) = ("GET", "/api/polls/{id}/export/results.json");
 const EXPORT_BALLOTS_CSV: (&str, &str) = ("GET", "/api/polls/{id}/export/ballots.csv");
+const LIST_INVITES: (&str, &str) = ("GET", "/api/polls/{id}/invites");
+const ADD_INVITES: (&str, &str) = ("POST", "/api/polls/{id}/invites");
+const INVITES_CSV: (&str, &str) = ("GET", "/api/polls/{id}/invites.csv");
+const REVOKE_INVITE: (&str, &str) = ("POST", "/api/polls/{id}/invites/revoke");
 const QR: (&str, &str) = ("GET", "/api/polls/{id}/qr.svg");
 const SHARE: (&str, &str) = ("GET", "/p/{id}");
 
@@ -168,6 +172,17 @@ fn corpus() -> Vec<Case> {
         case("results.csv without a token", EXPORT_RESULTS_CSV, (401, "unauthorized"), |id, _| Request::get(format!("/api/polls/{id}/export/results.csv"))),
         case("results.json with a wrong token", EXPORT_RESULTS_JSON, (403, "forbidden"), |id, _| Request::get(format!("/api/polls/{id}/export/results.json")).bearer(&"0".repeat(64))),
         case("ballots.csv with SQL as the token", EXPORT_BALLOTS_CSV, (403, "forbidden"), |id, _| Request::get(format!("/api/polls/{id}/export/ballots.csv")).bearer("'OR'1'='1")),
+        // Invite codes: the owner's routes, and codes where none or nonsense is due.
+        case("invites without a token", LIST_INVITES, (401, "unauthorized"), |id, _| Request::get(format!("/api/polls/{id}/invites"))),
+        case("invites.csv with a wrong token", INVITES_CSV, (403, "forbidden"), |id, _| Request::get(format!("/api/polls/{id}/invites.csv")).bearer(&"0".repeat(64))),
+        case("invites count of the wrong type", ADD_INVITES, (422, "invalid_field"), |id, token| raw_json("POST", format!("/api/polls/{id}/invites"), &br#"{"count":"all"}"#[..]).bearer(token)),
+        case("invites count of -1", ADD_INVITES, (422, "invalid_field"), |id, token| raw_json("POST", format!("/api/polls/{id}/invites"), &br#"{"count":-1}"#[..]).bearer(token)),
+        case("invites for a poll open to anyone", ADD_INVITES, (422, "invalid_poll"), |id, token| raw_json("POST", format!("/api/polls/{id}/invites"), &br#"{"count":5}"#[..]).bearer(token)),
+        case("revoking SQL as a code", REVOKE_INVITE, (404, "invite_not_found"), |id, token| raw_json("POST", format!("/api/polls/{id}/invites/revoke"), &br#"{"code":"' OR '1'='1"}"#[..]).bearer(token)),
+        case("revoking a code of the wrong type", REVOKE_INVITE, (422, "invalid_field"), |id, token| raw_json("POST", format!("/api/polls/{id}/invites/revoke"), &br#"{"code":7}"#[..]).bearer(token)),
+        case("an invite of the wrong type", VOTE, (422, "invalid_field"), vote(&br#"{"choices":[0],"invite":7}"#[..])),
+        case("SQL as an invite code", VOTE, (403, "invite_invalid"), vote(&br#"{"choices":[0],"invite":"' OR '1'='1"}"#[..])),
+        case("an invite for a poll open to anyone", VOTE, (403, "invite_invalid"), vote(&br#"{"choices":[0],"invite":"abcdefghijklmnopqrstuvwxyz"}"#[..])),
     ];
     for bad in BAD_IDS {
         let with = move |template: &str| template.replace("{id}", bad);

@@ -205,6 +205,8 @@ impl PollStore for FailingMidway {
             .chain(futures_util::stream::iter([failure]))
             .boxed())
     }
+
+    polling_core::delegate_invites!(0);
 }
 
 /// The store fails after 10,000 ballots, well into the body: the client's

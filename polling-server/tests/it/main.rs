@@ -19,6 +19,7 @@ mod hall;
 mod hidden_sockets;
 mod http;
 mod idempotency;
+mod invites;
 mod layering;
 mod limits;
 mod live;

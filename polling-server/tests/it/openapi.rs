@@ -31,7 +31,7 @@ const CONTRACT: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/api/polls/{id}/votes",
-        &[200, 201, 400, 404, 408, 409, 413, 415, 422, 429, 503],
+        &[200, 201, 400, 403, 404, 408, 409, 413, 415, 422, 429, 503],
     ),
     ("GET", "/api/polls/{id}/results", &[200, 304, 403, 404, 503]),
     ("GET", "/api/polls/{id}/live", &[101, 403, 404, 426, 503]),
@@ -51,6 +51,22 @@ const CONTRACT: &[(&str, &str, &[u16])] = &[
         "GET",
         "/api/polls/{id}/export/ballots.csv",
         &[200, 401, 403, 404, 503],
+    ),
+    ("GET", "/api/polls/{id}/invites", &[200, 401, 403, 404, 503]),
+    (
+        "POST",
+        "/api/polls/{id}/invites",
+        &[201, 400, 401, 403, 404, 408, 413, 415, 422, 503],
+    ),
+    (
+        "GET",
+        "/api/polls/{id}/invites.csv",
+        &[200, 401, 403, 404, 503],
+    ),
+    (
+        "POST",
+        "/api/polls/{id}/invites/revoke",
+        &[200, 400, 401, 403, 404, 408, 409, 413, 415, 422, 503],
     ),
     ("GET", "/api/polls/{id}/qr.svg", &[200, 400, 404, 503]),
     ("GET", "/p/{id}", &[200, 400, 404, 503]),
@@ -204,7 +220,11 @@ impl<'a> Operation<'a> {
         if self.has_security(doc) {
             call = call.header(AUTHORIZATION.as_str(), &format!("Bearer {}", poll.token));
         }
-        if let Some(example) = self.request_example(doc) {
+        if let Some(mut example) = self.request_example(doc) {
+            // An example code stands for one of the poll's.
+            if let (Some(code), Some(field)) = (&poll.invite, example.get_mut("code")) {
+                *field = json!(code);
+            }
             call = call
                 .header(CONTENT_TYPE.as_str(), "application/json")
                 .body(example.to_string().into_bytes());
@@ -325,23 +345,43 @@ impl Answer {
 struct Created {
     id: String,
     token: String,
+    /// An invite-only poll's first invite code.
+    invite: Option<String>,
 }
 
 /// The answer to creating a poll: a `CreatedPoll`.
 async fn post_poll(server: &Server) -> Answer {
+    post_draft(
+        server,
+        json!({"question": "Tabs or spaces?", "options": ["Tabs", "Spaces"]}),
+    )
+    .await
+}
+
+async fn post_draft(server: &Server, draft: Value) -> Answer {
     Call::new("POST", "/api/polls")
         .header(CONTENT_TYPE.as_str(), "application/json")
-        .body(
-            json!({"question": "Tabs or spaces?", "options": ["Tabs", "Spaces"]})
-                .to_string()
-                .into_bytes(),
-        )
+        .body(draft.to_string().into_bytes())
         .send(server)
         .await
 }
 
 async fn create_poll(server: &Server) -> Created {
-    let answer = post_poll(server).await;
+    created(post_poll(server).await)
+}
+
+/// A poll for `op` to act on: invite-only with one code for the `invites`
+/// operations (which a poll open to anyone refuses or has none for).
+async fn poll_for(server: &Server, op: &Operation<'_>) -> Created {
+    if !op.path.contains("/invites") {
+        return create_poll(server).await;
+    }
+    let draft = json!({"question": "Invited?", "options": ["Yes", "No"],
+        "eligibility": "invite", "invites": 1});
+    created(post_draft(server, draft).await)
+}
+
+fn created(answer: Answer) -> Created {
     assert_eq!(answer.status, 201, "creating a poll: {answer:?}");
     let body = answer.json.expect("a JSON body");
     Created {
@@ -350,6 +390,7 @@ async fn create_poll(server: &Server) -> Created {
             .as_str()
             .expect("a manage token")
             .to_owned(),
+        invite: body["invites"][0]["code"].as_str().map(str::to_owned),
     }
 }
 
@@ -657,7 +698,7 @@ async fn a_documented_request_to_every_operation_is_answered_by_its_route_as_doc
     let server = server();
     let mut problems = Vec::new();
     for op in operations(&doc) {
-        let poll = create_poll(&server).await;
+        let poll = poll_for(&server, &op).await;
         let answer = op.call(&doc, &poll).send(&server).await;
         problems.extend(verify(&doc, &op, &answer, "a documented request"));
         let switched = answer.status == 101 && op.documents(101);
@@ -678,7 +719,7 @@ async fn every_operation_answers_refusals_and_revalidations_with_documented_stat
     let mut problems = Vec::new();
     let mut tried = 0;
     for op in operations(&doc) {
-        let poll = create_poll(&server).await;
+        let poll = poll_for(&server, &op).await;
         let other = create_poll(&server).await;
         let base = op.call(&doc, &poll);
         // (what, request, expected status, expected error code)

@@ -50,6 +50,8 @@ impl PollStore for PollReadsFail {
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
         self.0.ballots(id).await
     }
+
+    polling_core::delegate_invites!(0);
 }
 
 async fn backends(connect: &PgConnectOptions) -> Backends {

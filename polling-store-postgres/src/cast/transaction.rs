@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use polling_core::store_kit::{batch_failure, LiveBallots, Plan};
+use polling_core::store_kit::{batch_failure, Eligible, LiveBallots, Plan};
 use polling_core::{Ballot, CastOutcome, Method, PollError, PollId, Result, VoterId};
 use sqlx::PgPool;
 
@@ -132,7 +132,17 @@ async fn try_cast_batch(
         return Ok(live.outcomes(Vec::new()));
     }
 
-    let voters: Vec<&str> = live.ballots().iter().map(|b| b.voter().as_str()).collect();
+    // Invite-only polls take only their invites' voters, checked after the
+    // lock: a revocation of the poll takes it too, so none commits between
+    // this check and the batch's commit.
+    let invited = crate::invites::valid_voters(&mut tx, &poll, live.ballots()).await?;
+    let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
+
+    let voters: Vec<&str> = eligible
+        .ballots()
+        .iter()
+        .map(|b| b.voter().as_str())
+        .collect();
     let earlier = sqlx::query(EARLIER_BALLOTS)
         .bind(id)
         .bind(&voters)
@@ -148,14 +158,14 @@ async fn try_cast_batch(
         tally,
         version,
         earlier,
-        live.ballots(),
+        eligible.ballots(),
         polling_core::now(),
     );
     if plan.writes() {
         record(&mut tx, id, &plan).await?;
     }
     tx.commit().await.map_err(unavailable)?;
-    Ok(live.outcomes(plan.outcomes))
+    Ok(live.outcomes(eligible.outcomes(plan.outcomes)))
 }
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {

@@ -8,4 +8,5 @@ mod conformance;
 mod durability;
 mod hot_poll;
 mod idempotency;
+mod invites;
 mod partitions;

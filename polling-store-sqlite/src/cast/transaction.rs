@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use polling_core::store_kit::{batch_failure, LiveBallots, Plan};
+use polling_core::store_kit::{batch_failure, Eligible, LiveBallots, Plan};
 use polling_core::{Ballot, CastOutcome, PollError, PollId, Result, VoteReceipt, VoterId};
 use serde_json::{json, Value};
 
@@ -98,7 +98,16 @@ async fn try_cast_batch(
         return Ok(live.outcomes(Vec::new()));
     }
 
-    let voters: Vec<&str> = live.ballots().iter().map(|b| b.voter().as_str()).collect();
+    // Invite-only polls take only their invites' voters, checked under the
+    // write lock, which a revocation takes too.
+    let invited = crate::invites::valid_voters(tx, &poll, live.ballots()).await?;
+    let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
+
+    let voters: Vec<&str> = eligible
+        .ballots()
+        .iter()
+        .map(|b| b.voter().as_str())
+        .collect();
     let earlier = sqlx::query(EARLIER_BALLOTS)
         .bind(&id)
         .bind(Value::from(voters).to_string())
@@ -114,14 +123,14 @@ async fn try_cast_batch(
         tally,
         version,
         earlier,
-        live.ballots(),
+        eligible.ballots(),
         polling_core::now(),
     );
     if plan.writes() {
         record(tx, &id, &plan).await?;
     }
     write.tx.commit().await.map_err(unavailable)?;
-    Ok(live.outcomes(plan.outcomes))
+    Ok(live.outcomes(eligible.outcomes(plan.outcomes)))
 }
 
 async fn record(

@@ -130,6 +130,8 @@ impl<S: PollStore> PollStore for OnFile<S> {
     async fn ballot_stream(&self, id: PollId) -> Result<BallotStream> {
         self.store.ballot_stream(id).await
     }
+
+    polling_core::delegate_invites!(store);
 }
 
 #[async_trait]
