@@ -14,7 +14,8 @@
 //! | `closes_at` | in the future when the poll is created |
 //!
 //! A poll also says who sees its counts when ([`Visibility`]) and whether a
-//! voter may change their ballot (`allow_vote_change`).
+//! voter may change their ballot (`allow_vote_change`); a [secret](secrecy)
+//! poll keeps who voted apart from what they voted.
 
 mod anonymous_ballot;
 mod ballot;
@@ -27,10 +28,12 @@ mod new_poll;
 mod poll;
 mod receipt;
 mod results;
+pub mod secrecy;
 pub(crate) mod token;
 mod visibility;
 mod voter_tag;
 
+pub use self::secrecy::{secret_minute, VoterHash};
 pub use anonymous_ballot::AnonymousBallot;
 pub(crate) use ballot::Abandoner;
 pub use ballot::Ballot;

@@ -39,6 +39,11 @@ pub struct PollDraft {
     /// Whether a voter may replace their ballot while the poll is open.
     #[serde(default)]
     pub allow_vote_change: bool,
+    /// Whether the ballot is secret: who voted is stored apart from what
+    /// they voted (see [`secrecy`](crate::domain::secrecy)). Refused with
+    /// `allow_vote_change`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// A validated poll, ready to be opened with [`Poll::open`](crate::Poll::open).
@@ -54,6 +59,7 @@ pub struct NewPoll {
     closes_at: Option<OffsetDateTime>,
     visibility: Visibility,
     allow_vote_change: bool,
+    secret: bool,
 }
 
 impl NewPoll {
@@ -147,6 +153,10 @@ impl NewPoll {
             ));
         }
 
+        if draft.secret && draft.allow_vote_change {
+            return Err(PollError::SecretVoteChange);
+        }
+
         Ok(Self {
             question,
             options,
@@ -156,6 +166,7 @@ impl NewPoll {
             closes_at,
             visibility: draft.visibility,
             allow_vote_change: draft.allow_vote_change,
+            secret: draft.secret,
         })
     }
 
@@ -197,6 +208,11 @@ impl NewPoll {
     /// Whether a voter may replace their ballot while the poll is open.
     pub fn allow_vote_change(&self) -> bool {
         self.allow_vote_change
+    }
+
+    /// Whether the poll's ballot is secret.
+    pub fn secret(&self) -> bool {
+        self.secret
     }
 }
 
@@ -334,6 +350,23 @@ mod tests {
         assert!(poll.allow_vote_change());
         let json = r#"{"question":"Q","options":["a","b"],"visibility":"never"}"#;
         assert!(serde_json::from_str::<PollDraft>(json).is_err());
+    }
+
+    #[test]
+    fn a_secret_poll_is_kept_and_refuses_vote_changes() {
+        let now = crate::now();
+        let secret = PollDraft {
+            secret: true,
+            ..draft("Q", &["a", "b"])
+        };
+        assert!(NewPoll::new(secret.clone(), now).unwrap().secret());
+        assert!(!NewPoll::new(draft("Q", &["a", "b"]), now).unwrap().secret());
+        let changing = PollDraft {
+            allow_vote_change: true,
+            ..secret
+        };
+        let refused = NewPoll::new(changing, now).unwrap_err();
+        assert_eq!(refused.code(), "secret_vote_change");
     }
 
     #[test]

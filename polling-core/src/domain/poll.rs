@@ -55,6 +55,11 @@ pub struct Poll {
     /// Whether a voter may replace their ballot while the poll is open.
     #[serde(default)]
     pub allow_vote_change: bool,
+    /// Whether the poll is secret: who voted and what they voted are
+    /// stored apart (see [`secrecy`](crate::domain::secrecy)); never with
+    /// `allow_vote_change`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 impl Poll {
@@ -83,6 +88,7 @@ impl Poll {
             manage_token_hash,
             visibility: new.visibility(),
             allow_vote_change: new.allow_vote_change(),
+            secret: new.secret(),
         }
     }
 
