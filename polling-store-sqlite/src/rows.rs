@@ -16,7 +16,7 @@ use crate::error::{corrupt, unavailable};
 macro_rules! poll_columns {
     () => {
         "id, question, options, method, multiple, max_choices, closes_at, closed_at, \
-         created_at, manage_token_hash, visibility, allow_vote_change"
+         created_at, manage_token_hash, visibility, allow_vote_change, secret"
     };
 }
 
@@ -71,6 +71,7 @@ pub(crate) fn poll(row: &SqliteRow) -> Result<Poll> {
         manage_token_hash: TokenHash::from_stored(get::<String>(row, "manage_token_hash")?),
         visibility: Visibility::from_name(&visibility).ok_or_else(|| corrupt("visibility"))?,
         allow_vote_change: get(row, "allow_vote_change")?,
+        secret: get(row, "secret")?,
     })
 }
 

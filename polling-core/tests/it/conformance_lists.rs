@@ -12,6 +12,7 @@ const SUITES: [(&str, &str); 4] = [
         concat!(
             include_str!("../../src/testing/store.rs"),
             include_str!("../../src/testing/store/methods.rs"),
+            include_str!("../../src/testing/store/secret.rs"),
         ),
     ),
     ("cache", include_str!("../../src/testing/cache.rs")),

@@ -98,6 +98,16 @@ async fn try_cast_batch(
         return Ok(live.outcomes(Vec::new()));
     }
 
+    if poll.secret {
+        let plan = super::secret::decide(tx, &poll, tally, version, live.ballots()).await?;
+        if plan.writes() {
+            super::secret::record(tx, poll_id, &plan).await?;
+            record_sums(tx, &id, &plan).await?;
+        }
+        write.tx.commit().await.map_err(unavailable)?;
+        return Ok(live.outcomes(plan.outcomes));
+    }
+
     let voters: Vec<&str> = live.ballots().iter().map(|b| b.voter().as_str()).collect();
     let earlier = sqlx::query(EARLIER_BALLOTS)
         .bind(&id)
@@ -148,7 +158,16 @@ async fn record(
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
+    record_sums(tx, id, plan).await
+}
 
+/// Writes what a batch changed beside its ballots: the rankings whose count
+/// changed and the poll's sums (the same for a secret poll's batch).
+pub(super) async fn record_sums(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: &str,
+    plan: &Plan,
+) -> Result<()> {
     if !plan.touched_rankings.is_empty() {
         let rankings = plan
             .touched_rankings
@@ -182,7 +201,7 @@ async fn record(
 }
 
 /// `bytes` in lowercase hexadecimal, as SQLite's `unhex` reads it.
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut text, byte| {
         let _ = write!(text, "{byte:02x}");
