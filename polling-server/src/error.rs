@@ -108,6 +108,7 @@ impl ApiError {
                 PollError::InvalidChoice(_) | PollError::InvalidPoll { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
+                PollError::SecretVoteChange => StatusCode::BAD_REQUEST,
                 PollError::Forbidden => StatusCode::FORBIDDEN,
                 PollError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,

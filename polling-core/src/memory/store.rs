@@ -121,6 +121,7 @@ impl Entry {
             },
             results: self.results.clone(),
             kind: CastKind::New,
+            secret: true,
         })
     }
 }
@@ -197,6 +198,7 @@ impl PollStore for MemoryStore {
                         receipt: receipt.clone(),
                         results: entry.results.clone(),
                         kind: CastKind::Replay,
+                        secret: false,
                     });
                 }
                 if !entry.poll.allow_vote_change {
@@ -234,6 +236,7 @@ impl PollStore for MemoryStore {
                 receipt,
                 results: entry.results.clone(),
                 kind,
+                secret: false,
             })
         })
     }

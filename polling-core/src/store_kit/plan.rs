@@ -127,6 +127,7 @@ impl Plan {
                             receipt: receipt.clone(),
                             results: results.clone(),
                             kind: CastKind::Replay,
+                            secret: poll.secret,
                         });
                     }
                     if !poll.allow_vote_change {
@@ -166,6 +167,7 @@ impl Plan {
                     receipt,
                     results: results.clone(),
                     kind,
+                    secret: poll.secret,
                 })
             })
             .collect();

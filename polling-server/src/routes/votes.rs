@@ -95,9 +95,10 @@ async fn cast_ballot(
             false
         }
     };
-    let view = VoteView {
-        receipt: &outcome.receipt,
-        results: visible.then_some(&outcome.results),
-    };
+    let view = VoteView::new(
+        outcome.secret,
+        &outcome.receipt,
+        visible.then_some(&outcome.results),
+    );
     Ok(voter.attach(json(&view, status)))
 }
