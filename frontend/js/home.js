@@ -163,6 +163,19 @@ function createForm() {
     h('option', { value: 'after_close', text: t('form.visAfterClose') }),
   );
   const allowChange = h('input', { type: 'checkbox', id: uid('allow-change'), name: 'allow_vote_change' });
+  // A secret ballot keeps who voted apart from what they voted, so a vote
+  // cannot be changed: checking it unchecks and disables "allow change".
+  const secretHint = h('p', { class: 'hint', id: uid('hint'), text: t('form.secretHint') });
+  const secret = h('input', {
+    type: 'checkbox',
+    id: uid('secret'),
+    name: 'secret',
+    'aria-describedby': secretHint.id,
+  });
+  secret.addEventListener('change', () => {
+    if (secret.checked) allowChange.checked = false;
+    allowChange.disabled = secret.checked;
+  });
 
 
   const closesId = uid('closes');
@@ -206,6 +219,13 @@ function createForm() {
       { class: 'field choice' },
       allowChange,
       h('label', { for: allowChange.id, text: t('form.allowChange') }),
+    ),
+    h(
+      'div',
+      { class: 'field choice' },
+      secret,
+      h('label', { for: secret.id, text: t('form.secret') }),
+      secretHint,
     ),
     h('div', { class: 'field' }, h('label', { for: closesId, text: t('form.closesAt') }), closes, closesHint, closesError),
     formError,
@@ -312,6 +332,8 @@ function createForm() {
       visibility: visibility.value,
       allow_vote_change: allowChange.checked,
     };
+    // Sent only when asked for: an older server refuses unknown fields.
+    if (secret.checked) draft.secret = true;
     // `multiple` and `max_choices` are plurality's; other methods are sent
     // by name (an older server, without methods, only knows plurality).
     if (plurality) draft.multiple = multiple.checked;

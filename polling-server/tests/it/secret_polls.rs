@@ -175,7 +175,7 @@ async fn vote_in_secret_polls(server: &TestServer) -> Voted {
             let request = || {
                 let request = Request::post(path.clone()).json(&ballot);
                 if i % 2 == 0 {
-                    request.header("idempotency-key", &format!("vote-{method}-{i}"))
+                    request.header("idempotency-key", format!("vote-{method}-{i}"))
                 } else {
                     request
                 }
