@@ -960,13 +960,8 @@ async fn every_method_s_polls_ballots_and_results_fit_their_documented_schemas()
     let server = server();
     let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
     let mut problems = Vec::new();
-    let send = |method: &'static str, path: String, body: &Value| {
-        let call = Call::new(method, &path)
-            .header(CONTENT_TYPE.as_str(), "application/json")
-            .body(body.to_string().into_bytes());
-        let server = server.clone();
-        async move { call.send(&server).await }
-    };
+    let send =
+        |method: &'static str, path: String, body: &Value| json_call(&server, method, &path, body);
     let cases = [
         ("plurality", json!({ "choices": [1] })),
         ("approval", json!({ "choices": [0, 2] })),
@@ -1028,6 +1023,20 @@ async fn every_method_s_polls_ballots_and_results_fit_their_documented_schemas()
     assert_no_problems(&problems);
 }
 
+/// Sends `body` as JSON to `path` with `method`.
+fn json_call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> impl std::future::Future<Output = Answer> {
+    let call = Call::new(method, path)
+        .header(CONTENT_TYPE.as_str(), "application/json")
+        .body(body.to_string().into_bytes());
+    let server = server.clone();
+    async move { call.send(&server).await }
+}
+
 /// A secret poll, its choiceless vote answer and its refusals (a second
 /// ballot, `secret` with `allow_vote_change`) fit the document, with the
 /// codes and statuses it lists.
@@ -1036,13 +1045,7 @@ async fn a_secret_polls_answers_and_refusals_fit_their_documented_schemas() {
     let doc = document();
     let server = server();
     let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
-    let send = |path: String, body: &Value| {
-        let call = Call::new("POST", &path)
-            .header(CONTENT_TYPE.as_str(), "application/json")
-            .body(body.to_string().into_bytes());
-        let server = server.clone();
-        async move { call.send(&server).await }
-    };
+    let send = |path: String, body: &Value| json_call(&server, "POST", &path, body);
     let mut problems = Vec::new();
     let draft = json!({ "question": "Chair?", "options": ["a", "b"], "secret": true });
     problems.extend(body_problems(&doc, &schema("PollDraft"), &draft, "draft"));

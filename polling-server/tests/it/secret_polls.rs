@@ -13,10 +13,9 @@
 //! captured for the whole test process at `DEBUG`.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use polling_server::telemetry::{JsonLines, JsonSpanFields};
+use polling_server::telemetry::{JsonLines, JsonSpanFields, LogBuffer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -28,39 +27,26 @@ use crate::common::{
 };
 
 /// Every JSON log line of this process, from the first [`logs`] on.
-static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+static LOGS: OnceLock<LogBuffer> = OnceLock::new();
 
 /// Starts capturing the process's log lines (once; under nextest each test
 /// is a process of its own) and gives the buffer they go to.
-fn logs() -> Arc<Mutex<Vec<u8>>> {
-    Arc::clone(LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&buffer);
+fn logs() -> LogBuffer {
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
             .fmt_fields(JsonSpanFields)
             .event_format(JsonLines)
-            .with_writer(move || Sink(Arc::clone(&sink)))
+            .with_writer(buffer.clone())
             .finish();
         // Another test of this process may have set one first (`cargo
         // test` runs them in one process): then its lines are not ours,
         // and the check below that the log is not empty says so.
         let _ = tracing::subscriber::set_global_default(subscriber);
         buffer
-    }))
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Sink {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    })
+    .clone()
 }
 
 /// One voter: what identifies them. An invite code, once polls have them,
@@ -432,7 +418,7 @@ async fn sqlite_rows(pool: &sqlx::SqlitePool) -> Vec<(String, String)> {
 }
 
 fn log_text() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+    logs().text()
 }
 
 #[sqlx::test]

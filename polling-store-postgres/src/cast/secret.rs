@@ -2,11 +2,8 @@
 //! participations in `secret_voters`, the ballots in `secret_ballots`, in
 //! the batch's transaction, with nothing linking the two.
 
-use std::collections::{HashMap, HashSet};
-
-use polling_core::domain::VoterHash;
-use polling_core::store_kit::Plan;
-use polling_core::{Ballot, Poll, Result, Tally, VoterId};
+use polling_core::store_kit::{Plan, SecretBatch, SecretRows};
+use polling_core::{Ballot, Poll, Result, Tally};
 
 use super::transaction::{listed_marks, Sums};
 use crate::error::unavailable;
@@ -43,70 +40,43 @@ pub(super) async fn decide(
     version: u64,
     ballots: &[Ballot],
 ) -> Result<Plan> {
-    let hashes: HashMap<VoterHash, &VoterId> = ballots
-        .iter()
-        .map(|b| (VoterHash::of(poll.id, b.voter()), b.voter()))
-        .collect();
-    let keys: Vec<&[u8]> = hashes.keys().map(|h| h.as_bytes().as_slice()).collect();
+    let batch = SecretBatch::of(poll, ballots);
+    let keys: Vec<&[u8]> = batch.hashes().map(|h| h.as_bytes().as_slice()).collect();
     let found: Vec<Vec<u8>> = sqlx::query_scalar(PARTICIPATED)
         .bind(rows::uuid(poll.id))
         .bind(&keys)
         .fetch_all(&mut **tx)
         .await
         .map_err(unavailable)?;
-    let participated: HashSet<VoterId> = found
-        .iter()
-        .filter_map(|bytes| {
-            let hash = VoterHash::from_bytes(bytes.as_slice().try_into().ok()?);
-            hashes.get(&hash).map(|voter| (*voter).clone())
-        })
-        .collect();
-    Ok(Plan::decide_secret(
-        poll,
-        tally,
-        version,
-        &participated,
-        ballots,
-        polling_core::now(),
-    ))
+    Ok(batch.decide(found, tally, version))
 }
 
-/// Writes the plan of a secret poll's batch: participations sorted by hash,
-/// ballots sorted by their random keys, so neither row order follows the
-/// order the batch decided them in.
+/// Writes the plan of a secret poll's batch ([`SecretRows`]: neither row
+/// order follows the order the batch decided them in).
 pub(super) async fn record(
     tx: &mut sqlx::PgTransaction<'_>,
     id: uuid::Uuid,
     plan: &Plan,
 ) -> Result<()> {
-    let poll_id = polling_core::PollId::from_uuid(id);
-    let mut voters: Vec<VoterHash> = plan
-        .new_ballots
+    let written = SecretRows::of(polling_core::PollId::from_uuid(id), plan);
+    let voters: Vec<&[u8]> = written
+        .voters
         .iter()
-        .map(|(voter, _)| VoterHash::of(poll_id, voter))
+        .map(|h| h.as_bytes().as_slice())
         .collect();
-    voters.sort_unstable();
-    let voters: Vec<&[u8]> = voters.iter().map(|h| h.as_bytes().as_slice()).collect();
-    let mut ballots: Vec<(uuid::Uuid, String)> = plan
-        .new_ballots
+    let (keys, marks): (Vec<uuid::Uuid>, Vec<String>) = written
+        .ballots
         .iter()
-        .map(|(_, receipt)| (uuid::Uuid::new_v4(), listed_marks(&receipt.marks)))
-        .collect();
-    ballots.sort_unstable();
-    let (keys, marks): (Vec<uuid::Uuid>, Vec<String>) = ballots.into_iter().unzip();
-    let sums = Sums::of(plan)?;
-    sqlx::query(RECORD)
+        .map(|(key, marks)| (*key, listed_marks(marks)))
+        .unzip();
+    let query = sqlx::query(RECORD)
         .bind(id)
         .bind(&voters)
         .bind(&keys)
         .bind(&marks)
-        .bind(plan.cast_at)
-        .bind(sums.version)
-        .bind(sums.total)
-        .bind(&sums.votes)
-        .bind(&sums.pairwise)
-        .bind(&sums.rankings)
-        .bind(&sums.ranked_ballots)
+        .bind(plan.cast_at);
+    Sums::of(plan)?
+        .bind(query)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;

@@ -162,19 +162,14 @@ async fn try_cast_batch(
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
     let ballots = Columns::of(plan.new_ballots.iter().chain(&plan.changed_ballots))?;
-    let sums = Sums::of(plan)?;
-    sqlx::query(RECORD)
+    let query = sqlx::query(RECORD)
         .bind(id)
         .bind(&ballots.voters)
         .bind(&ballots.choices)
         .bind(plan.cast_at)
-        .bind(&ballots.versions)
-        .bind(sums.version)
-        .bind(sums.total)
-        .bind(&sums.votes)
-        .bind(&sums.pairwise)
-        .bind(&sums.rankings)
-        .bind(&sums.ranked_ballots)
+        .bind(&ballots.versions);
+    Sums::of(plan)?
+        .bind(query)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
@@ -184,14 +179,14 @@ async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -
 /// What a batch writes to the poll row and `rankings`, as the columns take
 /// it: the same for a secret poll's batch.
 pub(super) struct Sums {
-    pub(super) version: i64,
-    pub(super) total: i64,
-    pub(super) votes: Vec<i64>,
-    pub(super) pairwise: Vec<i64>,
+    version: i64,
+    total: i64,
+    votes: Vec<i64>,
+    pairwise: Vec<i64>,
     /// The rankings whose count changed, each comma-separated ...
-    pub(super) rankings: Vec<String>,
+    rankings: Vec<String>,
     /// ... and how many ballots hold each now (0: delete its row).
-    pub(super) ranked_ballots: Vec<i64>,
+    ranked_ballots: Vec<i64>,
 }
 
 impl Sums {
@@ -215,6 +210,21 @@ impl Sums {
             rankings,
             ranked_ballots,
         })
+    }
+
+    /// Binds the sums as `$6` to `$11` of [`record_sums!`], after the five
+    /// parameters of the batch's ballots `query` binds.
+    pub(super) fn bind(
+        self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.version)
+            .bind(self.total)
+            .bind(self.votes)
+            .bind(self.pairwise)
+            .bind(self.rankings)
+            .bind(self.ranked_ballots)
     }
 }
 

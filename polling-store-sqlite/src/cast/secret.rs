@@ -2,11 +2,8 @@
 //! participations in `secret_voters`, the ballots in `secret_ballots`, in
 //! the batch's transaction, with nothing linking the two.
 
-use std::collections::{HashMap, HashSet};
-
-use polling_core::domain::VoterHash;
-use polling_core::store_kit::Plan;
-use polling_core::{Ballot, Poll, PollId, Result, Tally, VoterId};
+use polling_core::store_kit::{Plan, SecretBatch, SecretRows};
+use polling_core::{Ballot, Poll, PollId, Result, Tally};
 use serde_json::{json, Value};
 
 use super::transaction::hex;
@@ -36,59 +33,33 @@ pub(super) async fn decide(
     version: u64,
     ballots: &[Ballot],
 ) -> Result<Plan> {
-    let hashes: HashMap<VoterHash, &VoterId> = ballots
-        .iter()
-        .map(|b| (VoterHash::of(poll.id, b.voter()), b.voter()))
-        .collect();
-    let keys: Vec<String> = hashes.keys().map(|h| hex(h.as_bytes())).collect();
+    let batch = SecretBatch::of(poll, ballots);
+    let keys: Vec<String> = batch.hashes().map(|h| hex(h.as_bytes())).collect();
     let found: Vec<Vec<u8>> = sqlx::query_scalar(PARTICIPATED)
         .bind(rows::id(poll.id))
         .bind(Value::from(keys).to_string())
         .fetch_all(&mut **tx)
         .await
         .map_err(unavailable)?;
-    let participated: HashSet<VoterId> = found
-        .iter()
-        .filter_map(|bytes| {
-            let hash = VoterHash::from_bytes(bytes.as_slice().try_into().ok()?);
-            hashes.get(&hash).map(|voter| (*voter).clone())
-        })
-        .collect();
-    Ok(Plan::decide_secret(
-        poll,
-        tally,
-        version,
-        &participated,
-        ballots,
-        polling_core::now(),
-    ))
+    Ok(batch.decide(found, tally, version))
 }
 
 /// Writes the participations and ballots of the plan of a secret poll's
-/// batch, each sorted by its key (hash, random id), so that neither follows
-/// the order the batch decided them in.
+/// batch ([`SecretRows`]: neither follows the order the batch decided them
+/// in).
 pub(super) async fn record(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     poll_id: PollId,
     plan: &Plan,
 ) -> Result<()> {
     let id = rows::id(poll_id);
-    let mut voters: Vec<String> = plan
-        .new_ballots
+    let written = SecretRows::of(poll_id, plan);
+    let voters: Vec<String> = written.voters.iter().map(|h| hex(h.as_bytes())).collect();
+    let ballots = written
+        .ballots
         .iter()
-        .map(|(voter, _)| hex(VoterHash::of(poll_id, voter).as_bytes()))
-        .collect();
-    voters.sort_unstable();
-    let mut ballots = plan
-        .new_ballots
-        .iter()
-        .map(|(_, receipt)| {
-            let marks = hex(&rows::marks_bytes(&receipt.marks)?);
-            Ok((uuid::Uuid::new_v4().to_string(), marks))
-        })
-        .collect::<Result<Vec<(String, String)>>>()?;
-    ballots.sort_unstable();
-    let ballots: Vec<Value> = ballots.into_iter().map(|(k, m)| json!([k, m])).collect();
+        .map(|(key, marks)| Ok(json!([key.to_string(), hex(&rows::marks_bytes(marks)?)])))
+        .collect::<Result<Vec<Value>>>()?;
     sqlx::query(RECORD_VOTERS)
         .bind(&id)
         .bind(Value::from(voters).to_string())
