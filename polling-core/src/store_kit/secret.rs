@@ -14,7 +14,7 @@ use crate::{Ballot, Marks, Poll, PollId, Tally, VoterId};
 ///
 /// A store looks up which [`hashes`](SecretBatch::hashes) have a
 /// participation, then [`decide`](SecretBatch::decide)s the batch with
-/// what it found, and writes [`SecretBatch::rows`] of the plan.
+/// what it found, and writes the plan's [`SecretRows`].
 #[derive(Debug)]
 pub struct SecretBatch<'a> {
     poll: &'a Poll,
