@@ -35,6 +35,7 @@ const MESSAGES = {
   not_found: () => t('error.not_found'),
   route_not_found: () => t('error.route_not_found'),
   already_voted: () => t('error.already_voted'),
+  secret_vote_change: () => t('error.secret_vote_change'),
   poll_closed: () => t('error.poll_closed'),
   invalid_choice: () => t('error.invalid_choice'),
   unauthorized: () => t('error.unauthorized'),

@@ -191,6 +191,19 @@ function createForm() {
     inviteCountField.hidden = !inviteOnly.checked;
   });
 
+  // A secret ballot keeps who voted apart from what they voted, so a vote
+  // cannot be changed: checking it unchecks and disables "allow change".
+  const secretHint = h('p', { class: 'hint', id: uid('hint'), text: t('form.secretHint') });
+  const secret = h('input', {
+    type: 'checkbox',
+    id: uid('secret'),
+    name: 'secret',
+    'aria-describedby': secretHint.id,
+  });
+  secret.addEventListener('change', () => {
+    if (secret.checked) allowChange.checked = false;
+    allowChange.disabled = secret.checked;
+  });
 
   const closesId = uid('closes');
   const closesError = fieldError();
@@ -242,6 +255,13 @@ function createForm() {
       inviteOnlyHint,
     ),
     inviteCountField,
+    h(
+      'div',
+      { class: 'field choice' },
+      secret,
+      h('label', { for: secret.id, text: t('form.secret') }),
+      secretHint,
+    ),
     h('div', { class: 'field' }, h('label', { for: closesId, text: t('form.closesAt') }), closes, closesHint, closesError),
     formError,
     h('div', { class: 'actions' }, submit),
@@ -348,6 +368,8 @@ function createForm() {
       visibility: visibility.value,
       allow_vote_change: allowChange.checked,
     };
+    // Sent only when asked for: an older server refuses unknown fields.
+    if (secret.checked) draft.secret = true;
     // `multiple` and `max_choices` are plurality's; other methods are sent
     // by name (an older server, without methods, only knows plurality).
     if (plurality) draft.multiple = multiple.checked;

@@ -3,7 +3,9 @@
 // poll allows it, "Change my vote" brings the ballot back, with the current
 // choices ticked. The results show as the poll's visibility allows: the
 // server may hide them until this browser has voted, or until the poll
-// closes, and the page says so.
+// closes, and the page says so. A secret poll's server keeps no choices with
+// the voter and answers a vote without them: the page then says "you voted",
+// never which options.
 
 import { getPoll, qrCodeUrl } from './api.js';
 import { ballotForm, focusMessages } from './ballot.js';
@@ -137,12 +139,11 @@ function showPoll(body, poll, flash, cleanups) {
 
   const firstVote = {
     onVoted: (answer) => {
-      rememberVote(poll.id, ballotOf(answer.receipt), answer.receipt.cast_at);
-      messages.replaceChildren(
-        answer.replayed
-          ? notice('info', t('poll.replayed'))
-          : notice('success', t('poll.thanks')),
-      );
+      const known = ballotOf(answer.receipt);
+      rememberVote(poll.id, known, answer.receipt.cast_at || null);
+      let thanks = answer.replayed ? notice('info', t('poll.replayed')) : notice('success', t('poll.thanks'));
+      if (!known) thanks = notice('success', t('poll.votedSecret'));
+      messages.replaceChildren(thanks);
       showResults(answer.results, answer.receipt);
       // Counts the poll hid until this vote show at once.
       live.recheck();
@@ -152,7 +153,10 @@ function showPoll(body, poll, flash, cleanups) {
   };
 
   const ballot = votedBallot(poll.id);
-  if (ballot) {
+  if (ballot && poll.secret) {
+    messages.append(notice('info', t('poll.votedSecret')));
+    showResults(null, null);
+  } else if (ballot) {
     messages.append(notice('info', t('error.already_voted')));
     showResults(null, ballot);
   } else if (poll.status === 'closed') {

@@ -90,6 +90,7 @@ export function pollFacts(poll) {
   if (poll.visibility === 'after_vote') facts.append(h('li', {}, t('facts.afterVote')));
   else if (poll.visibility === 'after_close') facts.append(h('li', {}, t('facts.afterClose')));
   if (poll.allow_vote_change) facts.append(h('li', {}, t('facts.changeable')));
+  if (poll.secret) facts.append(h('li', { class: 'secret', dataset: { secret: 'true' } }, t('facts.secret')));
   if (poll.closed_at) facts.append(h('li', {}, tx('facts.closedAt', { time: timeEl(poll.closed_at) })));
   else if (poll.closes_at) {
     const past = new Date(poll.closes_at).getTime() <= Date.now();

@@ -158,7 +158,7 @@ pub async fn counts_access_to(
         || (poll.visibility == Visibility::AfterVote
             && !closed
             && match viewer.voter {
-                Some(voter) => store.ballot(poll.id, voter).await?.is_some(),
+                Some(voter) => store.has_voted(poll.id, voter).await?,
                 None => false,
             });
     if poll.visibility.may_see(voted, closed) {

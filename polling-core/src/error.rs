@@ -35,6 +35,10 @@ pub enum PollError {
         /// What is wrong with it, for a person.
         message: String,
     },
+    /// A secret poll that would allow vote changes: changing a ballot needs
+    /// the link between voter and ballot that a secret poll does not keep.
+    #[error("a secret poll cannot allow vote changes: changing a ballot needs the link between voter and ballot that a secret poll does not keep")]
+    SecretVoteChange,
     /// The manage token does not belong to this poll.
     #[error("the manage token does not match this poll")]
     Forbidden,
@@ -65,6 +69,7 @@ impl PollError {
             Self::AlreadyVoted => "already_voted",
             Self::InvalidChoice(_) => "invalid_choice",
             Self::InvalidPoll { .. } => "invalid_poll",
+            Self::SecretVoteChange => "secret_vote_change",
             Self::Forbidden => "forbidden",
             Self::InviteRequired => "invite_required",
             Self::InviteInvalid => "invite_invalid",
@@ -126,6 +131,7 @@ mod tests {
             PollError::AlreadyVoted,
             PollError::invalid_choice("x"),
             PollError::invalid_poll("question", "x"),
+            PollError::SecretVoteChange,
             PollError::Forbidden,
             PollError::InviteRequired,
             PollError::InviteInvalid,

@@ -5,7 +5,7 @@
 //! | piece | what |
 //! |---|---|
 //! | [`access`] | who may see a poll's counts now: [`counts_access`](access::counts_access), for routes and live sockets alike |
-//! | [`domain`] | [`Poll`], [`Method`], [`Ballot`] and its [`Marks`], [`Results`], [`VoteReceipt`], ids, validation |
+//! | [`domain`] | [`Poll`], [`Method`], [`Ballot`] and its [`Marks`], [`Results`], [`VoteReceipt`], ids, validation, [secret polls](domain::secrecy) |
 //! | [`tally`] | [`Tally`], the running sums of a poll's ballots, and the pure counts [`instant_runoff`] and [`star`] |
 //! | [`PollStore`], [`ResultsCache`], [`Broadcaster`] | the traits backends implement |
 //! | [`NearCache`] | each process's copy of the results it serves, fed by the broadcaster, in front of a shared cache |

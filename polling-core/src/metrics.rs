@@ -225,7 +225,10 @@ pub fn vote_outcome<E: AsPollError>(result: &Result<CastOutcome, E>) -> &'static
             // A cast refuses no poll and checks no token; should a store do
             // so anyway, it refused the ballot as it stands.
             Some(
-                PollError::InvalidChoice(_) | PollError::InvalidPoll { .. } | PollError::Forbidden,
+                PollError::InvalidChoice(_)
+                | PollError::InvalidPoll { .. }
+                | PollError::SecretVoteChange
+                | PollError::Forbidden,
             ) => outcome::INVALID,
             // A ballot without a valid invite code of an invite-only poll
             // is refused as it stands too.

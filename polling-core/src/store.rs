@@ -79,6 +79,20 @@ pub type BallotStream = BoxStream<'static, Result<AnonymousBallot>>;
 /// both): either the ballot counts and the revocation is refused as
 /// [`InviteUsed`](crate::PollError::InviteUsed), or the code is revoked and
 /// the ballot refused as [`InviteInvalid`](crate::PollError::InviteInvalid).
+/// # Secret polls
+///
+/// A poll with `secret` keeps who voted apart from what they voted (see
+/// [`secrecy`](crate::domain::secrecy)): the store records a participation
+/// (the poll and the [`VoterHash`](crate::domain::VoterHash) of the voter)
+/// and an anonymous ballot (the poll, the marks, the minute, a random key)
+/// in one atomic step, with no voter id, version, sequence or finer time on
+/// the ballot, and writes a batch's ballots in an order that is not the
+/// batch's. Casting differs in step 2: any second ballot of a voter, the
+/// same or not, is [`PollError::AlreadyVoted`](crate::PollError::AlreadyVoted)
+/// (there is nothing to compare it with). The receipt returned by `cast`
+/// carries the caller's own marks (it is never stored) and a `cast_at`
+/// truncated to the minute; [`ballot`](PollStore::ballot) is `None` for
+/// every voter and [`has_voted`](PollStore::has_voted) tells who voted.
 #[async_trait]
 pub trait PollStore: Send + Sync + 'static {
     /// Stores a new poll (made by [`Poll::open`]).
@@ -101,13 +115,26 @@ pub trait PollStore: Send + Sync + 'static {
 
     /// The receipt of `voter`'s current ballot in `poll` (the latest, after a
     /// change), `None` if they have not voted, or `NotFound` for an unknown poll.
+    ///
+    /// A [secret](PollStore#secret-polls) poll keeps no receipt tied to a
+    /// voter: `None` for every voter (see [`has_voted`](PollStore::has_voted)).
     async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>>;
+
+    /// Whether `voter` holds a ballot in `poll` (for a secret poll: a
+    /// participation), or `NotFound` for an unknown poll.
+    ///
+    /// The default asks [`ballot`](PollStore::ballot), right for a store
+    /// without secret polls.
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        Ok(self.ballot(poll, voter).await?.is_some())
+    }
 
     /// The poll's current results, or `NotFound`.
     async fn results(&self, id: PollId) -> Result<Results>;
 
     /// The poll's ballots without their voters, sorted by minute then
-    /// choices (see [`AnonymousBallot`]), or `NotFound`.
+    /// choices (see [`AnonymousBallot`]), or `NotFound`: for a secret poll
+    /// too, never in the order they were cast.
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>>;
 
     /// The same ballots in the same order as [`ballots`](PollStore::ballots),
@@ -174,6 +201,10 @@ impl<T: PollStore + ?Sized> PollStore for Arc<T> {
 
     async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
         (**self).ballot(poll, voter).await
+    }
+
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        (**self).has_voted(poll, voter).await
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {

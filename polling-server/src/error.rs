@@ -108,6 +108,7 @@ impl ApiError {
                 PollError::InvalidChoice(_) | PollError::InvalidPoll { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
+                PollError::SecretVoteChange => StatusCode::BAD_REQUEST,
                 PollError::Forbidden | PollError::InviteRequired | PollError::InviteInvalid => {
                     StatusCode::FORBIDDEN
                 }

@@ -22,10 +22,15 @@ use crate::rows;
 
 /// Every ballot of the poll in export order (the minute in UTC, then the
 /// marks, which every cast stores as [`AnonymousBallot`] orders them:
-/// choices sorted); one row with NULLs for a poll without ballots, none for an
-/// unknown poll.
+/// choices sorted), from `ballots` or, for a secret poll, `secret_ballots`
+/// (never in the order of their insertion or of their random keys); one
+/// row with NULLs for a poll without ballots, none for an unknown poll.
 const GET_BALLOTS: &str = "SELECT p.method, b.choices, b.cast_at FROM polls p \
-     LEFT JOIN ballots b ON b.poll_id = p.id WHERE p.id = $1 \
+     LEFT JOIN LATERAL ( \
+         SELECT choices, cast_at FROM ballots WHERE poll_id = $1 AND NOT p.secret \
+         UNION ALL \
+         SELECT choices, cast_minute FROM secret_ballots WHERE poll_id = $1 AND p.secret \
+     ) AS b ON true WHERE p.id = $1 \
      ORDER BY date_trunc('minute', b.cast_at AT TIME ZONE 'UTC'), b.choices";
 
 /// The most ballots read ahead of the stream's consumer.

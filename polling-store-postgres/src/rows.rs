@@ -16,7 +16,7 @@ use polling_core::Result;
 macro_rules! poll_columns {
     () => {
         "id, question, options, method, multiple, max_choices, closes_at, closed_at, \
-         created_at, manage_token_hash, visibility, allow_vote_change, eligibility"
+         created_at, manage_token_hash, visibility, allow_vote_change, eligibility, secret"
     };
 }
 
@@ -71,6 +71,7 @@ pub(crate) fn poll(row: &PgRow) -> Result<Poll> {
         visibility: Visibility::from_name(&visibility).ok_or_else(|| corrupt("visibility"))?,
         allow_vote_change: get(row, "allow_vote_change")?,
         eligibility: Eligibility::from_name(&eligibility).ok_or_else(|| corrupt("eligibility"))?,
+        secret: get(row, "secret")?,
     })
 }
 

@@ -26,13 +26,18 @@ use tokio::sync::mpsc;
 use crate::error::unavailable;
 use crate::rows;
 
-const GET_METHOD: &str = "SELECT method FROM polls WHERE id = ?1";
+const GET_METHOD: &str = "SELECT method, secret FROM polls WHERE id = ?1";
 
 /// Every ballot of the poll in export order (the minute in UTC, then the
 /// marks, whose bytes sort as [`AnonymousBallot`] orders them; every cast
 /// stores choices sorted), by the `ballots_export` index.
 const GET_BALLOTS: &str = "SELECT marks, cast_at FROM ballots WHERE poll_id = ?1 \
      ORDER BY cast_at / 60000000, marks";
+
+/// A secret poll's ballots in the same order, by the `secret_ballots_export`
+/// index: never in the order they were cast, nor in that of their keys.
+const GET_SECRET_BALLOTS: &str = "SELECT marks, cast_minute AS cast_at FROM secret_ballots \
+     WHERE poll_id = ?1 ORDER BY cast_minute, marks";
 
 /// The most ballots read ahead of the stream's consumer.
 pub(crate) const BUFFERED: usize = 256;
@@ -92,23 +97,35 @@ fn gave_up() -> PollError {
     PollError::unavailable("the ballot stream's reader stopped before the last row")
 }
 
-/// The poll's method in `tx`'s snapshot, or `None` when it does not exist.
-async fn method(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<Option<Method>> {
-    sqlx::query(GET_METHOD)
+/// The poll's method in `tx`'s snapshot and the query of its ballots (of a
+/// secret poll or not), or `None` when it does not exist.
+async fn method(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+) -> Result<Option<(Method, &'static str)>> {
+    let Some(row) = sqlx::query(GET_METHOD)
         .bind(id)
         .fetch_optional(&mut **tx)
         .await
         .map_err(unavailable)?
-        .map(|row| rows::method(&row))
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let secret: bool = sqlx::Row::try_get(&row, "secret").map_err(unavailable)?;
+    let query = if secret {
+        GET_SECRET_BALLOTS
+    } else {
+        GET_BALLOTS
+    };
+    Ok(Some((rows::method(&row)?, query)))
 }
 
 /// Every ballot of `id` at once.
 async fn read_all(pool: &SqlitePool, id: PollId) -> Result<Vec<AnonymousBallot>> {
     let key = rows::id(id);
     let mut tx = pool.begin().await.map_err(unavailable)?;
-    let method = method(&mut tx, &key).await?.ok_or(PollError::NotFound)?;
-    let ballots = sqlx::query(GET_BALLOTS)
+    let (method, query) = method(&mut tx, &key).await?.ok_or(PollError::NotFound)?;
+    let ballots = sqlx::query(query)
         .bind(&key)
         .fetch_all(&mut *tx)
         .await
@@ -133,8 +150,8 @@ async fn read(pool: SqlitePool, id: PollId, rows_tx: mpsc::Sender<Message>) {
             return;
         }
     };
-    let method = match method(&mut tx, &key).await {
-        Ok(Some(method)) => method,
+    let (method, query) = match method(&mut tx, &key).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             let _ = rows_tx.send(Message::End).await;
             return;
@@ -149,7 +166,7 @@ async fn read(pool: SqlitePool, id: PollId, rows_tx: mpsc::Sender<Message>) {
     }
     // The read transaction ends (rolled back: it wrote nothing) when `tx` is
     // dropped on return, and its connection goes back to the pool.
-    let mut rows = sqlx::query(GET_BALLOTS).bind(&key).fetch(&mut *tx);
+    let mut rows = sqlx::query(query).bind(&key).fetch(&mut *tx);
     loop {
         let message = match rows.try_next().await {
             Ok(None) => Message::End,

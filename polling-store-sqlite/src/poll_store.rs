@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
+use polling_core::domain::VoterHash;
 use polling_core::{
     AnonymousBallot, Ballot, BallotStream, CastOutcome, Invite, Method, Page, Poll, PollError,
     PollId, PollStore, Result, Results, VoteReceipt, VoterId,
@@ -16,7 +17,7 @@ use crate::rows;
 
 const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, method, multiple, \
      max_choices, closes_at, closed_at, created_at, manage_token_hash, visibility, \
-     allow_vote_change, votes, pairwise, eligibility) \
+     allow_vote_change, votes, pairwise, eligibility, secret) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = ?1");
@@ -40,6 +41,13 @@ const DELETE_POLL: &str = "DELETE FROM polls WHERE id = ?1";
 /// voter's ballot gives a row of nulls; no poll, no row).
 const GET_BALLOT: &str = "SELECT p.method, b.voter_id, b.marks, b.cast_at, b.version FROM polls p \
      LEFT JOIN ballots b ON b.poll_id = p.id AND b.voter_id = ?2 WHERE p.id = ?1";
+
+/// Whether the voter holds a ballot (`?2`, the voter id) or, in a secret
+/// poll, a participation (`?3`, their keyed hash); no row for no poll.
+const HAS_VOTED: &str =
+    "SELECT EXISTS (SELECT 1 FROM ballots WHERE poll_id = ?1 AND voter_id = ?2) \
+     OR EXISTS (SELECT 1 FROM secret_voters WHERE poll_id = ?1 AND voter_hash = ?3) AS voted \
+     FROM polls WHERE id = ?1";
 
 /// The sums, and the rankings of a ranked poll, in one statement: one snapshot.
 const GET_RESULTS: &str = concat!(
@@ -120,6 +128,7 @@ impl PollStore for SqlitePollStore {
             .bind(rows::json_array(&vec![0; n]))
             .bind(rows::json_array(&pairwise))
             .bind(poll.eligibility.as_str())
+            .bind(poll.secret)
             .execute(self.pool())
             .await
             .map_err(unavailable)?;
@@ -200,6 +209,18 @@ impl PollStore for SqlitePollStore {
             None => Ok(None),
             Some(_) => rows::ballot(poll, rows::method(&row)?, &row).map(|(_, r)| Some(r)),
         }
+    }
+
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        let hash = VoterHash::of(poll, voter);
+        sqlx::query_scalar(HAS_VOTED)
+            .bind(rows::id(poll))
+            .bind(voter.as_str())
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(unavailable)?
+            .ok_or(PollError::NotFound)
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {

@@ -43,7 +43,7 @@ impl AnonymousBallot {
 }
 
 /// `t` in UTC, with seconds and everything below them zero.
-fn truncate_to_minute(t: OffsetDateTime) -> OffsetDateTime {
+pub(super) fn truncate_to_minute(t: OffsetDateTime) -> OffsetDateTime {
     let utc = t.to_offset(time::UtcOffset::UTC);
     utc.replace_time(
         time::Time::from_hms(utc.hour(), utc.minute(), 0).expect("an hour and minute of a time"),

@@ -14,9 +14,10 @@
 //! | `closes_at` | in the future when the poll is created |
 //!
 //! A poll also says who sees its counts when ([`Visibility`]) and whether a
-//! voter may change their ballot (`allow_vote_change`), and who may vote
+//! voter may change their ballot (`allow_vote_change`), who may vote
 //! ([`Eligibility`]: anyone, or the holders of its [invite codes](InviteCode),
-//! at most [`MAX_INVITES_PER_REQUEST`] issued per request).
+//! at most [`MAX_INVITES_PER_REQUEST`] issued per request), and whether it is
+//! [secret](secrecy): who voted kept apart from what they voted.
 
 mod anonymous_ballot;
 mod ballot;
@@ -31,10 +32,12 @@ mod new_poll;
 mod poll;
 mod receipt;
 mod results;
+pub mod secrecy;
 pub(crate) mod token;
 mod visibility;
 mod voter_tag;
 
+pub use self::secrecy::{secret_minute, VoterHash};
 pub use anonymous_ballot::AnonymousBallot;
 pub(crate) use ballot::Abandoner;
 pub use ballot::Ballot;

@@ -46,6 +46,11 @@ pub struct PollDraft {
     /// to [`MAX_INVITES_PER_REQUEST`] (default 0; more can be added later).
     #[serde(default)]
     pub invites: Option<u32>,
+    /// Whether the ballot is secret: who voted is stored apart from what
+    /// they voted (see [`secrecy`](crate::domain::secrecy)). Refused with
+    /// `allow_vote_change`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// A validated poll, ready to be opened with [`Poll::open`](crate::Poll::open).
@@ -63,6 +68,7 @@ pub struct NewPoll {
     allow_vote_change: bool,
     eligibility: Eligibility,
     invites: u32,
+    secret: bool,
 }
 
 impl NewPoll {
@@ -156,6 +162,9 @@ impl NewPoll {
             ));
         }
 
+        if draft.secret && draft.allow_vote_change {
+            return Err(PollError::SecretVoteChange);
+        }
         let invites = check_invites(draft.eligibility, draft.invites)?;
 
         Ok(Self {
@@ -169,6 +178,7 @@ impl NewPoll {
             allow_vote_change: draft.allow_vote_change,
             eligibility: draft.eligibility,
             invites,
+            secret: draft.secret,
         })
     }
 
@@ -220,6 +230,11 @@ impl NewPoll {
     /// How many invite codes to issue with the poll (0 unless invite-only).
     pub fn invites(&self) -> u32 {
         self.invites
+    }
+
+    /// Whether the poll's ballot is secret.
+    pub fn secret(&self) -> bool {
+        self.secret
     }
 }
 
@@ -375,6 +390,23 @@ mod tests {
         assert!(poll.allow_vote_change());
         let json = r#"{"question":"Q","options":["a","b"],"visibility":"never"}"#;
         assert!(serde_json::from_str::<PollDraft>(json).is_err());
+    }
+
+    #[test]
+    fn a_secret_poll_is_kept_and_refuses_vote_changes() {
+        let now = crate::now();
+        let secret = PollDraft {
+            secret: true,
+            ..draft("Q", &["a", "b"])
+        };
+        assert!(NewPoll::new(secret.clone(), now).unwrap().secret());
+        assert!(!NewPoll::new(draft("Q", &["a", "b"]), now).unwrap().secret());
+        let changing = PollDraft {
+            allow_vote_change: true,
+            ..secret
+        };
+        let refused = NewPoll::new(changing, now).unwrap_err();
+        assert_eq!(refused.code(), "secret_vote_change");
     }
 
     #[test]

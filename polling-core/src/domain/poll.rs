@@ -61,6 +61,11 @@ pub struct Poll {
     /// Who may vote: anyone, or the holders of its invite codes.
     #[serde(default)]
     pub eligibility: Eligibility,
+    /// Whether the poll is secret: who voted and what they voted are
+    /// stored apart (see [`secrecy`](crate::domain::secrecy)); never with
+    /// `allow_vote_change`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 impl Poll {
@@ -90,6 +95,7 @@ impl Poll {
             visibility: new.visibility(),
             allow_vote_change: new.allow_vote_change(),
             eligibility: new.eligibility(),
+            secret: new.secret(),
         }
     }
 

@@ -47,6 +47,11 @@ pub struct CastOutcome {
     pub results: Results,
     /// Whether this call recorded a first ballot, replayed one or changed one.
     pub kind: CastKind,
+    /// Whether the poll is [secret](crate::domain::secrecy): then the
+    /// receipt's marks are only the caller's own (the store kept none tied
+    /// to the voter), and an answer that may be kept with the voter's id
+    /// (an idempotent response) must show neither them nor these results.
+    pub secret: bool,
 }
 
 impl CastOutcome {

@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: polls and ballots in process memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{
     AnonymousBallot, Ballot, CastKind, CastOutcome, Invite, Poll, PollId, Results, VoteReceipt,
+    VoterHash,
     VoterId,
 };
 use crate::error::{PollError, Result};
@@ -37,10 +38,16 @@ struct Entry {
     /// What `tally` gives at the current version, computed once per ballot
     /// (for a ranked poll, its instant runoff) and then only cloned.
     results: Results,
-    /// The receipt of each voter's ballot, for idempotent replays.
+    /// The receipt of each voter's ballot, for idempotent replays (never
+    /// for a secret poll).
     ballots: HashMap<VoterId, VoteReceipt>,
     /// The poll's invites by voter id (`used` is filled in on reading).
     invites: HashMap<VoterId, Invite>,
+    /// A secret poll's participations: who voted, as keyed hashes.
+    participants: HashSet<VoterHash>,
+    /// A secret poll's ballots, under random keys: nothing ties one to a
+    /// participation, and their order is not the order they were cast in.
+    secret_ballots: BTreeMap<u128, AnonymousBallot>,
     /// Set by `delete` under this lock, so a cast that found the entry just
     /// before it was removed does not count a vote into a deleted poll.
     deleted: bool,
@@ -85,6 +92,48 @@ fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     lock.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+impl Entry {
+    /// A ballot in a secret poll: a participation and an anonymous ballot
+    /// under a random key, with no receipt kept (see
+    /// [`PollStore`#secret-polls](crate::PollStore#secret-polls)).
+    fn cast_secret(&mut self, ballot: &Ballot, now: OffsetDateTime) -> Result<CastOutcome> {
+        let voter = VoterHash::of(ballot.poll_id(), ballot.voter());
+        if self.participants.contains(&voter) {
+            return Err(PollError::AlreadyVoted);
+        }
+        if self.poll.is_closed_at(now) {
+            return Err(PollError::PollClosed);
+        }
+        self.poll.check_ballot(ballot)?;
+        self.tally.add(ballot.marks());
+        self.results = self
+            .tally
+            .results(ballot.poll_id(), self.results.version + 1);
+        let cast_at = crate::domain::secret_minute(now);
+        self.participants.insert(voter);
+        self.secret_ballots.insert(
+            random_key(),
+            AnonymousBallot::new(ballot.marks().clone(), cast_at),
+        );
+        Ok(CastOutcome {
+            receipt: VoteReceipt {
+                poll_id: ballot.poll_id(),
+                marks: ballot.marks().clone(),
+                cast_at,
+                version: self.results.version,
+            },
+            results: self.results.clone(),
+            kind: CastKind::New,
+            secret: true,
+        })
+    }
+}
+
+/// A random key for a secret ballot.
+fn random_key() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
 #[async_trait]
 impl PollStore for MemoryStore {
     async fn create(&self, poll: &Poll) -> Result<()> {
@@ -94,6 +143,8 @@ impl PollStore for MemoryStore {
             results: Results::empty(poll),
             ballots: HashMap::new(),
             invites: HashMap::new(),
+            participants: HashSet::new(),
+            secret_ballots: BTreeMap::new(),
             deleted: false,
         };
         write(&self.polls).insert(poll.id, Arc::new(Mutex::new(entry)));
@@ -144,6 +195,9 @@ impl PollStore for MemoryStore {
             let voter = ballot.voter();
             let invited = entry.invites.get(voter).is_some_and(Invite::is_valid);
             crate::store_kit::check_eligible(&entry.poll, voter, invited)?;
+            if entry.poll.secret {
+                return entry.cast_secret(ballot, now);
+            }
             let earlier = entry.ballots.get(ballot.voter());
             if let Some(receipt) = earlier {
                 if receipt.marks == *ballot.marks() {
@@ -151,6 +205,7 @@ impl PollStore for MemoryStore {
                         receipt: receipt.clone(),
                         results: entry.results.clone(),
                         kind: CastKind::Replay,
+                        secret: false,
                     });
                 }
                 if !entry.poll.allow_vote_change {
@@ -188,12 +243,20 @@ impl PollStore for MemoryStore {
                 receipt,
                 results: entry.results.clone(),
                 kind,
+                secret: false,
             })
         })
     }
 
     async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
         self.with_entry(poll, |entry| Ok(entry.ballots.get(voter).cloned()))
+    }
+
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        self.with_entry(poll, |entry| {
+            Ok(entry.ballots.contains_key(voter)
+                || entry.participants.contains(&VoterHash::of(poll, voter)))
+        })
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {
@@ -206,6 +269,7 @@ impl PollStore for MemoryStore {
                 .ballots
                 .values()
                 .map(|receipt| AnonymousBallot::new(receipt.marks.clone(), receipt.cast_at))
+                .chain(entry.secret_ballots.values().cloned())
                 .collect();
             ballots.sort_unstable();
             Ok(ballots)

@@ -6,6 +6,7 @@
 //! | [`Plan`] | what a batch of ballots does to one poll: each ballot decided exactly as if cast alone, in the batch's order |
 //! | [`BatchWriter`] | the store's side: one poll's batch in one transaction, one outcome per ballot |
 //! | [`Coalescer`] | group commit per poll over a [`BatchWriter`]: a queue, one writer task, a batch limit and a queue bound |
+//! | [`SecretBatch`], [`SecretRows`] | a secret poll's batch: the voters' keyed hashes to look up, and the rows to write without a link |
 //! | [`LiveBallots`] | the ballots of a batch not [abandoned](crate::Ballot::abandon) once the writer holds the poll's lock |
 //! | [`Eligible`], [`check_eligible`] | the ballots of a batch whose voters may vote in the poll (invite-only polls take their invites' voters only) |
 //! | [`abandoned_error`], [`batch_failure`] | the outcomes a writer gives an abandoned ballot and every ballot of a failed batch |
@@ -89,9 +90,11 @@ mod coalescer;
 mod eligible;
 mod live_ballots;
 mod plan;
+mod secret;
 
 pub use batch_writer::{abandoned_error, batch_failure, BatchWriter};
 pub use coalescer::Coalescer;
 pub use eligible::{check_eligible, invite_voters, Eligible};
 pub use live_ballots::LiveBallots;
 pub use plan::Plan;
+pub use secret::{SecretBatch, SecretRows};

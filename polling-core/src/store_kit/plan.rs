@@ -33,7 +33,8 @@ pub struct Plan {
     pub results: Results,
     /// Ranked polls: the rankings whose number of ballots the batch changed.
     pub touched_rankings: HashSet<Vec<OptionId>>,
-    /// When the batch was decided: the `cast_at` of every row it writes.
+    /// When the batch was decided: the `cast_at` of every row it writes (for
+    /// a secret poll, its minute).
     pub cast_at: OffsetDateTime,
 }
 
@@ -54,12 +55,54 @@ impl Plan {
     /// holding their last ballot.
     pub fn decide(
         poll: &Poll,
-        mut tally: Tally,
-        mut version: u64,
-        mut earlier: HashMap<VoterId, VoteReceipt>,
+        tally: Tally,
+        version: u64,
+        earlier: HashMap<VoterId, VoteReceipt>,
         ballots: &[Ballot],
         now: OffsetDateTime,
     ) -> Self {
+        Self::decide_with(poll, tally, version, earlier, &HashSet::new(), ballots, now)
+    }
+
+    /// [`decide`](Plan::decide) for a [secret](crate::domain::secrecy) poll,
+    /// whose store keeps no receipts: `participated` are the batch's voters
+    /// with a participation stored before the batch. Any second ballot of a
+    /// voter (stored, or earlier in the batch) is `AlreadyVoted`, and every
+    /// receipt and row carries the minute of `now`, not `now`.
+    pub fn decide_secret(
+        poll: &Poll,
+        tally: Tally,
+        version: u64,
+        participated: &HashSet<VoterId>,
+        ballots: &[Ballot],
+        now: OffsetDateTime,
+    ) -> Self {
+        Self::decide_with(
+            poll,
+            tally,
+            version,
+            HashMap::new(),
+            participated,
+            ballots,
+            now,
+        )
+    }
+
+    fn decide_with(
+        poll: &Poll,
+        mut tally: Tally,
+        mut version: u64,
+        mut earlier: HashMap<VoterId, VoteReceipt>,
+        participated: &HashSet<VoterId>,
+        ballots: &[Ballot],
+        now: OffsetDateTime,
+    ) -> Self {
+        // What receipts and rows say of the time: a secret poll keeps the minute.
+        let stamp = if poll.secret {
+            crate::domain::secret_minute(now)
+        } else {
+            now
+        };
         let per_ballot = poll.method != Method::Ranked;
         let mut results = tally.results(poll.id, version);
         let mut touched_rankings = HashSet::new();
@@ -75,12 +118,16 @@ impl Plan {
             .iter()
             .map(|ballot| {
                 let before = earlier.get(ballot.voter());
+                if participated.contains(ballot.voter()) || (poll.secret && before.is_some()) {
+                    return Err(PollError::AlreadyVoted);
+                }
                 if let Some(receipt) = before {
                     if receipt.marks == *ballot.marks() {
                         return Ok(CastOutcome {
                             receipt: receipt.clone(),
                             results: results.clone(),
                             kind: CastKind::Replay,
+                            secret: poll.secret,
                         });
                     }
                     if !poll.allow_vote_change {
@@ -111,7 +158,7 @@ impl Plan {
                 let receipt = VoteReceipt {
                     poll_id: poll.id,
                     marks: ballot.marks().clone(),
-                    cast_at: now,
+                    cast_at: stamp,
                     version,
                 };
                 earlier.insert(ballot.voter().clone(), receipt.clone());
@@ -120,6 +167,7 @@ impl Plan {
                     receipt,
                     results: results.clone(),
                     kind,
+                    secret: poll.secret,
                 })
             })
             .collect();
@@ -148,7 +196,7 @@ impl Plan {
             tally,
             results,
             touched_rankings,
-            cast_at: now,
+            cast_at: stamp,
         }
     }
 
@@ -364,6 +412,38 @@ mod tests {
             plan.results.ranked.as_ref().unwrap().rounds[0].counts.len(),
             3
         );
+    }
+
+    #[test]
+    fn a_secret_poll_refuses_every_second_ballot_and_keeps_the_minute() {
+        let mut poll = sample_poll(2, false, None);
+        poll.secret = true;
+        let stored: HashSet<VoterId> = [VoterId::try_from("old".to_owned()).unwrap()].into();
+        let ballots = [
+            ballot(&poll, "old", &[0]),
+            ballot(&poll, "a", &[7]),
+            ballot(&poll, "a", &[0]),
+            ballot(&poll, "a", &[0]),
+            ballot(&poll, "b", &[1]),
+        ];
+        let now = crate::now();
+        let plan = Plan::decide_secret(&poll, Tally::empty(&poll), 0, &stored, &ballots, now);
+        assert_eq!(
+            kinds(&plan),
+            [
+                "already_voted",
+                "invalid_choice",
+                "new",
+                "already_voted",
+                "new"
+            ]
+        );
+        assert_eq!(plan.cast_at, crate::domain::secret_minute(now));
+        assert!(plan
+            .new_ballots
+            .iter()
+            .all(|(_, r)| r.cast_at == plan.cast_at));
+        assert_eq!(plan.results.total, 2);
     }
 
     #[test]

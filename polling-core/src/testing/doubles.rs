@@ -236,6 +236,10 @@ impl<S: PollStore> PollStore for GatedStore<S> {
         self.inner.ballot(poll, voter).await
     }
 
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        self.inner.has_voted(poll, voter).await
+    }
+
     async fn results(&self, id: PollId) -> Result<Results> {
         self.inner.results(id).await
     }
@@ -267,7 +271,7 @@ pub enum StoreMethod {
     Delete,
     /// [`PollStore::cast`].
     Cast,
-    /// [`PollStore::ballot`].
+    /// [`PollStore::ballot`] and [`PollStore::has_voted`]: a lookup of a voter.
     Ballot,
     /// [`PollStore::results`].
     Results,
@@ -403,6 +407,12 @@ impl<S: PollStore> PollStore for CountingStore<S> {
 
     async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
         self.count(StoreMethod::Ballot, self.inner.ballot(poll, voter))
+            .await
+    }
+
+    /// Counted as a [`StoreMethod::Ballot`]: the same lookup of a voter.
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        self.count(StoreMethod::Ballot, self.inner.has_voted(poll, voter))
             .await
     }
 

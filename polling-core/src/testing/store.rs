@@ -18,9 +18,11 @@ use crate::store::PollStore;
 
 mod invites;
 mod methods;
+mod secret;
 
 pub use invites::*;
 pub use methods::*;
+pub use secret::*;
 
 /// Generates one test per case of [`testing::store`](crate::testing::store).
 ///
@@ -89,6 +91,10 @@ macro_rules! store_conformance_tests {
             revoked_codes_vote_no_more_and_used_codes_cannot_be_revoked,
             a_revocation_racing_a_vote_with_its_code_is_ordered_one_way,
             invites_work_for_every_method,
+            a_secret_poll_counts_ballots_it_keeps_apart_from_voters,
+            a_secret_polls_second_ballot_is_already_voted,
+            a_secret_polls_export_is_not_in_cast_order,
+            a_secret_poll_closes_and_deletes_like_any_other,
         );
     };
 }
@@ -117,8 +123,8 @@ fn counts(results: &Results) -> Vec<u64> {
 }
 
 /// `create` stores every field; `get` gives back an equal [`Poll`], including
-/// `multiple`, `max_choices`, `closes_at`, the token hash, `visibility` and
-/// `allow_vote_change`.
+/// `multiple`, `max_choices`, `closes_at`, the token hash, `visibility`,
+/// `allow_vote_change` and `secret`.
 pub async fn create_then_get_returns_an_equal_poll<S: PollStore>(store: S) {
     let single = sample_poll(2, false, None);
     let mut multiple = sample_poll(5, true, Some(3));
@@ -128,6 +134,7 @@ pub async fn create_then_get_returns_an_equal_poll<S: PollStore>(store: S) {
     multiple.allow_vote_change = true;
     let mut secret = sample_poll(3, false, None);
     secret.visibility = Visibility::AfterClose;
+    secret.secret = true;
 
     for poll in [&single, &multiple, &secret] {
         create(&store, poll).await;

@@ -13,6 +13,7 @@ const SUITES: [(&str, &str); 4] = [
             include_str!("../../src/testing/store.rs"),
             include_str!("../../src/testing/store/methods.rs"),
             include_str!("../../src/testing/store/invites.rs"),
+            include_str!("../../src/testing/store/secret.rs"),
         ),
     ),
     ("cache", include_str!("../../src/testing/cache.rs")),

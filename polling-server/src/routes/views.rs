@@ -35,6 +35,9 @@ pub(crate) struct PollView<'a> {
     allow_vote_change: bool,
     /// Who may vote: anyone, or the holders of its invite codes.
     eligibility: Eligibility,
+    /// Whether the ballot is secret: who voted is kept apart from what
+    /// they voted.
+    secret: bool,
 }
 
 impl<'a> PollView<'a> {
@@ -57,6 +60,7 @@ impl<'a> PollView<'a> {
             visibility: poll.visibility,
             allow_vote_change: poll.allow_vote_change,
             eligibility: poll.eligibility,
+            secret: poll.secret,
         }
     }
 }
@@ -83,10 +87,59 @@ pub(crate) struct PollPage<'a> {
 /// The answer to a vote.
 #[derive(Debug, Serialize)]
 pub(crate) struct VoteView<'a> {
-    pub(crate) receipt: &'a VoteReceipt,
+    pub(crate) receipt: ReceiptView<'a>,
     /// `None` (JSON `null`) when the poll's visibility hides the counts from
-    /// this voter (an `after_close` poll still open).
+    /// this voter (an `after_close` poll still open), and always for a
+    /// secret poll (see [`ReceiptView::Secret`]).
     pub(crate) results: Option<&'a Results>,
+}
+
+impl<'a> VoteView<'a> {
+    /// The answer to a vote in `poll` that `receipt` records, with its
+    /// `results` if the voter may see them: for a secret poll, a
+    /// [`ReceiptView::Secret`] and no results.
+    pub(crate) fn new(
+        poll_secret: bool,
+        receipt: &'a VoteReceipt,
+        results: Option<&'a Results>,
+    ) -> Self {
+        if poll_secret {
+            return Self {
+                receipt: ReceiptView::Secret(SecretReceipt {
+                    poll_id: receipt.poll_id.to_string(),
+                    secret: true,
+                }),
+                results: None,
+            };
+        }
+        Self {
+            receipt: ReceiptView::Open(receipt),
+            results,
+        }
+    }
+}
+
+/// A vote's receipt as the voter gets it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum ReceiptView<'a> {
+    /// The ballot's marks, time and version.
+    Open(&'a VoteReceipt),
+    /// A secret poll's receipt: "you voted", without the marks, the time
+    /// or the version. The answer (and so any idempotent replay of it, which
+    /// the idempotency store keeps under a key scoped by the voter's cookie)
+    /// must not tie the voter to their choices, nor to the counts right
+    /// after their ballot, whose difference from the counts before would
+    /// tell them.
+    Secret(SecretReceipt),
+}
+
+/// The body of [`ReceiptView::Secret`].
+#[derive(Debug, Serialize)]
+pub(crate) struct SecretReceipt {
+    poll_id: String,
+    /// Always `true`.
+    secret: bool,
 }
 
 /// The body of `POST /api/polls/{id}/votes`: exactly one key, the shape of

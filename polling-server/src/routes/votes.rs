@@ -95,6 +95,8 @@ async fn cast(
 /// receipt when the same voter sends the same ballot again, and 200 with a new
 /// receipt when the poll allows changing a vote and the ballot differs. The
 /// results are `null` when the poll's visibility hides them from the voter.
+/// A secret poll answers 201 with a receipt without marks and no results,
+/// and refuses any second ballot (409 `already_voted`).
 async fn cast_ballot(
     poll_id: PollId,
     app: &App,
@@ -131,21 +133,24 @@ async fn cast_ballot(
     };
     // The ballot is committed: whatever happens now, the voter must get its
     // cookie and a success, or its retry would be a second voter. Counts it
-    // cannot be shown for certain stay hidden.
-    let visible = match app.access(poll_id, viewer).await {
-        Ok(access) => access == CountsAccess::Visible,
-        Err(error) => {
-            tracing::warn!(
-                %poll_id,
-                error = ?error,
-                "could not decide the results' visibility after a vote; answering them hidden"
-            );
-            false
-        }
-    };
-    let view = VoteView {
-        receipt: &outcome.receipt,
-        results: visible.then_some(&outcome.results),
-    };
+    // cannot be shown for certain stay hidden. A secret poll's answer holds
+    // no results whoever asks (see `VoteView::new`): nothing to decide.
+    let visible = !outcome.secret
+        && match app.access(poll_id, viewer).await {
+            Ok(access) => access == CountsAccess::Visible,
+            Err(error) => {
+                tracing::warn!(
+                    %poll_id,
+                    error = ?error,
+                    "could not decide the results' visibility after a vote; answering them hidden"
+                );
+                false
+            }
+        };
+    let view = VoteView::new(
+        outcome.secret,
+        &outcome.receipt,
+        visible.then_some(&outcome.results),
+    );
     Ok(voter.attach(json(&view, status)))
 }

@@ -232,40 +232,24 @@ impl fmt::Write for Escaped<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::sync::{Arc, Mutex};
-
     use serde_json::Value;
 
     use super::*;
 
     /// The lines written while `log` runs, parsed.
     fn lines_of(log: impl FnOnce()) -> Vec<Value> {
-        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let sink = Arc::clone(&out);
+        let buffer = crate::telemetry::LogBuffer::default();
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(JsonSpanFields)
             .event_format(JsonLines)
-            .with_writer(move || Sink(Arc::clone(&sink)))
+            .with_writer(buffer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, log);
-        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
-        text.lines()
+        buffer
+            .text()
+            .lines()
             .map(|line| serde_json::from_str(line).expect("each line is JSON"))
             .collect()
-    }
-
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Sink {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]

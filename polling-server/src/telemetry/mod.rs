@@ -10,12 +10,14 @@
 //!   route template (`/api/polls/{id}/results`), never the raw path: poll
 //!   ids never become labels.
 //! * [`JsonLines`]: the JSON log line (`--log-format json`), formatted in
-//!   one pass.
+//!   one pass; [`LogBuffer`] keeps lines in memory for tests.
 
 mod json_lines;
+mod log_buffer;
 pub(crate) mod recorder;
 
 pub use json_lines::{JsonLines, JsonSpanFields};
+pub use log_buffer::LogBuffer;
 pub use recorder::{install_recorder, installed_recorder};
 
 /// HTTP requests served: labels `method`, `route`, `status` (`2xx`...).

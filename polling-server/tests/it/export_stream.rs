@@ -189,6 +189,10 @@ impl PollStore for FailingMidway {
         self.0.ballot(poll, voter).await
     }
 
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        self.0.has_voted(poll, voter).await
+    }
+
     async fn results(&self, id: PollId) -> Result<Results> {
         self.0.results(id).await
     }

@@ -34,6 +34,7 @@ mod readme;
 mod redis;
 mod redis_cluster;
 mod refusals;
+mod secret_polls;
 mod security;
 mod shared_limits;
 mod sharing;

@@ -1001,13 +1001,8 @@ async fn every_method_s_polls_ballots_and_results_fit_their_documented_schemas()
     let server = server();
     let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
     let mut problems = Vec::new();
-    let send = |method: &'static str, path: String, body: &Value| {
-        let call = Call::new(method, &path)
-            .header(CONTENT_TYPE.as_str(), "application/json")
-            .body(body.to_string().into_bytes());
-        let server = server.clone();
-        async move { call.send(&server).await }
-    };
+    let send =
+        |method: &'static str, path: String, body: &Value| json_call(&server, method, &path, body);
     let cases = [
         ("plurality", json!({ "choices": [1] })),
         ("approval", json!({ "choices": [0, 2] })),
@@ -1066,5 +1061,79 @@ async fn every_method_s_polls_ballots_and_results_fit_their_documented_schemas()
         assert_eq!(refused.status, 422, "{method}: {refused:?}");
         assert_eq!(refused.error_code(), Some("invalid_choice"), "{method}");
     }
+    assert_no_problems(&problems);
+}
+
+/// Sends `body` as JSON to `path` with `method`.
+fn json_call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> impl std::future::Future<Output = Answer> {
+    let call = Call::new(method, path)
+        .header(CONTENT_TYPE.as_str(), "application/json")
+        .body(body.to_string().into_bytes());
+    let server = server.clone();
+    async move { call.send(&server).await }
+}
+
+/// A secret poll, its choiceless vote answer and its refusals (a second
+/// ballot, `secret` with `allow_vote_change`) fit the document, with the
+/// codes and statuses it lists.
+#[tokio::test]
+async fn a_secret_polls_answers_and_refusals_fit_their_documented_schemas() {
+    let doc = document();
+    let server = server();
+    let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let send = |path: String, body: &Value| json_call(&server, "POST", &path, body);
+    let mut problems = Vec::new();
+    let draft = json!({ "question": "Chair?", "options": ["a", "b"], "secret": true });
+    problems.extend(body_problems(&doc, &schema("PollDraft"), &draft, "draft"));
+    let created = send("/api/polls".into(), &draft).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let created = created.json.expect("a created poll");
+    problems.extend(body_problems(
+        &doc,
+        &schema("CreatedPoll"),
+        &created,
+        "created",
+    ));
+    assert_eq!(created["secret"], true);
+    let id = created["id"].as_str().expect("an id").to_owned();
+
+    let vote = Call::new("POST", &format!("/api/polls/{id}/votes"))
+        .header(CONTENT_TYPE.as_str(), "application/json")
+        .header("cookie", "polling_voter=secret-voter-1")
+        .body(br#"{"choices":[1]}"#.to_vec());
+    let answer = vote.clone().send(&server).await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let body = answer.json.clone().expect("a vote answer");
+    problems.extend(body_problems(&doc, &schema("VoteResponse"), &body, "vote"));
+    assert_eq!(body["receipt"], json!({ "poll_id": id, "secret": true }));
+    assert_eq!(body["results"], Value::Null);
+    let op = operations(&doc)
+        .into_iter()
+        .find(|op| op.path == "/api/polls/{id}/votes")
+        .expect("the vote operation");
+    problems.extend(verify(&doc, &op, &answer, "a secret vote"));
+    let again = vote.send(&server).await;
+    assert_eq!(
+        (again.status, again.error_code()),
+        (409, Some("already_voted"))
+    );
+    problems.extend(verify(&doc, &op, &again, "a second secret ballot"));
+
+    let changing = json!({ "question": "Chair?", "options": ["a", "b"], "secret": true, "allow_vote_change": true });
+    let refused = send("/api/polls".into(), &changing).await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (400, Some("secret_vote_change"))
+    );
+    let create = operations(&doc)
+        .into_iter()
+        .find(|op| op.path == "/api/polls" && op.method == "POST")
+        .expect("the create operation");
+    problems.extend(verify(&doc, &create, &refused, "secret with vote change"));
     assert_no_problems(&problems);
 }

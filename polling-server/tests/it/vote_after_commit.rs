@@ -44,6 +44,10 @@ impl PollStore for PollReadsFail {
     async fn ballot(&self, poll: PollId, voter: &VoterId) -> Result<Option<VoteReceipt>> {
         self.0.ballot(poll, voter).await
     }
+
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        self.0.has_voted(poll, voter).await
+    }
     async fn results(&self, id: PollId) -> Result<Results> {
         self.0.results(id).await
     }

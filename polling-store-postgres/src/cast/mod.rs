@@ -7,9 +7,31 @@
 //! transaction runs together, in one transaction: the benchmark
 //! `benches/hot_poll.rs` measures both.
 
+/// The end of a batch's recording statement, after its ballots' CTEs: the
+/// rankings whose count changed (`$10` rankings, `$11` their ballots; set
+/// where some ballots hold them, deleted where none do) and the poll's sums
+/// (`$6` version, `$7` total, `$8` votes, `$9` pairwise), as a literal for
+/// `concat!`.
+macro_rules! record_sums {
+    () => {
+        "ranked AS ( \
+             INSERT INTO rankings (poll_id, ranking, ballots) \
+             SELECT $1, string_to_array(r.ranking, ',')::integer[], r.ballots \
+               FROM unnest($10::text[], $11::bigint[]) AS r(ranking, ballots) WHERE r.ballots > 0 \
+             ON CONFLICT (poll_id, ranking) DO UPDATE SET ballots = EXCLUDED.ballots \
+         ), unranked AS ( \
+             DELETE FROM rankings WHERE poll_id = $1 AND ranking IN ( \
+               SELECT string_to_array(r.ranking, ',')::integer[] \
+                 FROM unnest($10::text[], $11::bigint[]) AS r(ranking, ballots) WHERE r.ballots = 0) \
+         ) \
+         UPDATE polls SET version = $6, total = $7, votes = $8, pairwise = $9 WHERE id = $1"
+    };
+}
+
 mod batch_writer;
 #[cfg(test)]
 mod bounded_cost;
+mod secret;
 mod transaction;
 
 use polling_core::store_kit::Coalescer;

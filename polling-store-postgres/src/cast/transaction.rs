@@ -58,23 +58,16 @@ pub(super) const EARLIER_BALLOTS: &str = "SELECT b.voter_id, b.choices, b.cast_a
 /// planner could turn into a scan of the poll's ballots. Each voter appears
 /// once (see [`Plan::decide`]), and the poll row lock makes the plan's
 /// new-or-changed decision hold.
-pub(super) const RECORD: &str = "WITH recorded AS ( \
+pub(super) const RECORD: &str = concat!(
+    "WITH recorded AS ( \
          INSERT INTO ballots (poll_id, voter_id, choices, cast_at, version) \
          SELECT $1, b.voter_id, string_to_array(b.choices, ',')::integer[], $4, b.version \
            FROM unnest($2::text[], $3::text[], $5::bigint[]) AS b(voter_id, choices, version) \
          ON CONFLICT (poll_id, voter_id) DO UPDATE \
             SET choices = EXCLUDED.choices, cast_at = EXCLUDED.cast_at, version = EXCLUDED.version \
-     ), ranked AS ( \
-         INSERT INTO rankings (poll_id, ranking, ballots) \
-         SELECT $1, string_to_array(r.ranking, ',')::integer[], r.ballots \
-           FROM unnest($10::text[], $11::bigint[]) AS r(ranking, ballots) WHERE r.ballots > 0 \
-         ON CONFLICT (poll_id, ranking) DO UPDATE SET ballots = EXCLUDED.ballots \
-     ), unranked AS ( \
-         DELETE FROM rankings WHERE poll_id = $1 AND ranking IN ( \
-           SELECT string_to_array(r.ranking, ',')::integer[] \
-             FROM unnest($10::text[], $11::bigint[]) AS r(ranking, ballots) WHERE r.ballots = 0) \
-     ) \
-     UPDATE polls SET version = $6, total = $7, votes = $8, pairwise = $9 WHERE id = $1";
+     ), ",
+    record_sums!()
+);
 
 /// Records `ballots` (all for `poll_id`) in one transaction and returns one
 /// outcome per ballot, in order.
@@ -138,6 +131,15 @@ async fn try_cast_batch(
     let invited = crate::invites::valid_voters(&mut tx, &poll, live.ballots()).await?;
     let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
 
+    if poll.secret {
+        let plan = super::secret::decide(&mut tx, &poll, tally, version, eligible.ballots()).await?;
+        if plan.writes() {
+            super::secret::record(&mut tx, id, &plan).await?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        return Ok(live.outcomes(eligible.outcomes(plan.outcomes)));
+    }
+
     let voters: Vec<&str> = eligible
         .ballots()
         .iter()
@@ -170,36 +172,80 @@ async fn try_cast_batch(
 
 async fn record(tx: &mut sqlx::PgTransaction<'_>, id: uuid::Uuid, plan: &Plan) -> Result<()> {
     let ballots = Columns::of(plan.new_ballots.iter().chain(&plan.changed_ballots))?;
-    let sums = |values: &[u64]| {
-        values
-            .iter()
-            .map(|&n| rows::to_i64(n))
-            .collect::<Result<Vec<_>>>()
-    };
-    let votes = sums(plan.tally.counts())?;
-    let pairwise = sums(plan.tally.pairwise())?;
-    let (mut rankings, mut ranked_ballots) = (Vec::new(), Vec::new());
-    for ranking in &plan.touched_rankings {
-        rankings.push(rows::ranking_key(ranking));
-        ranked_ballots.push(rows::to_i64(plan.tally.ballots_ranking(ranking))?);
-    }
-
-    sqlx::query(RECORD)
+    let query = sqlx::query(RECORD)
         .bind(id)
         .bind(&ballots.voters)
         .bind(&ballots.choices)
         .bind(plan.cast_at)
-        .bind(&ballots.versions)
-        .bind(rows::to_i64(plan.results.version)?)
-        .bind(rows::to_i64(plan.results.total)?)
-        .bind(&votes)
-        .bind(&pairwise)
-        .bind(&rankings)
-        .bind(&ranked_ballots)
+        .bind(&ballots.versions);
+    Sums::of(plan)?
+        .bind(query)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
     Ok(())
+}
+
+/// What a batch writes to the poll row and `rankings`, as the columns take
+/// it: the same for a secret poll's batch.
+pub(super) struct Sums {
+    version: i64,
+    total: i64,
+    votes: Vec<i64>,
+    pairwise: Vec<i64>,
+    /// The rankings whose count changed, each comma-separated ...
+    rankings: Vec<String>,
+    /// ... and how many ballots hold each now (0: delete its row).
+    ranked_ballots: Vec<i64>,
+}
+
+impl Sums {
+    pub(super) fn of(plan: &Plan) -> Result<Self> {
+        let sums = |values: &[u64]| {
+            values
+                .iter()
+                .map(|&n| rows::to_i64(n))
+                .collect::<Result<Vec<_>>>()
+        };
+        let (mut rankings, mut ranked_ballots) = (Vec::new(), Vec::new());
+        for ranking in &plan.touched_rankings {
+            rankings.push(rows::ranking_key(ranking));
+            ranked_ballots.push(rows::to_i64(plan.tally.ballots_ranking(ranking))?);
+        }
+        Ok(Self {
+            version: rows::to_i64(plan.results.version)?,
+            total: rows::to_i64(plan.results.total)?,
+            votes: sums(plan.tally.counts())?,
+            pairwise: sums(plan.tally.pairwise())?,
+            rankings,
+            ranked_ballots,
+        })
+    }
+
+    /// Binds the sums as `$6` to `$11` of [`record_sums!`], after the five
+    /// parameters of the batch's ballots `query` binds.
+    pub(super) fn bind(
+        self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.version)
+            .bind(self.total)
+            .bind(self.votes)
+            .bind(self.pairwise)
+            .bind(self.rankings)
+            .bind(self.ranked_ballots)
+    }
+}
+
+/// `marks` as integers, comma-separated, as `string_to_array` reads them.
+pub(super) fn listed_marks(marks: &polling_core::Marks) -> String {
+    let listed: Vec<String> = marks
+        .to_integers()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    listed.join(",")
 }
 
 /// Ballot rows as the parallel arrays `unnest` takes.
@@ -219,13 +265,7 @@ impl<'a> Columns<'a> {
         };
         for (voter, receipt) in ballots {
             columns.voters.push(voter.as_str());
-            let listed: Vec<String> = receipt
-                .marks
-                .to_integers()
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            columns.choices.push(listed.join(","));
+            columns.choices.push(listed_marks(&receipt.marks));
             columns.versions.push(rows::to_i64(receipt.version)?);
         }
         Ok(columns)

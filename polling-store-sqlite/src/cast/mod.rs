@@ -10,6 +10,7 @@
 //! `benches/hot_poll.rs` measures both.
 
 mod batch_writer;
+mod secret;
 mod transaction;
 
 use polling_core::store_kit::Coalescer;

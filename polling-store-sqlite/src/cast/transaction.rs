@@ -103,6 +103,16 @@ async fn try_cast_batch(
     let invited = crate::invites::valid_voters(tx, &poll, live.ballots()).await?;
     let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
 
+    if poll.secret {
+        let plan = super::secret::decide(tx, &poll, tally, version, eligible.ballots()).await?;
+        if plan.writes() {
+            super::secret::record(tx, poll_id, &plan).await?;
+            record_sums(tx, &id, &plan).await?;
+        }
+        write.tx.commit().await.map_err(unavailable)?;
+        return Ok(live.outcomes(eligible.outcomes(plan.outcomes)));
+    }
+
     let voters: Vec<&str> = eligible
         .ballots()
         .iter()
@@ -157,7 +167,16 @@ async fn record(
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
+    record_sums(tx, id, plan).await
+}
 
+/// Writes what a batch changed beside its ballots: the rankings whose count
+/// changed and the poll's sums (the same for a secret poll's batch).
+pub(super) async fn record_sums(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    id: &str,
+    plan: &Plan,
+) -> Result<()> {
     if !plan.touched_rankings.is_empty() {
         let rankings = plan
             .touched_rankings
@@ -191,7 +210,7 @@ async fn record(
 }
 
 /// `bytes` in lowercase hexadecimal, as SQLite's `unhex` reads it.
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut text, byte| {
         let _ = write!(text, "{byte:02x}");

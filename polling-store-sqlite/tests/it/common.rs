@@ -119,6 +119,10 @@ impl<S: PollStore> PollStore for OnFile<S> {
         self.store.ballot(poll, voter).await
     }
 
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        self.store.has_voted(poll, voter).await
+    }
+
     async fn results(&self, id: PollId) -> Result<Results> {
         self.store.results(id).await
     }
