@@ -22,7 +22,7 @@ const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, multiple, m
      array_fill(0::bigint, ARRAY[cardinality($3)]), $12, \
      CASE WHEN $12 = 'star' \
           THEN array_fill(0::bigint, ARRAY[cardinality($3) * cardinality($3)]) \
-          ELSE '{}'::bigint[] END, $13)";
+          ELSE '{}'::bigint[] END, $13, $14)";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = $1");
 

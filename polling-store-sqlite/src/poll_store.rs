@@ -18,7 +18,7 @@ use crate::rows;
 const INSERT_POLL: &str = "INSERT INTO polls (id, question, options, method, multiple, \
      max_choices, closes_at, closed_at, created_at, manage_token_hash, visibility, \
      allow_vote_change, votes, pairwise, eligibility, secret) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 const GET_POLL: &str = concat!("SELECT ", poll_columns!(), " FROM polls WHERE id = ?1");
 

@@ -110,6 +110,14 @@ impl Backends {
                     .to_owned(),
             );
         }
+        // A Redis backend with no Redis to reach, before the database is
+        // opened (and migrated).
+        if matches!(config.cache_kind(), CacheKind::Redis) {
+            redis::target(config, CACHE_REDIS)?;
+        }
+        if matches!(config.broadcaster_kind(), BroadcasterKind::Redis) {
+            redis::target(config, BROADCASTER_REDIS)?;
+        }
         let mut backends = Self::in_process();
         backends.idempotency = Arc::new(MemoryIdempotencyStore::with_max_keys(
             config.idempotency_max_keys,
@@ -146,7 +154,7 @@ impl Backends {
                 }
             }
             CacheKind::Redis => {
-                let target = redis::target(config, "--cache redis (POLLING_CACHE)")?;
+                let target = redis::target(config, CACHE_REDIS)?;
                 backends.cache = redis::cache(config, &target).await?;
                 backends.kinds.cache = "redis";
             }
@@ -158,7 +166,7 @@ impl Backends {
         match config.broadcaster_kind() {
             BroadcasterKind::Local => {}
             BroadcasterKind::Redis => {
-                let target = redis::target(config, "--broadcaster redis (POLLING_BROADCASTER)")?;
+                let target = redis::target(config, BROADCASTER_REDIS)?;
                 backends.broadcaster = redis::broadcaster(config, &target).await?;
                 backends.kinds.broadcaster = "redis";
             }
@@ -210,3 +218,8 @@ impl std::fmt::Debug for Backends {
             .finish_non_exhaustive()
     }
 }
+
+/// How the settings that choose a Redis cache are named in errors.
+const CACHE_REDIS: &str = "--cache redis (POLLING_CACHE)";
+/// How the settings that choose a Redis broadcaster are named in errors.
+const BROADCASTER_REDIS: &str = "--broadcaster redis (POLLING_BROADCASTER)";

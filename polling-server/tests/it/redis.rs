@@ -205,10 +205,21 @@ async fn votes_succeed_while_redis_is_gone_and_caching_resumes_when_it_returns(
 
 #[tokio::test]
 async fn choosing_a_redis_backend_without_a_redis_url_fails_naming_both_settings() {
-    let config = Config::try_parse_from(["polling-server", "--cache", "redis"]).unwrap();
-    let error = Backends::connect(&config).await.unwrap_err();
-    assert!(error.contains("--cache redis"), "{error}");
-    assert!(error.contains("--redis-url"), "{error}");
+    // With a database to open too: the refusal comes before it is opened
+    // (the environment's DATABASE_URL is a shared database, and a test
+    // must not migrate it). A file in a fresh folder shows whether it was.
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("untouched.db");
+    let url = format!("sqlite://{}", file.display());
+    for setting in ["--cache", "--broadcaster"] {
+        let config =
+            Config::try_parse_from(["polling-server", setting, "redis", "--database-url", &url])
+                .unwrap();
+        let error = Backends::connect(&config).await.unwrap_err();
+        assert!(error.contains(&format!("{setting} redis")), "{error}");
+        assert!(error.contains("--redis-url"), "{error}");
+        assert!(!file.exists(), "{setting} redis: the database was opened");
+    }
 }
 
 #[sqlx::test]
