@@ -16,7 +16,10 @@ use crate::testing::{assert_error, ballot, choices, is_error, sample_method_poll
 
 /// A fresh invite-only `method` poll with three options, its manage token
 /// and `n` invites of it with their codes (not stored yet).
-fn invite_poll(method: Method, n: usize) -> (Poll, ManageToken, Vec<(Invite, InviteCode)>) {
+pub(super) fn invite_poll(
+    method: Method,
+    n: usize,
+) -> (Poll, ManageToken, Vec<(Invite, InviteCode)>) {
     let mut poll = sample_method_poll(method, 3, false);
     let token = ManageToken::generate();
     poll.manage_token_hash = token.hash();
@@ -28,7 +31,7 @@ fn invite_poll(method: Method, n: usize) -> (Poll, ManageToken, Vec<(Invite, Inv
     (poll, token, invites)
 }
 
-async fn add<S: PollStore>(store: &S, poll: &Poll, invites: &[(Invite, InviteCode)]) {
+pub(super) async fn add<S: PollStore>(store: &S, poll: &Poll, invites: &[(Invite, InviteCode)]) {
     let invites: Vec<Invite> = invites.iter().map(|(i, _)| i.clone()).collect();
     store
         .add_invites(poll.id, &invites)
@@ -37,7 +40,7 @@ async fn add<S: PollStore>(store: &S, poll: &Poll, invites: &[(Invite, InviteCod
 }
 
 /// Invites as [`PollStore::invites`] sorts them.
-fn sorted(mut invites: Vec<Invite>) -> Vec<Invite> {
+pub(super) fn sorted(mut invites: Vec<Invite>) -> Vec<Invite> {
     invites.sort_by(|a, b| (a.created_at, &a.nonce).cmp(&(b.created_at, &b.nonce)));
     invites
 }
