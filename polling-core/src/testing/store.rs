@@ -109,6 +109,26 @@ fn shared<S: PollStore>(store: S) -> Arc<S> {
     Arc::new(store)
 }
 
+/// Casts `ballots` at once, each in a task of its own, and gives their
+/// outcomes in the same order.
+async fn cast_at_once<S: PollStore>(
+    store: &Arc<S>,
+    ballots: impl IntoIterator<Item = crate::Ballot>,
+) -> Vec<crate::Result<crate::CastOutcome>> {
+    let tasks: Vec<_> = ballots
+        .into_iter()
+        .map(|b| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move { store.cast(&b).await })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.expect("a casting task panicked"));
+    }
+    outcomes
+}
+
 async fn create<S: PollStore>(store: &S, poll: &Poll) {
     store
         .create(poll)

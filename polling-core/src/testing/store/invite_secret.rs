@@ -8,10 +8,8 @@
 //! `used` comes from the participations (the ballots carry no voter), so
 //! these cases hold a store to both contracts at once.
 
-use std::sync::Arc;
-
-use super::invites::{add, invite_poll, sorted};
-use super::{create, results_of, shared};
+use super::invites::{add, invite_poll, race_revocations_with_votes, sorted};
+use super::{cast_at_once, create, results_of, shared};
 use crate::domain::{Invite, InviteCode, ManageToken, Method, Poll};
 use crate::store::PollStore;
 use crate::testing::{assert_error, ballot, is_error};
@@ -79,16 +77,9 @@ pub async fn a_code_votes_once_in_a_secret_invite_only_poll<S: PollStore>(store:
     );
 
     let racer = invites[1].1.voter();
-    let tasks: Vec<_> = (0..32u32)
-        .map(|i| {
-            let store = Arc::clone(&store);
-            let b = ballot(&poll, &racer, &[i % 3]);
-            tokio::spawn(async move { store.cast(&b).await })
-        })
-        .collect();
+    let ballots = (0..32u32).map(|i| ballot(&poll, &racer, &[i % 3]));
     let mut new = 0;
-    for task in tasks {
-        let outcome = task.await.expect("a casting task panicked");
+    for outcome in cast_at_once(&store, ballots).await {
         match &outcome {
             Ok(o) if o.is_new() => new += 1,
             _ => assert!(is_error(&outcome, "already_voted"), "{outcome:?}"),
@@ -204,36 +195,5 @@ pub async fn used_codes_of_a_secret_poll_cannot_be_revoked<S: PollStore>(store: 
     let (poll, _, invites) = secret_invite_poll(CODES);
     create(&*store, &poll).await;
     add(&*store, &poll, &invites).await;
-    let tasks: Vec<_> = invites
-        .iter()
-        .map(|(_, code)| {
-            let (store, voter) = (Arc::clone(&store), code.voter());
-            let (b, id) = (ballot(&poll, &voter, &[0]), poll.id);
-            tokio::spawn(async move {
-                tokio::join!(
-                    store.cast(&b),
-                    store.revoke_invite(id, &voter, crate::now())
-                )
-            })
-        })
-        .collect();
-    let mut votes = 0;
-    for task in tasks {
-        let (cast, revoke) = task.await.expect("a racing task panicked");
-        match (&cast, &revoke) {
-            (Ok(_), Err(_)) if is_error(&revoke, "invite_used") => votes += 1,
-            (Err(_), Ok(_)) if is_error(&cast, "invite_invalid") => {}
-            _ => panic!(
-                "a secret vote and a revocation of one code must exclude each other: \
-                 {cast:?} / {revoke:?}"
-            ),
-        }
-    }
-    assert_eq!(results_of(&*store, &poll).await.total, votes);
-    for invite in store.invites(poll.id).await.expect("invites") {
-        assert!(
-            invite.used != invite.revoked_at.is_some(),
-            "each code is used or revoked: {invite:?}"
-        );
-    }
+    race_revocations_with_votes(&store, &poll, &invites).await;
 }
