@@ -157,13 +157,16 @@ pub trait PollStore: Send + Sync + 'static {
     async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()>;
 
     /// The poll's invites, oldest first (by `created_at`, then nonce), each
-    /// `used` when a ballot is kept under its voter id; or `NotFound`.
+    /// `used` when its voter id [has voted](PollStore::has_voted): a ballot
+    /// kept under it or, in a secret poll (whose ballots name no voter), a
+    /// participation under its [`VoterHash`](crate::domain::VoterHash); or
+    /// `NotFound`.
     async fn invites(&self, poll: PollId) -> Result<Vec<Invite>>;
 
     /// Revokes the invite of `poll` whose voter id is `voter` as of `at`,
     /// and returns it: [`InviteNotFound`](crate::PollError::InviteNotFound)
     /// when the poll has none, [`InviteUsed`](crate::PollError::InviteUsed)
-    /// when its code has voted (nothing changes), `NotFound` for an unknown
+    /// when its code has voted, in a secret poll too (nothing changes), `NotFound` for an unknown
     /// poll. Revoking a revoked invite keeps its first `revoked_at`.
     async fn revoke_invite(
         &self,

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use polling_core::store_kit::invite_voters;
+use polling_core::domain::VoterHash;
+use polling_core::store_kit::{invite_hashes, invite_voters, mark_used};
 use polling_core::{Ballot, Invite, InviteNonce, Poll, PollError, PollId, Result, VoterId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
@@ -18,10 +19,11 @@ const ADD: &str = "INSERT INTO invites (poll_id, voter_id, nonce, created_at) \
      SELECT $1, i.voter_id, i.nonce, i.created_at \
        FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS i(voter_id, nonce, created_at)";
 
-/// The poll's invites with whether each has a ballot; a poll without
+/// The poll's invites with whether each has a ballot (in a secret poll,
+/// whose ballots name no voter, see [`PARTICIPATED`]); a poll without
 /// invites gives one row of nulls, no poll no row. Every ballot lookup
 /// names the poll, so it reads one partition.
-const LIST: &str = "SELECT i.voter_id, i.nonce, i.created_at, i.revoked_at, \
+const LIST: &str = "SELECT p.secret, i.voter_id, i.nonce, i.created_at, i.revoked_at, \
        EXISTS (SELECT 1 FROM ballots b WHERE b.poll_id = $1 AND b.voter_id = i.voter_id) AS used \
        FROM polls p LEFT JOIN invites i ON i.poll_id = p.id \
       WHERE p.id = $1 ORDER BY i.created_at, i.nonce";
@@ -29,9 +31,17 @@ const LIST: &str = "SELECT i.voter_id, i.nonce, i.created_at, i.revoked_at, \
 /// The poll's row lock, the one every cast of the poll takes.
 const LOCK_POLL: &str = "SELECT id FROM polls WHERE id = $1 FOR NO KEY UPDATE";
 
-/// One invite with whether it has a ballot (read after the lock).
+/// Which of the invites' voters (`$2`, their keyed hashes) took part in
+/// the secret poll: one key lookup each.
+const PARTICIPATED: &str = "SELECT voter_hash FROM secret_voters \
+     WHERE poll_id = $1 AND voter_hash = ANY ($2::bytea[])";
+
+/// One invite with whether it has a ballot or, in a secret poll, a
+/// participation (`$3`, the voter's keyed hash); read after the lock.
 const ONE: &str = "SELECT i.voter_id, i.nonce, i.created_at, i.revoked_at, \
-       EXISTS (SELECT 1 FROM ballots b WHERE b.poll_id = $1 AND b.voter_id = i.voter_id) AS used \
+       EXISTS (SELECT 1 FROM ballots b WHERE b.poll_id = $1 AND b.voter_id = i.voter_id) \
+       OR EXISTS (SELECT 1 FROM secret_voters s WHERE s.poll_id = $1 AND s.voter_hash = $3) \
+       AS used \
        FROM invites i WHERE i.poll_id = $1 AND i.voter_id = $2";
 
 const REVOKE: &str = "UPDATE invites SET revoked_at = COALESCE(revoked_at, $3) \
@@ -77,6 +87,22 @@ pub(crate) async fn list(pool: &PgPool, id: PollId) -> Result<Vec<Invite>> {
             invites.push(invite(row)?);
         }
     }
+    let secret: bool = rows[0].try_get("secret").map_err(unavailable)?;
+    if secret && !invites.is_empty() {
+        // Read after the invites: a participation is never removed but with
+        // its poll, so what this finds is at least as new as the list.
+        let hashes: Vec<Vec<u8>> = invite_hashes(id, &invites)
+            .iter()
+            .map(|hash| hash.as_bytes().to_vec())
+            .collect();
+        let found: Vec<Vec<u8>> = sqlx::query_scalar(PARTICIPATED)
+            .bind(rows::uuid(id))
+            .bind(&hashes)
+            .fetch_all(pool)
+            .await
+            .map_err(unavailable)?;
+        mark_used(id, &mut invites, found);
+    }
     Ok(invites)
 }
 
@@ -99,6 +125,7 @@ pub(crate) async fn revoke(
     let row = sqlx::query(ONE)
         .bind(poll)
         .bind(voter.as_str())
+        .bind(VoterHash::of(id, voter).as_bytes().as_slice())
         .fetch_optional(&mut *tx)
         .await
         .map_err(unavailable)?

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use polling_core::store_kit::invite_voters;
+use polling_core::domain::VoterHash;
+use polling_core::store_kit::{invite_hashes, invite_voters, mark_used};
 use polling_core::{Ballot, Invite, InviteNonce, Poll, PollError, PollId, Result, VoterId};
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteRow;
@@ -14,19 +15,29 @@ use crate::database::Database;
 use crate::error::{corrupt, unavailable};
 use crate::rows;
 
-const POLL_EXISTS: &str = "SELECT 1 FROM polls WHERE id = ?1";
+const POLL_EXISTS: &str = "SELECT secret FROM polls WHERE id = ?1";
 
 /// Adds invites (`?2`, a JSON array of `[voter, nonce, created_at]`).
 const ADD: &str = "INSERT INTO invites (poll_id, voter_id, nonce, created_at) \
      SELECT ?1, i.value ->> 0, i.value ->> 1, i.value ->> 2 FROM json_each(?2) AS i";
 
-/// The invites of a poll with whether each has a ballot.
+/// The invites of a poll with whether each has a ballot (in a secret
+/// poll, whose ballots name no voter, see [`PARTICIPATED`]).
 const LIST: &str = "SELECT i.voter_id, i.nonce, i.created_at, i.revoked_at, \
        EXISTS (SELECT 1 FROM ballots b WHERE b.poll_id = ?1 AND b.voter_id = i.voter_id) AS used \
        FROM invites i WHERE i.poll_id = ?1 ORDER BY i.created_at, i.nonce";
 
+/// Which of the invites' voters (`?2`, a JSON array of their keyed hashes
+/// in hexadecimal) took part in the secret poll: one key lookup each.
+const PARTICIPATED: &str = "SELECT voter_hash FROM secret_voters \
+     WHERE poll_id = ?1 AND voter_hash IN (SELECT unhex(value) FROM json_each(?2))";
+
+/// One invite with whether it has a ballot or, in a secret poll, a
+/// participation (`?3`, the voter's keyed hash).
 const ONE: &str = "SELECT i.voter_id, i.nonce, i.created_at, i.revoked_at, \
-       EXISTS (SELECT 1 FROM ballots b WHERE b.poll_id = ?1 AND b.voter_id = i.voter_id) AS used \
+       EXISTS (SELECT 1 FROM ballots b WHERE b.poll_id = ?1 AND b.voter_id = i.voter_id) \
+       OR EXISTS (SELECT 1 FROM secret_voters s WHERE s.poll_id = ?1 AND s.voter_hash = ?3) \
+       AS used \
        FROM invites i WHERE i.poll_id = ?1 AND i.voter_id = ?2";
 
 const REVOKE: &str = "UPDATE invites SET revoked_at = COALESCE(revoked_at, ?3) \
@@ -65,15 +76,29 @@ pub(crate) async fn list(database: &Database, id: PollId) -> Result<Vec<Invite>>
     let poll = rows::id(id);
     // One read transaction: the poll and its invites from one snapshot.
     let mut tx = database.pool.begin().await.map_err(unavailable)?;
-    exists(&mut tx, &poll).await?;
-    sqlx::query(LIST)
+    let secret = exists(&mut tx, &poll).await?;
+    let mut invites = sqlx::query(LIST)
         .bind(&poll)
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?
         .iter()
         .map(invite)
-        .collect()
+        .collect::<Result<Vec<Invite>>>()?;
+    if secret && !invites.is_empty() {
+        let hashes: Vec<String> = invite_hashes(id, &invites)
+            .iter()
+            .map(VoterHash::to_hex)
+            .collect();
+        let found: Vec<Vec<u8>> = sqlx::query_scalar(PARTICIPATED)
+            .bind(&poll)
+            .bind(Value::from(hashes).to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        mark_used(id, &mut invites, found);
+    }
+    Ok(invites)
 }
 
 /// Revokes the invite of poll `id` voting as `voter`, under the write
@@ -90,6 +115,7 @@ pub(crate) async fn revoke(
     let row = sqlx::query(ONE)
         .bind(&poll)
         .bind(voter.as_str())
+        .bind(VoterHash::of(id, voter).as_bytes().as_slice())
         .fetch_optional(&mut *write.tx)
         .await
         .map_err(unavailable)?
@@ -132,13 +158,13 @@ pub(crate) async fn valid_voters(
         .collect()
 }
 
-async fn exists(tx: &mut SqliteConnection, poll: &str) -> Result<()> {
-    sqlx::query(POLL_EXISTS)
+/// Whether poll `poll` is secret, or `NotFound`.
+async fn exists(tx: &mut SqliteConnection, poll: &str) -> Result<bool> {
+    sqlx::query_scalar(POLL_EXISTS)
         .bind(poll)
         .fetch_optional(tx)
         .await
         .map_err(unavailable)?
-        .map(|_| ())
         .ok_or(PollError::NotFound)
 }
 

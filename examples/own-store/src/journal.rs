@@ -7,6 +7,15 @@
 //! never counted. One lock serializes the changes, so the journal's order
 //! is the order they happened in; reads take the same lock briefly.
 //!
+//! A secret poll's ballot is written as two entries in one append (see
+//! [`Entry`]): the participation, under the voter's keyed hash, and the
+//! anonymous ballot. In memory the two are kept apart (the ballots in the
+//! export's order); in the file, the order of lines still ties each
+//! participation to the ballot after it, as PostgreSQL's write-ahead log
+//! ties the rows of one transaction (see `SECURITY.md`, "Secret polls"): a
+//! deployment with secret polls keeps the journal where it keeps a
+//! database's log, or compacts it (below), which writes them apart.
+//!
 //! What a real deployment adds: compaction (the file only grows, and
 //! opening it replays every ballot ever cast), and one process per file
 //! (two servers appending to the same journal would interleave).
@@ -15,9 +24,11 @@ use std::io::{self, ErrorKind};
 use std::path::Path;
 
 use async_trait::async_trait;
+use polling_core::domain::secret_minute;
+use polling_core::store_kit::check_eligible;
 use polling_core::{
-    AnonymousBallot, Ballot, CastKind, CastOutcome, Page, Poll, PollError, PollId, PollStore,
-    Result, Results, VoteReceipt, VoterId,
+    AnonymousBallot, Ballot, CastKind, CastOutcome, Invite, Page, Poll, PollError, PollId,
+    PollStore, Result, Results, VoteReceipt, VoterId,
 };
 use time::OffsetDateTime;
 use tokio::fs::{File, OpenOptions};
@@ -25,6 +36,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::entry::Entry;
+use crate::hex::HexHash;
 use crate::state::{Kept, State};
 
 /// A [`PollStore`] in one append-only file. See the [module docs](self).
@@ -54,7 +66,9 @@ impl JournalPollStore {
     /// replays it.
     ///
     /// A last line cut short (the process died while writing it) is
-    /// dropped: its change had not been reported as done.
+    /// dropped: its change had not been reported as done; so is a secret
+    /// poll's participation whose ballot line did not follow (the two are
+    /// one change).
     ///
     /// # Errors
     ///
@@ -69,16 +83,35 @@ impl JournalPollStore {
         };
         let mut state = State::default();
         let mut len = 0;
+        // A participation waits for its ballot, the next line.
+        let mut participated = None;
         for (number, line) in text.split_inclusive('\n').enumerate() {
             if !line.ends_with('\n') {
                 // Cut short: the last line, whatever it holds.
                 break;
             }
-            let entry = serde_json::from_str::<Entry>(line).map_err(|error| {
-                let message = format!("{}: line {}: {error}", path.display(), number + 1);
+            let damaged = |why: &str| {
+                let message = format!("{}: line {}: {why}", path.display(), number + 1);
                 io::Error::new(ErrorKind::InvalidData, message)
-            })?;
-            state.apply(entry);
+            };
+            let entry =
+                serde_json::from_str::<Entry>(line).map_err(|error| damaged(&error.to_string()))?;
+            match (participated.take(), entry) {
+                (None, entry @ Entry::Participated { .. }) => {
+                    participated = Some((entry, line.len() as u64));
+                    continue;
+                }
+                (Some((first, first_len)), entry @ Entry::SecretBallot { .. }) => {
+                    state.apply(first);
+                    state.apply(entry);
+                    len += first_len;
+                }
+                (Some(_), _) => return Err(damaged("a participation without its ballot")),
+                (None, Entry::SecretBallot { .. }) => {
+                    return Err(damaged("a secret ballot without its participation"));
+                }
+                (None, entry) => state.apply(entry),
+            }
             len += line.len() as u64;
         }
         let file = OpenOptions::new()
@@ -112,21 +145,32 @@ impl Journal {
     /// to before the entry, the state unchanged), and from then on if the
     /// file could not be cut back.
     async fn record(&mut self, entry: Entry) -> Result<()> {
+        self.record_all(vec![entry]).await
+    }
+
+    /// Writes `entries` in one append and syncs them, then applies them:
+    /// all of them or, on an error as [`record`](Self::record) says, none.
+    async fn record_all(&mut self, entries: Vec<Entry>) -> Result<()> {
         if self.broken {
             return Err(PollError::unavailable(
                 "the journal failed a write and must be reopened",
             ));
         }
-        let mut line = serde_json::to_vec(&entry).map_err(PollError::unavailable)?;
-        line.push(b'\n');
-        if let Err(error) = self.append(&line).await {
+        let mut lines = Vec::new();
+        for entry in &entries {
+            serde_json::to_writer(&mut lines, entry).map_err(PollError::unavailable)?;
+            lines.push(b'\n');
+        }
+        if let Err(error) = self.append(&lines).await {
             // The next entry must start on a fresh line; if the file cannot
             // be cut back, reopening it drops the half-written line.
             self.broken = self.file.set_len(self.len).await.is_err();
             return Err(PollError::unavailable(error));
         }
-        self.len += line.len() as u64;
-        self.state.apply(entry);
+        self.len += lines.len() as u64;
+        for entry in entries {
+            self.state.apply(entry);
+        }
         Ok(())
     }
 
@@ -141,6 +185,48 @@ impl Journal {
     /// The live poll `id`, or `NotFound`.
     fn kept(&self, id: PollId) -> Result<&Kept> {
         self.state.polls.get(&id).ok_or(PollError::NotFound)
+    }
+
+    /// A ballot in a secret poll, whose voter may vote: refused if they
+    /// took part before (whatever they marked), else recorded as a
+    /// participation and an anonymous ballot, and answered with a receipt
+    /// that is not kept.
+    async fn cast_secret(&mut self, ballot: &Ballot, now: OffsetDateTime) -> Result<CastOutcome> {
+        let kept = self.kept(ballot.poll_id())?;
+        let voter_hash = kept.hash(ballot.voter());
+        if kept.has_voted(ballot.voter()) {
+            return Err(PollError::AlreadyVoted);
+        }
+        if kept.poll.is_closed_at(now) {
+            return Err(PollError::PollClosed);
+        }
+        kept.poll.check_ballot(ballot)?;
+        let cast_minute = secret_minute(now);
+        let poll_id = ballot.poll_id();
+        self.record_all(vec![
+            Entry::Participated {
+                poll_id,
+                voter_hash: HexHash(voter_hash),
+            },
+            Entry::SecretBallot {
+                poll_id,
+                marks: ballot.marks().clone(),
+                cast_minute,
+            },
+        ])
+        .await?;
+        let results = self.kept(poll_id)?.results.clone();
+        Ok(CastOutcome {
+            receipt: VoteReceipt {
+                poll_id,
+                marks: ballot.marks().clone(),
+                cast_at: cast_minute,
+                version: results.version,
+            },
+            results,
+            kind: CastKind::New,
+            secret: true,
+        })
     }
 }
 
@@ -191,12 +277,19 @@ impl PollStore for JournalPollStore {
         let mut journal = self.lock().await;
         let kept = journal.kept(ballot.poll_id())?;
         // The checks of `PollStore`'s contract, in its order.
+        let voter = ballot.voter();
+        let invited = kept.invite(voter).is_some_and(|invite| invite.is_valid());
+        check_eligible(&kept.poll, voter, invited)?;
+        if kept.poll.secret {
+            return journal.cast_secret(ballot, now).await;
+        }
         let earlier = kept.receipts.get(ballot.voter());
         if let Some(receipt) = earlier.filter(|r| r.marks == *ballot.marks()) {
             return Ok(CastOutcome {
                 receipt: receipt.clone(),
                 results: kept.results.clone(),
                 kind: CastKind::Replay,
+                secret: false,
             });
         }
         let kind = match earlier {
@@ -225,6 +318,7 @@ impl PollStore for JournalPollStore {
             receipt,
             results,
             kind,
+            secret: false,
         })
     }
 
@@ -232,19 +326,57 @@ impl PollStore for JournalPollStore {
         Ok(self.lock().await.kept(poll)?.receipts.get(voter).cloned())
     }
 
+    async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
+        Ok(self.lock().await.kept(poll)?.has_voted(voter))
+    }
+
     async fn results(&self, id: PollId) -> Result<Results> {
         Ok(self.lock().await.kept(id)?.results.clone())
     }
 
     async fn ballots(&self, id: PollId) -> Result<Vec<AnonymousBallot>> {
-        let journal = self.lock().await;
-        let mut ballots: Vec<AnonymousBallot> = journal
-            .kept(id)?
-            .receipts
-            .values()
-            .map(|receipt| AnonymousBallot::new(receipt.marks.clone(), receipt.cast_at))
-            .collect();
-        ballots.sort_unstable();
-        Ok(ballots)
+        Ok(self.lock().await.kept(id)?.ballots())
+    }
+
+    async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
+        let mut journal = self.lock().await;
+        journal.kept(poll)?;
+        let entry = Entry::InvitesAdded {
+            poll_id: poll,
+            invites: invites.iter().map(Into::into).collect(),
+        };
+        journal.record(entry).await
+    }
+
+    async fn invites(&self, poll: PollId) -> Result<Vec<Invite>> {
+        Ok(self.lock().await.kept(poll)?.invites())
+    }
+
+    async fn revoke_invite(
+        &self,
+        poll: PollId,
+        voter: &VoterId,
+        at: OffsetDateTime,
+    ) -> Result<Invite> {
+        let mut journal = self.lock().await;
+        let invite = journal
+            .kept(poll)?
+            .invite(voter)
+            .ok_or(PollError::InviteNotFound)?;
+        if invite.used {
+            return Err(PollError::InviteUsed);
+        }
+        if invite.revoked_at.is_none() {
+            let entry = Entry::InviteRevoked {
+                poll_id: poll,
+                voter: voter.clone(),
+                at,
+            };
+            journal.record(entry).await?;
+        }
+        journal
+            .kept(poll)?
+            .invite(voter)
+            .ok_or(PollError::InviteNotFound)
     }
 }

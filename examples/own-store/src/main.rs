@@ -16,6 +16,7 @@
 //! ```
 
 mod entry;
+mod hex;
 mod journal;
 mod state;
 #[cfg(test)]

@@ -9,8 +9,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{
     AnonymousBallot, Ballot, CastKind, CastOutcome, Invite, Poll, PollId, Results, VoteReceipt,
-    VoterHash,
-    VoterId,
+    VoterHash, VoterId,
 };
 use crate::error::{PollError, Result};
 use crate::store::{Page, PollStore};
@@ -93,6 +92,15 @@ fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Entry {
+    /// Whether `voter` voted here: a ballot under their id, or (in a secret
+    /// poll, whose ballots name no voter) a participation under their hash.
+    fn has_voted(&self, voter: &VoterId) -> bool {
+        self.ballots.contains_key(voter)
+            || self
+                .participants
+                .contains(&VoterHash::of(self.poll.id, voter))
+    }
+
     /// A ballot in a secret poll: a participation and an anonymous ballot
     /// under a random key, with no receipt kept (see
     /// [`PollStore`#secret-polls](crate::PollStore#secret-polls)).
@@ -253,10 +261,7 @@ impl PollStore for MemoryStore {
     }
 
     async fn has_voted(&self, poll: PollId, voter: &VoterId) -> Result<bool> {
-        self.with_entry(poll, |entry| {
-            Ok(entry.ballots.contains_key(voter)
-                || entry.participants.contains(&VoterHash::of(poll, voter)))
-        })
+        self.with_entry(poll, |entry| Ok(entry.has_voted(voter)))
     }
 
     async fn results(&self, id: PollId) -> Result<Results> {
@@ -291,7 +296,7 @@ impl PollStore for MemoryStore {
                 .invites
                 .values()
                 .map(|invite| Invite {
-                    used: entry.ballots.contains_key(&invite.voter),
+                    used: entry.has_voted(&invite.voter),
                     ..invite.clone()
                 })
                 .collect();
@@ -307,7 +312,7 @@ impl PollStore for MemoryStore {
         at: OffsetDateTime,
     ) -> Result<Invite> {
         self.with_entry(poll, |entry| {
-            let used = entry.ballots.contains_key(voter);
+            let used = entry.has_voted(voter);
             let invite = entry
                 .invites
                 .get_mut(voter)

@@ -9,6 +9,7 @@
 //! | [`SecretBatch`], [`SecretRows`] | a secret poll's batch: the voters' keyed hashes to look up, and the rows to write without a link |
 //! | [`LiveBallots`] | the ballots of a batch not [abandoned](crate::Ballot::abandon) once the writer holds the poll's lock |
 //! | [`Eligible`], [`check_eligible`] | the ballots of a batch whose voters may vote in the poll (invite-only polls take their invites' voters only) |
+//! | [`invite_hashes`], [`mark_used`] | which invites of a secret poll voted, told by their participations (its ballots name no voter) |
 //! | [`abandoned_error`], [`batch_failure`] | the outcomes a writer gives an abandoned ballot and every ballot of a failed batch |
 //!
 //! The PostgreSQL and SQLite stores are built from these: their writers lock
@@ -97,4 +98,4 @@ pub use coalescer::Coalescer;
 pub use eligible::{check_eligible, invite_voters, Eligible};
 pub use live_ballots::LiveBallots;
 pub use plan::Plan;
-pub use secret::{SecretBatch, SecretRows};
+pub use secret::{invite_hashes, mark_used, SecretBatch, SecretRows};

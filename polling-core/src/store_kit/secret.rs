@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Plan;
 use crate::domain::VoterHash;
-use crate::{Ballot, Marks, Poll, PollId, Tally, VoterId};
+use crate::{Ballot, Invite, Marks, Poll, PollId, Tally, VoterId};
 
 /// The voters of one secret poll's batch, by their keyed hashes.
 ///
@@ -98,6 +98,34 @@ impl SecretRows {
     }
 }
 
+/// The keyed hashes under which a secret poll `poll` keeps the
+/// participations of `invites`' voters: what a store looks up to tell
+/// which invites are [`used`](Invite::used), since the poll's ballots name
+/// no voter. Give what the lookup found to [`mark_used`].
+pub fn invite_hashes(poll: PollId, invites: &[Invite]) -> Vec<VoterHash> {
+    invites
+        .iter()
+        .map(|invite| VoterHash::of(poll, &invite.voter))
+        .collect()
+}
+
+/// Marks `used` each of `invites` of the secret poll `poll` whose keyed
+/// hash is among the stored participations `found` (as bytes; any other
+/// bytes are ignored). See [`invite_hashes`].
+pub fn mark_used<B: AsRef<[u8]>>(
+    poll: PollId,
+    invites: &mut [Invite],
+    found: impl IntoIterator<Item = B>,
+) {
+    let found: HashSet<VoterHash> = found
+        .into_iter()
+        .filter_map(|bytes| Some(VoterHash::from_bytes(bytes.as_ref().try_into().ok()?)))
+        .collect();
+    for invite in invites {
+        invite.used |= found.contains(&VoterHash::of(poll, &invite.voter));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +157,25 @@ mod tests {
         assert!(rows.voters.windows(2).all(|w| w[0] < w[1]), "by hash");
         assert!(rows.ballots.windows(2).all(|w| w[0].0 < w[1].0), "by key");
         assert!(!rows.voters.contains(&stored));
+    }
+
+    #[test]
+    fn invites_whose_hash_took_part_are_marked_used_and_no_others() {
+        let poll = sample_poll(2, false, None);
+        let token = crate::ManageToken::generate();
+        let mut invites: Vec<Invite> = (0..3)
+            .map(|_| Invite::issue(&token, poll.id, crate::now()).0)
+            .collect();
+        let hashes = invite_hashes(poll.id, &invites);
+        assert_eq!(hashes[1], VoterHash::of(poll.id, &invites[1].voter));
+        let elsewhere = VoterHash::of(crate::PollId::generate(), &invites[2].voter);
+        let found = [
+            hashes[1].as_bytes().to_vec(),
+            elsewhere.as_bytes().to_vec(),
+            vec![7],
+        ];
+        mark_used(poll.id, &mut invites, found);
+        let used: Vec<bool> = invites.iter().map(|i| i.used).collect();
+        assert_eq!(used, [false, true, false]);
     }
 }

@@ -16,10 +16,12 @@ use crate::domain::{
 };
 use crate::store::PollStore;
 
+mod invite_secret;
 mod invites;
 mod methods;
 mod secret;
 
+pub use invite_secret::*;
 pub use invites::*;
 pub use methods::*;
 pub use secret::*;
@@ -95,6 +97,9 @@ macro_rules! store_conformance_tests {
             a_secret_polls_second_ballot_is_already_voted,
             a_secret_polls_export_is_not_in_cast_order,
             a_secret_poll_closes_and_deletes_like_any_other,
+            a_code_votes_once_in_a_secret_invite_only_poll,
+            revoked_and_unknown_codes_are_refused_in_a_secret_poll,
+            used_codes_of_a_secret_poll_cannot_be_revoked,
         );
     };
 }
@@ -102,6 +107,26 @@ macro_rules! store_conformance_tests {
 /// The store as a shared handle, for cases that spawn tasks.
 fn shared<S: PollStore>(store: S) -> Arc<S> {
     Arc::new(store)
+}
+
+/// Casts `ballots` at once, each in a task of its own, and gives their
+/// outcomes in the same order.
+async fn cast_at_once<S: PollStore>(
+    store: &Arc<S>,
+    ballots: impl IntoIterator<Item = crate::Ballot>,
+) -> Vec<crate::Result<crate::CastOutcome>> {
+    let tasks: Vec<_> = ballots
+        .into_iter()
+        .map(|b| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move { store.cast(&b).await })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.expect("a casting task panicked"));
+    }
+    outcomes
 }
 
 async fn create<S: PollStore>(store: &S, poll: &Poll) {

@@ -14,6 +14,7 @@ const SUITES: [(&str, &str); 4] = [
             include_str!("../../src/testing/store/methods.rs"),
             include_str!("../../src/testing/store/invites.rs"),
             include_str!("../../src/testing/store/secret.rs"),
+            include_str!("../../src/testing/store/invite_secret.rs"),
         ),
     ),
     ("cache", include_str!("../../src/testing/cache.rs")),

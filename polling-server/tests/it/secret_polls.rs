@@ -6,6 +6,12 @@
 //! exports recount to the results at the minute and not in cast order, and
 //! `secret` with `allow_vote_change` is 400 `secret_vote_change`.
 //!
+//! With them, an invite-only secret poll (eligible voters, secret ballot):
+//! each code votes once (409 after), a revoked or unknown code is 403
+//! `invite_invalid`, the codes that voted are listed `used` and cannot be
+//! revoked (409 `invite_used`), and neither a code, nor its voter id, nor
+//! their SHA-256 is found beside any choices.
+//!
 //! The database is read as an operator would: every table the schema
 //! lists (`information_schema` on PostgreSQL, `sqlite_master` on SQLite),
 //! every row, every column as text (binary columns both as bytes and as
@@ -49,8 +55,8 @@ fn logs() -> LogBuffer {
     .clone()
 }
 
-/// One voter: what identifies them. An invite code, once polls have them,
-/// is one more entry of `identities`.
+/// One voter: what identifies them. A voter with an invite code has the
+/// code, its voter id and its `polling_invite` cookie as more `identities`.
 struct Voter {
     client: Client,
     identities: Vec<String>,
@@ -190,6 +196,144 @@ async fn vote_in_secret_polls(server: &TestServer) -> Voted {
     voted
 }
 
+/// A well-formed invite code no poll issued.
+const STRANGER: &str = "abcdefghijklmnopqrstuvwxyz";
+
+/// The codes of a JSON answer's `invites`, with their statuses.
+fn invites_of(body: &Value) -> Vec<(String, String)> {
+    body["invites"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no invites in {body}"))
+        .iter()
+        .map(|i| {
+            let text = |key: &str| i[key].as_str().unwrap_or_default().to_owned();
+            (text("code"), text("status"))
+        })
+        .collect()
+}
+
+/// The `polling_invite` cookie a vote with a code set, as `name=value`.
+fn invite_cookie(answer: &crate::common::Response) -> String {
+    let set = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("polling_invite="))
+        .unwrap_or_else(|| panic!("no polling_invite cookie: {:?}", answer.headers));
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// Creates an invite-only secret plurality poll of six codes and has four
+/// of them vote (half with an `Idempotency-Key`, replayed), each from a
+/// client with a voter cookie of its own: every second ballot of a code,
+/// from that client or another, is 409; a revoked code and one the poll
+/// never issued are 403 `invite_invalid`; the owner sees the four codes
+/// `used` and cannot revoke them. The voters join `voted`, each with its
+/// code, the code's voter id and its cookie among its identities.
+async fn vote_in_a_secret_invite_poll(server: &TestServer, voted: &mut Voted) {
+    let owner = server.client();
+    let (poll, token) = create_poll(
+        &owner,
+        json!({
+            "question": "Who chairs the board?", "options": ["Ada", "Grace", "Barbara"],
+            "secret": true, "eligibility": "invite", "invites": 6
+        }),
+    )
+    .await;
+    assert_eq!(
+        (&poll["secret"], &poll["eligibility"]),
+        (&json!(true), &json!("invite"))
+    );
+    let id = id_of(&poll);
+    let codes: Vec<String> = invites_of(&poll)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert_eq!(codes.len(), 6);
+    let path = format!("/api/polls/{id}/votes");
+    let vote = |code: &str, choice: u32| {
+        Request::post(path.clone()).json(&json!({ "choices": [choice], "invite": code }))
+    };
+    for (i, code) in (0..4u32).zip(&codes) {
+        let mut voter = Voter::new(server, &id).await;
+        let request = || {
+            let request = vote(code, i % 3);
+            if i % 2 == 0 {
+                request.header("idempotency-key", format!("vote-invite-{i}"))
+            } else {
+                request
+            }
+        };
+        let answer = voter.client.send(request()).await;
+        let cookie = invite_cookie(&answer);
+        assert_eq!(
+            answer.assert_json(201),
+            json!({ "receipt": { "poll_id": id, "secret": true }, "results": null }),
+            "a code's secret receipt says only that it voted"
+        );
+        let again = voter.client.send(request()).await;
+        if i % 2 == 0 {
+            assert_eq!(again.header("idempotent-replayed"), Some("true"));
+            again.assert_json(201);
+        } else {
+            again.assert_error(409, "already_voted");
+        }
+        voter
+            .client
+            .send(vote(code, i + 1))
+            .await
+            .assert_error(409, "already_voted");
+        server
+            .client()
+            .send(vote(code, i % 3))
+            .await
+            .assert_error(409, "already_voted");
+        let invite_voter = polling_core::InviteCode::presented(code)
+            .expect("a code")
+            .voter();
+        assert_eq!(cookie, format!("polling_invite={}", invite_voter.as_str()));
+        voter
+            .identities
+            .extend([code.clone(), invite_voter.as_str().to_owned(), cookie]);
+        voted.voters.push(voter);
+    }
+
+    let revoke = format!("/api/polls/{id}/invites/revoke");
+    let revoke_code = |code: &str| {
+        owner.send(
+            Request::post(&revoke)
+                .bearer(&token)
+                .json(&json!({ "code": code })),
+        )
+    };
+    revoke_code(&codes[4]).await.assert_json(200);
+    for (code, what) in [(codes[4].as_str(), "revoked"), (STRANGER, "unknown")] {
+        let refused = server.client().send(vote(code, 0)).await;
+        assert_eq!(refused.status, 403, "a {what} code: {refused:?}");
+        refused.assert_error(403, "invite_invalid");
+    }
+    for code in &codes[..4] {
+        revoke_code(code).await.assert_error(409, "invite_used");
+    }
+    let listed = owner
+        .send(Request::get(format!("/api/polls/{id}/invites")).bearer(&token))
+        .await
+        .assert_json(200);
+    let status: BTreeMap<String, String> = invites_of(&listed).into_iter().collect();
+    for (i, code) in codes.iter().enumerate() {
+        let expected = match i {
+            0..=3 => "used",
+            4 => "revoked",
+            _ => "unused",
+        };
+        assert_eq!(status[code], expected, "code {i}: {listed}");
+    }
+    let results = results_of(&owner, &id).await;
+    assert_eq!(results["total"], 4, "four codes, four ballots: {results}");
+    voted.polls.push((id, "plurality".to_owned(), token));
+}
+
 /// Whether a row of `table` holds a ballot's choices: a ballots table, or
 /// any row holding a receipt's or a request's marks as JSON.
 fn holds_choices(table: &str, row: &str) -> bool {
@@ -234,6 +378,16 @@ async fn assert_nothing_ties_choices_to_voters(
     }
     // The scan can see a voter: the idempotency keys hold the cookies of
     // the requests with a key (their responses hold no choices).
+    // ... and the invites table holds each code's voter id (beside no
+    // choices), so the needles of the codes are searched where they are.
+    for voter in voted.voters.iter().filter(|v| v.identities.len() > 2) {
+        let invite_voter = &voter.identities[3];
+        assert!(
+            rows.iter()
+                .any(|(t, row)| t == "invites" && row.contains(invite_voter.as_str())),
+            "the scan finds the code's voter id {invite_voter} in its invite"
+        );
+    }
     let first = &voted.voters[0].identities[0];
     assert!(
         rows.iter()
@@ -428,15 +582,17 @@ async fn on_postgres_no_row_or_log_line_ties_a_secret_ballot_to_its_voter(
 ) {
     logs();
     let server = TestServer::with_app(postgres_app(&connect).await.build()).await;
-    let voted = vote_in_secret_polls(&server).await;
+    let mut voted = vote_in_secret_polls(&server).await;
+    vote_in_a_secret_invite_poll(&server, &mut voted).await;
     let pool = sqlx::PgPool::connect_with(connect).await.unwrap();
     let rows = postgres_rows(&pool).await;
     let stored: BTreeMap<&str, usize> = rows.iter().fold(BTreeMap::new(), |mut n, (t, _)| {
         *n.entry(t.as_str()).or_default() += 1;
         n
     });
-    assert_eq!(stored.get("secret_ballots"), Some(&16), "{stored:?}");
-    assert_eq!(stored.get("secret_voters"), Some(&16), "{stored:?}");
+    assert_eq!(stored.get("secret_ballots"), Some(&20), "{stored:?}");
+    assert_eq!(stored.get("secret_voters"), Some(&20), "{stored:?}");
+    assert_eq!(stored.get("invites"), Some(&6), "{stored:?}");
     assert_eq!(stored.get("ballots"), None, "no ballot row ties a voter id");
     assert_nothing_ties_choices_to_voters(&server, &voted, &rows, &log_text()).await;
 
@@ -455,12 +611,14 @@ async fn on_sqlite_no_row_or_log_line_ties_a_secret_ballot_to_its_voter() {
     logs();
     let (app, dir) = sqlite_app().await;
     let server = TestServer::with_app(app.build()).await;
-    let voted = vote_in_secret_polls(&server).await;
+    let mut voted = vote_in_secret_polls(&server).await;
+    vote_in_a_secret_invite_poll(&server, &mut voted).await;
     let url = format!("sqlite://{}", dir.path().join("polls.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let rows = sqlite_rows(&pool).await;
     let secret_ballots = rows.iter().filter(|(t, _)| t == "secret_ballots").count();
-    assert_eq!(secret_ballots, 16);
+    assert_eq!(secret_ballots, 20);
+    assert_eq!(rows.iter().filter(|(t, _)| t == "invites").count(), 6);
     assert!(!rows.iter().any(|(t, _)| t == "ballots"), "no ballot row");
     assert_nothing_ties_choices_to_voters(&server, &voted, &rows, &log_text()).await;
     assert_export_is_not_in_cast_order(&server).await;

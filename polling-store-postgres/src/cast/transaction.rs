@@ -132,7 +132,8 @@ async fn try_cast_batch(
     let eligible = Eligible::of(&poll, live.ballots(), |voter| invited.contains(voter));
 
     if poll.secret {
-        let plan = super::secret::decide(&mut tx, &poll, tally, version, eligible.ballots()).await?;
+        let plan =
+            super::secret::decide(&mut tx, &poll, tally, version, eligible.ballots()).await?;
         if plan.writes() {
             super::secret::record(&mut tx, id, &plan).await?;
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use super::{create, results_of, shared};
+use super::{cast_at_once, create, results_of, shared};
 use crate::domain::{
     Ballot, Eligibility, Invite, InviteCode, ManageToken, Marks, Method, OptionId, Poll, VoterId,
 };
@@ -16,7 +16,10 @@ use crate::testing::{assert_error, ballot, choices, is_error, sample_method_poll
 
 /// A fresh invite-only `method` poll with three options, its manage token
 /// and `n` invites of it with their codes (not stored yet).
-fn invite_poll(method: Method, n: usize) -> (Poll, ManageToken, Vec<(Invite, InviteCode)>) {
+pub(super) fn invite_poll(
+    method: Method,
+    n: usize,
+) -> (Poll, ManageToken, Vec<(Invite, InviteCode)>) {
     let mut poll = sample_method_poll(method, 3, false);
     let token = ManageToken::generate();
     poll.manage_token_hash = token.hash();
@@ -28,7 +31,7 @@ fn invite_poll(method: Method, n: usize) -> (Poll, ManageToken, Vec<(Invite, Inv
     (poll, token, invites)
 }
 
-async fn add<S: PollStore>(store: &S, poll: &Poll, invites: &[(Invite, InviteCode)]) {
+pub(super) async fn add<S: PollStore>(store: &S, poll: &Poll, invites: &[(Invite, InviteCode)]) {
     let invites: Vec<Invite> = invites.iter().map(|(i, _)| i.clone()).collect();
     store
         .add_invites(poll.id, &invites)
@@ -37,7 +40,7 @@ async fn add<S: PollStore>(store: &S, poll: &Poll, invites: &[(Invite, InviteCod
 }
 
 /// Invites as [`PollStore::invites`] sorts them.
-fn sorted(mut invites: Vec<Invite>) -> Vec<Invite> {
+pub(super) fn sorted(mut invites: Vec<Invite>) -> Vec<Invite> {
     invites.sort_by(|a, b| (a.created_at, &a.nonce).cmp(&(b.created_at, &b.nonce)));
     invites
 }
@@ -180,16 +183,10 @@ pub async fn concurrent_ballots_with_one_code_count_once<S: PollStore>(store: S)
     create(&*store, &poll).await;
     add(&*store, &poll, &invites).await;
     let voter = invites[0].1.voter();
-    let tasks: Vec<_> = (0..ATTEMPTS)
-        .map(|i| {
-            let store = Arc::clone(&store);
-            let b = ballot(&poll, &voter, &[i % 2]);
-            tokio::spawn(async move { store.cast(&b).await })
-        })
-        .collect();
+    let ballots = (0..ATTEMPTS).map(|i| ballot(&poll, &voter, &[i % 2]));
     let mut new = 0;
-    for task in tasks {
-        match task.await.expect("a casting task panicked") {
+    for outcome in cast_at_once(&store, ballots).await {
+        match outcome {
             Ok(outcome) if outcome.is_new() => new += 1,
             Ok(_) => {}
             Err(error) => assert_eq!(error.code(), "already_voted", "{error:?}"),
@@ -273,11 +270,24 @@ pub async fn a_revocation_racing_a_vote_with_its_code_is_ordered_one_way<S: Poll
     let (poll, _, invites) = invite_poll(Method::Plurality, CODES);
     create(&*store, &poll).await;
     add(&*store, &poll, &invites).await;
+    race_revocations_with_votes(&store, &poll, &invites).await;
+}
+
+/// Casts a ballot with each of `invites`' codes of `poll` (stored) while
+/// revoking it, and checks that each pair is ordered one way: the ballot
+/// counts and the revocation is `invite_used`, or the code is revoked and
+/// the ballot `invite_invalid`; then that the count is the number of codes
+/// that voted and each invite is used or revoked.
+pub(super) async fn race_revocations_with_votes<S: PollStore>(
+    store: &Arc<S>,
+    poll: &Poll,
+    invites: &[(Invite, InviteCode)],
+) {
     let tasks: Vec<_> = invites
         .iter()
         .map(|(_, code)| {
-            let (store, voter) = (Arc::clone(&store), code.voter());
-            let b = ballot(&poll, &voter, &[0]);
+            let (store, voter) = (Arc::clone(store), code.voter());
+            let b = ballot(poll, &voter, &[0]);
             let id = poll.id;
             tokio::spawn(async move {
                 let (cast, revoke) = tokio::join!(
@@ -297,7 +307,7 @@ pub async fn a_revocation_racing_a_vote_with_its_code_is_ordered_one_way<S: Poll
             _ => panic!("a vote and a revocation of one code must exclude each other: {cast:?} / {revoke:?}"),
         }
     }
-    let results = results_of(&*store, &poll).await;
+    let results = results_of(&**store, poll).await;
     assert_eq!(results.total, voted, "every code that voted counts, once");
     for invite in store.invites(poll.id).await.expect("invites") {
         assert!(
