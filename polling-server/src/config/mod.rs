@@ -288,7 +288,8 @@ pub struct Config {
     #[arg(long, env = "POLLING_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<PublicUrl>,
 
-    /// Poll creations (`POST /api/polls`) per minute per client address,
+    /// Poll creations (`POST /api/polls`) and additions of invite codes
+    /// (`POST /api/polls/{id}/invites`) per minute per client address,
     /// with a burst of as many; more are refused 429. 0: unlimited.
     #[arg(
         long,

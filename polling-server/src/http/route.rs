@@ -12,7 +12,9 @@ use warp::{Filter, Rejection};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RateClass {
-    /// Creating a poll: the client address's poll allowance.
+    /// Creating a poll, or adding invite codes to one (up to 10,000 rows
+    /// a request, as costly as a poll): the client address's poll
+    /// allowance.
     CreatePoll,
     /// Casting a ballot: the client address's vote allowance and, with a
     /// voter cookie, that voter's.
@@ -138,7 +140,8 @@ pub(crate) const EXPORT_BALLOTS_CSV: Route =
 /// `GET /api/polls/{id}/invites` (its owner): the invite codes as JSON.
 pub(crate) const LIST_INVITES: Route = Route::new("GET", "/api/polls/{id}/invites");
 /// `POST /api/polls/{id}/invites` (its owner): issue more invite codes.
-pub(crate) const ADD_INVITES: Route = Route::new("POST", "/api/polls/{id}/invites");
+pub(crate) const ADD_INVITES: Route =
+    Route::new("POST", "/api/polls/{id}/invites").rate_limited(RateClass::CreatePoll);
 /// `GET /api/polls/{id}/invites.csv` (its owner): the vote links with codes.
 pub(crate) const INVITES_CSV: Route = Route::new("GET", "/api/polls/{id}/invites.csv");
 /// `POST /api/polls/{id}/invites/revoke` (its owner): revoke an unused code.
@@ -442,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn only_creating_polls_and_voting_are_rate_limited() {
+    fn only_creating_polls_adding_codes_and_voting_are_rate_limited() {
         let rate = |method: Method, path: &str| match find(&method, path) {
             Lookup::Route(route) => route.rate,
             _ => None,
@@ -455,6 +458,11 @@ mod tests {
             rate(Method::POST, "/api/polls/abc/votes"),
             Some(RateClass::Vote)
         );
+        assert_eq!(
+            rate(Method::POST, "/api/polls/abc/invites"),
+            Some(RateClass::CreatePoll)
+        );
+        assert_eq!(rate(Method::POST, "/api/polls/abc/invites/revoke"), None);
         assert_eq!(rate(Method::GET, "/api/polls"), None);
         assert_eq!(rate(Method::POST, "/api/polls/abc/close"), None);
         assert_eq!(rate(Method::POST, "/api/polls//votes"), None);

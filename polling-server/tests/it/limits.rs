@@ -1,5 +1,5 @@
-//! Abuse limits over real HTTP: per-client rates on creating polls and
-//! voting (429 with `Retry-After`), `X-Forwarded-For` believed only from a
+//! Abuse limits over real HTTP: per-client rates on creating polls (and
+//! adding invite codes) and voting (429 with `Retry-After`), `X-Forwarded-For` believed only from a
 //! trusted proxy, a cap on requests in flight (503), and slow clients cut
 //! off by the header and body read timeouts.
 
@@ -266,4 +266,46 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+#[tokio::test]
+async fn adding_invite_codes_draws_on_the_poll_creation_allowance() {
+    // Each request may write 10,000 codes: as costly as a poll, so an owner
+    // cannot add codes without end any faster than they can create polls.
+    let server = server(RequestLimits {
+        polls_per_minute: 3,
+        ..RequestLimits::default()
+    })
+    .await;
+    let owner = server.client();
+    let mut invite_only = draft(&["tabs", "spaces"]);
+    invite_only["eligibility"] = serde_json::json!("invite");
+    let created = owner
+        .send(Request::post("/api/polls").json(&invite_only))
+        .await
+        .assert_json(201);
+    let token = created["manage_token"].as_str().unwrap().to_owned();
+    let invites = format!("/api/polls/{}/invites", created["id"].as_str().unwrap());
+    let add = || {
+        owner.send(
+            Request::post(&invites)
+                .bearer(&token)
+                .json(&serde_json::json!({ "count": 1 })),
+        )
+    };
+    add().await.assert_json(201);
+    add().await.assert_json(201);
+    // The burst of 3 is spent: one poll, two additions.
+    let refused = add().await;
+    refused.assert_error(429, "rate_limited");
+    assert!(refused.header("retry-after").is_some());
+    create_from(&owner, None)
+        .await
+        .assert_error(429, "rate_limited");
+    // Reading the codes draws on nothing; the two added are there.
+    let listed = owner
+        .send(Request::get(&invites).bearer(&token))
+        .await
+        .assert_json(200);
+    assert_eq!(listed["invites"].as_array().map(Vec::len), Some(2));
 }
