@@ -33,10 +33,9 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::token::{digest_hex, random_hex};
+use super::token::{digest_hex, hmac_sha256, random_hex};
 use super::{ManageToken, PollId, VoterId};
 
 /// The most invite codes one request may ask for (at creation, or added later).
@@ -168,27 +167,6 @@ impl Invite {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104) of the concatenated `parts` under `key`: two
-/// hashes of our own rather than a dependency for one function.
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut padded = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        padded[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        padded[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(padded.map(|b| b ^ 0x36));
-    for part in parts {
-        inner.update(part);
-    }
-    let mut outer = Sha256::new();
-    outer.update(padded.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
 /// `bytes` in lowercase base32 without padding.
 fn base32(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
@@ -210,18 +188,6 @@ fn base32(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        let hex: String = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(
-            hex,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 
     #[test]
     fn base32_matches_rfc_4648() {

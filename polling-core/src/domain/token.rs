@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -11,6 +12,17 @@ pub(crate) fn random_hex<const N: usize>() -> String {
     // The OS random source failing is not a state a server can go on from.
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     hex(&bytes)
+}
+
+/// HMAC-SHA256 (RFC 2104) of the concatenated `parts` under `key`: the code
+/// of an invite, the hash a secret poll keeps of a voter.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes a key of any length: `new_from_slice` cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 /// The first `N` bytes of the SHA-256 of `parts`, concatenated, as lowercase hex.
