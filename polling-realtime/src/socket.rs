@@ -420,7 +420,13 @@ where
             ping_interval: self.config.ping_interval,
             pong_timeout: self.config.pong_timeout,
         });
-        let mut pinged = beats.borrow_and_update().pings;
+        // A shutdown before this subscription is in the beat already, and
+        // marked seen: `changed` would not tell it.
+        let beat = *beats.borrow_and_update();
+        if beat.shutdown {
+            return SocketEnd::Shutdown;
+        }
+        let mut pinged = beat.pings;
         // The ping whose answer is awaited: any frame is one.
         let mut unanswered: Option<u64> = None;
         let mut window = RateWindow::new(Instant::now());
