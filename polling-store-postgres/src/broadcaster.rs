@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use polling_core::relay::Relay;
 use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::broadcaster_config::PgBroadcasterConfig;
@@ -136,11 +136,26 @@ impl PgBroadcaster {
     ///
     /// When called outside a Tokio runtime, as `tokio::spawn` does.
     pub fn with_config(pool: &PgPool, config: &PgBroadcasterConfig) -> Self {
-        let options = pool
-            .connect_options()
-            .as_ref()
-            .clone()
-            .application_name(LISTENER_APPLICATION_NAME);
+        Self::with_listener(pool, pool.connect_options().as_ref().clone(), config)
+    }
+
+    /// Publishes through `pool` and listens on a connection made with
+    /// `listen` instead of `pool`'s options: a direct one (a
+    /// [`PgConfig::session_options`](crate::PgConfig::session_options)) when
+    /// `pool` goes through PgBouncer in transaction mode, where a `LISTEN`
+    /// would stay behind on a server connection other clients then use, and
+    /// its notifications would break their queries. Otherwise as
+    /// [`with_config`](Self::with_config).
+    ///
+    /// # Panics
+    ///
+    /// When called outside a Tokio runtime, as `tokio::spawn` does.
+    pub fn with_listener(
+        pool: &PgPool,
+        listen: PgConnectOptions,
+        config: &PgBroadcasterConfig,
+    ) -> Self {
+        let options = listen.application_name(LISTENER_APPLICATION_NAME);
         let listener_pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)

@@ -101,6 +101,7 @@ impl Backends {
         // broadcaster without PostgreSQL.
         let shared_redis = config.redis()?;
         let target = config.database()?;
+        config.database_session_url()?;
         if config.broadcaster_kind() == BroadcasterKind::Postgres
             && !matches!(target, DatabaseTarget::Postgres(_))
         {
@@ -140,7 +141,7 @@ impl Backends {
                 backends.kinds.idempotency = "postgres";
                 backends.scrape_hooks.push(pg.gauges);
                 backends.kinds.store = "postgres";
-                database = Some((url, pg.pool));
+                database = Some((url, pg.pool, pg.session));
             }
         }
         match config.cache_kind() {
@@ -171,12 +172,13 @@ impl Backends {
                 backends.kinds.broadcaster = "redis";
             }
             BroadcasterKind::Postgres => {
-                let Some((url, pool)) = &database else {
+                let Some((url, pool, session)) = &database else {
                     return Err("--broadcaster postgres (POLLING_BROADCASTER) needs a \
                          PostgreSQL --database-url (DATABASE_URL), which is not set"
                         .to_owned());
                 };
-                backends.broadcaster = postgres::broadcaster(config, url, pool).await?;
+                backends.broadcaster =
+                    postgres::broadcaster(config, url, pool, session.clone()).await?;
                 backends.kinds.broadcaster = "postgres";
             }
         }

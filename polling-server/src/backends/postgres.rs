@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use polling_core::{Broadcaster, IdempotencyStore, PollStore};
-use polling_store_postgres::{CastMode, PgBroadcaster, PgConfig, PgIdempotencyStore};
+use polling_store_postgres::{
+    CastMode, PgBroadcaster, PgBroadcasterConfig, PgConfig, PgIdempotencyStore,
+};
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
 use super::startup::{redact, retry};
@@ -13,6 +16,7 @@ use crate::telemetry::{DB_POOL_CONNECTIONS, DB_POOL_MAX_CONNECTIONS};
 use crate::{Config, ScrapeHook};
 
 const SETTING: &str = "--database-url (DATABASE_URL)";
+const SESSION_SETTING: &str = "--database-session-url (DATABASE_SESSION_URL)";
 
 /// The PostgreSQL backends on one pool.
 pub(super) struct PgBackends {
@@ -24,19 +28,25 @@ pub(super) struct PgBackends {
     pub(super) gauges: ScrapeHook,
     /// The pool they share, for the broadcaster.
     pub(super) pool: PgPool,
+    /// How to open a session of its own (`--database-session-url`, else
+    /// `--database-url`), for the broadcaster's `LISTEN`.
+    pub(super) session: PgConnectOptions,
 }
 
-/// Connects (retrying for `--startup-timeout`), runs the migrations and
-/// returns the store and the idempotency keys, which share the pool.
+/// Connects (retrying for `--startup-timeout`), runs the migrations (over
+/// `--database-session-url` when set) and returns the store and the
+/// idempotency keys, which share the pool.
 ///
 /// # Errors
 ///
 /// A one-line message naming the setting.
 pub(super) async fn store(config: &Config, url: &str) -> Result<PgBackends, String> {
+    let session_url = config.database_session_url()?;
     let pg = PgConfig {
         max_connections: config.database_pool_size,
         acquire_timeout: config.database_acquire_timeout,
-        statement_timeout: Some(config.database_statement_timeout),
+        statement_timeout: Some(config.database_statement_timeout).filter(|t| !t.is_zero()),
+        session_url: session_url.map(str::to_owned),
         cast_mode: CastMode::coalesced_with_max_queue(config.database_max_queued_votes as usize),
         ..PgConfig::new(url)
     };
@@ -44,12 +54,29 @@ pub(super) async fn store(config: &Config, url: &str) -> Result<PgBackends, Stri
     let shown = redact(url);
     pg.connect_options()
         .map_err(|e| format!("{setting}: {shown} is not a PostgreSQL URL: {e}"))?;
+    let session = pg.session_options().map_err(|e| {
+        format!(
+            "{SESSION_SETTING}: {} is not a PostgreSQL URL: {e}",
+            redact(session_url.unwrap_or(url))
+        )
+    })?;
     let pool = retry("PostgreSQL", config.startup_timeout, || pg.connect())
         .await
-        .map_err(|e| format!("{setting}: cannot connect to {shown}: {e}"))?;
-    polling_store_postgres::migrate(&pool)
-        .await
-        .map_err(|e| format!("{setting}: migrating {shown} failed: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "{setting}: cannot connect to {shown}: {e}{}",
+                pooler_hint(&e)
+            )
+        })?;
+    let migrating = session_url.map_or_else(|| shown.clone(), redact);
+    pg.migrate(&pool).await.map_err(|e| {
+        let setting = if session_url.is_some() {
+            SESSION_SETTING
+        } else {
+            SETTING
+        };
+        format!("{setting}: migrating {migrating} failed: {e}")
+    })?;
     tracing::info!(database = %shown, pool_size = pg.max_connections, "PostgreSQL store ready");
     let gauges = pool_gauges(pool.clone());
     let idempotency = Arc::new(PgIdempotencyStore::new(pool.clone()));
@@ -58,7 +85,21 @@ pub(super) async fn store(config: &Config, url: &str) -> Result<PgBackends, Stri
         idempotency,
         gauges,
         pool,
+        session,
     })
+}
+
+/// The way out when PgBouncer refused the statement timeout, which the
+/// server sends as a startup option unless `--database-statement-timeout 0`.
+fn pooler_hint(error: &sqlx::Error) -> &'static str {
+    if error.to_string().contains("unsupported startup parameter") {
+        " (a pooler such as PgBouncer refuses the statement timeout sent at connection: \
+         set --database-statement-timeout (POLLING_DATABASE_STATEMENT_TIMEOUT) to 0 and the \
+         timeout on the pooler's server connections, and --database-session-url for the \
+         migrations and LISTEN; see docs/pgbouncer.md)"
+    } else {
+        ""
+    }
 }
 
 /// The `LISTEN`/`NOTIFY` broadcaster on `pool`'s database, once its
@@ -68,8 +109,9 @@ pub(super) async fn broadcaster(
     config: &Config,
     url: &str,
     pool: &PgPool,
+    session: PgConnectOptions,
 ) -> Result<Arc<dyn Broadcaster>, String> {
-    let broadcaster = PgBroadcaster::new(pool);
+    let broadcaster = PgBroadcaster::with_listener(pool, session, &PgBroadcasterConfig::default());
     retry("PostgreSQL LISTEN", config.startup_timeout, || {
         broadcaster.check()
     })

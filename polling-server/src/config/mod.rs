@@ -150,6 +150,20 @@ pub struct Config {
     )]
     pub database_url: Option<String>,
 
+    /// A direct PostgreSQL URL for what needs a session of its own (the
+    /// migrations' advisory lock, `--broadcaster postgres`'s `LISTEN`) when
+    /// --database-url goes through a pooler in transaction mode such as
+    /// PgBouncer, which hands a session's server connection to other
+    /// clients between transactions (docs/pgbouncer.md); empty is none
+    /// [default: --database-url].
+    #[arg(
+        long,
+        env = "DATABASE_SESSION_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_session_url: Option<String>,
+
     /// The most database connections this process opens for queries
     /// (`--broadcaster postgres` adds its one listening connection; a SQLite
     /// file has one writer at a time, the rest read).
@@ -157,7 +171,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_pool_size: u32,
 
-    /// PostgreSQL's statement_timeout on every connection.
+    /// PostgreSQL's statement_timeout on every connection; 0 sends none
+    /// (behind PgBouncer, which refuses it: set it on PgBouncer's server
+    /// connections instead, docs/pgbouncer.md).
     #[arg(long, env = "POLLING_DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub database_statement_timeout: Duration,
 
@@ -459,6 +475,36 @@ impl Config {
         }
     }
 
+    /// `--database-session-url`, unless empty.
+    ///
+    /// # Errors
+    ///
+    /// A one-line message naming the setting when it is not a PostgreSQL
+    /// URL, or is set while `--database-url` is not one.
+    pub fn database_session_url(&self) -> Result<Option<&str>, String> {
+        let Some(url) = self
+            .database_session_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+        else {
+            return Ok(None);
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(
+                "--database-session-url (DATABASE_SESSION_URL): not a `postgres://...` URL"
+                    .to_owned(),
+            );
+        }
+        if self.postgres_url().is_none() {
+            return Err("--database-session-url (DATABASE_SESSION_URL) is set, but \
+                 --database-url (DATABASE_URL) is not a PostgreSQL URL: the session URL \
+                 is the direct way to the same database"
+                .to_owned());
+        }
+        Ok(Some(url))
+    }
+
     /// The PostgreSQL URL, when `--database-url` is one.
     fn postgres_url(&self) -> Option<&str> {
         match self.database() {
@@ -638,6 +684,38 @@ mod tests {
         let error =
             Config::try_parse_from(["polling-server", "--startup-timeout", "soon"]).unwrap_err();
         assert!(error.to_string().contains("--startup-timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_session_url_is_a_postgres_url_beside_a_postgres_database() {
+        let parse = |args: &[&str]| {
+            let mut config = Config::try_parse_from([&["polling-server"], args].concat()).unwrap();
+            if !args.contains(&"--database-url") {
+                config.database_url = None;
+            }
+            if !args.contains(&"--database-session-url") {
+                config.database_session_url = None;
+            }
+            config
+                .database_session_url()
+                .map(|url| url.map(str::to_owned))
+        };
+        let pooled = ["--database-url", "postgres://u@pgbouncer:6432/polls"];
+        let session = ["--database-session-url", "postgres://u@db:5432/polls"];
+        assert_eq!(parse(&pooled), Ok(None));
+        assert_eq!(
+            parse(&[&pooled[..], &session[..]].concat()),
+            Ok(Some("postgres://u@db:5432/polls".to_owned()))
+        );
+        assert_eq!(
+            parse(&[&pooled[..], &["--database-session-url", " "][..]].concat()),
+            Ok(None)
+        );
+        let error = parse(&[&pooled[..], &["--database-session-url", "redis://x"][..]].concat())
+            .unwrap_err();
+        assert!(error.starts_with("--database-session-url"), "{error}");
+        let error = parse(&[&["--database-url", "memory"][..], &session[..]].concat()).unwrap_err();
+        assert!(error.contains("--database-url"), "{error}");
     }
 
     /// The cache and broadcaster `args` choose, whatever `DATABASE_URL` and

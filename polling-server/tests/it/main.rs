@@ -25,6 +25,7 @@ mod limits;
 mod live;
 mod methods;
 mod openapi;
+mod pgbouncer;
 mod postgres;
 mod postgres_replicas;
 mod processes;

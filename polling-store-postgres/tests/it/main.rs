@@ -10,3 +10,4 @@ mod hot_poll;
 mod idempotency;
 mod invites;
 mod partitions;
+mod pgbouncer;
