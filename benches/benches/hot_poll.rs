@@ -10,8 +10,12 @@
 //! Each of `c` voter tasks casts ballots of fresh voters back to back until
 //! the sample's quota is cast; the tables at the end give votes/s and the
 //! ratio coalesced/naive per concurrency for each store (target: >= 5x at
-//! 64 on PostgreSQL), then SQLite's group commit beside PostgreSQL's.
+//! 64 on PostgreSQL), then group commit through PgBouncer in transaction
+//! mode (`polling_testkit::PgBouncer`, as many server connections as the
+//! direct pool) beside direct, then SQLite's group commit beside
+//! PostgreSQL's.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -20,6 +24,8 @@ use polling_core::testing::{ballot, sample_poll};
 use polling_core::{Poll, PollId, PollStore, VoterId};
 use polling_store_postgres::{CastMode, PgPollStore};
 use polling_store_sqlite::{SqliteConfig, SqlitePollStore};
+use polling_testkit::PgBouncer;
+use sqlx::postgres::PgConnectOptions;
 use tokio::runtime::Runtime;
 
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
@@ -63,6 +69,14 @@ fn hot_poll(c: &mut Criterion) {
         run(&rt, &mut group, &tally, &store, name);
         rt.block_on(store.pool().close());
     }
+    // Group commit again, every query through PgBouncer in transaction mode
+    // with as many server connections as the direct pool had.
+    let direct = PgConnectOptions::from_str(&db.url()).expect("the bench database's URL");
+    let bouncer = PgBouncer::with_server_connections(&direct, POOL_SIZE);
+    let store = PgPollStore::new(rt.block_on(bouncer.pool(POOL_SIZE)));
+    run(&rt, &mut group, &tally, &store, "pgbouncer");
+    rt.block_on(store.pool().close());
+    drop(store); // and the PgBouncer with it, before the database goes
     let sqlite = SqliteConfig {
         max_connections: POOL_SIZE,
         ..SqliteConfig::new(format!(
@@ -100,6 +114,13 @@ fn hot_poll(c: &mut Criterion) {
         &rows,
         ["naive", "coalesced"],
         Some(5.0),
+    );
+    tally.print(
+        "hot poll, group commit: through PgBouncer (transaction mode) against direct",
+        "votes/s",
+        &rows,
+        ["coalesced", "pgbouncer"],
+        None,
     );
     tally.print(
         "hot poll, SQLite file (synchronous = FULL): votes/s by concurrent voters",

@@ -27,7 +27,9 @@ const OLDEST: (u32, u32) = (1, 21);
 ///
 /// The pooler's settings are the ones `docs/pgbouncer.md` gives operators:
 /// transaction pooling, named prepared statements kept, sqlx's
-/// `extra_float_digits` startup parameter ignored, and
+/// `extra_float_digits` startup parameter ignored, the statement timeout
+/// set on each server connection
+/// ([`STATEMENT_TIMEOUT_MS`](Self::STATEMENT_TIMEOUT_MS)), and
 /// [`SERVER_CONNECTIONS`](Self::SERVER_CONNECTIONS) server connections.
 ///
 /// # Example
@@ -65,6 +67,10 @@ impl PgBouncer {
     /// clients' transactions in turn, as in production.
     pub const SERVER_CONNECTIONS: u32 = 2;
 
+    /// The `statement_timeout` (ms) PgBouncer sets on each server connection
+    /// it opens (`connect_query`), since it refuses one a client sends.
+    pub const STATEMENT_TIMEOUT_MS: u32 = 5000;
+
     /// Starts a PgBouncer in front of `upstream`'s database (a TCP host) and
     /// waits until it accepts connections.
     ///
@@ -73,6 +79,17 @@ impl PgBouncer {
     /// When no PgBouncer 1.21 or newer is found, or it does not listen
     /// within 30 s (with its log).
     pub fn start(upstream: &PgConnectOptions) -> Self {
+        Self::with_server_connections(upstream, Self::SERVER_CONNECTIONS)
+    }
+
+    /// [`start`](Self::start) with `servers` server connections instead of
+    /// [`SERVER_CONNECTIONS`](Self::SERVER_CONNECTIONS): as many as a
+    /// direct pool would have, to compare the two.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn with_server_connections(upstream: &PgConnectOptions, servers: u32) -> Self {
         let runner = Runner::find();
         let port = free_port();
         let dir = runner.scratch(port);
@@ -84,9 +101,8 @@ impl PgBouncer {
             config(
                 &runner.inside(&dir),
                 port,
-                database,
-                upstream.get_host(),
-                upstream.get_port(),
+                servers,
+                (database, upstream.get_host(), upstream.get_port()),
             ),
         )
         .expect("write pgbouncer.ini");
@@ -164,10 +180,12 @@ impl Drop for PgBouncer {
 }
 
 /// The pooler's configuration (see [`PgBouncer`]).
-fn config(dir: &Path, port: u16, database: &str, host: &str, upstream_port: u16) -> String {
+fn config(dir: &Path, port: u16, servers: u32, upstream: (&str, &str, u16)) -> String {
+    let (database, host, upstream_port) = upstream;
     format!(
         "[databases]\n\
-         {database} = host={host} port={upstream_port} dbname={database}\n\
+         {database} = host={host} port={upstream_port} dbname={database} \
+         connect_query='SET statement_timeout = {timeout}'\n\
          \n\
          [pgbouncer]\n\
          listen_addr = 127.0.0.1\n\
@@ -184,7 +202,7 @@ fn config(dir: &Path, port: u16, database: &str, host: &str, upstream_port: u16)
          log_connections = 0\n\
          log_disconnections = 0\n",
         userlist = dir.join("userlist.txt").display(),
-        servers = PgBouncer::SERVER_CONNECTIONS,
+        timeout = PgBouncer::STATEMENT_TIMEOUT_MS,
     )
 }
 

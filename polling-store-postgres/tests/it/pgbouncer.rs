@@ -66,3 +66,27 @@ async fn the_clients_share_fewer_server_connections_than_they_are(direct: PgPool
         backends.len()
     );
 }
+
+/// The statement timeout the server no longer sends (PgBouncer refuses it)
+/// is set by PgBouncer on every server connection, so a stuck statement
+/// still cannot hold a poll's lock forever.
+#[sqlx::test]
+async fn statements_through_pgbouncer_have_its_statement_timeout(direct: PgPool) {
+    let pooled = through_pgbouncer(&direct).await;
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pooled)
+        .await
+        .unwrap();
+    assert_eq!(
+        timeout,
+        format!("{}s", PgBouncer::STATEMENT_TIMEOUT_MS / 1000)
+    );
+    let error = sqlx::query("SELECT pg_sleep(10)")
+        .execute(&pooled)
+        .await
+        .unwrap_err();
+    let code = error
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.into_owned()));
+    assert_eq!(code.as_deref(), Some("57014"), "query_canceled: {error}");
+}
