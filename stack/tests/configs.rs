@@ -197,6 +197,73 @@ fn the_redis_cluster_variant_merges_into_a_six_node_cluster_the_replicas_use() {
     assert_eq!(backend["deploy"]["replicas"], 3);
 }
 
+/// The PgBouncer variant, merged over the main file: the replicas' queries
+/// go through `pgbouncer` in transaction mode, their migrations straight to
+/// `db`, and the statement timeout moves from their connections to
+/// PgBouncer's, as docs/pgbouncer.md says (whose settings the real
+/// PgBouncer of the store's and server's `pgbouncer` tests runs).
+#[test]
+fn the_pgbouncer_variant_sends_queries_through_it_and_sessions_straight_to_the_database() {
+    let merged = docker_compose(
+        &["docker-compose.yml", "docker-compose.pgbouncer.yml"],
+        &["config"],
+    );
+    let compose: serde_yaml::Value = serde_yaml::from_str(&merged).expect("merged YAML");
+    let services = &compose["services"];
+    let pgbouncer = &services["pgbouncer"];
+    let ini = read("pgbouncer/pgbouncer.ini");
+    let setting = |key: &str| {
+        ini.lines()
+            .filter_map(|line| line.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("{key} in pgbouncer.ini"))
+    };
+    assert_eq!(setting("pool_mode"), "transaction");
+    assert!(setting("max_prepared_statements").parse::<u32>().unwrap() > 0);
+    assert!(setting("ignore_startup_parameters").contains("extra_float_digits"));
+    assert!(setting("*").starts_with("host=db port=5432"), "{ini}");
+    assert!(setting("*").contains("SET statement_timeout"), "{ini}");
+    let port = setting("listen_port");
+    assert_eq!(pgbouncer["expose"][0].as_str(), Some(port.as_str()));
+    let entrypoint = read("pgbouncer/entrypoint.sh");
+    assert!(entrypoint.contains(&setting("auth_file")), "{entrypoint}");
+    assert_eq!(
+        pgbouncer["environment"]["PGBOUNCER_PASSWORD"], "p@ss:/#%?w rd",
+        "the app role's password, from .env"
+    );
+    assert_eq!(
+        pgbouncer["depends_on"]["db-init"]["condition"],
+        "service_completed_successfully"
+    );
+    let backend = &services["backend"];
+    let env = &backend["environment"];
+    let url = env["DATABASE_URL"].as_str().unwrap();
+    assert_eq!(
+        url,
+        format!("postgres://polling_app@pgbouncer:{port}/polling")
+    );
+    assert_eq!(
+        env["DATABASE_SESSION_URL"].as_str(),
+        Some("postgres://polling_app@db:5432/polling"),
+        "the migrations' session, straight to db"
+    );
+    assert_eq!(
+        env["POLLING_DATABASE_STATEMENT_TIMEOUT"].as_str(),
+        Some("0")
+    );
+    assert_eq!(
+        backend["depends_on"]["pgbouncer"]["condition"],
+        "service_healthy"
+    );
+    assert_eq!(backend["deploy"]["replicas"], 3);
+    let dockerfile = read("pgbouncer/Dockerfile");
+    assert!(
+        dockerfile.contains("FROM debian:trixie-slim"),
+        "PgBouncer 1.21+: {dockerfile}"
+    );
+}
+
 #[test]
 fn the_seed_profile_runs_the_load_tool_against_nginx_only_on_request() {
     let compose = yaml("docker-compose.yml");

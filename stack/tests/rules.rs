@@ -95,17 +95,25 @@ fn every_service_rotates_its_logs() {
         services_without_log_rotation(&compose),
         Vec::<String>::new()
     );
-    // The Redis Cluster override's own services too.
-    let cluster = compose_with("docker-compose.redis-cluster.yml", &example_vars());
-    let new_services: Vec<String> = services(&cluster)
-        .into_iter()
-        .filter(|(name, _)| compose["services"].get(name.as_str()).is_none())
-        .map(|(name, _)| name)
-        .collect();
-    assert!(new_services.len() >= 6, "{new_services:?}");
-    let unrotated = services_without_log_rotation(&cluster);
-    for name in &new_services {
-        assert!(!unrotated.contains(name), "{name} lacks log rotation");
+    // The overrides' own services too.
+    for (path, at_least) in [
+        ("docker-compose.redis-cluster.yml", 6),
+        ("docker-compose.pgbouncer.yml", 1),
+    ] {
+        let overlay = compose_with(path, &example_vars());
+        let new_services: Vec<String> = services(&overlay)
+            .into_iter()
+            .filter(|(name, _)| compose["services"].get(name.as_str()).is_none())
+            .map(|(name, _)| name)
+            .collect();
+        assert!(new_services.len() >= at_least, "{path}: {new_services:?}");
+        let unrotated = services_without_log_rotation(&overlay);
+        for name in &new_services {
+            assert!(
+                !unrotated.contains(name),
+                "{path}: {name} lacks log rotation"
+            );
+        }
     }
     // The check catches a service without it.
     let broken = edited(&compose, "redis", |s| {
@@ -216,7 +224,11 @@ fn unrequired_secrets(text: &str) -> Vec<String> {
 
 #[test]
 fn every_secret_is_required_and_none_has_a_fallback() {
-    for path in ["docker-compose.yml", "docker-compose.redis-cluster.yml"] {
+    for path in [
+        "docker-compose.yml",
+        "docker-compose.redis-cluster.yml",
+        "docker-compose.pgbouncer.yml",
+    ] {
         assert_eq!(
             unrequired_secrets(&read(path)),
             Vec::<String>::new(),
@@ -304,8 +316,9 @@ fn pinned(image: &str) -> bool {
 fn every_image_is_pinned_with_what_it_was_checked_against() {
     let main = compose();
     let cluster = compose_with("docker-compose.redis-cluster.yml", &example_vars());
+    let pgbouncer = compose_with("docker-compose.pgbouncer.yml", &example_vars());
     let mut images = Vec::new();
-    for compose in [&main, &cluster] {
+    for compose in [&main, &cluster, &pgbouncer] {
         for (name, service) in services(compose) {
             if let Some(image) = service["image"].as_str() {
                 if service["build"].is_mapping() {

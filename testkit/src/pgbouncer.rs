@@ -21,16 +21,19 @@ const OLDEST: (u32, u32) = (1, 21);
 ///
 /// It runs the machine's `pgbouncer` when that is 1.21 or newer, else the
 /// one in the Debian root `scripts/deps` makes (`POLLING_PGBOUNCER_ROOT`,
-/// default [`DEFAULT_ROOT`](Self::DEFAULT_ROOT); Debian 12's PgBouncer is 1.18), under `chroot`
-/// as `nobody`: PgBouncer refuses to run as root. When neither is there,
+/// default [`DEFAULT_ROOT`](Self::DEFAULT_ROOT); Debian 12's PgBouncer is
+/// 1.18), under `chroot` as `nobody`: PgBouncer refuses to run as root. When neither is there,
 /// [`start`](Self::start) fails saying so rather than skipping anything.
 ///
-/// The pooler's settings are the ones `docs/pgbouncer.md` gives operators:
+/// The pooler's settings are the operators' own,
+/// `compose/pgbouncer/pgbouncer.ini` (which `docs/pgbouncer.md` explains):
 /// transaction pooling, named prepared statements kept, sqlx's
 /// `extra_float_digits` startup parameter ignored, the statement timeout
 /// set on each server connection
-/// ([`STATEMENT_TIMEOUT_MS`](Self::STATEMENT_TIMEOUT_MS)), and
-/// [`SERVER_CONNECTIONS`](Self::SERVER_CONNECTIONS) server connections.
+/// ([`statement_timeout_ms`](Self::statement_timeout_ms)). Only where it
+/// listens, its upstream, trust authentication and the number of server
+/// connections ([`SERVER_CONNECTIONS`](Self::SERVER_CONNECTIONS)) are the
+/// test's.
 ///
 /// # Example
 ///
@@ -68,8 +71,15 @@ impl PgBouncer {
     pub const SERVER_CONNECTIONS: u32 = 2;
 
     /// The `statement_timeout` (ms) PgBouncer sets on each server connection
-    /// it opens (`connect_query`), since it refuses one a client sends.
-    pub const STATEMENT_TIMEOUT_MS: u32 = 5000;
+    /// it opens (the operators' `connect_query`), since it refuses one a
+    /// client sends.
+    pub fn statement_timeout_ms() -> u32 {
+        let (_, rest) = OPERATORS
+            .split_once("SET statement_timeout = ")
+            .expect("the operators' connect_query sets statement_timeout");
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().expect("a statement timeout in milliseconds")
+    }
 
     /// Starts a PgBouncer in front of `upstream`'s database (a TCP host) and
     /// waits until it accepts connections.
@@ -179,31 +189,65 @@ impl Drop for PgBouncer {
     }
 }
 
-/// The pooler's configuration (see [`PgBouncer`]).
+/// The operators' configuration, `compose/pgbouncer/pgbouncer.ini`: what
+/// these tests prove is what the compose variant runs.
+const OPERATORS: &str = include_str!("../../compose/pgbouncer/pgbouncer.ini");
+
+/// The keys of [`OPERATORS`]' `[pgbouncer]` section that are the instance's
+/// own here: where it listens, who may log in, how many server connections.
+const OWN_KEYS: [&str; 6] = [
+    "listen_addr",
+    "listen_port",
+    "unix_socket_dir",
+    "auth_type",
+    "auth_file",
+    "default_pool_size",
+];
+
+/// The operators' configuration ([`OPERATORS`]) with this instance's
+/// upstream, port, trust authentication from `dir`'s user list and
+/// `servers` server connections; every other setting as operators have it.
 fn config(dir: &Path, port: u16, servers: u32, upstream: (&str, &str, u16)) -> String {
     let (database, host, upstream_port) = upstream;
-    format!(
-        "[databases]\n\
-         {database} = host={host} port={upstream_port} dbname={database} \
-         connect_query='SET statement_timeout = {timeout}'\n\
-         \n\
-         [pgbouncer]\n\
-         listen_addr = 127.0.0.1\n\
-         listen_port = {port}\n\
-         unix_socket_dir =\n\
-         auth_type = trust\n\
-         auth_file = {userlist}\n\
-         pool_mode = transaction\n\
-         max_prepared_statements = 200\n\
-         ignore_startup_parameters = extra_float_digits\n\
-         default_pool_size = {servers}\n\
-         max_client_conn = 2000\n\
-         server_tls_sslmode = disable\n\
-         log_connections = 0\n\
-         log_disconnections = 0\n",
-        userlist = dir.join("userlist.txt").display(),
-        timeout = PgBouncer::STATEMENT_TIMEOUT_MS,
-    )
+    let mut out = String::new();
+    let mut section = "";
+    for line in OPERATORS.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = if trimmed == "[pgbouncer]" {
+                "pgbouncer"
+            } else {
+                "other"
+            };
+            out.push_str(line);
+            out.push('\n');
+            if section == "pgbouncer" {
+                out.push_str(&format!(
+                    "listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                     auth_type = trust\nauth_file = {}\ndefault_pool_size = {servers}\n\
+                     server_tls_sslmode = disable\n",
+                    dir.join("userlist.txt").display()
+                ));
+            }
+            continue;
+        }
+        let key = trimmed.split('=').next().unwrap_or_default().trim();
+        if section == "pgbouncer" && OWN_KEYS.contains(&key) {
+            continue;
+        }
+        if section == "other" && key == "*" {
+            let rest = trimmed
+                .strip_prefix("* = host=db port=5432")
+                .expect("the operators' databases line: `* = host=db port=5432 ...`");
+            out.push_str(&format!(
+                "{database} = host={host} port={upstream_port} dbname={database}{rest}\n"
+            ));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// How to run a PgBouncer recent enough: the machine's, or the Debian
@@ -309,4 +353,40 @@ fn is_root() -> bool {
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_settings_are_kept_and_the_instances_own_replaced() {
+        let text = config(Path::new("/tmp/x"), 7000, 3, ("t_db", "127.0.0.1", 5432));
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for kept in [
+            "pool_mode = transaction",
+            "max_prepared_statements = 200",
+            "ignore_startup_parameters = extra_float_digits",
+        ] {
+            assert!(lines.contains(&kept), "{kept} in:\n{text}");
+        }
+        for own in [
+            "listen_port = 7000",
+            "auth_type = trust",
+            "auth_file = /tmp/x/userlist.txt",
+            "default_pool_size = 3",
+        ] {
+            assert!(lines.contains(&own), "{own} in:\n{text}");
+        }
+        assert_eq!(text.matches("listen_port").count(), 1, "{text}");
+        assert!(
+            lines.contains(
+                &"t_db = host=127.0.0.1 port=5432 dbname=t_db \
+                  connect_query='SET statement_timeout = 5000'"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("host=db"), "{text}");
+        assert_eq!(PgBouncer::statement_timeout_ms(), 5000);
+    }
 }

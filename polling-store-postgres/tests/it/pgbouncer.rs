@@ -79,7 +79,7 @@ async fn statements_through_pgbouncer_have_its_statement_timeout(direct: PgPool)
         .unwrap();
     assert_eq!(
         timeout,
-        format!("{}s", PgBouncer::STATEMENT_TIMEOUT_MS / 1000)
+        format!("{}s", PgBouncer::statement_timeout_ms() / 1000)
     );
     let error = sqlx::query("SELECT pg_sleep(10)")
         .execute(&pooled)
