@@ -5,12 +5,15 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// A `polling-server` process, killed when dropped.
+/// A `polling-server` process, killed when dropped. What it logged is kept
+/// in a file and printed when the test fails (drops it while panicking).
 pub(crate) struct ServerProcess {
     /// The running binary.
     child: Child,
     /// Where it listens.
     pub(crate) addr: SocketAddr,
+    /// Its standard error: the log lines.
+    log: tempfile::NamedTempFile,
 }
 
 impl ServerProcess {
@@ -46,6 +49,7 @@ impl ServerProcess {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap()
         };
+        let log = tempfile::NamedTempFile::new().expect("a file for the server's log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_polling-server"));
         command
             .args(args)
@@ -53,12 +57,12 @@ impl ServerProcess {
             .env("POLLING_LISTEN", addr.to_string())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(log.reopen().expect("reopen the log file"));
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
         let child = command.spawn().expect("start polling-server");
-        let process = Self { child, addr };
+        let process = Self { child, addr, log };
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 return process;
@@ -102,5 +106,17 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            eprintln!(
+                "--- the last {} log lines of polling-server {} (pid {}):\n{}",
+                tail.len(),
+                self.addr,
+                self.child.id(),
+                tail.join("\n")
+            );
+        }
     }
 }
