@@ -55,6 +55,18 @@ pub enum PollError {
     /// The owner tried to revoke an invite code that has voted.
     #[error("this invite code has voted; a used code cannot be revoked")]
     InviteUsed,
+    /// The owner asked for more invite codes than the poll has room for
+    /// ([`MAX_INVITES_PER_POLL`](crate::MAX_INVITES_PER_POLL)); none were
+    /// added.
+    #[error(
+        "this poll holds {held} invite codes and may hold at most {max}: {room} more can be added",
+        max = crate::MAX_INVITES_PER_POLL,
+        room = u64::from(crate::MAX_INVITES_PER_POLL).saturating_sub(*held)
+    )]
+    TooManyInvites {
+        /// How many the poll holds (revoked ones included).
+        held: u64,
+    },
     /// A backend this operation needs could not be reached or failed.
     #[error("storage unavailable")]
     Unavailable(#[source] BoxError),
@@ -75,6 +87,7 @@ impl PollError {
             Self::InviteInvalid => "invite_invalid",
             Self::InviteNotFound => "invite_not_found",
             Self::InviteUsed => "invite_used",
+            Self::TooManyInvites { .. } => "too_many_invites",
             Self::Unavailable(_) => "unavailable",
         }
     }
@@ -137,6 +150,7 @@ mod tests {
             PollError::InviteInvalid,
             PollError::InviteNotFound,
             PollError::InviteUsed,
+            PollError::TooManyInvites { held: 1 },
             PollError::unavailable("down"),
         ];
         let mut codes: Vec<_> = errors.iter().map(PollError::code).collect();

@@ -61,7 +61,10 @@ pub use domain::{
 pub use time::OffsetDateTime as __OffsetDateTime;
 #[doc(hidden)]
 pub type __BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-pub use domain::{Eligibility, Invite, InviteCode, InviteNonce, MAX_INVITES_PER_REQUEST};
+pub use domain::{
+    invite_room, Eligibility, Invite, InviteCode, InviteNonce, MAX_INVITES_PER_POLL,
+    MAX_INVITES_PER_REQUEST,
+};
 pub use error::{AsPollError, BoxError, PollError, Result};
 pub use idempotency::IdempotencyStore;
 pub use near_cache::NearCache;

@@ -236,7 +236,8 @@ pub fn vote_outcome<E: AsPollError>(result: &Result<CastOutcome, E>) -> &'static
                 PollError::InviteRequired
                 | PollError::InviteInvalid
                 | PollError::InviteNotFound
-                | PollError::InviteUsed,
+                | PollError::InviteUsed
+                | PollError::TooManyInvites { .. },
             ) => outcome::INVALID,
             Some(PollError::Unavailable(_)) | None => outcome::UNAVAILABLE,
         },

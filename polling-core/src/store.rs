@@ -152,7 +152,11 @@ pub trait PollStore: Send + Sync + 'static {
     }
 
     /// Stores `invites` (made by [`Invite::issue`], distinct voters, not
-    /// revoked) for poll `poll`, all or none, or `NotFound`. See
+    /// revoked) for poll `poll`, all or none, or `NotFound`; or none and
+    /// [`TooManyInvites`](crate::PollError::TooManyInvites) when the poll
+    /// would then hold more than [`MAX_INVITES_PER_POLL`](crate::MAX_INVITES_PER_POLL)
+    /// (revoked ones included: [`invite_room`](crate::invite_room), checked
+    /// so that concurrent additions never pass it). See
     /// [Invites](PollStore#invites).
     async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()>;
 

@@ -113,7 +113,7 @@ impl ApiError {
                     StatusCode::FORBIDDEN
                 }
                 PollError::InviteNotFound => StatusCode::NOT_FOUND,
-                PollError::InviteUsed => StatusCode::CONFLICT,
+                PollError::InviteUsed | PollError::TooManyInvites { .. } => StatusCode::CONFLICT,
                 PollError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },

@@ -13,8 +13,10 @@ use time::OffsetDateTime;
 use crate::error::{corrupt, unavailable};
 use crate::rows;
 
-/// Adds invites, one row each; a poll that does not exist fails the
-/// foreign key.
+/// How many invites the poll holds, revoked ones included.
+const HELD: &str = "SELECT count(*) FROM invites WHERE poll_id = $1";
+
+/// Adds invites, one row each.
 const ADD: &str = "INSERT INTO invites (poll_id, voter_id, nonce, created_at) \
      SELECT $1, i.voter_id, i.nonce, i.created_at \
        FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS i(voter_id, nonce, created_at)";
@@ -52,22 +54,36 @@ const VALID: &str = "SELECT voter_id FROM invites \
       WHERE poll_id = $1 AND voter_id = ANY($2::text[]) AND revoked_at IS NULL";
 
 /// Stores `invites` for poll `id`; see `PollStore::add_invites`.
+///
+/// Under the poll's row lock, so that concurrent additions count each
+/// other's invites against [`MAX_INVITES_PER_POLL`](polling_core::MAX_INVITES_PER_POLL).
 pub(crate) async fn add(pool: &PgPool, id: PollId, invites: &[Invite]) -> Result<()> {
     let voters: Vec<&str> = invites.iter().map(|i| i.voter.as_str()).collect();
     let nonces: Vec<&str> = invites.iter().map(|i| i.nonce.as_str()).collect();
     let created: Vec<OffsetDateTime> = invites.iter().map(|i| i.created_at).collect();
-    let added = sqlx::query(ADD)
-        .bind(rows::uuid(id))
+    let poll = rows::uuid(id);
+    let mut tx = pool.begin().await.map_err(unavailable)?;
+    sqlx::query(LOCK_POLL)
+        .bind(poll)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .ok_or(PollError::NotFound)?;
+    let held: i64 = sqlx::query_scalar(HELD)
+        .bind(poll)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    polling_core::invite_room(usize::try_from(held).unwrap_or(usize::MAX), invites.len())?;
+    sqlx::query(ADD)
+        .bind(poll)
         .bind(&voters)
         .bind(&nonces)
         .bind(&created)
-        .execute(pool)
-        .await;
-    match added {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Err(PollError::NotFound),
-        Err(error) => Err(unavailable(error)),
-    }
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    tx.commit().await.map_err(unavailable)
 }
 
 /// The invites of poll `id`; see `PollStore::invites`.

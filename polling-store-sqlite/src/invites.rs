@@ -18,6 +18,9 @@ use crate::rows;
 const POLL_EXISTS: &str = "SELECT secret FROM polls WHERE id = ?1";
 
 /// Adds invites (`?2`, a JSON array of `[voter, nonce, created_at]`).
+/// How many invites the poll holds, revoked ones included.
+const HELD: &str = "SELECT count(*) FROM invites WHERE poll_id = ?1";
+
 const ADD: &str = "INSERT INTO invites (poll_id, voter_id, nonce, created_at) \
      SELECT ?1, i.value ->> 0, i.value ->> 1, i.value ->> 2 FROM json_each(?2) AS i";
 
@@ -62,6 +65,13 @@ pub(crate) async fn add(database: &Database, id: PollId, invites: &[Invite]) -> 
     let poll = rows::id(id);
     let mut write = database.write().await?;
     exists(&mut write.tx, &poll).await?;
+    // The one writer: no other addition runs until this one commits.
+    let held: i64 = sqlx::query_scalar(HELD)
+        .bind(&poll)
+        .fetch_one(&mut *write.tx)
+        .await
+        .map_err(unavailable)?;
+    polling_core::invite_room(usize::try_from(held).unwrap_or(usize::MAX), invites.len())?;
     sqlx::query(ADD)
         .bind(&poll)
         .bind(Value::from(rows).to_string())

@@ -340,7 +340,7 @@ impl PollStore for JournalPollStore {
 
     async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
         let mut journal = self.lock().await;
-        journal.kept(poll)?;
+        polling_core::invite_room(journal.kept(poll)?.invite_count(), invites.len())?;
         let entry = Entry::InvitesAdded {
             poll_id: poll,
             invites: invites.iter().map(Into::into).collect(),

@@ -58,6 +58,11 @@ impl Kept {
         })
     }
 
+    /// How many invites the poll holds, revoked ones included.
+    pub(crate) fn invite_count(&self) -> usize {
+        self.invites.len()
+    }
+
     /// Every invite with whether it voted, oldest first.
     pub(crate) fn invites(&self) -> Vec<Invite> {
         let mut invites: Vec<Invite> = self

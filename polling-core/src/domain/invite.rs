@@ -41,6 +41,39 @@ use super::{ManageToken, PollId, VoterId};
 /// The most invite codes one request may ask for (at creation, or added later).
 pub const MAX_INVITES_PER_REQUEST: u32 = 10_000;
 
+/// The most invite codes one poll holds, revoked ones included: its list
+/// and its CSV of links stay a few megabytes, and an owner cannot grow a
+/// poll's table without end ([`PollStore::add_invites`](crate::PollStore::add_invites)
+/// refuses past it).
+pub const MAX_INVITES_PER_POLL: u32 = 100_000;
+
+/// Whether a poll holding `held` invites has room for `adding` more:
+/// [`TooManyInvites`](crate::PollError::TooManyInvites) if not. Each store
+/// calls it while it holds the poll's lock, so that concurrent additions
+/// never take a poll past [`MAX_INVITES_PER_POLL`].
+///
+/// ```
+/// use polling_core::{invite_room, MAX_INVITES_PER_POLL};
+///
+/// assert!(invite_room(0, 10_000).is_ok());
+/// assert!(invite_room(MAX_INVITES_PER_POLL as usize - 1, 1).is_ok());
+/// assert_eq!(
+///     invite_room(MAX_INVITES_PER_POLL as usize, 1).unwrap_err().code(),
+///     "too_many_invites"
+/// );
+/// ```
+///
+/// # Errors
+///
+/// `TooManyInvites` when `held + adding` is more than [`MAX_INVITES_PER_POLL`].
+pub fn invite_room(held: usize, adding: usize) -> crate::Result<()> {
+    if held.saturating_add(adding) <= MAX_INVITES_PER_POLL as usize {
+        Ok(())
+    } else {
+        Err(crate::PollError::TooManyInvites { held: held as u64 })
+    }
+}
+
 /// The prefix of the voter id of an invite code.
 const INVITE_VOTER_PREFIX: &str = "inv_";
 

@@ -44,7 +44,9 @@ pub use ballot::Ballot;
 pub use eligibility::Eligibility;
 pub use event::ResultsEvent;
 pub use ids::{OptionId, ParseIdError, PollId, VoterId};
-pub use invite::{Invite, InviteCode, InviteNonce, MAX_INVITES_PER_REQUEST};
+pub use invite::{
+    invite_room, Invite, InviteCode, InviteNonce, MAX_INVITES_PER_POLL, MAX_INVITES_PER_REQUEST,
+};
 pub use limits::{MAX_OPTIONS, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, MIN_OPTIONS};
 pub use marks::{Marks, MAX_SCORE};
 pub use method::Method;

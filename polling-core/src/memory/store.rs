@@ -283,6 +283,7 @@ impl PollStore for MemoryStore {
 
     async fn add_invites(&self, poll: PollId, invites: &[Invite]) -> Result<()> {
         self.with_entry(poll, |entry| {
+            crate::invite_room(entry.invites.len(), invites.len())?;
             for invite in invites {
                 entry.invites.insert(invite.voter.clone(), invite.clone());
             }

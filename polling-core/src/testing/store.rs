@@ -88,6 +88,7 @@ macro_rules! store_conformance_tests {
             ranked_and_star_ballots_replay_and_change,
             concurrent_ranked_and_star_ballots_are_counted_exactly,
             invites_are_stored_listed_and_deleted_with_their_poll,
+            a_poll_holds_at_most_max_invites_even_when_added_concurrently,
             an_invite_votes_once_and_other_voters_are_refused,
             concurrent_ballots_with_one_code_count_once,
             revoked_codes_vote_no_more_and_used_codes_cannot_be_revoked,

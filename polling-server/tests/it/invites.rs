@@ -323,6 +323,45 @@ async fn the_owner_lists_adds_and_revokes_codes_and_downloads_the_links_as_csv()
     assert_eq!(status(&added[0]), "unused");
 }
 
+/// Codes are added 10,000 at a time up to 100,000 per poll; one more is
+/// 409 `too_many_invites`, which says how many the poll holds, and adds
+/// nothing (the CSV of links still has 100,000 lines and its header).
+#[tokio::test]
+async fn a_poll_takes_codes_up_to_its_cap_and_then_409_too_many_invites() {
+    let server = TestServer::start().await;
+    let owner = server.client();
+    let per_request = polling_core::MAX_INVITES_PER_REQUEST;
+    let (poll, token) = create_poll(&owner, invite_draft(per_request)).await;
+    let id = id_of(&poll);
+    let invites = format!("/api/polls/{id}/invites");
+    let add = |count: u32| {
+        owner.send(
+            Request::post(&invites)
+                .bearer(&token)
+                .json(&json!({ "count": count })),
+        )
+    };
+    for _ in 1..polling_core::MAX_INVITES_PER_POLL / per_request {
+        assert_eq!(
+            codes(&add(per_request).await.assert_json(201)).len(),
+            per_request as usize
+        );
+    }
+    let refused = add(1).await.assert_error(409, "too_many_invites");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("holds 100000"), "{message}");
+    let csv = owner
+        .send(Request::get(format!("{invites}.csv")).bearer(&token))
+        .await;
+    assert_eq!(csv.status, 200);
+    let lines = std::str::from_utf8(&csv.body).unwrap().lines().count();
+    assert_eq!(
+        lines,
+        1 + polling_core::MAX_INVITES_PER_POLL as usize,
+        "nothing added"
+    );
+}
+
 #[tokio::test]
 async fn guessing_codes_is_refused_429_after_a_few_wrong_ones() {
     let server = TestServer::start().await;

@@ -174,6 +174,74 @@ pub async fn an_invite_votes_once_and_other_voters_are_refused<S: PollStore>(sto
     assert_eq!(receipt, Some(first.receipt));
 }
 
+/// A poll holds at most [`MAX_INVITES_PER_POLL`](crate::MAX_INVITES_PER_POLL)
+/// invites, revoked ones included: an addition past it is
+/// `too_many_invites` and adds none, and of two additions at once that
+/// only one fits, exactly one is stored.
+pub async fn a_poll_holds_at_most_max_invites_even_when_added_concurrently<S: PollStore>(store: S) {
+    const BATCH: usize = crate::MAX_INVITES_PER_REQUEST as usize;
+    let max = crate::MAX_INVITES_PER_POLL as usize;
+    let store = shared(store);
+    let (poll, token, _) = invite_poll(Method::Plurality, 0);
+    create(&*store, &poll).await;
+    let batch = |n: usize| -> Vec<Invite> {
+        let now = crate::now();
+        (0..n)
+            .map(|_| Invite::issue(&token, poll.id, now).0)
+            .collect()
+    };
+    // Room left for a batch and a half.
+    let mut held = 0;
+    while held < max - BATCH - BATCH / 2 {
+        let n = BATCH.min(max - BATCH - BATCH / 2 - held);
+        store.add_invites(poll.id, &batch(n)).await.expect("room");
+        held += n;
+    }
+    let oldest = store.invites(poll.id).await.unwrap()[0].voter.clone();
+    store
+        .revoke_invite(poll.id, &oldest, crate::now())
+        .await
+        .expect("an unused invite is revoked");
+    let (a, b) = (batch(BATCH), batch(BATCH));
+    let (a_added, b_added) = tokio::join!(
+        store.add_invites(poll.id, &a),
+        store.add_invites(poll.id, &b)
+    );
+    let refused = match (&a_added, &b_added) {
+        (Ok(()), Err(e)) | (Err(e), Ok(())) => e,
+        _ => {
+            panic!("exactly one of two additions that fit once is stored: {a_added:?}, {b_added:?}")
+        }
+    };
+    assert_eq!(refused.code(), "too_many_invites", "{refused:?}");
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("holds {}", held + BATCH)),
+        "the refusal says how many the poll holds: {refused}"
+    );
+    held += BATCH;
+    assert_eq!(
+        store.invites(poll.id).await.unwrap().len(),
+        held,
+        "one addition stored, whole"
+    );
+
+    // Up to the cap exactly, then not one more: the revoked invite counts.
+    store
+        .add_invites(poll.id, &batch(max - held))
+        .await
+        .expect("fills the poll");
+    assert_error(
+        store.add_invites(poll.id, &batch(1)).await,
+        "too_many_invites",
+        "one past the cap",
+    );
+    let invites = store.invites(poll.id).await.unwrap();
+    assert_eq!(invites.len(), max);
+    assert_eq!(invites.iter().filter(|i| i.revoked_at.is_some()).count(), 1);
+}
+
 /// Many ballots cast at once with one code count once: one is new, the
 /// identical ones replay it, the others are `already_voted`.
 pub async fn concurrent_ballots_with_one_code_count_once<S: PollStore>(store: S) {
