@@ -77,6 +77,9 @@ pub(super) async fn store(config: &Config, url: &str) -> Result<PgBackends, Stri
         };
         format!("{setting}: migrating {migrating} failed: {e}")
     })?;
+    if pg.statement_timeout.is_none() {
+        warn_without_statement_timeout(&pool, &shown).await;
+    }
     tracing::info!(database = %shown, pool_size = pg.max_connections, "PostgreSQL store ready");
     let gauges = pool_gauges(pool.clone());
     let idempotency = Arc::new(PgIdempotencyStore::new(pool.clone()));
@@ -87,6 +90,28 @@ pub(super) async fn store(config: &Config, url: &str) -> Result<PgBackends, Stri
         pool,
         session,
     })
+}
+
+/// With `--database-statement-timeout 0` the timeout is left to the
+/// database or the pooler in front of it (PgBouncer's `connect_query`): a
+/// warning when the connections turn out to have none, since a stuck
+/// statement then holds its connection, and a poll's lock, for ever.
+async fn warn_without_statement_timeout(pool: &PgPool, shown: &str) {
+    match sqlx::query_scalar::<_, String>("SHOW statement_timeout")
+        .fetch_one(pool)
+        .await
+    {
+        Ok(timeout) if timeout == "0" => tracing::warn!(
+            database = %shown,
+            "--database-statement-timeout is 0 and the database's connections have no \
+             statement_timeout either: a stuck statement holds a poll's lock until it ends; \
+             set one on the role, the database or the pooler's connect_query (docs/pgbouncer.md)"
+        ),
+        Ok(timeout) => {
+            tracing::info!(database = %shown, statement_timeout = %timeout, "statement timeout set by the database or its pooler");
+        }
+        Err(error) => tracing::warn!(database = %shown, %error, "cannot read statement_timeout"),
+    }
 }
 
 /// The way out when PgBouncer refused the statement timeout, which the

@@ -136,6 +136,15 @@ async fn replicas_behind_pgbouncer_store_each_acknowledged_vote_once_and_converg
     .await
     .unwrap();
     assert_eq!(listeners, 2, "one LISTEN session per replica");
+    // The timeout PgBouncer sets is seen, so no warning of its absence.
+    for replica in [&a, &b] {
+        let log = replica.log();
+        assert!(
+            log.contains("statement timeout set by the database or its pooler"),
+            "{log}"
+        );
+        assert!(!log.contains("have no statement_timeout"), "{log}");
+    }
     direct.close().await;
     assert!(!bouncer.log().contains("ERROR"), "{}", bouncer.log());
 }
@@ -176,4 +185,24 @@ async fn a_replica_sending_the_statement_timeout_to_pgbouncer_exits_saying_what_
     assert!(stderr.contains("--database-url (DATABASE_URL)"), "{stderr}");
     assert!(stderr.contains("--database-statement-timeout"), "{stderr}");
     assert!(stderr.contains("--database-session-url"), "{stderr}");
+}
+
+/// A replica told to send no statement timeout, on connections that have
+/// none either (no PgBouncer setting one here), warns at start-up.
+#[sqlx::test]
+async fn a_replica_with_no_statement_timeout_anywhere_warns_at_start(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let replica = ServerProcess::start(&[
+        ("DATABASE_URL", database_url(&connect, connect.get_port())),
+        ("POLLING_DATABASE_STATEMENT_TIMEOUT", "0".to_owned()),
+    ])
+    .await;
+    Client::new(replica.addr)
+        .get("/readyz")
+        .await
+        .assert_json(200);
+    let log = replica.log();
+    assert!(log.contains("have no statement_timeout"), "{log}");
 }

@@ -2,17 +2,18 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-/// A `polling-server` process, killed when dropped. What it logged is kept
-/// in a file and printed when the test fails (drops it while panicking).
+/// A `polling-server` process, killed when dropped. What it logged (its
+/// standard output and error) is kept in a file and printed when the test
+/// fails (drops it while panicking).
 pub(crate) struct ServerProcess {
     /// The running binary.
     child: Child,
     /// Where it listens.
     pub(crate) addr: SocketAddr,
-    /// Its standard error: the log lines.
+    /// Its standard output and error: the log lines.
     log: tempfile::NamedTempFile,
 }
 
@@ -56,8 +57,8 @@ impl ServerProcess {
             .env_clear()
             .env("POLLING_LISTEN", addr.to_string())
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("reopen the log file"));
+            .stdout(appending(&log))
+            .stderr(appending(&log));
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
@@ -70,6 +71,11 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("polling-server did not listen on {addr} within 10 s");
+    }
+
+    /// What the process logged so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
     /// The process id.
@@ -119,4 +125,13 @@ impl Drop for ServerProcess {
             );
         }
     }
+}
+
+/// `log` opened for appending: the process's two outputs, each a handle of
+/// its own, add to the end of the file instead of writing over each other.
+fn appending(log: &tempfile::NamedTempFile) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(log.path())
+        .expect("open the log file to append")
 }
