@@ -113,12 +113,14 @@ impl Backends {
         }
         // A Redis backend with no Redis to reach, before the database is
         // opened (and migrated).
-        if matches!(config.cache_kind(), CacheKind::Redis) {
-            redis::target(config, CACHE_REDIS)?;
-        }
-        if matches!(config.broadcaster_kind(), BroadcasterKind::Redis) {
-            redis::target(config, BROADCASTER_REDIS)?;
-        }
+        let cache_redis = match config.cache_kind() {
+            CacheKind::Redis => Some(redis::target(config, CACHE_REDIS)?),
+            _ => None,
+        };
+        let broadcaster_redis = match config.broadcaster_kind() {
+            BroadcasterKind::Redis => Some(redis::target(config, BROADCASTER_REDIS)?),
+            _ => None,
+        };
         let mut backends = Self::in_process();
         backends.idempotency = Arc::new(MemoryIdempotencyStore::with_max_keys(
             config.idempotency_max_keys,
@@ -155,7 +157,7 @@ impl Backends {
                 }
             }
             CacheKind::Redis => {
-                let target = redis::target(config, CACHE_REDIS)?;
+                let target = cache_redis.expect("checked above");
                 backends.cache = redis::cache(config, &target).await?;
                 backends.kinds.cache = "redis";
             }
@@ -167,7 +169,7 @@ impl Backends {
         match config.broadcaster_kind() {
             BroadcasterKind::Local => {}
             BroadcasterKind::Redis => {
-                let target = redis::target(config, BROADCASTER_REDIS)?;
+                let target = broadcaster_redis.expect("checked above");
                 backends.broadcaster = redis::broadcaster(config, &target).await?;
                 backends.kinds.broadcaster = "redis";
             }
