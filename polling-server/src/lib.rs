@@ -63,7 +63,7 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use app::readiness::MAX_AGE as READINESS_MAX_AGE;
-pub use app::{App, AppBuilder, PollServiceStack, ScrapeHook};
+pub use app::{App, AppBuilder, PollServiceStack, ScrapeHook, VotePath};
 pub use backends::{Backends, Kinds};
 pub use config::{
     parse_duration, AllowedOrigins, BroadcasterKind, CacheKind, Config, DatabaseTarget, LogFormat,

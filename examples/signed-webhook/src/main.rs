@@ -9,7 +9,9 @@
 //! The demo starts a receiving end on a free local port (as the
 //! application getting the webhooks would run it), stacks the layer with
 //! `polling-core`'s cache and broadcast layers over a memory store, casts a
-//! few votes and prints what the receiver verified.
+//! few votes and prints what the receiver verified. On the reference
+//! server, the same layer goes on with
+//! `polling_server::App::builder().vote_layer(layer)` (a test does so).
 //!
 //! | file | what |
 //! |---|---|

@@ -328,3 +328,47 @@ async fn a_full_queue_drops_new_events_and_never_the_vote() {
     assert_eq!(versions, [1, 2]);
     assert_eq!(store.results(poll.id).await.unwrap().total, 4);
 }
+
+/// The same layer on the reference server's vote path
+/// (`AppBuilder::vote_layer`): a vote over the server's routes is
+/// answered 201 and delivered once, signed; creating the poll and reading
+/// its results deliver nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_layer_goes_on_the_reference_servers_vote_path() {
+    let mut receiver = Receiver::start(0).await;
+    receiver.open();
+    let (webhook, deliveries) = delivery::spawn(receiver.config(SECRET));
+    let routes = polling_server::routes(polling_server::App::builder().vote_layer(webhook).build());
+    let post = |path: String, body: &'static str| {
+        warp::test::request()
+            .method("POST")
+            .path(&path)
+            .header("content-type", "application/json")
+            .body(body)
+            .reply(&routes)
+    };
+    let created = post(
+        "/api/polls".to_owned(),
+        r#"{"question":"Lunch?","options":["soup","salad"]}"#,
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let poll: serde_json::Value = serde_json::from_slice(created.body()).unwrap();
+    let id = poll["id"].as_str().unwrap().to_owned();
+    let voted = post(format!("/api/polls/{id}/votes"), r#"{"choices":[1]}"#).await;
+    assert_eq!(voted.status(), StatusCode::CREATED, "{:?}", voted.body());
+    let results = warp::test::request()
+        .path(&format!("/api/polls/{id}/results"))
+        .reply(&routes)
+        .await;
+    assert_eq!(results.status(), StatusCode::OK);
+
+    drop(routes); // the app, and the layer's end of the queue with it
+    let counts = deliveries.finish().await;
+    assert_eq!(counts.delivered, 1, "{counts:?}");
+    let delivered = receiver.accepted_so_far();
+    assert_eq!(delivered.len(), 1);
+    let (_, event) = &delivered[0];
+    assert_eq!(event.poll_id.to_string(), id);
+    assert_eq!((event.version, event.kind.as_str()), (1, "new"));
+}

@@ -26,7 +26,7 @@ use polling_core::{
 use polling_realtime::{Hub, SocketConfig};
 use tower::ServiceExt;
 
-pub use builder::{AppBuilder, ScrapeHook};
+pub use builder::{AppBuilder, ScrapeHook, VotePath};
 pub use stack::PollServiceStack;
 
 use crate::config::{AllowedOrigins, PublicUrl, RequestLimits};
@@ -65,6 +65,9 @@ pub(crate) struct Parts {
     pub(crate) visibilities: VisibilityMemo,
     /// The vote and results paths with their layers.
     pub(crate) stack: PollServiceStack,
+    /// The vote path with an embedding application's layers around the
+    /// stack ([`AppBuilder::vote_layer`]); `None`: votes take the stack.
+    pub(crate) votes: Option<VotePath>,
     /// Live-results sockets: one upstream subscription per watched poll.
     pub(crate) hub: Hub,
     /// The most bytes a request body may have.
@@ -133,7 +136,10 @@ impl App {
     pub(crate) fn cast(&self, ballot: Ballot) -> BoxFuture<'static, Result<CastOutcome>> {
         // Boxed here, where the future's `Send` is provable; warp's
         // higher-ranked filter bounds cannot see through the stack's types.
-        Box::pin(self.parts.stack.clone().oneshot(ballot))
+        match &self.parts.votes {
+            Some(votes) => Box::pin(votes.clone().oneshot(ballot)),
+            None => Box::pin(self.parts.stack.clone().oneshot(ballot)),
+        }
     }
 
     /// Whether `viewer` may see the counts of `poll_id` now (see

@@ -43,4 +43,5 @@ mod shutdown;
 mod sqlite;
 mod telemetry;
 mod vote_after_commit;
+mod vote_layer;
 mod zombie_ballots;
