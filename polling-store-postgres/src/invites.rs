@@ -53,6 +53,17 @@ const REVOKE: &str = "UPDATE invites SET revoked_at = COALESCE(revoked_at, $3) \
 const VALID: &str = "SELECT voter_id FROM invites \
       WHERE poll_id = $1 AND voter_id = ANY($2::text[]) AND revoked_at IS NULL";
 
+/// Takes poll `poll`'s row lock in `tx`, or `NotFound`.
+async fn lock_poll(tx: &mut PgConnection, poll: uuid::Uuid) -> Result<()> {
+    sqlx::query(LOCK_POLL)
+        .bind(poll)
+        .fetch_optional(tx)
+        .await
+        .map_err(unavailable)?
+        .map(|_| ())
+        .ok_or(PollError::NotFound)
+}
+
 /// Stores `invites` for poll `id`; see `PollStore::add_invites`.
 ///
 /// Under the poll's row lock, so that concurrent additions count each
@@ -63,12 +74,7 @@ pub(crate) async fn add(pool: &PgPool, id: PollId, invites: &[Invite]) -> Result
     let created: Vec<OffsetDateTime> = invites.iter().map(|i| i.created_at).collect();
     let poll = rows::uuid(id);
     let mut tx = pool.begin().await.map_err(unavailable)?;
-    sqlx::query(LOCK_POLL)
-        .bind(poll)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?
-        .ok_or(PollError::NotFound)?;
+    lock_poll(&mut tx, poll).await?;
     let held: i64 = sqlx::query_scalar(HELD)
         .bind(poll)
         .fetch_one(&mut *tx)
@@ -132,12 +138,7 @@ pub(crate) async fn revoke(
 ) -> Result<Invite> {
     let poll = rows::uuid(id);
     let mut tx = pool.begin().await.map_err(unavailable)?;
-    sqlx::query(LOCK_POLL)
-        .bind(poll)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?
-        .ok_or(PollError::NotFound)?;
+    lock_poll(&mut tx, poll).await?;
     let row = sqlx::query(ONE)
         .bind(poll)
         .bind(voter.as_str())
