@@ -76,8 +76,16 @@ impl RedisCluster {
             children: BTreeMap::new(),
             dir,
         };
-        for _ in 0..NODES {
+        while cluster.ports.len() < NODES {
+            // A port freed by one probe can come back from the next: a node
+            // asked to take a port (or bus port) another node has would fail
+            // to bind, the cluster would form with five, and the first
+            // node's handle would be lost, leaving it running after the test
+            // (seen once in CI).
             let port = cluster_port();
+            if collides(&cluster.ports, port) {
+                continue;
+            }
             cluster.spawn(port);
             cluster.ports.push(port);
         }
@@ -125,7 +133,11 @@ impl RedisCluster {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server (is it on PATH?)");
-        self.children.insert(port, child);
+        if let Some(mut replaced) = self.children.insert(port, child) {
+            // Never two handles for one port: the old node goes, not leaks.
+            let _ = replaced.kill();
+            let _ = replaced.wait();
+        }
     }
 
     /// The URLs of every node still running (`redis://127.0.0.1:PORT/`): the
@@ -435,6 +447,15 @@ impl Node {
 }
 
 /// A free port whose cluster bus port (port + 10000) is free too.
+/// Whether a node on `port` would want a port (its own or its bus port,
+/// 10,000 above) that a node on one of `taken` has.
+fn collides(taken: &[u16], port: u16) -> bool {
+    let bus = |port: u16| u32::from(port) + 10_000;
+    taken.iter().any(|&other| {
+        other == port || u32::from(other) == bus(port) || bus(other) == u32::from(port)
+    })
+}
+
 fn cluster_port() -> u16 {
     loop {
         let port = free_port();
@@ -450,6 +471,16 @@ fn cluster_port() -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_or_bus_port_of_another_node_is_refused() {
+        let taken = [30_000, 31_000];
+        assert!(collides(&taken, 30_000), "the same port");
+        assert!(collides(&taken, 20_000), "its bus port is a node's port");
+        assert!(collides(&taken, 40_000), "its port is a node's bus port");
+        assert!(!collides(&taken, 30_001));
+        assert!(!collides(&[], 30_000));
+    }
 
     #[test]
     fn a_cluster_nodes_line_gives_port_role_and_slots() {
