@@ -3,10 +3,12 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use polling_core::relay::Relay;
-use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, ResultsEvent};
+use polling_core::{Broadcaster, EventStream, PollError, PollId, Result, Results, ResultsEvent};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -189,6 +191,52 @@ impl PgBroadcaster {
     /// (for readiness checks).
     pub fn is_listening(&self) -> bool {
         self.inner.relay.is_listening()
+    }
+
+    /// Whether a `NOTIFY` published through the pool reaches this
+    /// broadcaster's listening connection within `within`: an event on a
+    /// poll of its own, sent every 200 ms until it comes back.
+    ///
+    /// A pooler in transaction mode (PgBouncer) between PostgreSQL and the
+    /// listening connection breaks this: the `LISTEN` stays on a server
+    /// connection the pooler lends to other clients, so the notification
+    /// never comes back, or breaks the query of whoever holds that
+    /// connection. The server checks it once at start-up.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when a publish fails or nothing comes back in time.
+    pub async fn round_trip(&self, within: Duration) -> Result<()> {
+        let probe = PollId::generate();
+        let mut events = self.subscribe(probe).await?;
+        let event = ResultsEvent::Updated {
+            results: Results {
+                poll_id: probe,
+                version: 1,
+                total: 0,
+                counts: Vec::new(),
+                ranked: None,
+                star: None,
+            },
+        };
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            self.publish(&event).await?;
+            let wait = (deadline - Instant::now()).min(Duration::from_millis(200));
+            let until = Instant::now() + wait;
+            while let Ok(Some(received)) =
+                tokio::time::timeout_at(until.into(), events.next()).await
+            {
+                if received == event {
+                    return Ok(());
+                }
+            }
+        }
+        Err(PollError::unavailable(format!(
+            "a NOTIFY published through the pool did not reach the listening connection \
+             within {} ms",
+            within.as_millis()
+        )))
     }
 
     /// Notifies `event`'s poll channel.

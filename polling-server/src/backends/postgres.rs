@@ -18,6 +18,10 @@ use crate::{Config, ScrapeHook};
 const SETTING: &str = "--database-url (DATABASE_URL)";
 const SESSION_SETTING: &str = "--database-session-url (DATABASE_SESSION_URL)";
 
+/// How long a replica waits at start-up for its own `NOTIFY` to come back
+/// to its listening connection (see `PgBroadcaster::round_trip`).
+const NOTIFY_ROUND_TRIP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The PostgreSQL backends on one pool.
 pub(super) struct PgBackends {
     /// Polls and ballots.
@@ -145,6 +149,20 @@ pub(super) async fn broadcaster(
         let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), |c| c.to_string());
         format!("{SETTING}: cannot listen on {}: {cause}", redact(url))
     })?;
+    // Behind a pooler in transaction mode, LISTEN is in place but hears
+    // nothing (or breaks other clients' queries): refuse to start.
+    broadcaster
+        .round_trip(NOTIFY_ROUND_TRIP)
+        .await
+        .map_err(|e| {
+            let cause =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |c| c.to_string());
+            format!(
+                "--broadcaster postgres (POLLING_BROADCASTER): {cause}; behind PgBouncer in \
+                 transaction mode, set --database-session-url (DATABASE_SESSION_URL) to a \
+                 direct connection for the listening connection (docs/pgbouncer.md)"
+            )
+        })?;
     tracing::info!(database = %redact(url), "PostgreSQL LISTEN/NOTIFY broadcaster ready");
     Ok(Arc::new(broadcaster))
 }

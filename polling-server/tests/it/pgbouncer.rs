@@ -206,3 +206,26 @@ async fn a_replica_with_no_statement_timeout_anywhere_warns_at_start(
     let log = replica.log();
     assert!(log.contains("have no statement_timeout"), "{log}");
 }
+
+/// A replica behind PgBouncer without `DATABASE_SESSION_URL` would listen
+/// through it and hear nothing: it checks its own NOTIFY at start-up and
+/// exits naming the setting.
+#[sqlx::test]
+async fn a_replica_listening_through_pgbouncer_exits_naming_the_session_url(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bouncer = PgBouncer::start(&connect);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_polling-server"))
+        .env_clear()
+        .env("POLLING_LISTEN", "127.0.0.1:0")
+        .env("DATABASE_URL", bouncer.url())
+        .env("POLLING_DATABASE_STATEMENT_TIMEOUT", "0")
+        .env("POLLING_STARTUP_TIMEOUT", "5s")
+        .output()
+        .expect("run polling-server");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--broadcaster postgres"), "{stderr}");
+    assert!(stderr.contains("--database-session-url"), "{stderr}");
+}

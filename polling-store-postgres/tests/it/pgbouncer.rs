@@ -90,3 +90,41 @@ async fn statements_through_pgbouncer_have_its_statement_timeout(direct: PgPool)
         .and_then(|e| e.code().map(|c| c.into_owned()));
     assert_eq!(code.as_deref(), Some("57014"), "query_canceled: {error}");
 }
+
+/// A broadcaster whose listening connection goes through PgBouncer hears
+/// nothing of its own `NOTIFY` (the `LISTEN` stays on a server connection
+/// lent to others), and `round_trip` says so; with its listening connection
+/// direct (`with_listener`, as `--database-session-url` makes it) and its
+/// publishes still through PgBouncer, the round trip completes.
+#[sqlx::test]
+async fn a_notify_round_trip_fails_through_pgbouncer_and_works_from_a_direct_listener(
+    direct: PgPool,
+) {
+    use polling_store_postgres::{PgBroadcaster, PgBroadcasterConfig};
+    use std::time::Duration;
+
+    let pooled = through_pgbouncer(&direct).await;
+    let through = PgBroadcaster::new(&pooled);
+    while !through.is_listening() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let error = through
+        .round_trip(Duration::from_secs(2))
+        .await
+        .expect_err("no NOTIFY comes back through PgBouncer");
+    assert_eq!(error.code(), "unavailable");
+    drop(through);
+
+    let split = PgBroadcaster::with_listener(
+        &pooled,
+        direct.connect_options().as_ref().clone(),
+        &PgBroadcasterConfig::default(),
+    );
+    while !split.is_listening() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    split
+        .round_trip(Duration::from_secs(5))
+        .await
+        .expect("a direct listener hears a NOTIFY published through PgBouncer");
+}
