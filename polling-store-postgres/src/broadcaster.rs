@@ -222,13 +222,18 @@ impl PgBroadcaster {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             self.publish(&event).await?;
-            let wait = (deadline - Instant::now()).min(Duration::from_millis(200));
-            let until = Instant::now() + wait;
-            while let Ok(Some(received)) =
-                tokio::time::timeout_at(until.into(), events.next()).await
-            {
-                if received == event {
-                    return Ok(());
+            let until = deadline.min(Instant::now() + Duration::from_millis(200));
+            loop {
+                match tokio::time::timeout_at(until.into(), events.next()).await {
+                    Ok(Some(received)) if received == event => return Ok(()),
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        return Err(PollError::unavailable(
+                            "the broadcaster stopped during its NOTIFY round trip",
+                        ))
+                    }
+                    // Time to publish again.
+                    Err(_) => break,
                 }
             }
         }

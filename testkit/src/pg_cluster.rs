@@ -198,7 +198,7 @@ impl Drop for PgCluster {
 }
 
 /// Whether this process runs as root (uid 0).
-fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     // /proc/self/status has "Uid:\treal\teffective\t...".
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+use crate::pg_cluster::running_as_root;
 use crate::redis_server::{free_port, wait_for_port};
 
 /// The oldest PgBouncer that keeps a client's named prepared statements in
@@ -103,8 +104,7 @@ impl PgBouncer {
         let runner = Runner::find();
         let port = free_port();
         let dir = runner.scratch(port);
-        let user = upstream.get_username();
-        let database = upstream.get_database().unwrap_or(user);
+        let (user, database) = names(upstream);
         fs::write(dir.join("userlist.txt"), format!("\"{user}\" \"\"\n")).expect("write userlist");
         fs::write(
             dir.join("pgbouncer.ini"),
@@ -149,8 +149,7 @@ impl PgBouncer {
 
     /// The URL of the database through this PgBouncer.
     pub fn url(&self) -> String {
-        let user = self.upstream.get_username();
-        let database = self.upstream.get_database().unwrap_or(user);
+        let (user, database) = names(&self.upstream);
         format!("postgres://{user}@127.0.0.1:{}/{database}", self.port)
     }
 
@@ -187,6 +186,13 @@ impl Drop for PgBouncer {
         let _ = self.child.wait();
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The user and the database `upstream` names (the user's, as PostgreSQL
+/// defaults, when it names none).
+fn names(upstream: &PgConnectOptions) -> (&str, &str) {
+    let user = upstream.get_username();
+    (user, upstream.get_database().unwrap_or(user))
 }
 
 /// The operators' configuration, `compose/pgbouncer/pgbouncer.ini`: what
@@ -286,7 +292,7 @@ impl Runner {
     /// `pgbouncer` with `args`, as an unprivileged user when the test is
     /// root.
     fn command(&self, args: &[&str]) -> Command {
-        let root = is_root();
+        let root = running_as_root();
         match self {
             Self::Native => {
                 let mut command = Command::new("pgbouncer");
@@ -340,14 +346,6 @@ fn version(command: &mut Command) -> Option<(u32, u32)> {
     let version = text.lines().next()?.strip_prefix("PgBouncer ")?;
     let mut parts = version.split('.').map(str::parse::<u32>);
     Some((parts.next()?.ok()?, parts.next()?.ok()?))
-}
-
-/// Whether this process runs as root (`id -u`), which PgBouncer refuses.
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
 }
 
 fn set_mode(path: &Path, mode: u32) {

@@ -146,8 +146,18 @@ impl Backends {
                 database = Some((url, pg.pool, pg.session));
             }
         }
-        match config.cache_kind() {
-            CacheKind::Memory => {
+        // The Redis targets found above decide the Redis backends: one is
+        // there exactly when its kind is `redis`.
+        match (cache_redis, config.cache_kind()) {
+            (Some(target), _) => {
+                backends.cache = redis::cache(config, &target).await?;
+                backends.kinds.cache = "redis";
+            }
+            (None, CacheKind::None) => {
+                backends.cache = Arc::new(no_cache::NoCache);
+                backends.kinds.cache = "none";
+            }
+            (None, _) => {
                 if database.is_some() {
                     tracing::warn!(
                         "--cache memory with --database-url: each replica caches results \
@@ -156,24 +166,13 @@ impl Backends {
                     );
                 }
             }
-            CacheKind::Redis => {
-                let target = cache_redis.expect("checked above");
-                backends.cache = redis::cache(config, &target).await?;
-                backends.kinds.cache = "redis";
-            }
-            CacheKind::None => {
-                backends.cache = Arc::new(no_cache::NoCache);
-                backends.kinds.cache = "none";
-            }
         }
-        match config.broadcaster_kind() {
-            BroadcasterKind::Local => {}
-            BroadcasterKind::Redis => {
-                let target = broadcaster_redis.expect("checked above");
+        match (broadcaster_redis, config.broadcaster_kind()) {
+            (Some(target), _) => {
                 backends.broadcaster = redis::broadcaster(config, &target).await?;
                 backends.kinds.broadcaster = "redis";
             }
-            BroadcasterKind::Postgres => {
+            (None, BroadcasterKind::Postgres) => {
                 let Some((url, pool, session)) = &database else {
                     return Err("--broadcaster postgres (POLLING_BROADCASTER) needs a \
                          PostgreSQL --database-url (DATABASE_URL), which is not set"
@@ -183,6 +182,7 @@ impl Backends {
                     postgres::broadcaster(config, url, pool, session.clone()).await?;
                 backends.kinds.broadcaster = "postgres";
             }
+            (None, _) => {}
         }
         if backends.kinds.cache == "redis"
             && backends.kinds.broadcaster != "local"

@@ -163,6 +163,21 @@ async fn last_version(socket: &mut Socket, last: u64) -> u64 {
     }
 }
 
+/// What a replica with `DATABASE_URL` through `bouncer` and `env` writes to
+/// its standard error when it refuses to start (it must not start).
+fn refusal_behind(bouncer: &PgBouncer, env: &[(&str, &str)]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_polling-server"))
+        .env_clear()
+        .env("POLLING_LISTEN", "127.0.0.1:0")
+        .env("DATABASE_URL", bouncer.url())
+        .env("POLLING_STARTUP_TIMEOUT", "5s")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run polling-server");
+    assert!(!output.status.success(), "the replica refuses to start");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A replica pointed at PgBouncer as at PostgreSQL sends the statement
 /// timeout at connection, which PgBouncer refuses: it exits naming the
 /// settings to change, rather than retrying until its start-up timeout
@@ -172,16 +187,7 @@ async fn a_replica_sending_the_statement_timeout_to_pgbouncer_exits_saying_what_
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let bouncer = PgBouncer::start(&connect);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_polling-server"))
-        .env_clear()
-        .env("POLLING_LISTEN", "127.0.0.1:0")
-        .env("DATABASE_URL", bouncer.url())
-        .env("POLLING_STARTUP_TIMEOUT", "2s")
-        .output()
-        .expect("run polling-server");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refusal_behind(&PgBouncer::start(&connect), &[]);
     assert!(stderr.contains("--database-url (DATABASE_URL)"), "{stderr}");
     assert!(stderr.contains("--database-statement-timeout"), "{stderr}");
     assert!(stderr.contains("--database-session-url"), "{stderr}");
@@ -215,17 +221,10 @@ async fn a_replica_listening_through_pgbouncer_exits_naming_the_session_url(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let bouncer = PgBouncer::start(&connect);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_polling-server"))
-        .env_clear()
-        .env("POLLING_LISTEN", "127.0.0.1:0")
-        .env("DATABASE_URL", bouncer.url())
-        .env("POLLING_DATABASE_STATEMENT_TIMEOUT", "0")
-        .env("POLLING_STARTUP_TIMEOUT", "5s")
-        .output()
-        .expect("run polling-server");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refusal_behind(
+        &PgBouncer::start(&connect),
+        &[("POLLING_DATABASE_STATEMENT_TIMEOUT", "0")],
+    );
     assert!(stderr.contains("--broadcaster postgres"), "{stderr}");
     assert!(stderr.contains("--database-session-url"), "{stderr}");
 }
